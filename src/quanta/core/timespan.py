@@ -1,0 +1,119 @@
+"""Half-open time intervals stored as integer TAI nanoseconds.
+
+TAI has no leap seconds, so nanoseconds since 1970-01-01T00:00:00 TAI are a
+plain integer timeline; conversions from UTC go through astropy, imported
+only when needed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import QuantaError
+
+#: Stored in place of an unbounded begin or end, so comparisons stay plain integers.
+NS_MIN = -(2**62)
+NS_MAX = 2**62
+_EPOCH = datetime.datetime(1970, 1, 1)
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?$")
+
+
+class TimespanError(QuantaError, ValueError):
+    """A time literal or interval that makes no sense."""
+
+
+def tai_ns_from_iso(text: str) -> int:
+    """Parse an ISO-8601 TAI date-time (up to nanoseconds) to TAI nanoseconds."""
+    text = text.strip()
+    if not _ISO.match(text):
+        raise TimespanError(f"invalid time {text!r}; expected YYYY-MM-DD[THH:MM[:SS[.fff]]]")
+    fraction = 0
+    if "." in text:
+        text, digits = text.split(".", 1)
+        fraction = int(digits.ljust(9, "0"))
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError as err:
+        raise TimespanError(f"invalid time {text!r}: {err}") from None
+    delta = moment - _EPOCH
+    return (delta.days * 86400 + delta.seconds) * 1_000_000_000 + fraction
+
+
+def iso_from_tai_ns(ns: int) -> str:
+    """Format TAI nanoseconds as ISO-8601 (TAI) with nanoseconds when nonzero."""
+    seconds, fraction = divmod(ns, 1_000_000_000)
+    moment = _EPOCH + datetime.timedelta(seconds=seconds)
+    text = moment.isoformat()
+    return f"{text}.{fraction:09d}" if fraction else text
+
+
+def tai_ns_from_time(time: Any) -> int:
+    """Convert an astropy ``Time`` (any scale) to TAI nanoseconds."""
+    tai = time.tai
+    jd1, jd2 = tai.jd1, tai.jd2
+    # Split into whole days and fraction to keep nanosecond precision.
+    days = round(jd1 - 2440587.5)
+    frac = (jd1 - 2440587.5 - days) + jd2
+    return int(days) * 86_400_000_000_000 + round(frac * 86_400_000_000_000)
+
+
+def tai_ns_from_utc_iso(text: str) -> int:
+    """Convert a UTC ISO-8601 string (as in FITS DATE-OBS headers) to TAI nanoseconds."""
+    from astropy.time import Time
+
+    try:
+        return tai_ns_from_time(Time(text, scale="utc", format="isot"))
+    except ValueError as err:
+        raise TimespanError(f"invalid UTC time {text!r}: {err}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Timespan:
+    """A half-open interval [begin, end) in TAI nanoseconds; ``None`` means unbounded."""
+
+    begin: int | None
+    end: int | None
+
+    def __post_init__(self) -> None:
+        if self.begin is not None and self.end is not None and self.end < self.begin:
+            raise TimespanError(
+                f"timespan ends ({iso_from_tai_ns(self.end)}) before it begins "
+                f"({iso_from_tai_ns(self.begin)})"
+            )
+
+    @classmethod
+    def from_iso(cls, begin: str | None, end: str | None) -> Timespan:
+        """Build from TAI ISO strings; ``None`` or empty for an unbounded side."""
+        return cls(tai_ns_from_iso(begin) if begin else None, tai_ns_from_iso(end) if end else None)
+
+    @classmethod
+    def from_db(cls, begin: int, end: int) -> Timespan:
+        """Build from stored columns, where sentinels stand for unbounded sides."""
+        return cls(None if begin <= NS_MIN else begin, None if end >= NS_MAX else end)
+
+    def to_db(self) -> tuple[int, int]:
+        """The (begin, end) integers to store."""
+        return (NS_MIN if self.begin is None else self.begin, NS_MAX if self.end is None else self.end)
+
+    def overlaps(self, other: Timespan) -> bool:
+        """True if the two intervals share any instant."""
+        b1, e1 = self.to_db()
+        b2, e2 = other.to_db()
+        return b1 < e2 and b2 < e1
+
+    def contains(self, ns: int) -> bool:
+        """True if the instant ``ns`` is inside the interval."""
+        b, e = self.to_db()
+        return b <= ns < e
+
+    def __str__(self) -> str:
+        b = "-inf" if self.begin is None else iso_from_tai_ns(self.begin)
+        e = "+inf" if self.end is None else iso_from_tai_ns(self.end)
+        return f"[{b}, {e})"
+
+    def to_json(self) -> list[int | None]:
+        """A JSON-friendly [begin, end] pair."""
+        return [self.begin, self.end]

@@ -1,0 +1,80 @@
+"""Safe YAML loading that remembers line numbers, so errors can say where."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+
+class LineDict(dict):
+    """A mapping loaded from YAML that knows the line of each of its keys."""
+
+    line: int = 0
+    key_lines: dict[Any, int]
+
+
+def _loader() -> type:
+    import yaml
+
+    class LineLoader(yaml.SafeLoader):
+        """SafeLoader whose mappings are ``LineDict`` objects."""
+
+    def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> LineDict:
+        loader.flatten_mapping(node)
+        result = LineDict()
+        result.line = node.start_mark.line + 1
+        result.key_lines = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            result[key] = loader.construct_object(value_node, deep=True)
+            result.key_lines[key] = key_node.start_mark.line + 1
+        return result
+
+    LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    return LineLoader
+
+
+def load_yaml(source: str | Path, text: str | None = None) -> Any:
+    """Load YAML from a file (or from ``text``, naming ``source``) with safe loading only."""
+    import yaml
+
+    name = str(source)
+    if text is None:
+        try:
+            text = Path(source).read_text()
+        except OSError as err:
+            raise ConfigError(f"{name}: cannot read: {err.strerror}") from err
+    try:
+        return yaml.load(text, Loader=_loader())  # noqa: S506 - the loader is a SafeLoader
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{name}{line}: {err.problem or err}") from err
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{name}: {err}") from err
+
+
+def line_of(data: Any, path: Sequence[Any]) -> int | None:
+    """Return the line of the deepest key along ``path`` in data loaded by ``load_yaml``."""
+    line = getattr(data, "line", None)
+    node = data
+    for key in path:
+        if isinstance(node, LineDict) and key in node:
+            line = node.key_lines.get(key, line)
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            node = node[key]
+            line = getattr(node, "line", line)
+        else:
+            break
+    return line
+
+
+def config_error(source: str | Path, data: Any, path: Sequence[Any], message: str) -> ConfigError:
+    """Build a ``ConfigError`` that names the file and the line of ``path``."""
+    line = line_of(data, path)
+    where = f"{source}:{line}" if line else str(source)
+    return ConfigError(f"{where}: {message}")
