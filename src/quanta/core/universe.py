@@ -299,7 +299,7 @@ def parse_universe(data: Any, source: str | Path) -> DimensionUniverse:
             name
             for name, m in pending.items()
             if all(d in dims for d in (*m.requires, *m.implies) if d != name)
-        ]
+        ][:1]
         if not ready:
             for name, m in pending.items():
                 for dep in (*m.requires, *m.implies):

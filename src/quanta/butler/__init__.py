@@ -1,0 +1,3 @@
+"""The Butler: put, get, find and query datasets in a data repository."""
+
+from .butler import Butler as Butler

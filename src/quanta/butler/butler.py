@@ -1,0 +1,400 @@
+"""The ``Butler``: one object to put, get, find and query datasets in a repository."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..core.collections import CollectionType
+from ..core.data_id import DataCoordinate
+from ..core.dataset_type import DatasetType
+from ..core.errors import ConflictError, DatasetNotFoundError, RepositoryError
+from ..core.records import DimensionRecord
+from ..core.refs import DatasetRef
+from ..core.stored_file import StoredFile
+from ..core.timespan import Timespan
+from ..core.universe import DEFAULT_UNIVERSE_PATH, DimensionUniverse, load_universe
+from ..datastore.datastore import FileDatastore
+from ..datastore.templates import DEFAULT_TEMPLATE, FileTemplates
+
+from ..registry import Registry
+from .config import UNIVERSE_NAME, RepoConfig
+
+if TYPE_CHECKING:
+    from .verify import VerifyReport
+
+Collections = str | Sequence[str] | None
+
+
+class Butler:
+    """A data repository: a registry database beside a file datastore."""
+
+    def __init__(
+        self, root: str | Path, *, run: str | None = None, collections: Collections = None
+    ) -> None:
+        self.root = Path(root).resolve()
+        self.config = RepoConfig.load(self.root)
+        self.universe = load_universe(self.root / UNIVERSE_NAME)
+        self.registry = Registry.open(self.config.db_url(self.root), self.universe)
+        self.datastore = FileDatastore(self.root, _templates(self.universe, self.config))
+        self.run = run
+        self.collections = _as_list(collections) or ([run] if run else [])
+
+    @classmethod
+    def create(
+        cls,
+        root: str | Path,
+        *,
+        db: str | None = None,
+        universe: str | Path | None = None,
+        templates: Mapping[str, str] | None = None,
+        default_template: str | None = None,
+    ) -> Butler:
+        """Create a repository: directory, configuration, universe copy and registry schema.
+
+        Nothing is left behind if the database cannot be set up.
+        """
+        root = Path(root).resolve()
+        if root.exists() and any(root.iterdir()):
+            raise RepositoryError(f"cannot create a repository in {root}: directory is not empty")
+        source = Path(universe) if universe is not None else DEFAULT_UNIVERSE_PATH
+        parsed = load_universe(source)
+        config = RepoConfig()
+        if db is not None:
+            config.registry.db = db
+        config.datastore.templates = dict(templates or {})
+        config.datastore.default_template = default_template
+        _templates(parsed, config)
+        created = not root.exists()
+        root.mkdir(parents=True, exist_ok=True)
+        try:
+            shutil.copyfile(source, root / UNIVERSE_NAME)
+            config.save(root)
+            Registry.create(config.db_url(root), parsed).db.dispose()
+        except BaseException:
+            for child in root.iterdir():
+                child.unlink() if child.is_file() else shutil.rmtree(child)
+            if created:
+                root.rmdir()
+            raise
+        return cls(root)
+
+    # -- definitions -----------------------------------------------------------------------
+
+    def register_dataset_type(
+        self,
+        name: str | DatasetType,
+        dimensions: Iterable[str] = (),
+        storage_class: str | None = None,
+        is_calibration: bool = False,
+    ) -> DatasetType:
+        """Register (or check) a dataset type and return it."""
+        if isinstance(name, DatasetType):
+            dataset_type = name
+        else:
+            if storage_class is None:
+                raise ValueError("a storage class is needed to register a dataset type")
+            dataset_type = DatasetType(
+                name, self.universe.group(dimensions), storage_class, is_calibration
+            )
+        self.registry.register_dataset_type(dataset_type)
+        return dataset_type
+
+    def insert_dimension_records(
+        self, element: str, records: Iterable[DimensionRecord | Mapping[str, Any]]
+    ) -> int:
+        """Insert dimension records idempotently; returns how many were new."""
+        return self.registry.insert_dimension_records(element, records)
+
+    def set_collection_chain(self, parent: str, children: Sequence[str]) -> None:
+        """Create (if needed) a CHAINED collection and set its children in search order."""
+        self.registry.register_collection(parent, CollectionType.CHAINED)
+        self.registry.collections.set_chain(parent, list(children))
+
+    def get_collection_chain(self, parent: str) -> list[str]:
+        """Children of a CHAINED collection."""
+        return self.registry.collections.get_chain(parent)
+
+    # -- put / get -------------------------------------------------------------------------
+
+    def _dataset_type(self, dataset_type: DatasetType | str) -> DatasetType:
+        if isinstance(dataset_type, DatasetType):
+            return dataset_type
+        return self.registry.get_dataset_type(dataset_type)
+
+    def _run(self, run: str | None) -> str:
+        run = run or self.run
+        if run is None:
+            raise RepositoryError("no output run: pass run=... to put, or to Butler(...)")
+        self.registry.register_run(run)
+        return run
+
+    def put(
+        self,
+        obj: Any,
+        dataset_type: DatasetType | str,
+        data_id: Mapping[str, Any] | None = None,
+        *,
+        run: str | None = None,
+        **kwargs: Any,
+    ) -> DatasetRef:
+        """Write ``obj`` as a new dataset; on any failure neither a file nor a row remains."""
+        dt = self._dataset_type(dataset_type)
+        coordinate = self.registry.dimensions.expand(
+            DataCoordinate.standardize(data_id, dt.dimensions, **kwargs)
+        )
+        ref = DatasetRef.for_output(dt, coordinate, self._run(run))
+        return self._store([(obj, ref)])[0]
+
+    def put_many(
+        self,
+        items: Iterable[tuple[Any, Mapping[str, Any]]],
+        dataset_type: DatasetType | str,
+        *,
+        run: str | None = None,
+    ) -> list[DatasetRef]:
+        """Write many datasets of one type in one transaction (all or nothing)."""
+        dt = self._dataset_type(dataset_type)
+        run = self._run(run)
+        pairs = [
+            (obj, DatasetRef.for_output(dt, DataCoordinate.standardize(d, dt.dimensions), run))
+            for obj, d in items
+        ]
+        self._check_records([ref.data_id for _, ref in pairs])
+        return self._store(pairs)
+
+    def _check_records(self, data_ids: Sequence[DataCoordinate]) -> None:
+        """Fail unless every dimension value of the data IDs has a record (bulk lookups)."""
+        if not data_ids:
+            return
+        group = data_ids[0].group
+        for name in group.required:
+            dim = self.universe[name]
+            keys = {tuple(d[k] for k in (*dim.required, name)) for d in data_ids}
+            self.registry.dimensions.fetch(
+                name, [dict(zip((*dim.required, name), k, strict=True)) for k in keys]
+            )
+
+    def _store(self, pairs: Sequence[tuple[Any, DatasetRef]]) -> list[DatasetRef]:
+        refs = [ref for _, ref in pairs]
+        written: list[StoredFile] = []
+        try:
+            with self.registry.transaction():
+                if self.registry.insert_datasets(refs) != len(refs):
+                    raise ConflictError(
+                        f"dataset {refs[0].dataset_type.name} {refs[0].data_id} already exists "
+                        f"in run {refs[0].run!r}"
+                        if len(refs) == 1
+                        else "some of these datasets already exist in their run"
+                    )
+                for obj, ref in pairs:
+                    written.append(self.datastore.write(obj, ref))
+                self.registry.datasets.store_files(written)
+        except BaseException:
+            for stored in written:
+                self.datastore.remove(stored)
+            raise
+        return refs
+
+    def find_dataset(
+        self,
+        dataset_type: DatasetType | str,
+        data_id: Mapping[str, Any] | None = None,
+        *,
+        collections: Collections = None,
+        timespan: Timespan | None = None,
+        **kwargs: Any,
+    ) -> DatasetRef:
+        """The first matching dataset in the collections, or ``DatasetNotFoundError``."""
+        dt = self._dataset_type(dataset_type)
+        search = self._collections(collections)
+        full = DataCoordinate.standardize({**(data_id or {}), **kwargs}, universe=self.universe)
+        ref = self.registry.find_dataset(dt, full, search, timespan)
+        if ref is None:
+            raise DatasetNotFoundError(
+                f"no {dt.name} dataset for {full} in collections {search}"
+                + (f" valid over {timespan}" if timespan is not None else "")
+            )
+        return ref
+
+    def _collections(self, collections: Collections) -> list[str]:
+        search = _as_list(collections) or self.collections
+        if not search:
+            raise RepositoryError("no collections to search: pass collections=...")
+        return search
+
+    def _resolve(
+        self, target: DatasetRef | DatasetType | str, data_id: Mapping[str, Any] | None, **kw: Any
+    ) -> DatasetRef:
+        if isinstance(target, DatasetRef):
+            return target
+        return self.find_dataset(target, data_id, **kw)
+
+    def get(
+        self,
+        target: DatasetRef | DatasetType | str,
+        data_id: Mapping[str, Any] | None = None,
+        *,
+        collections: Collections = None,
+        timespan: Timespan | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Read a dataset, by ref or by dataset type, data ID and collections."""
+        ref = self._resolve(target, data_id, collections=collections, timespan=timespan, **kwargs)
+        return self.datastore.read(self._stored(ref))
+
+    def _stored(self, ref: DatasetRef) -> StoredFile:
+        stored = self.registry.datasets.get_files([ref.id]).get(ref.id)
+        if stored is None:
+            raise DatasetNotFoundError(f"dataset {ref} has no file in this repository")
+        return stored
+
+    def exists(
+        self,
+        target: DatasetRef | DatasetType | str,
+        data_id: Mapping[str, Any] | None = None,
+        *,
+        collections: Collections = None,
+        **kwargs: Any,
+    ) -> bool:
+        """True if the dataset is known to the registry and its file is present."""
+        try:
+            ref = self._resolve(target, data_id, collections=collections, **kwargs)
+            return self.datastore.check(self._stored(ref)) != "missing"
+        except DatasetNotFoundError:
+            return False
+
+    def get_uri(
+        self,
+        target: DatasetRef | DatasetType | str,
+        data_id: Mapping[str, Any] | None = None,
+        *,
+        collections: Collections = None,
+        **kwargs: Any,
+    ) -> str:
+        """The file:// URI of a dataset's file."""
+        ref = self._resolve(target, data_id, collections=collections, **kwargs)
+        return self.datastore.uri(self._stored(ref))
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def query_datasets(
+        self,
+        dataset_type: DatasetType | str,
+        collections: Collections = None,
+        *,
+        where: str | None = None,
+        binds: Mapping[str, Any] | None = None,
+        data_id: Mapping[str, Any] | None = None,
+        find_first: bool = True,
+    ) -> list[DatasetRef]:
+        """Datasets of one type in the collections that satisfy ``where``."""
+        return self.registry.query_datasets(
+            dataset_type, self._collections(collections), where, binds, data_id, find_first
+        )
+
+    def query_data_ids(
+        self,
+        dimensions: Iterable[str],
+        *,
+        datasets: Iterable[str] = (),
+        collections: Collections = None,
+        where: str | None = None,
+        binds: Mapping[str, Any] | None = None,
+        data_id: Mapping[str, Any] | None = None,
+    ) -> list[DataCoordinate]:
+        """Distinct data IDs, optionally only those with the given datasets."""
+        datasets = list(datasets)
+        search = self._collections(collections) if datasets else _as_list(collections) or []
+        return self.registry.query_data_ids(dimensions, datasets, search, where, binds, data_id)
+
+    def query_dimension_records(
+        self,
+        element: str,
+        *,
+        where: str | None = None,
+        binds: Mapping[str, Any] | None = None,
+        data_id: Mapping[str, Any] | None = None,
+    ) -> list[DimensionRecord]:
+        """Records of one dimension."""
+        return self.registry.query_dimension_records(element, where, binds, data_id)
+
+    # -- calibrations, removal -------------------------------------------------------------
+
+    def certify(self, collection: str, refs: Sequence[DatasetRef], timespan: Timespan) -> None:
+        """Certify calibration datasets in a CALIBRATION collection (created if needed)."""
+        self.registry.register_collection(collection, CollectionType.CALIBRATION)
+        self.registry.calibrations.certify(collection, refs, timespan)
+
+    def decertify(
+        self,
+        collection: str,
+        dataset_type: DatasetType | str,
+        timespan: Timespan,
+        data_ids: Sequence[Mapping[str, Any]] | None = None,
+    ) -> int:
+        """Remove validity over ``timespan``; returns how many ranges changed."""
+        dt = self._dataset_type(dataset_type)
+        coordinates = (
+            [DataCoordinate.standardize(d, dt.dimensions) for d in data_ids]
+            if data_ids is not None
+            else None
+        )
+        return self.registry.calibrations.decertify(collection, dt, timespan, coordinates)
+
+    def remove_runs(self, names: Sequence[str], *, unstore: bool = True) -> int:
+        """Delete RUN collections, their datasets and (unless ``unstore`` is False) their files.
+
+        The registry rows go first, in one transaction; files are deleted after the commit,
+        so a crash can leave orphan files (which ``verify --repair`` removes) but never a row
+        pointing at a missing file. Returns the number of files removed.
+        """
+        files: list[StoredFile] = []
+        with self.registry.transaction():
+            for name in names:
+                files.extend(self.registry.remove_run(name))
+        if unstore:
+            for stored in files:
+                self.datastore.remove(stored)
+        return len(files) if unstore else 0
+
+    # -- files in and out ------------------------------------------------------------------
+
+    def ingest(
+        self, items: Sequence[tuple[str | Path, DatasetRef]], transfer: str = "copy"
+    ) -> list[DatasetRef]:
+        """Register existing files as datasets (modes copy, move, link, symlink, direct)."""
+        from .transfers import ingest
+
+        return ingest(self, items, transfer)
+
+    def transfer_from(
+        self, source: Butler, refs: Sequence[DatasetRef], transfer: str = "copy"
+    ) -> list[DatasetRef]:
+        """Copy datasets with their definitions and records from another repository."""
+        from .transfers import transfer_from
+
+        return transfer_from(self, source, refs, transfer)
+
+    def verify(self, *, repair: bool = False) -> VerifyReport:
+        """Report missing, corrupt and orphan files; ``repair`` deletes the orphans."""
+        from .verify import verify
+
+        return verify(self, repair=repair)
+
+
+def _templates(universe: DimensionUniverse, config: RepoConfig) -> FileTemplates:
+    """File templates from the configuration, validated against the universe."""
+    settings = config.datastore
+    default = settings.default_template or DEFAULT_TEMPLATE
+    return FileTemplates(universe, default, settings.templates)
+
+
+def _as_list(collections: Collections) -> list[str]:
+    if collections is None:
+        return []
+    if isinstance(collections, str):
+        return [collections]
+    return list(collections)

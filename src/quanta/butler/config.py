@@ -1,0 +1,68 @@
+"""The repository configuration file, ``quanta.yaml`` at the repository root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..core.errors import RepositoryError
+from ..core.yaml_io import config_error, load_yaml
+
+CONFIG_NAME = "quanta.yaml"
+UNIVERSE_NAME = "dimensions.yaml"
+SQLITE_NAME = "registry.sqlite3"
+
+
+class RegistrySettings(BaseModel):
+    """Where the registry database is: a SQLAlchemy URL; relative SQLite paths are
+    relative to the repository root."""
+
+    model_config = ConfigDict(extra="forbid")
+    db: str = f"sqlite:///{SQLITE_NAME}"
+
+
+class DatastoreSettings(BaseModel):
+    """File templates: a default and per-dataset-type overrides."""
+
+    model_config = ConfigDict(extra="forbid")
+    default_template: str | None = None
+    templates: dict[str, str] = Field(default_factory=dict)
+
+
+class RepoConfig(BaseModel):
+    """Everything ``quanta.yaml`` holds."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: int = 1
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    datastore: DatastoreSettings = Field(default_factory=DatastoreSettings)
+
+    def db_url(self, root: Path) -> str:
+        """The registry URL with a relative SQLite path resolved against ``root``."""
+        url = self.registry.db
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url[len(prefix) :].startswith("/"):
+            return prefix + str((root / url[len(prefix) :]).resolve())
+        return url
+
+    @classmethod
+    def load(cls, root: Path) -> RepoConfig:
+        """Read and validate a repository's configuration, naming file and line on errors."""
+        path = root / CONFIG_NAME
+        if not path.exists():
+            raise RepositoryError(f"{root} is not a quanta repository (no {CONFIG_NAME})")
+        data = load_yaml(path)
+        try:
+            return cls.model_validate(data or {})
+        except ValidationError as err:
+            first = err.errors()[0]
+            loc = tuple(first["loc"])
+            raise config_error(path, data, loc, f"{'.'.join(map(str, loc))}: {first['msg']}") from err
+
+    def save(self, root: Path) -> None:
+        """Write ``quanta.yaml``."""
+        import yaml
+
+        text = yaml.safe_dump(self.model_dump(exclude_defaults=False), sort_keys=False)
+        (root / CONFIG_NAME).write_text(text)

@@ -1,0 +1,51 @@
+"""Consistency between the registry and the files: missing, corrupt and orphan files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .butler import Butler
+
+
+@dataclass
+class VerifyReport:
+    """What ``quanta verify`` found."""
+
+    checked: int = 0
+    missing: list[str] = field(default_factory=list)
+    corrupt: list[str] = field(default_factory=list)
+    orphans: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True if every registered file is present and intact, and no orphans remain."""
+        return not (self.missing or self.corrupt or set(self.orphans) - set(self.removed))
+
+
+def verify(butler: Butler, *, repair: bool = False, checksums: bool = True) -> VerifyReport:
+    """Check every file record; find files no record points to and, with ``repair``,
+    delete them (they are leftovers of interrupted writes or removals)."""
+    report = VerifyReport()
+    known: set[str] = set()
+    for stored in butler.registry.datasets.all_files():
+        report.checked += 1
+        if not stored.is_external:
+            known.add(stored.path)
+        status = butler.datastore.check(stored) if checksums else _exists(butler, stored)
+        if status == "missing":
+            report.missing.append(stored.path)
+        elif status == "corrupt":
+            report.corrupt.append(stored.path)
+    report.orphans = sorted(p for p in butler.datastore.walk_files() if p not in known)
+    if repair:
+        for path in report.orphans:
+            butler.datastore.remove_orphan(path)
+            report.removed.append(path)
+    return report
+
+
+def _exists(butler: Butler, stored: object) -> str:
+    return "ok" if butler.datastore.path(stored).exists() else "missing"  # type: ignore[arg-type]

@@ -1,0 +1,230 @@
+"""The file datastore: puts dataset files in place atomically and checks them later.
+
+Every file is written (or copied) to a temporary name beside its final path,
+checksummed, then renamed into place, so a path the registry records always
+holds a complete file (invariant 1) and a failed write leaves nothing behind.
+The datastore never touches the registry: it returns a ``StoredFile`` that the
+caller records.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Literal
+
+from quanta.core.errors import DatastoreError
+from quanta.core.refs import DatasetRef
+from quanta.core.stored_file import StoredFile
+
+from .formatters import formatter_for
+from .templates import FileTemplates
+
+#: Names at the repository root that belong to the repository, not to the datastore.
+RESERVED_ROOT_NAMES = ("quanta.yaml", "dimensions.yaml")
+_RESERVED_ROOT_PREFIXES = ("registry.sqlite3", ".")
+TRANSFER_MODES = ("copy", "move", "link", "symlink", "direct")
+FileStatus = Literal["ok", "missing", "corrupt"]
+
+
+def checksum(path: Path | str) -> str:
+    """SHA-256 hex digest of a file, read in chunks (``sha256sum`` gives the same)."""
+    with open(path, "rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
+def is_reserved(name: str) -> bool:
+    """True for root-level names the repository itself uses (config, registry, dot files)."""
+    return name in RESERVED_ROOT_NAMES or name.startswith(_RESERVED_ROOT_PREFIXES)
+
+
+class FileDatastore:
+    """Dataset files under ``root``, named by ``templates`` and written by formatters."""
+
+    def __init__(self, root: Path, templates: FileTemplates) -> None:
+        self.root = Path(root).absolute()
+        self.templates = templates
+
+    def write(self, obj: object, ref: DatasetRef) -> StoredFile:
+        """Write ``obj`` as ``ref``'s file; rewriting identical bytes is a no-op."""
+        formatter = formatter_for(ref.dataset_type.storage_class)
+        relpath = self.templates.path(ref) + formatter.extension
+        return self._place(ref, relpath, lambda tmp: formatter.write(obj, tmp))
+
+    def read(self, stored: StoredFile) -> object:
+        """Read a dataset's file with its storage class's formatter."""
+        return formatter_for(stored.storage_class).read(self.path(stored))
+
+    def ingest(self, source: Path, ref: DatasetRef, transfer: str) -> StoredFile:
+        """Bring an existing file in as ``ref``'s file; ``transfer`` is one of TRANSFER_MODES.
+
+        ``copy``, ``move``, ``link`` (hard link, same device only) and ``symlink`` put the
+        file at the templated path with the formatter's extension; ``direct`` leaves it
+        where it is and records its absolute path.
+        """
+        if transfer not in TRANSFER_MODES:
+            raise DatastoreError(
+                f"unknown transfer mode {transfer!r}; valid modes: {', '.join(TRANSFER_MODES)}"
+            )
+        source = Path(os.path.abspath(source))
+        if not source.is_file():
+            raise DatastoreError(f"cannot ingest {source}: no such file")
+        if transfer == "direct":
+            return self._stored(ref, str(source), source)
+        formatter = formatter_for(ref.dataset_type.storage_class)
+        relpath = self.templates.path(ref) + formatter.extension
+        stage: Callable[[Path], None] = {
+            "copy": lambda tmp: shutil.copyfile(source, tmp),
+            "move": lambda tmp: _link_or_copy(source, tmp),
+            "link": lambda tmp: _hard_link(source, tmp),
+            "symlink": lambda tmp: tmp.symlink_to(source),
+        }[transfer]
+        stored = self._place(ref, relpath, stage)
+        if transfer == "move" and os.path.realpath(source) != os.path.realpath(self.path(stored)):
+            source.unlink()
+        return stored
+
+    def remove(self, stored: StoredFile) -> None:
+        """Delete a dataset's file (never an external one) and its now-empty directories."""
+        if stored.is_external:
+            return
+        path = self.path(stored)
+        path.unlink(missing_ok=True)
+        self._prune(path.parent)
+
+    def path(self, stored: StoredFile) -> Path:
+        """The absolute path of a dataset's file."""
+        if stored.is_external:
+            return Path(stored.path)
+        return self._inside(stored.path)
+
+    def uri(self, stored: StoredFile) -> str:
+        """The ``file://`` URI of a dataset's file."""
+        return self.path(stored).as_uri()
+
+    def check(self, stored: StoredFile) -> FileStatus:
+        """``"ok"``, ``"missing"``, or ``"corrupt"`` (size or checksum differ from the record)."""
+        path = self.path(stored)
+        try:
+            if path.stat().st_size != stored.size:
+                return "corrupt"
+            return "ok" if checksum(path) == stored.checksum else "corrupt"
+        except FileNotFoundError:
+            return "missing"
+
+    def walk_files(self) -> Iterator[str]:
+        """Relative paths of every file under the root that could be a dataset, in sorted order.
+
+        Skips the repository's own root-level files (``quanta.yaml``, ``dimensions.yaml``,
+        ``registry.sqlite3*``) and, at every level, names starting with ``.``: datasets never
+        have them, temporary files always do.
+        """
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            at_root = dirpath == str(self.root)
+            dirnames[:] = sorted(d for d in dirnames if not self._skipped(d, at_root))
+            rel = Path(dirpath).relative_to(self.root)
+            for name in sorted(filenames):
+                if not self._skipped(name, at_root):
+                    yield (rel / name).as_posix()
+
+    def remove_orphan(self, relpath: str) -> None:
+        """Delete a file ``walk_files`` found with no registry row, and its empty directories."""
+        path = self._inside(relpath)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            raise DatastoreError(f"cannot remove orphan {path}: no such file") from None
+        self._prune(path.parent)
+
+    @staticmethod
+    def _skipped(name: str, at_root: bool) -> bool:
+        return name.startswith(".") or (at_root and is_reserved(name))
+
+    def _inside(self, relpath: str) -> Path:
+        """``root / relpath``, refusing paths that could leave the root or hit repository files.
+
+        Dataset paths never have empty segments or segments starting with ``.`` (templates
+        refuse them), nor a reserved name at the root.
+        """
+        parts = relpath.split("/")
+        if any(not p or p.startswith(".") or "\\" in p for p in parts) or is_reserved(parts[0]):
+            raise DatastoreError(
+                f"file path {relpath!r} is not a dataset path inside {self.root}: it has an "
+                "empty segment, a segment starting with '.', or a reserved name at the root"
+            )
+        return self.root.joinpath(*parts)
+
+    def _stored(self, ref: DatasetRef, path: str, file: Path) -> StoredFile:
+        return StoredFile(
+            dataset_id=ref.id,
+            path=path,
+            storage_class=ref.dataset_type.storage_class,
+            checksum=checksum(file),
+            size=file.stat().st_size,
+        )
+
+    def _place(self, ref: DatasetRef, relpath: str, stage: Callable[[Path], None]) -> StoredFile:
+        """Create a file with ``stage`` under a temporary name, then rename it to ``relpath``.
+
+        If ``relpath`` already exists, it must hold the same bytes (an idempotent rewrite);
+        otherwise another dataset owns that file and nothing is changed. Directories made
+        for a failed write stay: pruning them could race with a concurrent write.
+        """
+        target = self._inside(relpath)
+        tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex}"
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            stage(tmp)
+            stored = self._stored(ref, relpath, tmp)
+            if target.exists() or target.is_symlink():
+                if target.exists() and checksum(target) == stored.checksum:
+                    tmp.unlink()
+                    return stored
+                raise DatastoreError(
+                    f"cannot write {ref} to {target}: a different file is already there"
+                )
+            os.replace(tmp, target)
+        except BaseException as err:
+            tmp.unlink(missing_ok=True)
+            if isinstance(err, OSError) and not isinstance(err, DatastoreError):
+                raise DatastoreError(f"cannot write {ref} to {target}: {err}") from err
+            raise
+        return stored
+
+    def _prune(self, directory: Path) -> None:
+        """Remove ``directory`` and its parents while they are empty, stopping at the root."""
+        while directory != self.root and directory.is_relative_to(self.root):
+            try:
+                directory.rmdir()
+            except OSError:
+                return
+            directory = directory.parent
+
+
+def _hard_link(source: Path, tmp: Path) -> None:
+    """Hard-link ``source`` to ``tmp``; a link across devices is an error, never a copy."""
+    try:
+        os.link(source, tmp)
+    except OSError as err:
+        if err.errno == errno.EXDEV:
+            raise DatastoreError(
+                f"cannot hard-link {source} into the repository: it is on another device; "
+                "use transfer 'copy' or 'symlink'"
+            ) from err
+        raise DatastoreError(f"cannot hard-link {source} to {tmp}: {err.strerror}") from err
+
+
+def _link_or_copy(source: Path, tmp: Path) -> None:
+    """Stage a move: a hard link when possible (no data copied), else a copy.
+
+    The source is deleted only after the file is in place, so a failed move loses nothing.
+    """
+    try:
+        os.link(source, tmp)
+    except OSError:
+        shutil.copyfile(source, tmp)

@@ -1,0 +1,41 @@
+"""The ``Formatter`` protocol every storage class implements, and its shared errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from quanta.core.errors import DatastoreError
+
+
+class Formatter(Protocol):
+    """Writes and reads one storage class's in-memory type as one file."""
+
+    #: The storage class this formatter serves, as in ``quanta.core.STORAGE_CLASSES``.
+    storage_class: str
+    #: File name extension with its dot, such as ``".fits"``.
+    extension: str
+
+    def write(self, obj: object, path: Path) -> None:
+        """Write ``obj`` to ``path``; raise ``DatastoreError`` if it is of the wrong type."""
+        ...
+
+    def read(self, path: Path) -> object:
+        """Read the file at ``path``; raise ``DatastoreError`` if it cannot be read."""
+        ...
+
+
+def wrong_type(storage_class: str, obj: object, expected: str) -> DatastoreError:
+    """The error for an object a storage class cannot hold."""
+    kind = f"{type(obj).__module__}.{type(obj).__qualname__}"
+    return DatastoreError(f"storage class {storage_class!r} needs {expected}, got {kind}")
+
+
+def unreadable(storage_class: str, path: Path, err: BaseException) -> DatastoreError:
+    """The error for a file that is missing, corrupt or not in the expected format."""
+    return DatastoreError(f"cannot read {path} as {storage_class}: {err}")
+
+
+def unwritable(storage_class: str, path: Path, err: BaseException) -> DatastoreError:
+    """The error for an object whose file could not be written."""
+    return DatastoreError(f"cannot write {storage_class} to {path}: {err}")

@@ -1,0 +1,138 @@
+"""Formatter for the ``Image`` storage class: FITS with IMAGE, MASK and VARIANCE extensions.
+
+The primary HDU carries the header and no data. Keys that are not standard
+FITS keywords (up to 8 of ``A-Z0-9_-``) are written as HIERARCH cards, which
+keep their case. Floats are written with their shortest exact repr (astropy
+would round them to 20 characters), so every header value reads back equal.
+Values FITS cannot hold exactly (non-ASCII or trailing spaces in strings,
+non-finite floats, structural keywords, keys equal but for case) are refused.
+Arrays read back in native byte order with their original dtype.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from quanta.core.errors import DatastoreError
+
+from .base import unreadable, unwritable, wrong_type
+
+_PLANES = ("IMAGE", "MASK", "VARIANCE")
+_STANDARD_KEY = re.compile(r"^[A-Z0-9_-]{1,8}$")
+_RESERVED_KEY = re.compile(
+    r"^(SIMPLE|BITPIX|NAXIS\d*|EXTEND|XTENSION|PCOUNT|GCOUNT|EXTNAME|BSCALE|BZERO|BLANK"
+    r"|COMMENT|HISTORY|CONTINUE|HIERARCH|END)$",
+    re.IGNORECASE,
+)
+_PRINTABLE = re.compile(r"^[\x20-\x7e]*$")
+_STRUCTURAL = re.compile(r"^(SIMPLE|BITPIX|NAXIS\d*|EXTEND)$")
+
+
+class ImageFormatter:
+    """``quanta.core.image.Image`` as a multi-extension ``.fits`` file."""
+
+    storage_class = "Image"
+    extension = ".fits"
+
+    def write(self, obj: object, path: Path) -> None:
+        """Write the header as the primary HDU and each plane as a named image HDU."""
+        import warnings
+
+        from astropy.io import fits
+        from astropy.io.fits.verify import VerifyError, VerifyWarning
+
+        from quanta.core.image import Image
+
+        if not isinstance(obj, Image):
+            raise wrong_type(self.storage_class, obj, "a quanta.core.image.Image")
+        cards = [self._card(fits, key, value) for key, value in obj.header.items()]
+        if len({key.upper() for key in obj.header}) != len(obj.header):
+            raise DatastoreError(f"header keys {list(obj.header)} repeat a key ignoring case")
+        for plane in _PLANES:
+            if getattr(getattr(obj, plane.lower()), "ndim", None) != 2:
+                raise DatastoreError(f"the {plane.lower()} plane of the Image is not a 2-d array")
+        hdus = [fits.PrimaryHDU(header=fits.Header(cards))]
+        hdus.extend(fits.ImageHDU(getattr(obj, p.lower()), name=p) for p in _PLANES)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", VerifyWarning)
+                fits.HDUList(hdus).writeto(path)
+        except (OSError, ValueError, TypeError, VerifyError, VerifyWarning) as err:
+            raise unwritable(self.storage_class, path, err) from err
+
+    def read(self, path: Path) -> object:
+        """Read the header and the three planes, in native byte order."""
+        import numpy as np
+        from astropy.io import fits
+        from astropy.io.fits.verify import VerifyError
+
+        from quanta.core.image import Image
+
+        try:
+            with fits.open(path, memmap=False) as hdus:
+                header = {
+                    key: value
+                    for key, value in hdus[0].header.items()
+                    if not _STRUCTURAL.match(key)
+                }
+                planes = [hdus[name].data for name in _PLANES]
+        except (OSError, ValueError, KeyError, TypeError, VerifyError) as err:
+            raise unreadable(self.storage_class, path, err) from err
+        image, mask, variance = (
+            np.asarray(p, dtype=p.dtype.newbyteorder("=")) if p is not None else None
+            for p in planes
+        )
+        if image is None or mask is None or variance is None:
+            raise unreadable(self.storage_class, path, ValueError("an image plane has no data"))
+        return Image(image, mask, variance, header)
+
+    def _card(self, fits: Any, key: object, value: object) -> Any:
+        """One header card that reads back exactly as ``key = value``."""
+        from astropy.io.fits.verify import VerifyError, VerifyWarning
+
+        if (
+            not isinstance(key, str)
+            or not _PRINTABLE.match(key)
+            or key != key.strip()
+            or not key
+            or "=" in key
+            or _RESERVED_KEY.match(key)
+        ):
+            raise DatastoreError(
+                f"header key {key!r} is not allowed: keys are printable ASCII without '=', "
+                "surrounding spaces, or FITS structural keywords"
+            )
+        if hasattr(value, "dtype") and hasattr(value, "item") and value.dtype.kind in "biuf":
+            value = value.item()
+        if not isinstance(value, str | int | float | bool):
+            raise DatastoreError(
+                f"header value {key}={value!r} has type {type(value).__name__}; "
+                "header values are str, int, float or bool"
+            )
+        if isinstance(value, str) and (not _PRINTABLE.match(value) or value != value.rstrip()):
+            raise DatastoreError(
+                f"header value {key}={value!r}: FITS strings are printable ASCII "
+                "without trailing spaces"
+            )
+        name = key if _STANDARD_KEY.match(key) else f"HIERARCH {key}"
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise DatastoreError(f"header value {key}={value!r}: FITS has no NaN or infinity")
+            text = f"{name:8}= " if name == key else f"{name} = "
+            text += repr(value).upper()
+            if len(text) > 80:
+                raise DatastoreError(f"header card for {key!r} is longer than 80 characters")
+        else:
+            text = ""
+        try:
+            card = fits.Card.fromstring(text) if text else fits.Card(name, value)
+            card.verify("exception")
+        except (ValueError, VerifyError, VerifyWarning) as err:
+            raise DatastoreError(f"header card {key}={value!r} cannot be written: {err}") from err
+        return card
+
+
+FORMATTER = ImageFormatter()

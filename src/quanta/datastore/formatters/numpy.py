@@ -1,0 +1,51 @@
+"""Formatter for the ``NumpyArray`` storage class: ``.npy`` files, never pickled.
+
+Invariant 3 forbids pickle, so object arrays (which ``.npy`` can only hold
+pickled) are refused on write, and reads pass ``allow_pickle=False`` too.
+Masked arrays are refused because ``.npy`` would silently drop the mask.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from quanta.core.errors import DatastoreError
+
+from .base import unreadable, unwritable, wrong_type
+
+
+class NumpyFormatter:
+    """``numpy.ndarray`` of any non-object dtype as ``.npy``."""
+
+    storage_class = "NumpyArray"
+    extension = ".npy"
+
+    def write(self, obj: object, path: Path) -> None:
+        """Write ``obj`` with ``numpy.save(allow_pickle=False)``."""
+        import numpy as np
+
+        if not isinstance(obj, np.ndarray) or isinstance(obj, np.ma.MaskedArray):
+            raise wrong_type(self.storage_class, obj, "a numpy.ndarray (not a masked array)")
+        if obj.dtype.hasobject:
+            raise DatastoreError(
+                f"storage class {self.storage_class!r} cannot hold an array of dtype "
+                f"{obj.dtype}: object arrays need pickle, which quanta never writes"
+            )
+        try:
+            with open(path, "wb") as stream:
+                np.save(stream, obj, allow_pickle=False)
+        except (OSError, ValueError) as err:
+            raise unwritable(self.storage_class, path, err) from err
+
+    def read(self, path: Path) -> object:
+        """Read an array with ``numpy.load(allow_pickle=False)``."""
+        import numpy as np
+
+        try:
+            with open(path, "rb") as stream:
+                return np.load(stream, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as err:
+            raise unreadable(self.storage_class, path, err) from err
+
+
+FORMATTER = NumpyFormatter()

@@ -1,0 +1,184 @@
+"""Collections: RUN, TAGGED, CHAINED and CALIBRATION, and chain flattening."""
+
+from __future__ import annotations
+
+import fnmatch
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from ..core.collections import CollectionType, check_collection_name
+from ..core.errors import CollectionNotFoundError, CollectionTypeError, ConflictError
+from .database import Database
+from .schema import RegistryTables
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionRecord:
+    """A collection's key, name, type and documentation."""
+
+    id: int
+    name: str
+    type: CollectionType
+    doc: str | None
+    created_ns: int
+
+
+class CollectionManager:
+    """Create, look up, chain and delete collections."""
+
+    def __init__(self, db: Database, tables: RegistryTables) -> None:
+        self._db = db
+        self._table = tables.collection
+        self._chain = tables.collection_chain
+
+    def _rows(self, where: sa.ColumnElement[bool] | None = None) -> list[CollectionRecord]:
+        query = sa.select(self._table).order_by(self._table.c.name)
+        if where is not None:
+            query = query.where(where)
+        with self._db.connect() as conn:
+            return [
+                CollectionRecord(
+                    r["collection_id"], r["name"], CollectionType(r["type"]), r["doc"], r["created_ns"]
+                )
+                for r in conn.execute(query).mappings()
+            ]
+
+    def register(self, name: str, type_: CollectionType, doc: str | None = None) -> bool:
+        """Create a collection; True if new, False if it exists with the same type."""
+        check_collection_name(name)
+        existing = self.find(name)
+        if existing is not None:
+            if existing.type != type_:
+                raise ConflictError(
+                    f"collection {name!r} already exists as {existing.type.name}, not {type_.name}"
+                )
+            return False
+        with self._db.transaction() as conn:
+            conn.execute(
+                self._table.insert(),
+                {"name": name, "type": int(type_), "doc": doc, "created_ns": time.time_ns()},
+            )
+        return True
+
+    def find(self, name: str) -> CollectionRecord | None:
+        """The collection called ``name``, or None."""
+        rows = self._rows(self._table.c.name == name)
+        return rows[0] if rows else None
+
+    def get(self, name: str, expected: CollectionType | None = None) -> CollectionRecord:
+        """The collection called ``name``; an error if missing or of another type."""
+        record = self.find(name)
+        if record is None:
+            raise CollectionNotFoundError(f"collection {name!r} does not exist")
+        if expected is not None and record.type != expected:
+            raise CollectionTypeError(
+                f"collection {name!r} is {record.type.name}, but a {expected.name} collection "
+                "is needed here"
+            )
+        return record
+
+    def names_by_id(self) -> dict[int, str]:
+        """Every collection's name by key (a small table, read in one query)."""
+        with self._db.connect() as conn:
+            return dict(conn.execute(sa.select(self._table.c.collection_id, self._table.c.name)).all())
+
+    def query(
+        self, pattern: str | None = None, types: Iterable[CollectionType] | None = None
+    ) -> list[CollectionRecord]:
+        """Collections whose names match a glob, optionally of the given types."""
+        allowed = set(types) if types else None
+        return [
+            r
+            for r in self._rows()
+            if (pattern is None or fnmatch.fnmatchcase(r.name, pattern))
+            and (allowed is None or r.type in allowed)
+        ]
+
+    def set_chain(self, parent: str, children: Sequence[str]) -> None:
+        """Replace the children of a CHAINED collection, refusing cycles."""
+        record = self.get(parent, CollectionType.CHAINED)
+        child_records = [self.get(c) for c in children]
+        for child in child_records:
+            if parent in self._closure(child):
+                raise ConflictError(f"chaining {child.name!r} into {parent!r} would make a cycle")
+        with self._db.transaction() as conn:
+            conn.execute(self._chain.delete().where(self._chain.c.parent_id == record.id))
+            if child_records:
+                conn.execute(
+                    self._chain.insert(),
+                    [
+                        {"parent_id": record.id, "position": i, "child_id": c.id}
+                        for i, c in enumerate(child_records)
+                    ],
+                )
+
+    def get_chain(self, parent: str) -> list[str]:
+        """Direct children of a CHAINED collection, in search order."""
+        record = self.get(parent, CollectionType.CHAINED)
+        query = (
+            sa.select(self._table.c.name)
+            .select_from(
+                self._chain.join(self._table, self._chain.c.child_id == self._table.c.collection_id)
+            )
+            .where(self._chain.c.parent_id == record.id)
+            .order_by(self._chain.c.position)
+        )
+        with self._db.connect() as conn:
+            return list(conn.execute(query).scalars())
+
+    def _closure(self, record: CollectionRecord) -> set[str]:
+        """Names of a collection and of everything reachable through its chains."""
+        names = {record.name}
+        pending = [record]
+        while pending:
+            current = pending.pop()
+            if current.type == CollectionType.CHAINED:
+                for child in self.get_chain(current.name):
+                    if child not in names:
+                        names.add(child)
+                        pending.append(self.get(child))
+        return names
+
+    def parents(self, name: str) -> list[str]:
+        """CHAINED collections that directly include ``name``."""
+        record = self.get(name)
+        query = (
+            sa.select(self._table.c.name)
+            .select_from(
+                self._chain.join(
+                    self._table, self._chain.c.parent_id == self._table.c.collection_id
+                )
+            )
+            .where(self._chain.c.child_id == record.id)
+        )
+        with self._db.connect() as conn:
+            return sorted(set(conn.execute(query).scalars()))
+
+    def flatten(self, names: Sequence[str]) -> list[CollectionRecord]:
+        """Expand chains depth-first into non-chained collections, in search order, no repeats."""
+        result: list[CollectionRecord] = []
+        seen: set[int] = set()
+        stack = [self.get(n) for n in reversed(list(names))]
+        while stack:
+            record = stack.pop()
+            if record.type == CollectionType.CHAINED:
+                stack.extend(self.get(c) for c in reversed(self.get_chain(record.name)))
+            elif record.id not in seen:
+                seen.add(record.id)
+                result.append(record)
+        return result
+
+    def remove(self, name: str) -> None:
+        """Delete a collection that is not a child of any chain (runs go through remove_runs)."""
+        record = self.get(name)
+        parents = self.parents(name)
+        if parents:
+            raise ConflictError(
+                f"collection {name!r} is part of chained collection(s) {', '.join(parents)}; "
+                "remove it from them first"
+            )
+        with self._db.transaction() as conn:
+            conn.execute(self._table.delete().where(self._table.c.collection_id == record.id))

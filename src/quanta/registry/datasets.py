@@ -1,0 +1,269 @@
+"""Dataset rows, their file records and TAGGED associations, inserted and read in bulk."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..core.collections import CollectionType
+from ..core.data_id import DataCoordinate
+from ..core.dataset_type import DatasetType
+from ..core.errors import ConflictError, DatasetNotFoundError
+from ..core.refs import DatasetRef
+from ..core.stored_file import StoredFile
+from .collections import CollectionManager
+from .database import Database
+from .dataset_types import DatasetTypeManager
+from .schema import RegistryTables
+
+CHUNK = 500
+
+
+class DatasetManager:
+    """Insert, look up, tag and delete datasets and their file records."""
+
+    def __init__(
+        self,
+        db: Database,
+        tables: RegistryTables,
+        dataset_types: DatasetTypeManager,
+        collections: CollectionManager,
+    ) -> None:
+        self._db = db
+        self._tables = tables
+        self._types = dataset_types
+        self._collections = collections
+
+    # -- rows <-> refs ---------------------------------------------------------------------
+
+    def ref_columns(self, ds: sa.FromClause, dataset_type: DatasetType) -> list[sa.ColumnElement]:
+        """Columns to select so that ``make_refs`` can rebuild refs of one dataset type."""
+        return [
+            ds.c.id,
+            ds.c.run_id,
+            ds.c.extras,
+            *(ds.c[name] for name in dataset_type.dimensions.required),
+        ]
+
+    def make_refs(
+        self,
+        dataset_type: DatasetType,
+        rows: Iterable[Sequence[Any]],
+        run_names: Mapping[int, str],
+    ) -> Iterator[DatasetRef]:
+        """Refs from rows selected with ``ref_columns``; the hot path of every query."""
+        group = dataset_type.dimensions
+        new_coordinate = DataCoordinate
+        new_ref = DatasetRef
+        for row in rows:
+            run = run_names[row[1]]
+            extras = tuple(tuple(p) for p in json.loads(row[2])) if row[2] else ()
+            data_id = new_coordinate(group, tuple(row[3:]), None, None, extras)  # type: ignore[arg-type]
+            yield new_ref(row[0], dataset_type, data_id, run)
+
+    def _rows_for(self, refs: Sequence[DatasetRef], run_id: int, now: int) -> list[dict[str, Any]]:
+        rows = []
+        for ref in refs:
+            row: dict[str, Any] = dict(zip(ref.data_id.group.required, ref.data_id.required_values, strict=True))
+            extras = ref.data_id.extras
+            row.update(
+                id=ref.id,
+                dataset_type_id=self._types.id_of(ref.dataset_type.name),
+                run_id=run_id,
+                data_id_key=ref.data_id.key(),
+                extras=json.dumps(sorted(extras.items())) if extras else None,
+                ingest_ns=now,
+            )
+            rows.append(row)
+        return rows
+
+    # -- insertion -------------------------------------------------------------------------
+
+    def insert(self, refs: Sequence[DatasetRef]) -> int:
+        """Insert refs (IDs already chosen); existing identical ones are skipped, a different
+        dataset with the same type, run and data ID is a conflict. Returns how many were new."""
+        if not refs:
+            return 0
+        by_run: dict[str, list[DatasetRef]] = {}
+        for ref in refs:
+            by_run.setdefault(ref.run, []).append(ref)
+        inserted = 0
+        now = time.time_ns()
+        table = self._tables.dataset
+        with self._db.transaction() as conn:
+            for run, run_refs in by_run.items():
+                run_id = self._collections.get(run, CollectionType.RUN).id
+                existing = self._existing(conn, [r.id for r in run_refs])
+                new = []
+                for ref in run_refs:
+                    old = existing.get(ref.id)
+                    if old is None:
+                        new.append(ref)
+                    elif old != (run_id, ref.data_id.key()):
+                        raise ConflictError(
+                            f"dataset {ref.id} already exists with another run or data ID"
+                        )
+                if not new:
+                    continue
+                try:
+                    conn.execute(table.insert(), self._rows_for(new, run_id, now))
+                except sa.exc.IntegrityError:
+                    raise ConflictError(
+                        f"a {new[0].dataset_type.name} dataset with one of these data IDs already "
+                        f"exists in run {run!r} (first: {new[0].data_id})"
+                    ) from None
+                inserted += len(new)
+        return inserted
+
+    def _existing(self, conn: sa.Connection, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple]:
+        table = self._tables.dataset
+        found: dict[uuid.UUID, tuple] = {}
+        for start in range(0, len(ids), CHUNK):
+            query = sa.select(table.c.id, table.c.run_id, table.c.data_id_key).where(
+                table.c.id.in_(ids[start : start + CHUNK])
+            )
+            for row in conn.execute(query):
+                found[row[0]] = (row[1], row[2])
+        return found
+
+    def store_files(self, files: Sequence[StoredFile]) -> None:
+        """Record where datasets' files are; one row per dataset."""
+        if not files:
+            return
+        rows = [
+            {
+                "dataset_id": f.dataset_id,
+                "path": f.path,
+                "storage_class": f.storage_class,
+                "checksum": f.checksum,
+                "size": f.size,
+            }
+            for f in files
+        ]
+        with self._db.transaction() as conn:
+            conn.execute(self._tables.file_record.insert(), rows)
+
+    # -- lookup ----------------------------------------------------------------------------
+
+    def get_refs(self, ids: Sequence[uuid.UUID]) -> list[DatasetRef]:
+        """Refs for dataset IDs, in the same order; unknown IDs raise."""
+        table = self._tables.dataset
+        found: dict[uuid.UUID, DatasetRef] = {}
+        run_names = self._collections.names_by_id()
+        with self._db.connect() as conn:
+            type_ids: dict[int, list[uuid.UUID]] = {}
+            for start in range(0, len(ids), CHUNK):
+                query = sa.select(table.c.id, table.c.dataset_type_id).where(
+                    table.c.id.in_(ids[start : start + CHUNK])
+                )
+                for row in conn.execute(query):
+                    type_ids.setdefault(row[1], []).append(row[0])
+            for type_id, members in type_ids.items():
+                dt = self._types.by_id(type_id)
+                for start in range(0, len(members), CHUNK):
+                    query = sa.select(*self.ref_columns(table, dt)).where(
+                        table.c.id.in_(members[start : start + CHUNK])
+                    )
+                    for ref in self.make_refs(dt, conn.execute(query), run_names):
+                        found[ref.id] = ref
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise DatasetNotFoundError(f"no dataset with ID {missing[0]}")
+        return [found[i] for i in ids]
+
+    def get_files(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, StoredFile]:
+        """File records for the given dataset IDs (datasets without a file are absent)."""
+        table = self._tables.file_record
+        result: dict[uuid.UUID, StoredFile] = {}
+        with self._db.connect() as conn:
+            for start in range(0, len(ids), CHUNK):
+                query = sa.select(table).where(table.c.dataset_id.in_(ids[start : start + CHUNK]))
+                for row in conn.execute(query):
+                    result[row.dataset_id] = StoredFile(
+                        row.dataset_id, row.path, row.storage_class, row.checksum, row.size
+                    )
+        return result
+
+    def all_files(self) -> Iterator[StoredFile]:
+        """Every file record, streamed."""
+        table = self._tables.file_record
+        with self._db.connect() as conn:
+            for row in conn.execute(sa.select(table)).yield_per(10_000):
+                yield StoredFile(row.dataset_id, row.path, row.storage_class, row.checksum, row.size)
+
+    # -- TAGGED ----------------------------------------------------------------------------
+
+    def associate(self, collection: str, refs: Sequence[DatasetRef]) -> None:
+        """Add refs to a TAGGED collection; a different dataset with the same type and data
+        ID already there is a conflict."""
+        record = self._collections.get(collection, CollectionType.TAGGED)
+        table = self._tables.dataset_tag
+        with self._db.transaction() as conn:
+            present = {
+                row[0]
+                for row in conn.execute(
+                    sa.select(table.c.dataset_id).where(table.c.collection_id == record.id)
+                )
+            }
+            rows = [
+                {
+                    "collection_id": record.id,
+                    "dataset_id": ref.id,
+                    "dataset_type_id": self._types.id_of(ref.dataset_type.name),
+                    "data_id_key": ref.data_id.key(),
+                }
+                for ref in refs
+                if ref.id not in present
+            ]
+            if rows:
+                try:
+                    conn.execute(table.insert(), rows)
+                except sa.exc.IntegrityError:
+                    raise ConflictError(
+                        f"collection {collection!r} already holds another dataset with the same "
+                        "dataset type and data ID as one of these"
+                    ) from None
+
+    def disassociate(self, collection: str, refs: Sequence[DatasetRef]) -> None:
+        """Remove refs from a TAGGED collection."""
+        record = self._collections.get(collection, CollectionType.TAGGED)
+        table = self._tables.dataset_tag
+        ids = [r.id for r in refs]
+        with self._db.transaction() as conn:
+            for start in range(0, len(ids), CHUNK):
+                conn.execute(
+                    table.delete().where(
+                        table.c.collection_id == record.id,
+                        table.c.dataset_id.in_(ids[start : start + CHUNK]),
+                    )
+                )
+
+    # -- removal ---------------------------------------------------------------------------
+
+    def files_in_run(self, run_id: int) -> list[StoredFile]:
+        """File records of every dataset born in a run."""
+        ds, fr = self._tables.dataset, self._tables.file_record
+        query = sa.select(fr).join(ds, ds.c.id == fr.c.dataset_id).where(ds.c.run_id == run_id)
+        with self._db.connect() as conn:
+            return [
+                StoredFile(r.dataset_id, r.path, r.storage_class, r.checksum, r.size)
+                for r in conn.execute(query)
+            ]
+
+    def delete_run_contents(self, run_id: int) -> None:
+        """Delete every dataset of a run, with its tags, certifications and file records."""
+        ds = self._tables.dataset
+        ids = sa.select(ds.c.id).where(ds.c.run_id == run_id)
+        with self._db.transaction() as conn:
+            for table in (
+                self._tables.file_record,
+                self._tables.dataset_tag,
+                self._tables.dataset_calib,
+            ):
+                conn.execute(table.delete().where(table.c.dataset_id.in_(ids)))
+            conn.execute(ds.delete().where(ds.c.run_id == run_id))

@@ -1,0 +1,164 @@
+"""Dimension records: idempotent bulk inserts, lookups and data ID expansion."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..core.data_id import DataCoordinate
+from ..core.errors import ConflictError, RecordNotFoundError
+from ..core.records import DimensionRecord
+from ..core.timespan import Timespan
+from ..core.universe import Dimension, DimensionUniverse
+from .database import Database
+from .schema import RegistryTables
+
+CHUNK = 500
+
+
+def record_to_row(record: DimensionRecord) -> dict[str, Any]:
+    """Column values for a record; a timespan becomes two integer columns."""
+    row = dict(record.values)
+    if record.dimension.has_timespan:
+        span = row.pop("timespan", None)
+        row["timespan_begin"], row["timespan_end"] = (
+            span.to_db() if span is not None else (None, None)
+        )
+    return row
+
+
+def row_to_record(dim: Dimension, row: Mapping[str, Any]) -> DimensionRecord:
+    """The record for a database row of a dimension table."""
+    values = {name: row[name] for name in dim.field_names if name != "timespan"}
+    if dim.has_timespan:
+        begin, end = row["timespan_begin"], row["timespan_end"]
+        values["timespan"] = None if begin is None else Timespan.from_db(begin, end)
+    return DimensionRecord(dim, values)
+
+
+class DimensionRecordManager:
+    """Insert, sync and fetch the records of every dimension table."""
+
+    def __init__(self, db: Database, tables: RegistryTables, universe: DimensionUniverse) -> None:
+        self._db = db
+        self._tables = tables
+        self._universe = universe
+
+    def key_columns(self, element: str) -> list[str]:
+        """Columns that identify one record of ``element``."""
+        dim = self._universe[element]
+        return [*dim.required, dim.key.name]
+
+    def insert(
+        self, element: str, records: Iterable[DimensionRecord | Mapping[str, Any]]
+    ) -> int:
+        """Insert records that are new; identical existing ones are fine, differing ones are
+        an error naming the field. Returns how many were inserted."""
+        dim = self._universe[element]
+        table = self._tables.dimensions[element]
+        keys = self.key_columns(element)
+        rows: dict[tuple, dict[str, Any]] = {}
+        for item in records:
+            record = (
+                item
+                if isinstance(item, DimensionRecord)
+                else DimensionRecord.from_mapping(self._universe, element, item)
+            )
+            row = record_to_row(record)
+            key = tuple(row[k] for k in keys)
+            previous = rows.get(key)
+            if previous is not None and previous != row:
+                _raise_conflict(element, key, previous, row)
+            rows[key] = row
+        if not rows:
+            return 0
+        with self._db.transaction() as conn:
+            existing = self._fetch_rows(conn, table, keys, list(rows))
+            for key, old in existing.items():
+                _check_same(element, key, old, rows[key])
+            new = [row for key, row in rows.items() if key not in existing]
+            if new:
+                try:
+                    conn.execute(table.insert(), new)
+                except sa.exc.IntegrityError as err:
+                    raise ConflictError(
+                        f"cannot insert {element} records: {_first_line(err)}; insert the "
+                        f"records they refer to ({', '.join((*dim.required, *dim.implied))}) "
+                        "first"
+                    ) from None
+        return len(new)
+
+    def _fetch_rows(
+        self, conn: sa.Connection, table: sa.Table, keys: list[str], wanted: Sequence[tuple]
+    ) -> dict[tuple, dict[str, Any]]:
+        found: dict[tuple, dict[str, Any]] = {}
+        cols = [table.c[k] for k in keys]
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
+            cond = cols[0].in_([k[0] for k in chunk]) if len(cols) == 1 else sa.tuple_(*cols).in_(chunk)
+            for row in conn.execute(sa.select(table).where(cond)).mappings():
+                found[tuple(row[k] for k in keys)] = dict(row)
+        return found
+
+    def fetch(self, element: str, data_ids: Sequence[Mapping[str, Any]]) -> list[DimensionRecord]:
+        """Records for the given keys (each a mapping holding the required dimensions and
+        ``element`` itself); missing ones raise ``RecordNotFoundError``."""
+        dim = self._universe[element]
+        table = self._tables.dimensions[element]
+        keys = self.key_columns(element)
+        wanted = [tuple(d[k] for k in (*dim.required, element)) for d in data_ids]
+        with self._db.connect() as conn:
+            rows = self._fetch_rows(conn, table, keys, wanted)
+        result = []
+        for key in wanted:
+            row = rows.get(key)
+            if row is None:
+                raise RecordNotFoundError(
+                    f"no {element} record for "
+                    + ", ".join(f"{k}={v!r}" for k, v in zip((*dim.required, element), key))
+                )
+            result.append(row_to_record(dim, row))
+        return result
+
+    def expand(self, data_id: DataCoordinate) -> DataCoordinate:
+        """Fill in implied values and the records of every dimension of a data ID."""
+        records: dict[str, DimensionRecord] = {}
+        values = data_id.full()
+        pending = list(data_id.group.names)
+        while pending:
+            # Implied values become known from the records of the dimensions implying them.
+            name = next(n for n in pending if n in values)
+            pending.remove(name)
+            dim = self._universe[name]
+            lookup = {k: values[k] for k in dim.required}
+            lookup[name] = values[name]
+            record = self.fetch(name, [lookup])[0]
+            records[name] = record
+            for imp in dim.implied:
+                if imp in values and values[imp] != record.values[imp]:
+                    raise ConflictError(
+                        f"data ID says {imp}={values[imp]!r} but the {name} record says "
+                        f"{record.values[imp]!r}"
+                    )
+                values[imp] = record.values[imp]
+        implied = tuple(values[k] for k in data_id.group.implied)
+        return data_id.expanded(implied, records)
+
+
+def _check_same(element: str, key: tuple, old: dict[str, Any], new: dict[str, Any]) -> None:
+    if any(old.get(k) != v for k, v in new.items()):
+        _raise_conflict(element, key, old, new)
+
+
+def _raise_conflict(element: str, key: tuple, old: dict[str, Any], new: dict[str, Any]) -> None:
+    diffs = [f"{k}: {old.get(k)!r} != {v!r}" for k, v in new.items() if old.get(k) != v]
+    raise ConflictError(
+        f"{element} record {key} already exists with different values ({'; '.join(diffs)})"
+    )
+
+
+def _first_line(err: Exception) -> str:
+    orig = getattr(err, "orig", None)
+    return str(orig or err).strip().splitlines()[0]

@@ -1,0 +1,204 @@
+"""Parse ``where`` strings into the syntax tree of :mod:`.ast`.
+
+The grammar lives in ``grammar.lark`` beside this module. The LALR parser is
+built on first use and kept, so importing this module stays cheap (lark is
+imported inside the functions). Errors become ``QuerySyntaxError`` with the
+1-based column, counted from the start of the text, where parsing stopped.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from quanta.core.errors import QuerySyntaxError
+from quanta.core.timespan import TimespanError, tai_ns_from_iso
+
+from .ast import (
+    And,
+    Bind,
+    Comparison,
+    Expression,
+    Identifier,
+    InList,
+    Literal,
+    Not,
+    Or,
+    Overlaps,
+    Range,
+    TimeLiteral,
+    TimespanLiteral,
+)
+
+if TYPE_CHECKING:
+    from lark import Lark, Token
+    from lark.exceptions import UnexpectedToken
+
+_VALUE_TERMINALS = frozenset({"INT", "FLOAT", "STRING", "TIME", "BIND", "TRUE", "FALSE"})
+_SHOWN = {
+    "_LPAR": "'('",
+    "_RPAR": "')'",
+    "_COMMA": "','",
+    "_DOTS": "'..'",
+    "_COLON": "':'",
+    "_AND": "AND",
+    "_OR": "OR",
+    "_IN": "IN",
+    "_NOT": "NOT",
+    "_OVERLAPS": "OVERLAPS",
+    "NAME": "a name",
+    "$END": "the end",
+}
+
+
+def parse_where(text: str) -> Expression | None:
+    """Parse a ``where`` string; ``None`` when it is empty (no constraint)."""
+    if not text.strip():
+        return None
+    from lark.exceptions import UnexpectedCharacters, UnexpectedToken
+
+    parser = _parser()
+    try:
+        tree: Expression = parser.parse(text)
+    except UnexpectedCharacters as err:
+        position = err.pos_in_stream
+        found = text[position]
+        message = "unterminated string" if found == "'" else f"unexpected {found!r}"
+        raise QuerySyntaxError(message, text, position + 1) from err
+    except UnexpectedToken as err:
+        raise _token_error(parser, text, err) from err
+    except _InvalidLiteral as err:
+        raise QuerySyntaxError(err.message, text, err.column) from err
+    return tree
+
+
+@functools.cache
+def _parser() -> Lark:
+    """Build the LALR parser once; the builder turns each reduction into an AST node."""
+    from lark import Lark
+
+    grammar = resources.files(__package__).joinpath("grammar.lark").read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", lexer="basic", transformer=_Builder())
+
+
+def _token_error(parser: Lark, text: str, err: UnexpectedToken) -> QuerySyntaxError:
+    """Describe a token the grammar did not allow, naming what was expected after what."""
+    at_end = err.token.type == "$END"
+    position = len(text.rstrip()) if at_end else err.token.start_pos
+    previous = list(parser.lex(text[:position]))
+    expected = set(err.expected)
+    found = "the end" if at_end else repr(str(err.token))
+    if not previous:
+        message = f"expected an expression, found {found}"
+    elif "$END" in expected and not at_end:
+        message = f"unexpected {found}"
+    else:
+        message = f"expected {_describe(expected)} after {str(previous[-1])!r}"
+        if not at_end:
+            message += f", found {found}"
+    return QuerySyntaxError(message, text, position + 1)
+
+
+def _describe(expected: set[str]) -> str:
+    """Say in words what the parser would have accepted."""
+    if {"_NOT", "_LPAR", "NAME"} <= expected:
+        return "an expression"
+    if expected & _VALUE_TERMINALS:
+        return "a value"
+    if "COMP_OP" in expected:
+        return "an operator"
+    return " or ".join(sorted(_SHOWN.get(name, name) for name in expected))
+
+
+class _InvalidLiteral(Exception):
+    """A token that lexed fine but means nothing (a bad time, an empty range)."""
+
+    def __init__(self, message: str, column: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.column = column
+
+
+def _column(token: Token) -> int:
+    """The 1-based column of ``token`` in the whole text."""
+    return token.start_pos + 1
+
+
+def _identifier(token: Token) -> Identifier:
+    return Identifier(tuple(str(token).split(".")), _column(token))
+
+
+def _time(token: Token) -> TimeLiteral:
+    try:
+        return TimeLiteral(tai_ns_from_iso(str(token)[2:-1]), _column(token))
+    except TimespanError as err:
+        raise _InvalidLiteral(str(err), _column(token)) from err
+
+
+class _Builder:
+    """Callbacks lark calls on each reduction, named after the grammar's rules and aliases."""
+
+    def or_expr(self, children: list[Any]) -> Or:
+        return Or(tuple(children))
+
+    def and_expr(self, children: list[Any]) -> And:
+        return And(tuple(children))
+
+    def not_(self, children: list[Any]) -> Not:
+        return Not(children[0])
+
+    def comparison(self, children: list[Any]) -> Comparison:
+        lhs, op, rhs = children
+        return Comparison("!=" if op == "<>" else str(op), lhs, rhs, lhs.column)
+
+    def in_list(self, children: list[Any], negated: bool = False) -> InList:
+        name, *items = children
+        return InList(_identifier(name), tuple(items), negated, _column(name))
+
+    def not_in_list(self, children: list[Any]) -> InList:
+        return self.in_list(children, negated=True)
+
+    def overlaps(self, children: list[Any]) -> Overlaps:
+        name, rhs = children
+        return Overlaps(_identifier(name), rhs, _column(name))
+
+    def identifier(self, children: list[Token]) -> Identifier:
+        return _identifier(children[0])
+
+    def integer(self, children: list[Token]) -> Literal:
+        return Literal(int(children[0]), _column(children[0]))
+
+    def float(self, children: list[Token]) -> Literal:
+        return Literal(float(children[0]), _column(children[0]))
+
+    def string(self, children: list[Token]) -> Literal:
+        return Literal(str(children[0])[1:-1].replace("''", "'"), _column(children[0]))
+
+    def true(self, children: list[Token]) -> Literal:
+        return Literal(True, _column(children[0]))
+
+    def false(self, children: list[Token]) -> Literal:
+        return Literal(False, _column(children[0]))
+
+    def bind(self, children: list[Token]) -> Bind:
+        return Bind(str(children[0])[1:], _column(children[0]))
+
+    def time(self, children: list[Token]) -> TimeLiteral:
+        return _time(children[0])
+
+    def range(self, children: list[Token]) -> Range:
+        start, stop = int(children[0]), int(children[1])
+        stride = int(children[2]) if len(children) == 3 else 1
+        column = _column(children[0])
+        if stride < 1:
+            raise _InvalidLiteral(f"range stride must be positive, not {stride}", column)
+        if stop < start:
+            raise _InvalidLiteral(f"range {start}..{stop} ends before it starts", column)
+        return Range(start, stop, stride, column)
+
+    def timespan(self, children: list[Token]) -> TimespanLiteral:
+        begin, end = (_time(token) for token in children)
+        if end.ns < begin.ns:
+            raise _InvalidLiteral("timespan ends before it begins", begin.column)
+        return TimespanLiteral(begin.ns, end.ns, begin.column)
