@@ -68,3 +68,23 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path}/registry.sqlite3"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@pytest.fixture
+def butler(tmp_path: Path, db_url: str):
+    """A new repository with the test dimension records, on each database backend."""
+    from repo_data import make_repo
+
+    repo = make_repo(tmp_path / "repo", db_url)
+    yield repo
+    repo.registry.db.dispose()
+
+
+@pytest.fixture
+def sqlite_butler(tmp_path: Path):
+    """A new SQLite repository with the test dimension records."""
+    from repo_data import make_repo
+
+    repo = make_repo(tmp_path / "repo")
+    yield repo
+    repo.registry.db.dispose()

@@ -32,10 +32,12 @@ IMAGE_HEADER = {
 }
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64", "int16", "int32", "int64", "uint16"])
+@pytest.mark.parametrize(
+    "dtype", ["float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32"]
+)
 def test_image_round_trip_is_exact(datastore: FileDatastore, make_ref: MakeRef, dtype: str) -> None:
     rng = np.random.default_rng(7)
-    image = (rng.normal(1000, 50, (20, 30))).astype(dtype)
+    image = rng.uniform(0, 100, (20, 30)).astype(dtype)
     mask = rng.integers(0, 2**31 - 1, (20, 30), dtype=np.int32)
     variance = rng.random((20, 30))
     variance[3, 4] = np.nan
@@ -80,6 +82,26 @@ def test_image_header_values_fits_cannot_hold_are_refused(
     path = tmp_path / "a.fits"
     with pytest.raises(DatastoreError, match=message):
         formatter_for("Image").write(Image(np.zeros((2, 2)), header=header), path)
+    assert not path.exists()
+
+
+@pytest.mark.parametrize(
+    ("planes", "message"),
+    [
+        ({"variance": np.zeros((2, 2), np.float16)}, "variance plane .* got float16"),
+        ({"mask": np.zeros((2, 2), bool)}, "mask plane .* got bool"),
+        ({"variance": None}, "variance plane .* got NoneType"),
+    ],
+)
+def test_image_planes_fits_cannot_hold_are_refused(
+    tmp_path: Path, planes: dict[str, object], message: str
+) -> None:
+    image = Image(np.zeros((2, 2)))
+    for name, value in planes.items():
+        setattr(image, name, value)
+    path = tmp_path / "a.fits"
+    with pytest.raises(DatastoreError, match=message):
+        formatter_for("Image").write(image, path)
     assert not path.exists()
 
 
@@ -172,7 +194,7 @@ def test_json_refuses_what_it_cannot_hold_exactly(
         np.asfortranarray(np.arange(6, dtype=np.int64).reshape(2, 3)),
         np.array([(1, 2.5), (3, -1.0)], dtype=[("id", "i4"), ("value", "f8")]),
         np.array(["a", "bc"]),
-        np.float64(np.pi) * np.ones(()),
+        np.array(np.pi),
     ],
 )
 def test_numpy_round_trip_is_exact(
@@ -217,7 +239,8 @@ def test_wrong_type_names_storage_class_and_type(
 ) -> None:
     formatter = formatter_for(storage_class)
     path = tmp_path / f"a{formatter.extension}"
-    with pytest.raises(DatastoreError, match=f"storage class '{storage_class}' needs .*{type_name}"):
+    message = f"storage class '{storage_class}' needs .*{type_name}"
+    with pytest.raises(DatastoreError, match=message):
         formatter.write(obj, path)
     assert not path.exists()
 
@@ -239,11 +262,11 @@ def test_unreadable_file_raises_datastore_error_naming_the_path(
     path = tmp_path / f"a{formatter.extension}"
     formatter.write(SAMPLES[storage_class](), path)
     data = path.read_bytes()
+    damaged = {"truncated": data[: len(data) // 2], "garbage": b"\x93garbage" * 9, "empty": b""}
     if damage == "missing":
         path.unlink()
     else:
-        path.write_bytes({"truncated": data[: len(data) // 2], "garbage": b"\x93garbage" * 9,
-                          "empty": b""}[damage])
+        path.write_bytes(damaged[damage])
     with pytest.raises(DatastoreError, match=f"cannot read {path} as {storage_class}"):
         formatter.read(path)
 

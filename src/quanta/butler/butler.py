@@ -18,7 +18,6 @@ from ..core.timespan import Timespan
 from ..core.universe import DEFAULT_UNIVERSE_PATH, DimensionUniverse, load_universe
 from ..datastore.datastore import FileDatastore
 from ..datastore.templates import DEFAULT_TEMPLATE, FileTemplates
-
 from ..registry import Registry
 from .config import UNIVERSE_NAME, RepoConfig
 
@@ -128,7 +127,6 @@ class Butler:
         run = run or self.run
         if run is None:
             raise RepositoryError("no output run: pass run=... to put, or to Butler(...)")
-        self.registry.register_run(run)
         return run
 
     def put(
@@ -182,6 +180,8 @@ class Butler:
         written: list[StoredFile] = []
         try:
             with self.registry.transaction():
+                for run in {ref.run for ref in refs}:
+                    self.registry.register_run(run)
                 if self.registry.insert_datasets(refs) != len(refs):
                     raise ConflictError(
                         f"dataset {refs[0].dataset_type.name} {refs[0].data_id} already exists "

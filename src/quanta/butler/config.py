@@ -58,7 +58,9 @@ class RepoConfig(BaseModel):
         except ValidationError as err:
             first = err.errors()[0]
             loc = tuple(first["loc"])
-            raise config_error(path, data, loc, f"{'.'.join(map(str, loc))}: {first['msg']}") from err
+            raise config_error(
+                path, data, loc, f"{'.'.join(map(str, loc))}: {first['msg']}"
+            ) from err
 
     def save(self, root: Path) -> None:
         """Write ``quanta.yaml``."""

@@ -100,7 +100,9 @@ class DataCoordinate(Mapping[str, DataIdValue]):
         if extras:
             for key, value in extras.items():
                 if not _FREE_KEY.match(key) or key in universe:
-                    raise DataIdError(f"free-form key {key!r} must be a lowercase name that is not a dimension")
+                    raise DataIdError(
+                        f"free-form key {key!r} must be a lowercase name that is not a dimension"
+                    )
                 check_safe_value(key, str(value))
             extra_items = tuple(sorted((k, str(v)) for k, v in extras.items()))
         return cls(group, values, implied, None, extra_items)

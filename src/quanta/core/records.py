@@ -37,7 +37,9 @@ class DimensionRecord:
         values[dim.key.name] = _typed(element, dim.key.name, dim.key, data.get(dim.key.name))
         for name in dim.implied:
             spec = universe[name].key
-            values[name] = None if data.get(name) is None else _typed(element, name, spec, data[name])
+            values[name] = (
+                None if data.get(name) is None else _typed(element, name, spec, data[name])
+            )
         for spec in dim.fields:
             try:
                 values[spec.name] = spec.coerce(data.get(spec.name))

@@ -96,7 +96,10 @@ class Timespan:
 
     def to_db(self) -> tuple[int, int]:
         """The (begin, end) integers to store."""
-        return (NS_MIN if self.begin is None else self.begin, NS_MAX if self.end is None else self.end)
+        return (
+            NS_MIN if self.begin is None else self.begin,
+            NS_MAX if self.end is None else self.end,
+        )
 
     def overlaps(self, other: Timespan) -> bool:
         """True if the two intervals share any instant."""

@@ -48,7 +48,7 @@ def load_yaml(source: str | Path, text: str | None = None) -> Any:
         except OSError as err:
             raise ConfigError(f"{name}: cannot read: {err.strerror}") from err
     try:
-        return yaml.load(text, Loader=_loader())  # noqa: S506 - the loader is a SafeLoader
+        return yaml.load(text, Loader=_loader())
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark
         line = f":{mark.line + 1}" if mark is not None else ""

@@ -64,8 +64,9 @@ class FileDatastore:
         """Bring an existing file in as ``ref``'s file; ``transfer`` is one of TRANSFER_MODES.
 
         ``copy``, ``move``, ``link`` (hard link, same device only) and ``symlink`` put the
-        file at the templated path with the formatter's extension; ``direct`` leaves it
-        where it is and records its absolute path.
+        file at the templated path with the formatter's extension; ``move`` deletes the
+        source once the file is in place. ``direct`` leaves the file where it is and records
+        its absolute path. The checksum is recorded in every mode.
         """
         if transfer not in TRANSFER_MODES:
             raise DatastoreError(
@@ -90,7 +91,10 @@ class FileDatastore:
         return stored
 
     def remove(self, stored: StoredFile) -> None:
-        """Delete a dataset's file (never an external one) and its now-empty directories."""
+        """Delete a dataset's file (never an external one) and its now-empty directories.
+
+        A file that is already gone is not an error, so an interrupted cleanup can be rerun.
+        """
         if stored.is_external:
             return
         path = self.path(stored)

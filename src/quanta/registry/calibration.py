@@ -123,9 +123,14 @@ class CalibrationManager:
             rows = conn.execute(sa.select(table).where(*conditions)).mappings().all()
             for row in rows:
                 conn.execute(table.delete().where(table.c.calib_id == row["calib_id"]))
-                keep = {k: row[k] for k in ("collection_id", "dataset_id", "dataset_type_id", "data_id_key")}
+                keep = {
+                    k: row[k]
+                    for k in ("collection_id", "dataset_id", "dataset_type_id", "data_id_key")
+                }
                 if row["begin_ns"] < begin:
-                    conn.execute(table.insert(), {**keep, "begin_ns": row["begin_ns"], "end_ns": begin})
+                    conn.execute(
+                        table.insert(), {**keep, "begin_ns": row["begin_ns"], "end_ns": begin}
+                    )
                 if row["end_ns"] > end:
                     conn.execute(table.insert(), {**keep, "begin_ns": end, "end_ns": row["end_ns"]})
         return len(rows)

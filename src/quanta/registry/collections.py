@@ -41,7 +41,11 @@ class CollectionManager:
         with self._db.connect() as conn:
             return [
                 CollectionRecord(
-                    r["collection_id"], r["name"], CollectionType(r["type"]), r["doc"], r["created_ns"]
+                    r["collection_id"],
+                    r["name"],
+                    CollectionType(r["type"]),
+                    r["doc"],
+                    r["created_ns"],
                 )
                 for r in conn.execute(query).mappings()
             ]
@@ -83,7 +87,9 @@ class CollectionManager:
     def names_by_id(self) -> dict[int, str]:
         """Every collection's name by key (a small table, read in one query)."""
         with self._db.connect() as conn:
-            return dict(conn.execute(sa.select(self._table.c.collection_id, self._table.c.name)).all())
+            return dict(
+                conn.execute(sa.select(self._table.c.collection_id, self._table.c.name)).all()
+            )
 
     def query(
         self, pattern: str | None = None, types: Iterable[CollectionType] | None = None

@@ -69,7 +69,9 @@ class DatasetManager:
     def _rows_for(self, refs: Sequence[DatasetRef], run_id: int, now: int) -> list[dict[str, Any]]:
         rows = []
         for ref in refs:
-            row: dict[str, Any] = dict(zip(ref.data_id.group.required, ref.data_id.required_values, strict=True))
+            row: dict[str, Any] = dict(
+                zip(ref.data_id.group.required, ref.data_id.required_values, strict=True)
+            )
             extras = ref.data_id.extras
             row.update(
                 id=ref.id,
@@ -194,7 +196,9 @@ class DatasetManager:
         table = self._tables.file_record
         with self._db.connect() as conn:
             for row in conn.execute(sa.select(table)).yield_per(10_000):
-                yield StoredFile(row.dataset_id, row.path, row.storage_class, row.checksum, row.size)
+                yield StoredFile(
+                    row.dataset_id, row.path, row.storage_class, row.checksum, row.size
+                )
 
     # -- TAGGED ----------------------------------------------------------------------------
 

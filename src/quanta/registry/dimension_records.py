@@ -51,9 +51,7 @@ class DimensionRecordManager:
         dim = self._universe[element]
         return [*dim.required, dim.key.name]
 
-    def insert(
-        self, element: str, records: Iterable[DimensionRecord | Mapping[str, Any]]
-    ) -> int:
+    def insert(self, element: str, records: Iterable[DimensionRecord | Mapping[str, Any]]) -> int:
         """Insert records that are new; identical existing ones are fine, differing ones are
         an error naming the field. Returns how many were inserted."""
         dim = self._universe[element]
@@ -97,7 +95,11 @@ class DimensionRecordManager:
         cols = [table.c[k] for k in keys]
         for start in range(0, len(wanted), CHUNK):
             chunk = wanted[start : start + CHUNK]
-            cond = cols[0].in_([k[0] for k in chunk]) if len(cols) == 1 else sa.tuple_(*cols).in_(chunk)
+            cond = (
+                cols[0].in_([k[0] for k in chunk])
+                if len(cols) == 1
+                else sa.tuple_(*cols).in_(chunk)
+            )
             for row in conn.execute(sa.select(table).where(cond)).mappings():
                 found[tuple(row[k] for k in keys)] = dict(row)
         return found
@@ -117,7 +119,9 @@ class DimensionRecordManager:
             if row is None:
                 raise RecordNotFoundError(
                     f"no {element} record for "
-                    + ", ".join(f"{k}={v!r}" for k, v in zip((*dim.required, element), key))
+                    + ", ".join(
+                        f"{k}={v!r}" for k, v in zip((*dim.required, element), key, strict=True)
+                    )
                 )
             result.append(row_to_record(dim, row))
         return result

@@ -36,7 +36,9 @@ class QueryBuilder:
 
     # -- relations -------------------------------------------------------------------------
 
-    def add_relation(self, relation: sa.FromClause, dimensions: Mapping[str, sa.ColumnElement]) -> None:
+    def add_relation(
+        self, relation: sa.FromClause, dimensions: Mapping[str, sa.ColumnElement]
+    ) -> None:
         """Join a relation that provides the given dimension columns."""
         self._froms.append(relation)
         for name, column in dimensions.items():
@@ -92,9 +94,7 @@ class QueryBuilder:
                 break
             for name in missing:
                 self._add_dimension_table(name)
-            self._needed.update(
-                d for n in missing for d in self._universe[n].required
-            )
+            self._needed.update(d for n in missing for d in self._universe[n].required)
         for join in self._universe.joins_within(self._needed):
             if len([d for d in join.dimensions if d in self._needed]) < 2:
                 continue
@@ -208,11 +208,9 @@ class _Resolver:
         return self._builder.dimension_table(ident.parts[0]).c[field]
 
     def timespan(self, ident: Identifier) -> tuple[sa.ColumnElement, sa.ColumnElement]:
-        dim, field = self._builder.resolve_identifier(ident)
+        _, field = self._builder.resolve_identifier(ident)
         if field != "timespan":
-            raise QueryError(
-                f"{'.'.join(ident.parts)} at column {ident.column} is not a timespan"
-            )
+            raise QueryError(f"{'.'.join(ident.parts)} at column {ident.column} is not a timespan")
         table = self._builder.dimension_table(ident.parts[0])
         return table.c.timespan_begin, table.c.timespan_end
 

@@ -91,7 +91,9 @@ class Registry:
         """Insert new records idempotently; returns how many were new."""
         return self.dimensions.insert(element, records)
 
-    def sync_dimension_record(self, element: str, record: DimensionRecord | Mapping[str, Any]) -> bool:
+    def sync_dimension_record(
+        self, element: str, record: DimensionRecord | Mapping[str, Any]
+    ) -> bool:
         """Insert one record unless an identical one exists; True if inserted."""
         return self.dimensions.insert(element, [record]) == 1
 
@@ -166,10 +168,16 @@ class Registry:
         In CALIBRATION collections the dataset valid over ``timespan`` is found; when no
         timespan is given and the data ID has an exposure or visit, its timespan is used.
         """
-        dt = dataset_type if isinstance(dataset_type, DatasetType) else self.get_dataset_type(dataset_type)
-        full_id = DataCoordinate.standardize(data_id, universe=self.universe) if not isinstance(
-            data_id, DataCoordinate
-        ) else data_id
+        dt = (
+            dataset_type
+            if isinstance(dataset_type, DatasetType)
+            else self.get_dataset_type(dataset_type)
+        )
+        full_id = (
+            DataCoordinate.standardize(data_id, universe=self.universe)
+            if not isinstance(data_id, DataCoordinate)
+            else data_id
+        )
         coordinate = _subset_for(full_id, dt, self)
         for record in self.collections.flatten(collections):
             if record.type == CollectionType.CALIBRATION:
@@ -204,7 +212,11 @@ class Registry:
     ) -> list[DatasetRef]:
         """Datasets of one type in the collections, constrained by ``where``; with
         ``find_first`` only the first dataset per data ID in search order."""
-        dt = dataset_type if isinstance(dataset_type, DatasetType) else self.get_dataset_type(dataset_type)
+        dt = (
+            dataset_type
+            if isinstance(dataset_type, DatasetType)
+            else self.get_dataset_type(dataset_type)
+        )
         records = self.collections.flatten(collections)
         refs = self._query_refs(dt, records, where, binds, data_id)
         if not find_first or len(records) <= 1:

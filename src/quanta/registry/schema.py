@@ -206,9 +206,7 @@ def _dimension_table(md: sa.MetaData, universe: DimensionUniverse, dim: Dimensio
         if not set(target.required) <= set(dim.required):
             continue
         local = [*target.required, other]
-        remote = [
-            f"{dimension_table_name(other)}.{c}" for c in _key_columns(universe, target)
-        ]
+        remote = [f"{dimension_table_name(other)}.{c}" for c in _key_columns(universe, target)]
         columns.append(sa.ForeignKeyConstraint(local, remote))
     return sa.Table(dimension_table_name(dim.name), md, *columns)
 

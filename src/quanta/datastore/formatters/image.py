@@ -21,6 +21,8 @@ from quanta.core.errors import DatastoreError
 from .base import unreadable, unwritable, wrong_type
 
 _PLANES = ("IMAGE", "MASK", "VARIANCE")
+#: Array dtypes FITS images hold exactly (astropy writes the unsigned and int8 ones with BZERO).
+_DTYPES = ("float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32")
 _STANDARD_KEY = re.compile(r"^[A-Z0-9_-]{1,8}$")
 _RESERVED_KEY = re.compile(
     r"^(SIMPLE|BITPIX|NAXIS\d*|EXTEND|XTENSION|PCOUNT|GCOUNT|EXTNAME|BSCALE|BZERO|BLANK"
@@ -51,9 +53,14 @@ class ImageFormatter:
         cards = [self._card(fits, key, value) for key, value in obj.header.items()]
         if len({key.upper() for key in obj.header}) != len(obj.header):
             raise DatastoreError(f"header keys {list(obj.header)} repeat a key ignoring case")
-        for plane in _PLANES:
-            if getattr(getattr(obj, plane.lower()), "ndim", None) != 2:
-                raise DatastoreError(f"the {plane.lower()} plane of the Image is not a 2-d array")
+        for plane in (p.lower() for p in _PLANES):
+            array = getattr(obj, plane)
+            if getattr(array, "ndim", None) != 2 or array.dtype.name not in _DTYPES:
+                got = getattr(array, "dtype", type(array).__name__)
+                raise DatastoreError(
+                    f"the {plane} plane of the Image must be a 2-d array of one of "
+                    f"{', '.join(_DTYPES)}; got {got} with shape {getattr(array, 'shape', None)}"
+                )
         hdus = [fits.PrimaryHDU(header=fits.Header(cards))]
         hdus.extend(fits.ImageHDU(getattr(obj, p.lower()), name=p) for p in _PLANES)
         try:
@@ -64,29 +71,31 @@ class ImageFormatter:
             raise unwritable(self.storage_class, path, err) from err
 
     def read(self, path: Path) -> object:
-        """Read the header and the three planes, in native byte order."""
+        """Read the header and the three planes, in native byte order; any warning is an error."""
+        import warnings
+
         import numpy as np
         from astropy.io import fits
         from astropy.io.fits.verify import VerifyError
+        from astropy.utils.exceptions import AstropyWarning
 
         from quanta.core.image import Image
 
         try:
-            with fits.open(path, memmap=False) as hdus:
-                header = {
-                    key: value
-                    for key, value in hdus[0].header.items()
-                    if not _STRUCTURAL.match(key)
-                }
-                planes = [hdus[name].data for name in _PLANES]
-        except (OSError, ValueError, KeyError, TypeError, VerifyError) as err:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", AstropyWarning)
+                with fits.open(path, memmap=False) as hdus:
+                    header = {
+                        key: value
+                        for key, value in hdus[0].header.items()
+                        if not _STRUCTURAL.match(key)
+                    }
+                    planes = [hdus[name].data for name in _PLANES]
+        except (OSError, ValueError, KeyError, TypeError, VerifyError, AstropyWarning) as err:
             raise unreadable(self.storage_class, path, err) from err
-        image, mask, variance = (
-            np.asarray(p, dtype=p.dtype.newbyteorder("=")) if p is not None else None
-            for p in planes
-        )
-        if image is None or mask is None or variance is None:
+        if any(p is None for p in planes):
             raise unreadable(self.storage_class, path, ValueError("an image plane has no data"))
+        image, mask, variance = (np.asarray(p, dtype=p.dtype.newbyteorder("=")) for p in planes)
         return Image(image, mask, variance, header)
 
     def _card(self, fits: Any, key: object, value: object) -> Any:

@@ -1,6 +1,8 @@
 """Formatter for the ``ArrowTable`` storage class: ``pyarrow.Table`` as Parquet.
 
 The schema, including field and schema metadata, round-trips with the values.
+Nested types are written in Arrow's own naming rather than Parquet's "compliant"
+one, so a ``list<item: ...>`` column reads back with the same type.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ class ParquetFormatter:
         if not isinstance(obj, pa.Table):
             raise wrong_type(self.storage_class, obj, "a pyarrow.Table")
         try:
-            pq.write_table(obj, path)
+            pq.write_table(obj, path, use_compliant_nested_type=False)
         except (OSError, pa.ArrowException) as err:
             raise unwritable(self.storage_class, path, err) from err
 

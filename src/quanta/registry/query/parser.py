@@ -1,5 +1,15 @@
 """Parse ``where`` strings into the syntax tree of :mod:`.ast`.
 
+The language, in short: ``name`` or ``name.field`` (``exposure.timespan.begin``
+has three parts); integers, floats, ``TRUE``/``FALSE``; single-quoted strings
+where ``''`` stands for one quote and a backslash is an ordinary character;
+``T'2026-03-01T00:00:00'`` instants in TAI; ``:name`` binds; ``= != <> < <= >
+>=``; ``IN``/``NOT IN`` lists holding values, binds and inclusive integer
+ranges ``10..20`` or ``10..20:2``; ``OVERLAPS`` with a timespan, a
+``(T'...', T'...')`` interval, an instant or a bind; ``NOT`` binds tighter than
+``AND``, which binds tighter than ``OR``; keywords ignore case. There are no
+comments and no ``;``.
+
 The grammar lives in ``grammar.lark`` beside this module. The LALR parser is
 built on first use and kept, so importing this module stays cheap (lark is
 imported inside the functions). Errors become ``QuerySyntaxError`` with the
@@ -45,10 +55,6 @@ _SHOWN = {
     "_AND": "AND",
     "_OR": "OR",
     "_IN": "IN",
-    "_NOT": "NOT",
-    "_OVERLAPS": "OVERLAPS",
-    "NAME": "a name",
-    "$END": "the end",
 }
 
 
@@ -169,7 +175,7 @@ class _Builder:
     def integer(self, children: list[Token]) -> Literal:
         return Literal(int(children[0]), _column(children[0]))
 
-    def float(self, children: list[Token]) -> Literal:
+    def real(self, children: list[Token]) -> Literal:
         return Literal(float(children[0]), _column(children[0]))
 
     def string(self, children: list[Token]) -> Literal:

@@ -1,0 +1,116 @@
+"""Arguments and options shared by several commands, and parsing of ``--bind`` values."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .errors import CommandError
+from .output import FORMATS
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_INT = re.compile(r"^[+-]?\d+$")
+_FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
+
+BindValue = int | float | str
+
+
+def parse_bind_value(text: str) -> BindValue:
+    """An int or float when ``text`` looks like one, else the string itself."""
+    if _INT.match(text):
+        return int(text)
+    if _FLOAT.match(text):
+        return float(text)
+    return text
+
+
+def parse_binds(items: Sequence[str]) -> dict[str, BindValue]:
+    """``NAME=VALUE`` strings as a mapping; a malformed or repeated name is a user error."""
+    binds: dict[str, BindValue] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not _NAME.match(name):
+            raise CommandError(
+                f"invalid --bind {item!r}: expected NAME=VALUE with NAME a letter or '_' "
+                "followed by letters, digits or '_'"
+            )
+        if name in binds:
+            raise CommandError(f"--bind {name!r} is given more than once")
+        binds[name] = parse_bind_value(value)
+    return binds
+
+
+def _binds_callback(
+    _ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]
+) -> dict[str, BindValue]:
+    return parse_binds(value)
+
+
+repo_argument = click.argument("repo", type=click.Path(path_type=Path))
+
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="Output format: a table for people, or JSON (a list of objects) or CSV for programs.",
+)
+
+where_option = click.option(
+    "--where",
+    "-d",
+    "where",
+    metavar="EXPR",
+    help='Constraint in the quanta query language, e.g. "exposure.exposure_time > 10 AND '
+    'detector IN (1..4)"; name values with :NAME and give them with --bind.',
+)
+
+bind_option = click.option(
+    "--bind",
+    "binds",
+    multiple=True,
+    metavar="NAME=VALUE",
+    callback=_binds_callback,
+    help="Value of :NAME in --where; values that look like integers or floats become numbers, "
+    "anything else a string. Repeatable.",
+)
+
+
+def collections_option(help: str, *, required: bool = False) -> Callable[[F], F]:
+    """A repeatable ``--collections`` option (``-c``) with a command-specific help text."""
+    return click.option(
+        "--collections",
+        "-c",
+        "collections",
+        multiple=True,
+        required=required,
+        metavar="COLLECTION",
+        help=help,
+    )
+
+
+def timespan_options(action: str) -> Callable[[F], F]:
+    """``--begin`` and ``--end`` options (TAI ISO times) for certify and decertify."""
+
+    def decorate(func: F) -> F:
+        end = click.option(
+            "--end",
+            metavar="ISO",
+            help=f"End (exclusive) of the range to {action}, as a TAI ISO time "
+            "YYYY-MM-DD[THH:MM[:SS[.fff]]]; unbounded when omitted.",
+        )
+        begin = click.option(
+            "--begin",
+            metavar="ISO",
+            help=f"Start of the range to {action}, as a TAI ISO time; unbounded when omitted.",
+        )
+        return begin(end(func))
+
+    return decorate
