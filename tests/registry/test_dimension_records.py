@@ -70,3 +70,58 @@ def test_records_round_trip_types(butler: Butler) -> None:
     assert len(record) == 1
     assert record[0].id == 9 and record[0].observation_type == "science"
     assert isinstance(record[0].exposure_time, float) and isinstance(record[0].seq_num, int)
+
+
+def _define_pairs(butler: Butler) -> None:
+    butler.insert_dimension_records(
+        "group_system", [{"instrument": INSTRUMENT, "name": "ptc", "exclusive": True}]
+    )
+    butler.insert_dimension_records(
+        "group",
+        [
+            {"instrument": INSTRUMENT, "group_system": "ptc", "name": name, "n_members": 2}
+            for name in ("5+6", "7+8")
+        ],
+    )
+    butler.registry.insert_join_rows(
+        "group_membership",
+        [
+            {
+                "instrument": INSTRUMENT,
+                "group_system": "ptc",
+                "group": f"{first}+{first + 1}",
+                "exposure": first + i,
+                "position": i,
+            }
+            for first in (5, 7)
+            for i in (0, 1)
+        ],
+    )
+
+
+def test_group_membership_is_queryable(butler: Butler) -> None:
+    _define_pairs(butler)
+    members = butler.query_data_ids(
+        ["group", "exposure"], where="group.system = 'ptc' AND group = '7+8'"
+    )
+    assert [d["exposure"] for d in members] == [7, 8]
+    groups = butler.query_data_ids(["group"], where="exposure IN (5, 8)")
+    assert [d["group"] for d in groups] == ["5+6", "7+8"]
+    flats = butler.query_dimension_records(
+        "exposure", where="group.system = 'ptc' AND exposure.exposure_time = 2.0"
+    )
+    assert [r.id for r in flats] == [7, 8]
+
+
+def test_join_rows_are_idempotent_and_checked(butler: Butler) -> None:
+    _define_pairs(butler)
+    row = {"instrument": INSTRUMENT, "group_system": "ptc", "group": "5+6", "exposure": 5}
+    assert butler.registry.insert_join_rows("group_membership", [{**row, "position": 0}]) == 0
+    with pytest.raises(ConflictError, match="position: 0 != 1"):
+        butler.registry.insert_join_rows("group_membership", [{**row, "position": 1}])
+    with pytest.raises(DataIdError, match="valid: instrument"):
+        butler.registry.insert_join_rows("group_membership", [{**row, "slot": 1}])
+    with pytest.raises(ConflictError, match="insert the dimension records"):
+        butler.registry.insert_join_rows(
+            "group_membership", [{**row, "group": "nope", "position": 0}]
+        )

@@ -28,10 +28,10 @@ class Rows:
 
 def plain(value: Any) -> Any:
     """A JSON-compatible form of one value."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
     if isinstance(value, enum.Enum):
         return value.name
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
     return str(value)

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..core.data_id import DataCoordinate
-from ..core.errors import ConflictError, RecordNotFoundError
+from ..core.errors import ConflictError, DataIdError, RecordNotFoundError
 from ..core.records import DimensionRecord
 from ..core.timespan import Timespan
 from ..core.universe import Dimension, DimensionUniverse
@@ -85,6 +85,53 @@ class DimensionRecordManager:
                         f"cannot insert {element} records: {_first_line(err)}; insert the "
                         f"records they refer to ({', '.join((*dim.required, *dim.implied))}) "
                         "first"
+                    ) from None
+        return len(new)
+
+    def insert_join(self, name: str, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Insert rows of a join table (such as group membership) idempotently; a row whose
+        fields differ from an existing one is an error. Returns how many were new."""
+        try:
+            join = self._universe.joins[name]
+        except KeyError:
+            raise ConflictError(
+                f"unknown join {name!r}; valid joins: {', '.join(self._universe.joins)}"
+            ) from None
+        table = self._tables.joins[name]
+        keys = list(self._universe.group(join.dimensions).required)
+        valid = [*keys, *(f.name for f in join.fields)]
+        typed: dict[tuple, dict[str, Any]] = {}
+        for row in rows:
+            unknown = [k for k in row if k not in valid]
+            if unknown:
+                raise DataIdError(
+                    f"unknown column(s) {', '.join(map(repr, unknown))} for join {name!r}; "
+                    f"valid: {', '.join(valid)}"
+                )
+            coordinate = DataCoordinate.standardize(
+                {k: row.get(k) for k in keys}, self._universe.group(keys)
+            )
+            values = dict(zip(keys, coordinate.required_values, strict=True))
+            for spec in join.fields:
+                try:
+                    values[spec.name] = spec.coerce(row.get(spec.name))
+                except ValueError as err:
+                    raise DataIdError(f"join {name!r} column {spec.name!r}: {err}") from None
+            typed[tuple(values[k] for k in keys)] = values
+        if not typed:
+            return 0
+        with self._db.transaction() as conn:
+            existing = self._fetch_rows(conn, table, keys, list(typed))
+            for key, old in existing.items():
+                _check_same(name, key, old, typed[key])
+            new = [row for key, row in typed.items() if key not in existing]
+            if new:
+                try:
+                    conn.execute(table.insert(), new)
+                except sa.exc.IntegrityError as err:
+                    raise ConflictError(
+                        f"cannot insert {name} rows: {_first_line(err)}; insert the dimension "
+                        f"records of {', '.join(join.dimensions)} first"
                     ) from None
         return len(new)
 

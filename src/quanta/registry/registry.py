@@ -91,6 +91,10 @@ class Registry:
         """Insert new records idempotently; returns how many were new."""
         return self.dimensions.insert(element, records)
 
+    def insert_join_rows(self, join: str, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Insert rows of a join table such as ``group_membership``; returns how many were new."""
+        return self.dimensions.insert_join(join, rows)
+
     def sync_dimension_record(
         self, element: str, record: DimensionRecord | Mapping[str, Any]
     ) -> bool:

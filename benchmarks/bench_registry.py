@@ -1,0 +1,330 @@
+"""Registry at scale: bulk dataset registration, then one query returning every ref.
+
+Each repeat makes a new repository with N/4 exposures x 4 detectors (W1's universe,
+100 exposures a night) and:
+
+* ``dimensions``: inserts the dimension records (timed on their own);
+* ``build_refs``: makes the N ``DatasetRef`` objects (data IDs and UUIDv5 IDs), client side;
+* ``register``: registers them with ``registry.insert_datasets`` in batches (no files);
+* ``query``: in a fresh child process that opens the repository, queries all N refs:
+  seconds, resident-memory growth (``ru_maxrss``) and ``tracemalloc`` peak of the query
+  alone, and a breakdown of its time into the SQL round trip (raw DB-API fetch),
+  SQLAlchemy's result processing and the Python construction of the refs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import json
+import pstats
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+from common import (
+    DETECTORS,
+    RAW_DIMENSIONS,
+    RAW_STORAGE_CLASS,
+    emit,
+    log,
+    raw_data_ids,
+    stopwatch,
+    summarize,
+    universe_records,
+)
+from pg import Databases, unavailable_reason
+
+RUN = "bench/raw"
+EMPTY_RUN = "bench/empty"
+MB = 1024 * 1024
+
+
+def _profile_report(profile: cProfile.Profile, path: Path | None, title: str) -> None:
+    """Save a profile beside the others and print its top functions to stderr."""
+    if path is None:
+        return
+    path.mkdir(parents=True, exist_ok=True)
+    profile.dump_stats(path / f"{title}.prof")
+    log(f"--- profile: {title} (top 20 by own time; full stats in {path / title}.prof) ---")
+    stats = pstats.Stats(profile, stream=sys.stderr)
+    stats.sort_stats("tottime").print_stats(20)
+
+
+def populate(
+    root: Path, url: str | None, n: int, batch: int, profile_dir: Path | None
+) -> dict[str, dict[str, Any]]:
+    """Create the repository, insert its dimension records and register N refs."""
+    from quanta.butler import Butler
+    from quanta.core import DataCoordinate, DatasetRef
+
+    butler = Butler.create(root, db=url)
+    registry = butler.registry
+    n_exposures = -(-n // len(DETECTORS))
+    records = universe_records(n_exposures)
+    with stopwatch() as t:
+        for element, rows in records:
+            butler.insert_dimension_records(element, rows)
+    dims = {"seconds": t["seconds"], "count": sum(len(r) for _, r in records)}
+
+    raw = butler.register_dataset_type("raw", RAW_DIMENSIONS, RAW_STORAGE_CLASS)
+    registry.register_run(RUN)
+    registry.register_run(EMPTY_RUN)
+    data_ids = list(raw_data_ids(n_exposures))[:n]
+    with stopwatch() as t:
+        refs = [
+            DatasetRef.for_output(raw, DataCoordinate.standardize(d, raw.dimensions), RUN)
+            for d in data_ids
+        ]
+    built = {"seconds": t["seconds"], "count": len(refs)}
+
+    profile = cProfile.Profile() if profile_dir is not None else None
+    inserted = 0
+    with stopwatch() as t:
+        if profile is not None:
+            profile.enable()
+        for start in range(0, len(refs), batch):
+            inserted += registry.insert_datasets(refs[start : start + batch])
+        if profile is not None:
+            profile.disable()
+    if inserted != len(refs):
+        raise AssertionError(f"inserted {inserted} of {len(refs)} refs")
+    if profile is not None:
+        _profile_report(profile, profile_dir, "register")
+    registry.db.dispose()
+    return {
+        "dimensions": dims,
+        "build_refs": built,
+        "register": {"seconds": t["seconds"], "count": inserted},
+    }
+
+
+def current_rss() -> int:
+    """Resident bytes of this process now (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm") as stream:
+            return int(stream.read().split()[1]) * resource.getpagesize()
+    except OSError:
+        return 0
+
+
+def query_child(root: str, expected: int, profile_dir: str | None) -> dict[str, Any]:
+    """Measure the big query in this (fresh) process: one warm-up on an empty run for the
+    one-time costs (lazy imports, statement compilation), then the query itself."""
+    import sqlalchemy as sa
+
+    from quanta.butler import Butler
+
+    butler = Butler(root)
+    registry = butler.registry
+    with stopwatch() as warm:
+        butler.query_datasets("raw", EMPTY_RUN)
+
+    gc.collect()
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    resident_before = current_rss()
+    with stopwatch() as t:
+        refs = butler.query_datasets("raw", RUN)
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    resident_after = current_rss()
+    if len(refs) != expected:
+        raise AssertionError(f"query found {len(refs)} refs, expected {expected}")
+    del refs
+    gc.collect()
+
+    # The same query once more, recording what it sends to the database.
+    statements: list[Any] = []
+    cursor_sql: list[tuple[str, Any]] = []
+
+    def on_execute(conn: Any, clause: Any, multiparams: Any, params: Any, options: Any) -> None:
+        statements.append(clause)
+
+    def on_cursor(conn: Any, cursor: Any, sql: str, parameters: Any, context: Any, many: bool):
+        if sql.lstrip().upper().startswith("SELECT"):
+            cursor_sql.append((sql, parameters))
+
+    engine = registry.db.engine
+    sa.event.listen(engine, "before_execute", on_execute)
+    sa.event.listen(engine, "before_cursor_execute", on_cursor)
+    with stopwatch() as again:
+        butler.query_datasets("raw", RUN)
+    sa.event.remove(engine, "before_execute", on_execute)
+    sa.event.remove(engine, "before_cursor_execute", on_cursor)
+
+    # Raw DB-API: the biggest statement executed and fetched, no SQLAlchemy involved.
+    raw_conn = engine.raw_connection()
+    try:
+        best_sql, best_rows = None, -1
+        for sql, parameters in cursor_sql:
+            cursor = raw_conn.cursor()
+            cursor.execute(sql, parameters)
+            rows = len(cursor.fetchall()) if cursor.description else 0
+            if rows > best_rows:
+                best_sql, best_rows = (sql, parameters), rows
+        assert best_sql is not None
+        with stopwatch() as dbapi:
+            cursor = raw_conn.cursor()
+            cursor.execute(*best_sql)
+            cursor.fetchall()
+    finally:
+        raw_conn.close()
+
+    # SQLAlchemy Core: the same statement through the engine (type processing included).
+    selects = [s for s in statements if isinstance(s, sa.Select)]
+    with engine.connect() as conn:
+        sizes = [len(conn.execute(s).fetchall()) for s in selects]
+        main = selects[sizes.index(max(sizes))]
+        with stopwatch() as core:
+            rows = conn.execute(main).fetchall()
+
+    # Python: refs built from the already fetched rows.
+    dt = registry.get_dataset_type("raw")
+    run_names = registry.collections.names_by_id()
+    with stopwatch() as build:
+        built = list(registry.datasets.make_refs(dt, rows, run_names))
+    if len(built) != expected:
+        raise AssertionError(f"make_refs built {len(built)} refs, expected {expected}")
+    del built, rows
+    gc.collect()
+
+    tracemalloc.start()
+    with stopwatch() as traced:
+        refs = butler.query_datasets("raw", RUN)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del refs
+
+    if profile_dir is not None:
+        profile = cProfile.Profile()
+        profile.enable()
+        butler.query_datasets("raw", RUN)
+        profile.disable()
+        _profile_report(profile, Path(profile_dir), f"query_{registry.db.dialect}")
+
+    return {
+        "seconds": t["seconds"],
+        "second_seconds": again["seconds"],
+        "warmup_seconds": warm["seconds"],
+        "rss_growth_mb": (rss_after - rss_before) * 1024 / MB,  # ru_maxrss is in KiB
+        "rss_before_mb": rss_before * 1024 / MB,
+        "resident_growth_mb": (resident_after - resident_before) / MB,
+        "tracemalloc_peak_mb": peak / MB,
+        "tracemalloc_seconds": traced["seconds"],
+        "sql_dbapi_seconds": dbapi["seconds"],
+        "sql_sqlalchemy_seconds": core["seconds"],
+        "make_refs_seconds": build["seconds"],
+        "select_statements": len(cursor_sql),
+    }
+
+
+def run_query_child(root: Path, expected: int, profile_dir: Path | None) -> dict[str, Any]:
+    """Run ``query_child`` in a fresh interpreter and return what it measured."""
+    cmd = [sys.executable, __file__, "--query-child", str(root), "--n", str(expected)]
+    if profile_dir is not None:
+        cmd += ["--profile", str(profile_dir)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    sys.stderr.write(proc.stderr)
+    if proc.returncode != 0:
+        raise RuntimeError(f"query child failed (exit {proc.returncode})")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000, help="refs to register and query")
+    parser.add_argument(
+        "--db",
+        default=None,
+        help="registry database: omit for embedded SQLite; 'postgresql' starts a throwaway "
+        "server; any other URL is used as given (it must be empty; tables are dropped after)",
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="runs per stage (median reported)")
+    parser.add_argument("--batch", type=int, default=10_000, help="refs per insert_datasets")
+    parser.add_argument("--tmpdir", default=None, help="where to make the temporary repositories")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="profile registration and the query with cProfile: .prof files in DIR, "
+        "top functions on stderr",
+    )
+    parser.add_argument("--query-child", default=None, metavar="ROOT", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.query_child is not None:
+        profile = str(args.profile) if args.profile is not None else None
+        print(json.dumps(query_child(args.query_child, args.n, profile)), flush=True)
+        return 0
+
+    databases = Databases(args.db)
+    common = {"n": args.n, "db": databases.label}
+    try:
+        databases.start()
+    except Exception as err:  # the throwaway server could not start
+        emit({"bench": "registry", "stage": "setup", "skipped": unavailable_reason(err), **common})
+        return 0
+    passes: list[dict[str, dict[str, Any]]] = []
+    try:
+        for rep in range(args.repeat):
+            log(f"bench_registry: n={args.n} db={databases.label} run {rep + 1}/{args.repeat}")
+            workdir = Path(tempfile.mkdtemp(prefix="quanta-bench-registry-", dir=args.tmpdir))
+            profile_dir = args.profile if rep == 0 else None
+            try:
+                with databases.fresh("registry") as url:
+                    root = workdir / "repo"
+                    result = populate(root, url, args.n, args.batch, profile_dir)
+                    result["query"] = run_query_child(root, args.n, profile_dir)
+                    passes.append(result)
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
+    finally:
+        databases.stop()
+
+    for stage in ("dimensions", "build_refs", "register"):
+        runs = [p[stage] for p in passes]
+        count = runs[0]["count"]
+        runs = [{"seconds": r["seconds"]} for r in runs]
+        extra = {"batch": args.batch} if stage == "register" else {}
+        emit(summarize("registry", stage, runs, count=count, target=stage, **extra, **common))
+
+    queries = [p["query"] for p in passes]
+    breakdown = (
+        "second_seconds",
+        "warmup_seconds",
+        "sql_dbapi_seconds",
+        "sql_sqlalchemy_seconds",
+        "make_refs_seconds",
+        "select_statements",
+    )
+    runs = [{k: q[k] for k in ("seconds", *breakdown)} for q in queries]
+    emit(summarize("registry", "query", runs, count=args.n, target="query", **common))
+    runs = [
+        {"seconds": q["tracemalloc_seconds"], "peak_mb": q["tracemalloc_peak_mb"]} for q in queries
+    ]
+    emit(summarize("registry", "query_tracemalloc", runs, target="query_tracemalloc", **common))
+    runs = [
+        {
+            "seconds": q["seconds"],
+            "rss_growth_mb": q["rss_growth_mb"],
+            "rss_before_mb": q["rss_before_mb"],
+            "resident_growth_mb": q["resident_growth_mb"],
+        }
+        for q in queries
+    ]
+    emit(summarize("registry", "query_rss", runs, target="query_rss", **common))
+    return 0
+
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    code = main()
+    log(f"bench_registry: done in {time.perf_counter() - started:.1f} s")
+    raise SystemExit(code)

@@ -1,0 +1,176 @@
+"""Commands on whole repositories: create, define, remove runs, verify, transfer."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import CommandError
+from .params import BindValue, bind_option, collections_option, repo_argument, where_option
+
+
+@click.command("create")
+@repo_argument
+@click.option(
+    "--db",
+    metavar="URL",
+    help="Registry database: sqlite:///PATH (relative paths are inside REPO) or "
+    "postgresql://USER@HOST/DBNAME. Default: SQLite in REPO/registry.sqlite3.",
+)
+def create(repo: Path, db: str | None) -> None:
+    """Create a repository.
+
+    An empty repository in the directory REPO, which must be new or empty.
+    """
+    from quanta.butler import Butler
+    from quanta.registry.database import redact
+
+    butler = Butler.create(repo, db=db)
+    url = butler.config.registry.db
+    butler.registry.db.dispose()
+    click.echo(f"created repository {butler.root} (registry {redact(url)})")
+
+
+@click.command("register-dataset-type")
+@repo_argument
+@click.argument("name")
+@click.argument("storage_class")
+@click.argument("dimensions", nargs=-1)
+@click.option("--calibration", is_flag=True, help="Datasets of this type are calibrations.")
+def register_dataset_type(
+    repo: Path, name: str, storage_class: str, dimensions: tuple[str, ...], calibration: bool
+) -> None:
+    """Register a dataset type.
+
+    The dataset type NAME in REPO, stored as STORAGE_CLASS (Image, ArrowTable,
+    StructuredData or NumpyArray), with DIMENSIONS (and the dimensions those
+    require).
+    """
+    from .operations import open_butler
+    from .operations import register_dataset_type as register
+
+    with open_butler(repo) as butler:
+        description, new = register(butler, name, storage_class, dimensions, calibration)
+    click.echo(f"{'registered' if new else 'already registered'}: {description}")
+
+
+def stdin_is_terminal() -> bool:
+    """True when someone can answer a prompt."""
+    return sys.stdin.isatty()
+
+
+@click.command("remove-runs")
+@repo_argument
+@click.argument("patterns", metavar="PATTERN...", nargs=-1, required=True)
+@click.option(
+    "--no-unstore",
+    "keep_files",
+    is_flag=True,
+    help="Delete only the registry entries and leave the files (verify then sees orphans).",
+)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+def remove_runs(repo: Path, patterns: tuple[str, ...], keep_files: bool, yes: bool) -> None:
+    """Remove runs with their datasets.
+
+    Delete the RUN collections of REPO matching the globs PATTERN..., with their
+    datasets and files. Asks first unless --yes; without a terminal to ask on,
+    --yes is needed.
+    """
+    from .operations import match_runs, open_butler
+
+    with open_butler(repo) as butler:
+        runs = match_runs(butler, patterns)
+        if not yes:
+            if not stdin_is_terminal():
+                raise CommandError(
+                    f"refusing to remove {len(runs)} run(s) without confirmation: stdin is "
+                    "not a terminal; pass --yes"
+                )
+            click.echo("runs to remove:\n" + "\n".join(f"  {run}" for run in runs))
+            click.confirm(f"remove these {len(runs)} run(s) and their datasets?", abort=True)
+        files = butler.remove_runs(runs, unstore=not keep_files)
+    click.echo(f"removed {len(runs)} run(s): {', '.join(runs)}; deleted {files} file(s)")
+
+
+@click.command("verify")
+@repo_argument
+@click.option("--repair", is_flag=True, help="Delete orphan files (files no dataset refers to).")
+@click.option(
+    "--checksums/--no-checksums",
+    default=True,
+    show_default=True,
+    help="Compare every file's size and checksum with the registry (--no-checksums only "
+    "checks that files exist).",
+)
+def verify(repo: Path, repair: bool, checksums: bool) -> None:
+    """Check the files of a repository.
+
+    Check that every dataset file of REPO is present and intact and that no
+    orphan files lie around. Exit code 1 if problems remain.
+    """
+    from .operations import check_repository, open_butler
+
+    with open_butler(repo) as butler:
+        report = check_repository(butler, repair=repair, checksums=checksums)
+    click.echo(f"checked: {report.checked}")
+    for label, paths in (
+        ("missing", report.missing),
+        ("corrupt", report.corrupt),
+        ("orphans", report.orphans),
+        ("removed", report.removed),
+    ):
+        click.echo(f"{label}: {len(paths)}")
+        for path in paths:
+            click.echo(f"  {path}")
+    if not report.ok:
+        click.echo("problems found", err=True)
+        sys.exit(1)
+
+
+@click.command("transfer")
+@click.argument("repo_from", type=click.Path(path_type=Path))
+@click.argument("repo_to", type=click.Path(path_type=Path))
+@click.argument("dataset_types", metavar="DATASET_TYPE...", nargs=-1, required=True)
+@collections_option("Collection of REPO_FROM to take datasets from. Repeatable.", required=True)
+@where_option
+@bind_option
+@click.option(
+    "--transfer",
+    type=click.Choice(["copy", "link", "symlink"]),
+    default="copy",
+    show_default=True,
+    help="How files get into REPO_TO: copied, hard-linked (same file system) or symlinked.",
+)
+def transfer(
+    repo_from: Path,
+    repo_to: Path,
+    dataset_types: tuple[str, ...],
+    collections: tuple[str, ...],
+    where: str | None,
+    binds: dict[str, BindValue],
+    transfer: str,
+) -> None:
+    """Copy datasets between repositories.
+
+    Copy the DATASET_TYPE... datasets in the collections of REPO_FROM into
+    REPO_TO, keeping their IDs and runs and bringing their dimension records
+    along.
+    """
+    from .operations import open_butler, transfer_datasets
+
+    with open_butler(repo_from) as source, open_butler(repo_to) as target:
+        found, new = transfer_datasets(
+            source,
+            target,
+            dataset_types,
+            collections,
+            where=where,
+            binds=binds,
+            transfer=transfer,
+        )
+    click.echo(f"transferred {new} dataset(s) ({found - new} already in {repo_to})")
+
+
+COMMANDS = (create, register_dataset_type, remove_runs, verify, transfer)
