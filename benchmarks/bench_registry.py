@@ -8,8 +8,10 @@ Each repeat makes a new repository with N/4 exposures x 4 detectors (W1's univer
 * ``register``: registers them with ``registry.insert_datasets`` in batches (no files);
 * ``query``: in a fresh child process that opens the repository, queries all N refs:
   seconds, resident-memory growth (``ru_maxrss``) and ``tracemalloc`` peak of the query
-  alone, and a breakdown of its time into the SQL round trip (raw DB-API fetch),
-  SQLAlchemy's result processing and the Python construction of the refs.
+  alone, and a breakdown of its time: the SQL round trip (the same statement through the
+  raw DB-API, fetchall), SQLAlchemy's result processing (fetchall, and row-by-row
+  iteration as the registry does) and the Python construction of the refs (``make_refs``
+  over rows already fetched).
 """
 
 from __future__ import annotations
@@ -106,13 +108,23 @@ def populate(
     }
 
 
-def current_rss() -> int:
-    """Resident bytes of this process now (Linux ``/proc``; 0 elsewhere)."""
+def peak_rss_mb() -> tuple[float, float]:
+    """This process's peak resident memory in MB: ``ru_maxrss`` and (Linux) ``VmHWM``.
+
+    ``ru_maxrss`` survives ``exec`` on Linux, so the child must not be started straight
+    from the big parent (see ``run_query_child``); ``VmHWM`` belongs to the current
+    address space and needs no such care (0 where ``/proc`` is missing).
+    """
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / MB  # KiB on Linux
+    hwm = 0.0
     try:
-        with open("/proc/self/statm") as stream:
-            return int(stream.read().split()[1]) * resource.getpagesize()
+        with open("/proc/self/status") as stream:
+            for line in stream:
+                if line.startswith("VmHWM:"):
+                    hwm = int(line.split()[1]) * 1024 / MB
     except OSError:
-        return 0
+        pass
+    return maxrss, hwm
 
 
 def query_child(root: str, expected: int, profile_dir: str | None) -> dict[str, Any]:
@@ -128,12 +140,10 @@ def query_child(root: str, expected: int, profile_dir: str | None) -> dict[str, 
         butler.query_datasets("raw", EMPTY_RUN)
 
     gc.collect()
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    resident_before = current_rss()
+    rss_before, hwm_before = peak_rss_mb()
     with stopwatch() as t:
         refs = butler.query_datasets("raw", RUN)
-    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    resident_after = current_rss()
+    rss_after, hwm_after = peak_rss_mb()
     if len(refs) != expected:
         raise AssertionError(f"query found {len(refs)} refs, expected {expected}")
     del refs
@@ -183,6 +193,10 @@ def query_child(root: str, expected: int, profile_dir: str | None) -> dict[str, 
         main = selects[sizes.index(max(sizes))]
         with stopwatch() as core:
             rows = conn.execute(main).fetchall()
+        # Row by row, as the registry consumes the result.
+        with stopwatch() as core_iter:
+            for _ in conn.execute(main):
+                pass
 
     # Python: refs built from the already fetched rows.
     dt = registry.get_dataset_type("raw")
@@ -212,24 +226,32 @@ def query_child(root: str, expected: int, profile_dir: str | None) -> dict[str, 
         "seconds": t["seconds"],
         "second_seconds": again["seconds"],
         "warmup_seconds": warm["seconds"],
-        "rss_growth_mb": (rss_after - rss_before) * 1024 / MB,  # ru_maxrss is in KiB
-        "rss_before_mb": rss_before * 1024 / MB,
-        "resident_growth_mb": (resident_after - resident_before) / MB,
+        "rss_growth_mb": rss_after - rss_before,
+        "rss_before_mb": rss_before,
+        "vmhwm_growth_mb": hwm_after - hwm_before,
         "tracemalloc_peak_mb": peak / MB,
         "tracemalloc_seconds": traced["seconds"],
         "sql_dbapi_seconds": dbapi["seconds"],
         "sql_sqlalchemy_seconds": core["seconds"],
+        "sql_sqlalchemy_iter_seconds": core_iter["seconds"],
         "make_refs_seconds": build["seconds"],
         "select_statements": len(cursor_sql),
     }
 
 
 def run_query_child(root: Path, expected: int, profile_dir: Path | None) -> dict[str, Any]:
-    """Run ``query_child`` in a fresh interpreter and return what it measured."""
+    """Run ``query_child`` in a fresh interpreter and return what it measured.
+
+    The interpreter is a grandchild, forked by a small ``sh``: Linux carries ``ru_maxrss``
+    across ``exec``, so a child forked straight from this (large) process would start
+    with this process's peak and hide its own.
+    """
     cmd = [sys.executable, __file__, "--query-child", str(root), "--n", str(expected)]
     if profile_dir is not None:
         cmd += ["--profile", str(profile_dir)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    # `"$@"` followed by another command, so that sh forks instead of exec'ing.
+    shell = ["sh", "-c", '"$@"; status=$?; exit $status', "sh", *cmd]
+    proc = subprocess.run(shell, capture_output=True, text=True, timeout=900)
     sys.stderr.write(proc.stderr)
     if proc.returncode != 0:
         raise RuntimeError(f"query child failed (exit {proc.returncode})")
@@ -301,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         "warmup_seconds",
         "sql_dbapi_seconds",
         "sql_sqlalchemy_seconds",
+        "sql_sqlalchemy_iter_seconds",
         "make_refs_seconds",
         "select_statements",
     )
@@ -315,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
             "seconds": q["seconds"],
             "rss_growth_mb": q["rss_growth_mb"],
             "rss_before_mb": q["rss_before_mb"],
-            "resident_growth_mb": q["resident_growth_mb"],
+            "vmhwm_growth_mb": q["vmhwm_growth_mb"],
         }
         for q in queries
     ]

@@ -129,7 +129,4 @@ print(f"   bias-subtracted raw mean: {(raw - bias).mean():.1f}")
 butler.registry.db.dispose()
 PY
 
-step "Checking every file against its checksum"
-quanta verify "$REPO"
-
 step "Done: explore $REPO/ further with 'quanta --help'"

@@ -141,3 +141,12 @@ def test_verify_finds_missing_corrupt_and_orphan_files(sqlite_butler: Butler) ->
 def test_fresh_repository_helper_builds_known_contents(tmp_path: Path) -> None:
     butler = make_repo(tmp_path / "r")
     assert len(butler.query_dimension_records("exposure")) == 12
+
+
+def test_create_on_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    target = tmp_path / "file"
+    target.write_text("x")
+    with pytest.raises(RepositoryError, match="not a directory"):
+        Butler.create(target)
+    with pytest.raises(RepositoryError, match="cannot create"):
+        Butler.create(target / "below")

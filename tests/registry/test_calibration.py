@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from quanta.butler import Butler
-from quanta.core import Timespan
+from quanta.core import CollectionType, Timespan
 from quanta.core.errors import (
     CalibrationOverlapError,
     CollectionTypeError,
@@ -77,3 +77,10 @@ def test_only_calibration_types_can_be_certified(butler: Butler) -> None:
         butler.certify("calib", [ref], Timespan(None, None))
     with pytest.raises(CollectionTypeError, match="is RUN"):
         butler.registry.calibrations.certify("r", [ref], Timespan(None, None))
+
+
+def test_decertify_refuses_non_calibration_types(butler: Butler) -> None:
+    butler.register_dataset_type("raw", ["instrument", "detector", "exposure"], "NumpyArray")
+    butler.registry.register_collection("calib", CollectionType.CALIBRATION)
+    with pytest.raises(CollectionTypeError, match="not a calibration type"):
+        butler.decertify("calib", "raw", Timespan(None, None))

@@ -56,8 +56,9 @@ class Butler:
         Nothing is left behind if the database cannot be set up.
         """
         root = Path(root).resolve()
-        if root.exists() and any(root.iterdir()):
-            raise RepositoryError(f"cannot create a repository in {root}: directory is not empty")
+        if root.exists() and (not root.is_dir() or any(root.iterdir())):
+            what = "directory is not empty" if root.is_dir() else "it is not a directory"
+            raise RepositoryError(f"cannot create a repository in {root}: {what}")
         source = Path(universe) if universe is not None else DEFAULT_UNIVERSE_PATH
         parsed = load_universe(source)
         config = RepoConfig()
@@ -67,7 +68,10 @@ class Butler:
         config.datastore.default_template = default_template
         _templates(parsed, config)
         created = not root.exists()
-        root.mkdir(parents=True, exist_ok=True)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise RepositoryError(f"cannot create {root}: {err.strerror}") from None
         try:
             shutil.copyfile(source, root / UNIVERSE_NAME)
             config.save(root)
@@ -378,11 +382,12 @@ class Butler:
 
         return transfer_from(self, source, refs, transfer)
 
-    def verify(self, *, repair: bool = False) -> VerifyReport:
-        """Report missing, corrupt and orphan files; ``repair`` deletes the orphans."""
+    def verify(self, *, repair: bool = False, checksums: bool = True) -> VerifyReport:
+        """Report missing, corrupt (unless ``checksums`` is False) and orphan files;
+        ``repair`` deletes the orphans."""
         from .verify import verify
 
-        return verify(self, repair=repair)
+        return verify(self, repair=repair, checksums=checksums)
 
 
 def _templates(universe: DimensionUniverse, config: RepoConfig) -> FileTemplates:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..core.errors import DatasetNotFoundError
 from ..core.records import DimensionRecord
 from ..core.refs import DatasetRef
 from ..core.stored_file import StoredFile
@@ -65,7 +66,10 @@ def transfer_from(
         target.registry.register_dataset_type(dataset_type)
     _copy_records(target, source, refs)
     files = source.registry.datasets.get_files([ref.id for ref in refs])
-    items = [(source.datastore.path(files[ref.id]), ref) for ref in refs if ref.id in files]
+    missing = [ref for ref in refs if ref.id not in files]
+    if missing:
+        raise DatasetNotFoundError(f"dataset {missing[0]} has no file in the source repository")
+    items = [(source.datastore.path(files[ref.id]), ref) for ref in refs]
     return ingest(target, items, transfer)
 
 

@@ -34,7 +34,10 @@ def verify(butler: Butler, *, repair: bool = False, checksums: bool = True) -> V
         report.checked += 1
         if not stored.is_external:
             known.add(stored.path)
-        status = butler.datastore.check(stored) if checksums else _exists(butler, stored)
+        if checksums:
+            status = butler.datastore.check(stored)
+        else:
+            status = "ok" if butler.datastore.path(stored).exists() else "missing"
         if status == "missing":
             report.missing.append(stored.path)
         elif status == "corrupt":
@@ -45,7 +48,3 @@ def verify(butler: Butler, *, repair: bool = False, checksums: bool = True) -> V
             butler.datastore.remove_orphan(path)
             report.removed.append(path)
     return report
-
-
-def _exists(butler: Butler, stored: object) -> str:
-    return "ok" if butler.datastore.path(stored).exists() else "missing"  # type: ignore[arg-type]

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from .params import BindValue, bind_option, repo_argument, timespan_options, where_option
+from .params import (
+    CHAIN_MODES,
+    BindValue,
+    bind_option,
+    repo_argument,
+    timespan_options,
+    where_option,
+)
 
 
 @click.command("collection-chain")
@@ -15,7 +22,7 @@ from .params import BindValue, bind_option, repo_argument, timespan_options, whe
 @click.argument("children", nargs=-1, required=True)
 @click.option(
     "--mode",
-    type=click.Choice(["redefine", "prepend", "extend", "remove"]),
+    type=click.Choice(CHAIN_MODES),
     default="redefine",
     show_default=True,
     help="redefine: the chain becomes CHILDREN (created if needed); prepend/extend: CHILDREN "

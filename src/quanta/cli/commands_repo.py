@@ -110,10 +110,10 @@ def verify(repo: Path, repair: bool, checksums: bool) -> None:
     Check that every dataset file of REPO is present and intact and that no
     orphan files lie around. Exit code 1 if problems remain.
     """
-    from .operations import check_repository, open_butler
+    from .operations import open_butler
 
     with open_butler(repo) as butler:
-        report = check_repository(butler, repair=repair, checksums=checksums)
+        report = butler.verify(repair=repair, checksums=checksums)
     click.echo(f"checked: {report.checked}")
     for label, paths in (
         ("missing", report.missing),

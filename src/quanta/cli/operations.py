@@ -7,20 +7,20 @@ never loads the Butler, SQLAlchemy or NumPy.
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from quanta.butler import Butler
-from quanta.butler.verify import VerifyReport, verify
 from quanta.core.collections import CollectionType
+from quanta.core.dataset_type import DatasetType
 from quanta.core.errors import CollectionNotFoundError, DatasetNotFoundError
 from quanta.core.refs import DatasetRef
 from quanta.core.timespan import Timespan, iso_from_tai_ns
 
 from .output import Rows
-
-CHAIN_MODES = ("redefine", "prepend", "extend", "remove")
+from .params import CHAIN_MODES
 
 
 @contextlib.contextmanager
@@ -72,8 +72,6 @@ def register_dataset_type(
     butler: Butler, name: str, storage_class: str, dimensions: Sequence[str], calibration: bool
 ) -> tuple[str, bool]:
     """Register a dataset type; returns its description and whether it was new."""
-    from quanta.core.dataset_type import DatasetType
-
     dataset_type = DatasetType(name, butler.universe.group(dimensions), storage_class, calibration)
     new = butler.registry.register_dataset_type(dataset_type)
     return dataset_type.describe(), new
@@ -85,22 +83,21 @@ def chain_collections(butler: Butler, parent: str, children: Sequence[str], mode
     ``redefine`` creates the chain if needed; the other modes need an existing one. A child
     that is prepended or appended moves there if it already was in the chain.
     """
+    if mode not in CHAIN_MODES:
+        raise ValueError(f"unknown chain mode {mode!r}; valid: {', '.join(CHAIN_MODES)}")
     if mode == "redefine":
         new = list(dict.fromkeys(children))
     else:
         current = butler.get_collection_chain(parent)
-        if mode == "remove":
-            absent = [c for c in children if c not in current]
-            if absent:
-                raise CollectionNotFoundError(
-                    f"{', '.join(map(repr, absent))} not in chained collection {parent!r}; "
-                    f"its children: {', '.join(current) or 'none'}"
-                )
-            new = [c for c in current if c not in children]
-        else:
-            kept = [c for c in current if c not in children]
-            added = list(dict.fromkeys(children))
-            new = added + kept if mode == "prepend" else kept + added
+        absent = [c for c in children if c not in current]
+        if mode == "remove" and absent:
+            raise CollectionNotFoundError(
+                f"{', '.join(map(repr, absent))} not in chained collection {parent!r}; "
+                f"its children: {', '.join(current) or 'none'}"
+            )
+        kept = [c for c in current if c not in children]
+        added = list(dict.fromkeys(children))
+        new = {"remove": kept, "prepend": added + kept, "extend": kept + added}[mode]
     butler.set_collection_chain(parent, new)
     return butler.get_collection_chain(parent)
 
@@ -143,7 +140,7 @@ def dataset_rows(
     )
 
 
-def _uris(butler: Butler, refs: Sequence[DatasetRef]) -> dict[Any, str]:
+def _uris(butler: Butler, refs: Sequence[DatasetRef]) -> dict[uuid.UUID, str]:
     """File URIs of the refs that have a file, looked up in bulk."""
     files = butler.registry.datasets.get_files([ref.id for ref in refs])
     return {dataset_id: butler.datastore.uri(stored) for dataset_id, stored in files.items()}
@@ -236,11 +233,6 @@ def match_runs(butler: Butler, patterns: Sequence[str]) -> list[str]:
     return list(names)
 
 
-def check_repository(butler: Butler, *, repair: bool, checksums: bool) -> VerifyReport:
-    """Missing, corrupt and orphan files; ``repair`` deletes the orphans."""
-    return verify(butler, repair=repair, checksums=checksums)
-
-
 def transfer_datasets(
     source: Butler,
     target: Butler,
@@ -253,7 +245,7 @@ def transfer_datasets(
 ) -> tuple[int, int]:
     """Copy every dataset of the types in the source collections into the target repository
     (with their definitions, dimension records and runs); returns (found, new)."""
-    refs: dict[Any, DatasetRef] = {}
+    refs: dict[uuid.UUID, DatasetRef] = {}
     for name in dataset_types:
         found = source.query_datasets(
             name, list(collections), where=where, binds=binds, find_first=False

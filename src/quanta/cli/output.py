@@ -11,7 +11,7 @@ import enum
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 FORMATS = ("table", "json", "csv")
@@ -22,8 +22,7 @@ class Rows:
     """Query results: column names and one sequence of values per row."""
 
     columns: list[str]
-    rows: list[Sequence[Any]] = field(default_factory=list)
-    title: str | None = None
+    rows: Sequence[Sequence[Any]] = ()
 
 
 def plain(value: Any) -> Any:
@@ -68,7 +67,7 @@ def _print_table(result: Rows) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(*result.columns, title=result.title)
+    table = Table(*result.columns)
     for row in result.rows:
         table.add_row(*(Text(cell(v)) for v in row))
     console = Console()

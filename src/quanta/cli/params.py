@@ -20,6 +20,9 @@ _FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
 
 BindValue = int | float | str
 
+#: How collection-chain changes a chain.
+CHAIN_MODES = ("redefine", "prepend", "extend", "remove")
+
 
 def parse_bind_value(text: str) -> BindValue:
     """An int or float when ``text`` looks like one, else the string itself."""

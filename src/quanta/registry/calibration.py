@@ -108,6 +108,11 @@ class CalibrationManager:
         """Remove validity over ``timespan``, trimming or splitting ranges that extend past it.
         Returns how many validity ranges were changed or removed."""
         record = self._collections.get(collection, CollectionType.CALIBRATION)
+        if not dataset_type.is_calibration:
+            raise CollectionTypeError(
+                f"dataset type {dataset_type.name!r} is not a calibration type; nothing of it "
+                "can be certified or decertified"
+            )
         table = self._tables.dataset_calib
         begin, end = timespan.to_db()
         conditions = [

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Run every quanta benchmark: JSON lines on stdout, progress and profiles on stderr.
+#
+#   bash benchmarks/run_all.sh > bench.jsonl     (make bench puts .venv/bin on PATH)
+#
+# BENCH_REPEAT (default 3) sets --repeat for every script. A failing script is reported
+# as a {"bench": "run_all", "failed": ...} line; the others still run and the exit status
+# is then 1.
+set -uo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+python="${PYTHON:-python}"
+repeat="${BENCH_REPEAT:-3}"
+status=0
+
+run() {
+    local started=$SECONDS
+    echo "run_all: $*" >&2
+    if ! "$python" "$here/$@" --repeat "$repeat"; then
+        printf '{"bench": "run_all", "failed": "%s"}\n' "$*"
+        status=1
+    fi
+    echo "run_all: $1 took $((SECONDS - started)) s" >&2
+}
+
+run bench_import.py
+run bench_registry.py
+run bench_registry.py --db postgresql
+for n in 100 500 2000; do
+    run bench_w1.py --n "$n"
+done
+run bench_w1.py --n 500 --db postgresql
+echo "run_all: total $SECONDS s" >&2
+exit "$status"
