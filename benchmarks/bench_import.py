@@ -16,7 +16,7 @@ import sys
 from common import ChildError, emit, log, python_child, summarize, time_import
 
 MODULES = ("quanta", "quanta.butler", "quanta.cli", "quanta.cli.main")
-_IMPORTTIME = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)")
+_IMPORTTIME = re.compile(r"^import time:\s+\d+\s+\|\s+(\d+)\s+\|\s*(\S+)")
 
 
 def _import_times(code: str) -> dict[str, int]:
@@ -27,8 +27,8 @@ def _import_times(code: str) -> dict[str, int]:
     totals: dict[str, int] = {}
     for line in proc.stderr.splitlines():
         match = _IMPORTTIME.match(line)
-        if match is not None and "." not in match[4]:
-            totals[match[4]] = max(totals.get(match[4], 0), int(match[2]))
+        if match is not None and "." not in match[2]:
+            totals[match[2]] = max(totals.get(match[2], 0), int(match[1]))
     return totals
 
 
@@ -47,12 +47,15 @@ def heaviest_imports(module: str, top: int = 8) -> list[dict[str, object]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=7, help="fresh processes per module")
+    parser.add_argument(
+        "--repeat", type=int, default=7, help="fresh processes per module (at least 5)"
+    )
     parser.add_argument("--modules", nargs="+", default=list(MODULES), help="modules to time")
     args = parser.parse_args(argv)
+    args.repeat = max(args.repeat, 5)
 
     baseline = [{"seconds": python_child("pass")[1]} for _ in range(args.repeat)]
-    emit(summarize("import", "python -c pass", baseline))
+    emit(summarize("import", "python -c pass", baseline, note="interpreter start-up"))
     for module in args.modules:
         stage = f"import {module}"
         log(f"bench_import: {module}")
@@ -66,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             extra["note"] = "empty namespace package (no __init__.py): nothing to import yet"
         for run in runs[1:]:
             run.pop("namespace")
-        emit(summarize("import", stage, runs, **extra))
+        emit(summarize("import", stage, runs, target=stage, **extra))
     return 0
 
 

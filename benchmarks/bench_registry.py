@@ -11,7 +11,7 @@ Each repeat makes a new repository with N/4 exposures x 4 detectors (W1's univer
   alone, and a breakdown of its time: the SQL round trip (the same statement through the
   raw DB-API, fetchall), SQLAlchemy's result processing (fetchall, and row-by-row
   iteration as the registry does) and the Python construction of the refs (``make_refs``
-  over rows already fetched).
+  over rows already fetched), plus the query's time with the garbage collector off.
 """
 
 from __future__ import annotations
@@ -127,6 +127,60 @@ def peak_rss_mb() -> tuple[float, float]:
     return maxrss, hwm
 
 
+def _query_parts(
+    registry: Any, statements: list[Any], cursor_sql: list[tuple[str, Any]], expected: int
+) -> dict[str, float]:
+    """Time the query's SELECT through the raw DB-API and through SQLAlchemy, and the
+    construction of refs from the fetched rows."""
+    import sqlalchemy as sa
+
+    engine = registry.db.engine
+    # Raw DB-API: the biggest statement executed and fetched, no SQLAlchemy involved.
+    raw_conn = engine.raw_connection()
+    try:
+        best_sql, best_rows = None, -1
+        for sql, parameters in cursor_sql:
+            cursor = raw_conn.cursor()
+            cursor.execute(sql, parameters)
+            rows = len(cursor.fetchall()) if cursor.description else 0
+            if rows > best_rows:
+                best_sql, best_rows = (sql, parameters), rows
+        assert best_sql is not None
+        with stopwatch() as dbapi:
+            cursor = raw_conn.cursor()
+            cursor.execute(*best_sql)
+            cursor.fetchall()
+    finally:
+        raw_conn.close()
+
+    # SQLAlchemy Core: the same statement through the engine (type processing included).
+    selects = [s for s in statements if isinstance(s, sa.Select)]
+    with engine.connect() as conn:
+        sizes = [len(conn.execute(s).fetchall()) for s in selects]
+        biggest = selects[sizes.index(max(sizes))]
+        with stopwatch() as core:
+            rows = conn.execute(biggest).fetchall()
+        # Row by row, as the registry consumes the result.
+        with stopwatch() as core_iter:
+            for _ in conn.execute(biggest):
+                pass
+
+    # Python: refs built from the already fetched rows.
+    dt = registry.get_dataset_type("raw")
+    run_names = registry.collections.names_by_id()
+    with stopwatch() as build:
+        built = list(registry.datasets.make_refs(dt, rows, run_names))
+    if len(built) != expected:
+        raise AssertionError(f"make_refs built {len(built)} refs, expected {expected}")
+
+    return {
+        "sql_dbapi_seconds": dbapi["seconds"],
+        "sql_sqlalchemy_seconds": core["seconds"],
+        "sql_sqlalchemy_iter_seconds": core_iter["seconds"],
+        "make_refs_seconds": build["seconds"],
+    }
+
+
 def query_child(root: str, expected: int, profile_dir: str | None) -> dict[str, Any]:
     """Measure the big query in this (fresh) process: one warm-up on an empty run for the
     one-time costs (lazy imports, statement compilation), then the query itself."""
@@ -156,7 +210,9 @@ def query_child(root: str, expected: int, profile_dir: str | None) -> dict[str, 
     def on_execute(conn: Any, clause: Any, multiparams: Any, params: Any, options: Any) -> None:
         statements.append(clause)
 
-    def on_cursor(conn: Any, cursor: Any, sql: str, parameters: Any, context: Any, many: bool):
+    def on_cursor(
+        conn: Any, cursor: Any, sql: str, parameters: Any, context: Any, many: bool
+    ) -> None:
         if sql.lstrip().upper().startswith("SELECT"):
             cursor_sql.append((sql, parameters))
 
@@ -168,44 +224,24 @@ def query_child(root: str, expected: int, profile_dir: str | None) -> dict[str, 
     sa.event.remove(engine, "before_execute", on_execute)
     sa.event.remove(engine, "before_cursor_execute", on_cursor)
 
-    # Raw DB-API: the biggest statement executed and fetched, no SQLAlchemy involved.
-    raw_conn = engine.raw_connection()
+    # The same query with the cyclic garbage collector off, to show what it costs.
+    gc.collect()
+    gc.disable()
     try:
-        best_sql, best_rows = None, -1
-        for sql, parameters in cursor_sql:
-            cursor = raw_conn.cursor()
-            cursor.execute(sql, parameters)
-            rows = len(cursor.fetchall()) if cursor.description else 0
-            if rows > best_rows:
-                best_sql, best_rows = (sql, parameters), rows
-        assert best_sql is not None
-        with stopwatch() as dbapi:
-            cursor = raw_conn.cursor()
-            cursor.execute(*best_sql)
-            cursor.fetchall()
+        with stopwatch() as no_gc:
+            butler.query_datasets("raw", RUN)
     finally:
-        raw_conn.close()
+        gc.enable()
+    gc.collect()
 
-    # SQLAlchemy Core: the same statement through the engine (type processing included).
-    selects = [s for s in statements if isinstance(s, sa.Select)]
-    with engine.connect() as conn:
-        sizes = [len(conn.execute(s).fetchall()) for s in selects]
-        main = selects[sizes.index(max(sizes))]
-        with stopwatch() as core:
-            rows = conn.execute(main).fetchall()
-        # Row by row, as the registry consumes the result.
-        with stopwatch() as core_iter:
-            for _ in conn.execute(main):
-                pass
-
-    # Python: refs built from the already fetched rows.
-    dt = registry.get_dataset_type("raw")
-    run_names = registry.collections.names_by_id()
-    with stopwatch() as build:
-        built = list(registry.datasets.make_refs(dt, rows, run_names))
-    if len(built) != expected:
-        raise AssertionError(f"make_refs built {len(built)} refs, expected {expected}")
-    del built, rows
+    # The parts of the time, each with the garbage collector off so that they add up to
+    # gc_off_seconds (holding 100,000 fetched rows would otherwise trigger collections
+    # that the registry's own row-by-row loop does not).
+    gc.disable()
+    try:
+        parts = _query_parts(registry, statements, cursor_sql, expected)
+    finally:
+        gc.enable()
     gc.collect()
 
     tracemalloc.start()
@@ -226,15 +262,13 @@ def query_child(root: str, expected: int, profile_dir: str | None) -> dict[str, 
         "seconds": t["seconds"],
         "second_seconds": again["seconds"],
         "warmup_seconds": warm["seconds"],
+        "gc_off_seconds": no_gc["seconds"],
         "rss_growth_mb": rss_after - rss_before,
         "rss_before_mb": rss_before,
         "vmhwm_growth_mb": hwm_after - hwm_before,
         "tracemalloc_peak_mb": peak / MB,
         "tracemalloc_seconds": traced["seconds"],
-        "sql_dbapi_seconds": dbapi["seconds"],
-        "sql_sqlalchemy_seconds": core["seconds"],
-        "sql_sqlalchemy_iter_seconds": core_iter["seconds"],
-        "make_refs_seconds": build["seconds"],
+        **parts,
         "select_statements": len(cursor_sql),
     }
 
@@ -294,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         emit({"bench": "registry", "stage": "setup", "skipped": unavailable_reason(err), **common})
         return 0
     passes: list[dict[str, dict[str, Any]]] = []
+    started = time.perf_counter()
     try:
         for rep in range(args.repeat):
             log(f"bench_registry: n={args.n} db={databases.label} run {rep + 1}/{args.repeat}")
@@ -309,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(workdir, ignore_errors=True)
     finally:
         databases.stop()
+    log(f"bench_registry: done in {time.perf_counter() - started:.1f} s")
 
     for stage in ("dimensions", "build_refs", "register"):
         runs = [p[stage] for p in passes]
@@ -321,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     breakdown = (
         "second_seconds",
         "warmup_seconds",
+        "gc_off_seconds",
         "sql_dbapi_seconds",
         "sql_sqlalchemy_seconds",
         "sql_sqlalchemy_iter_seconds",
@@ -347,7 +384,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    started = time.perf_counter()
-    code = main()
-    log(f"bench_registry: done in {time.perf_counter() - started:.1f} s")
-    raise SystemExit(code)
+    raise SystemExit(main())

@@ -35,7 +35,7 @@ def check_safe_value(name: str, value: DataIdValue) -> None:
 class DataCoordinate(Mapping[str, DataIdValue]):
     """An immutable data ID for one ``DimensionGroup``."""
 
-    __slots__ = ("_extras", "_hash", "_implied", "_records", "_values", "group")
+    __slots__ = ("_extras", "_hash", "_implied", "_key", "_records", "_values", "group")
 
     def __init__(
         self,
@@ -51,6 +51,7 @@ class DataCoordinate(Mapping[str, DataIdValue]):
         self._records = records
         self._extras = extras
         self._hash: int | None = None
+        self._key: str | None = None
 
     @classmethod
     def standardize(
@@ -170,9 +171,11 @@ class DataCoordinate(Mapping[str, DataIdValue]):
 
         Used for uniqueness in the registry and as input of deterministic UUIDs.
         """
-        parts = [f"{k}={v}" for k, v in zip(self.group.required, self._values, strict=True)]
-        parts.extend(f"{k}={v}" for k, v in self._extras)
-        return ",".join(parts)
+        if self._key is None:
+            parts = [f"{k}={v}" for k, v in zip(self.group.required, self._values, strict=True)]
+            parts.extend(f"{k}={v}" for k, v in self._extras)
+            self._key = ",".join(parts)
+        return self._key
 
     def __getitem__(self, key: str) -> DataIdValue:
         try:

@@ -40,12 +40,12 @@ class Database:
             )
         kwargs: dict[str, Any] = {}
         if self.dialect == "postgresql":
-            kwargs["pool_pre_ping"] = True
             kwargs["connect_args"] = {"connect_timeout": 10}
         self.engine = sa.create_engine(self.url, **kwargs)
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
         self._conn: sa.Connection | None = None
+        self._reader: sa.Connection | None = None
 
     def check_reachable(self) -> None:
         """Open and close one connection, turning failures into a one-line error."""
@@ -73,12 +73,18 @@ class Database:
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[sa.Connection]:
-        """A connection for reading: the active transaction's, or a fresh one."""
-        if self._conn is not None:
-            yield self._conn
+        """A connection for reading: the active transaction's or reader's, or a fresh one
+        that nested ``connect()`` calls share."""
+        active = self._conn or self._reader
+        if active is not None:
+            yield active
             return
         with self.engine.connect() as conn:
-            yield conn
+            self._reader = conn
+            try:
+                yield conn
+            finally:
+                self._reader = None
 
     @property
     def in_transaction(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import time
 import uuid
@@ -22,6 +24,29 @@ from .dataset_types import DatasetTypeManager
 from .schema import RegistryTables
 
 CHUNK = 500
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many small acyclic objects;
+    its repeated full passes would otherwise take a third of a large query's time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _insert_ignoring_ids(dialect: str, table: sa.Table) -> sa.Insert:
+    """INSERT that skips rows whose primary key exists and returns the IDs it inserted
+    (drivers report no row count for bulk inserts)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
 
 
 class DatasetManager:
@@ -68,16 +93,22 @@ class DatasetManager:
 
     def _rows_for(self, refs: Sequence[DatasetRef], run_id: int, now: int) -> list[dict[str, Any]]:
         rows = []
+        type_ids: dict[str, int] = {}
         for ref in refs:
+            data_id = ref.data_id
+            name = ref.dataset_type.name
+            type_id = type_ids.get(name)
+            if type_id is None:
+                type_id = type_ids[name] = self._types.id_of(name)
             row: dict[str, Any] = dict(
-                zip(ref.data_id.group.required, ref.data_id.required_values, strict=True)
+                zip(data_id.group.required, data_id.required_values, strict=True)
             )
-            extras = ref.data_id.extras
+            extras = data_id.extras
             row.update(
                 id=ref.id,
-                dataset_type_id=self._types.id_of(ref.dataset_type.name),
+                dataset_type_id=type_id,
                 run_id=run_id,
-                data_id_key=ref.data_id.key(),
+                data_id_key=data_id.key(),
                 extras=json.dumps(sorted(extras.items())) if extras else None,
                 ingest_ns=now,
             )
@@ -88,7 +119,11 @@ class DatasetManager:
 
     def insert(self, refs: Sequence[DatasetRef]) -> int:
         """Insert refs (IDs already chosen); existing identical ones are skipped, a different
-        dataset with the same type, run and data ID is a conflict. Returns how many were new."""
+        dataset with the same type, run and data ID is a conflict. Returns how many were new.
+
+        Rows go in with ``ON CONFLICT (id) DO NOTHING``, so the common case (all new) costs
+        one bulk statement; only when some IDs already existed are they read back and checked.
+        """
         if not refs:
             return 0
         by_run: dict[str, list[DatasetRef]] = {}
@@ -96,30 +131,26 @@ class DatasetManager:
             by_run.setdefault(ref.run, []).append(ref)
         inserted = 0
         now = time.time_ns()
-        table = self._tables.dataset
+        statement = _insert_ignoring_ids(self._db.dialect, self._tables.dataset)
         with self._db.transaction() as conn:
             for run, run_refs in by_run.items():
                 run_id = self._collections.get(run, CollectionType.RUN).id
-                existing = self._existing(conn, [r.id for r in run_refs])
-                new = []
-                for ref in run_refs:
-                    old = existing.get(ref.id)
-                    if old is None:
-                        new.append(ref)
-                    elif old != (run_id, ref.data_id.key()):
-                        raise ConflictError(
-                            f"dataset {ref.id} already exists with another run or data ID"
-                        )
-                if not new:
-                    continue
                 try:
-                    conn.execute(table.insert(), self._rows_for(new, run_id, now))
+                    rows = self._rows_for(run_refs, run_id, now)
+                    count = len(conn.execute(statement, rows).all())
                 except sa.exc.IntegrityError:
                     raise ConflictError(
-                        f"a {new[0].dataset_type.name} dataset with one of these data IDs already "
-                        f"exists in run {run!r} (first: {new[0].data_id})"
+                        f"a {run_refs[0].dataset_type.name} dataset with one of these data IDs "
+                        f"already exists in run {run!r} (first: {run_refs[0].data_id})"
                     ) from None
-                inserted += len(new)
+                if count < len(run_refs):
+                    existing = self._existing(conn, [r.id for r in run_refs])
+                    for ref in run_refs:
+                        if existing[ref.id] != (run_id, ref.data_id.key()):
+                            raise ConflictError(
+                                f"dataset {ref.id} already exists with another run or data ID"
+                            )
+                inserted += count
         return inserted
 
     def _existing(self, conn: sa.Connection, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple]:

@@ -175,6 +175,10 @@ class DimensionRecordManager:
 
     def expand(self, data_id: DataCoordinate) -> DataCoordinate:
         """Fill in implied values and the records of every dimension of a data ID."""
+        with self._db.connect():
+            return self._expand(data_id)
+
+    def _expand(self, data_id: DataCoordinate) -> DataCoordinate:
         records: dict[str, DimensionRecord] = {}
         values = data_id.full()
         pending = list(data_id.group.names)

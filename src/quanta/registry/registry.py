@@ -19,7 +19,7 @@ from .calibration import CalibrationManager
 from .collections import CollectionManager, CollectionRecord
 from .database import Database
 from .dataset_types import DatasetTypeManager
-from .datasets import DatasetManager
+from .datasets import DatasetManager, paused_gc
 from .dimension_records import DimensionRecordManager, row_to_record
 from .queries import QueryBuilder
 from .schema import SCHEMA_VERSION, build_tables
@@ -274,7 +274,8 @@ class Registry:
                 query = builder.select(
                     *self.datasets.ref_columns(ds, dt), distinct=record.type != CollectionType.RUN
                 )
-                result.extend(self.datasets.make_refs(dt, conn.execute(query), run_names))
+                with paused_gc():
+                    result.extend(self.datasets.make_refs(dt, conn.execute(query), run_names))
         return result
 
     def query_data_ids(
