@@ -176,6 +176,22 @@ class CalibrationManager:
             )
         return rows[0][0], Timespan.from_db(rows[0][1], rows[0][2])
 
+    def certifications(
+        self, collection_id: int, dataset_type: DatasetType
+    ) -> list[tuple[object, str, Timespan]]:
+        """Every (dataset ID, canonical data ID, validity) of one type in a collection."""
+        table = self._tables.dataset_calib
+        with self._db.connect() as conn:
+            rows = conn.execute(
+                sa.select(table.c.dataset_id, table.c.data_id_key, table.c.begin_ns, table.c.end_ns)
+                .where(
+                    table.c.collection_id == collection_id,
+                    table.c.dataset_type_id == self._types.id_of(dataset_type.name),
+                )
+                .order_by(table.c.begin_ns)
+            ).all()
+        return [(r[0], r[1], Timespan.from_db(r[2], r[3])) for r in rows]
+
     def validity(self, collection_id: int) -> list[tuple[object, Timespan]]:
         """Every (dataset ID, validity range) certified in a collection."""
         table = self._tables.dataset_calib

@@ -290,6 +290,24 @@ class Registry:
         """Distinct data IDs over ``dimensions`` for which the named datasets exist in the
         collections (any of them) and ``where`` holds."""
         group = self.universe.group(dimensions)
+        names, rows = self.query_data_id_rows(
+            group.required, datasets, collections, where, binds, data_id
+        )
+        return [DataCoordinate(group, row) for row in rows]
+
+    def query_data_id_rows(
+        self,
+        dimensions: Iterable[str],
+        datasets: Iterable[str] = (),
+        collections: Sequence[str] = (),
+        where: str | None = None,
+        binds: Mapping[str, Any] | None = None,
+        data_id: Mapping[str, Any] | None = None,
+    ) -> tuple[tuple[str, ...], list[tuple]]:
+        """Like ``query_data_ids`` but as plain value tuples over the named dimensions (in
+        universe order, returned first): the fast path of graph building. Implied
+        dimensions may be named; their values come from the records."""
+        names = self.universe.sorted(dimensions)
         builder = QueryBuilder(self.tables, self.universe)
         records = self.collections.flatten(collections) if collections else []
         for name in datasets:
@@ -300,14 +318,14 @@ class Registry:
             builder.add_relation(ds, {n: ds.c[n] for n in dt.dimensions.required})
             builder.add_condition(ds.c.dataset_type_id == self.dataset_types.id_of(name))
             builder.add_condition(self._in_collections(ds, records))
-        builder.require(group.required)
+        builder.require(names)
         expr = self._prepare(builder, where, data_id)
         builder.finish_joins()
         builder.compile_where(expr, binds)
-        columns = [builder.canonical(n).label(n) for n in group.required]
+        columns = [builder.canonical(n).label(n) for n in names]
         query = builder.select(*columns, distinct=True).order_by(*columns)
-        with self.db.connect() as conn:
-            return [DataCoordinate(group, tuple(row)) for row in conn.execute(query)]
+        with self.db.connect() as conn, paused_gc():
+            return names, [tuple(row) for row in conn.execute(query)]
 
     def _in_collections(
         self, ds: sa.FromClause, records: Sequence[CollectionRecord]
