@@ -82,6 +82,7 @@ class GraphBuilder:
         self._run_index = {output_run: 0}
         self.nodes: dict[str, NodeAccumulator] = {}
         self._existing: dict[str, dict[tuple, list[DatasetRef]]] = {}
+        self._known_types: set[str] | None = None
         self.prerequisites = PrerequisiteFinder(self.registry, self.collections)
 
     # -- helpers ---------------------------------------------------------------------------
@@ -99,13 +100,17 @@ class GraphBuilder:
             self.nodes[name] = NodeAccumulator(connection.dataset_type)
         return self.nodes[name]
 
+    def _registered(self, name: str) -> bool:
+        if self._known_types is None:
+            self._known_types = {d.name for d in self.registry.dataset_types.query()}
+        return name in self._known_types
+
     def _existing_refs(self, connection: ResolvedConnection) -> dict[tuple, list[DatasetRef]]:
         """Existing datasets of an input type, by data ID values (find-first)."""
         name = connection.dataset_type.name
         if name not in self._existing:
             by_values: dict[tuple, list[DatasetRef]] = {}
-            known = {d.name for d in self.registry.dataset_types.query()}
-            if name in known:
+            if self._registered(name):
                 for ref in self.registry.query_datasets(
                     name, self.collections, self.where, self.binds
                 ):
@@ -132,7 +137,7 @@ class GraphBuilder:
                 elif (
                     set(conn.dataset_type.dimensions.required) <= dims
                     and name not in result
-                    and self._existing_refs(conn)
+                    and self._registered(name)
                 ):
                     result.append(name)
         return result

@@ -85,7 +85,7 @@ def graph_from_json(data: dict[str, Any], universe: DimensionUniverse) -> Quantu
         datasets[name] = DatasetNodes(
             dataset_type,
             DataIdColumns.from_json(dataset_type.dimensions, d["data_ids"]),
-            np.frombuffer(base64.b64decode(d["ids"]), dtype="S16").copy(),
+            np.frombuffer(base64.b64decode(d["ids"]), dtype="V16").copy(),
             np.asarray(d["runs"], dtype=np.int32),
             np.asarray(d["producers"], dtype=np.int64),
         )

@@ -27,7 +27,7 @@ class DatasetNodes:
 
     dataset_type: DatasetType
     data_ids: DataIdColumns
-    ids: np.ndarray  # dtype S16: uuid.bytes
+    ids: np.ndarray  # dtype V16: uuid.bytes
     runs: np.ndarray  # int32 index into QuantumGraph.runs
     producers: np.ndarray  # int64 global quantum index, -1 if the dataset already exists
 
@@ -37,7 +37,7 @@ class DatasetNodes:
     def ref(self, i: int, runs: list[str]) -> DatasetRef:
         """The ref of one node."""
         return DatasetRef(
-            uuid.UUID(bytes=bytes(self.ids[i])),
+            uuid.UUID(bytes=self.ids[i].tobytes()),
             self.dataset_type,
             self.data_ids.data_id(i),
             runs[int(self.runs[i])],

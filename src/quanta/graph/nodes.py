@@ -60,7 +60,7 @@ class NodeAccumulator:
         return DatasetNodes(
             self.dataset_type,
             DataIdColumns.from_rows(self.dataset_type.dimensions, self.values, self.extras),
-            np.array(self.ids, dtype="S16") if self.ids else np.empty(0, dtype="S16"),
+            np.array(self.ids, dtype="V16") if self.ids else np.empty(0, dtype="V16"),
             np.asarray(self.runs, dtype=np.int32),
             np.asarray(self.producers, dtype=np.int64),
         )
