@@ -58,3 +58,16 @@ def test_group_inferred_from_keys_and_subset() -> None:
     assert data_id.group == RAW
     sub = data_id.subset(UNIVERSE.group(["detector"]))
     assert dict(sub) == {"instrument": "Cam", "detector": 1}
+
+
+def test_fast_uuid5_matches_the_standard_library() -> None:
+    import uuid
+
+    from quanta.core.refs import QUANTA_NAMESPACE, output_dataset_id, uuid5_bytes
+
+    for name in ["", "run\x1fraw\x1finstrument=Cam", "é" * 40]:
+        assert uuid5_bytes(name) == uuid.uuid5(QUANTA_NAMESPACE, name).bytes
+    data_id = DataCoordinate.standardize({"instrument": "Cam", "detector": 1, "exposure": 2}, RAW)
+    assert output_dataset_id("r", "raw", data_id) == uuid.uuid5(
+        QUANTA_NAMESPACE, "r\x1fraw\x1finstrument=Cam,detector=1,exposure=2"
+    )

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from graph.helpers import certify_biases, put_raws, resolved
-from graph.tasks import Adjusting, Calibrated, PerDetector, PerExposure, PerGroup, PerPair, Pairs
+from graph.tasks import Adjusting, Calibrated, Pairs, PerDetector, PerExposure, PerGroup, PerPair
 from quanta.butler import Butler
 from quanta.core.refs import output_dataset_id
 from quanta.graph.builder import EmptyGraphError, build_graph

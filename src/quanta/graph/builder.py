@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 from ..core.collections import CollectionType
 from ..core.data_id import DataCoordinate
 from ..core.errors import ConflictError, QuantaError
-from ..core.refs import DatasetRef, output_dataset_id
+from ..core.memory import paused_gc
+from ..core.refs import DatasetRef, output_id_prefix, uuid5_bytes
 from ..pipe.task import Candidate, NoWorkFound, PipelineTask
 from .columns import DataIdColumns, Extras
 from .model import QuantumGraph, TaskNodes, TaskStats
@@ -149,18 +150,19 @@ class GraphBuilder:
         tasks: list[TaskNodes] = []
         stats: list[TaskStats] = []
         first = 0
-        for task in self.pipeline.tasks:
-            nodes, stat = self._build_task(task, first)
-            tasks.append(nodes)
-            stats.append(stat)
-            first += len(nodes)
-        graph = QuantumGraph(
-            self._header(),
-            self.runs,
-            {name: acc.finish() for name, acc in self.nodes.items()},
-            tasks,
-            stats,
-        )
+        with paused_gc():
+            for task in self.pipeline.tasks:
+                nodes, stat = self._build_task(task, first)
+                tasks.append(nodes)
+                stats.append(stat)
+                first += len(nodes)
+            graph = QuantumGraph(
+                self._header(),
+                self.runs,
+                {name: acc.finish() for name, acc in self.nodes.items()},
+                tasks,
+                stats,
+            )
         if len(graph) == 0:
             raise EmptyGraphError(
                 "the quantum graph is empty: " + "; ".join(s.explain() for s in stats)
@@ -389,18 +391,21 @@ class GraphBuilder:
         outputs[LOG_CONNECTION] = task.log_dataset_type
         for name, dataset_type in outputs.items():
             acc = self.nodes.setdefault(dataset_type.name, NodeAccumulator(dataset_type))
-            pos = [names.index(d) for d in dataset_type.dimensions.required]
+            required = dataset_type.dimensions.required
+            pos = [names.index(d) for d in required]
+            prefix = output_id_prefix(self.output_run, dataset_type.name)
             per_quantum = []
             for local, quantum in enumerate(quanta):
                 values = tuple(quantum.row[i] for i in pos)
-                data_id = DataCoordinate(
-                    dataset_type.dimensions, values, None, None, quantum.extras
-                )
-                id_ = output_dataset_id(self.output_run, dataset_type.name, data_id).bytes
+                # The canonical key of DataCoordinate.key(), built without the object.
+                parts = [f"{k}={v}" for k, v in zip(required, values, strict=True)]
+                parts.extend(f"{k}={v}" for k, v in quantum.extras)
+                id_ = uuid5_bytes(prefix + ",".join(parts))
                 if id_ in acc.by_id:
                     raise ConflictError(
-                        f"task {task.label!r} would write {dataset_type.name} {data_id} more "
-                        "than once; its output dimensions must identify each quantum"
+                        f"task {task.label!r} would write {dataset_type.name} "
+                        f"{{{','.join(parts)}}} more than once; its output dimensions must "
+                        "identify each quantum"
                     )
                 per_quantum.append([acc.add(values, quantum.extras, id_, 0, first + local)])
             nodes.outputs[name] = edges(dataset_type.name, per_quantum)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
 import time
 import uuid
@@ -24,19 +22,6 @@ from .dataset_types import DatasetTypeManager
 from .schema import RegistryTables
 
 CHUNK = 500
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many small acyclic objects;
-    its repeated full passes would otherwise take a third of a large query's time."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _insert_ignoring_ids(dialect: str, table: sa.Table) -> sa.Insert:

@@ -11,6 +11,7 @@ from ..core.collections import CollectionType
 from ..core.data_id import DataCoordinate
 from ..core.dataset_type import DatasetType
 from ..core.errors import CollectionTypeError, RepositoryError
+from ..core.memory import paused_gc
 from ..core.records import DimensionRecord
 from ..core.refs import DatasetRef
 from ..core.timespan import Timespan
@@ -19,8 +20,9 @@ from .calibration import CalibrationManager
 from .collections import CollectionManager, CollectionRecord
 from .database import Database
 from .dataset_types import DatasetTypeManager
-from .datasets import DatasetManager, paused_gc
+from .datasets import DatasetManager
 from .dimension_records import DimensionRecordManager, row_to_record
+from .provenance import ProvenanceManager
 from .queries import QueryBuilder
 from .schema import SCHEMA_VERSION, build_tables
 
@@ -39,6 +41,7 @@ class Registry:
         self.calibrations = CalibrationManager(
             db, self.tables, self.dataset_types, self.collections
         )
+        self.provenance = ProvenanceManager(db, self.tables, self.collections)
 
     @classmethod
     def create(cls, url: str, universe: DimensionUniverse) -> Registry:
@@ -290,7 +293,7 @@ class Registry:
         """Distinct data IDs over ``dimensions`` for which the named datasets exist in the
         collections (any of them) and ``where`` holds."""
         group = self.universe.group(dimensions)
-        names, rows = self.query_data_id_rows(
+        _, rows = self.query_data_id_rows(
             group.required, datasets, collections, where, binds, data_id
         )
         return [DataCoordinate(group, row) for row in rows]

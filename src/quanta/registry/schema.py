@@ -1,10 +1,11 @@
 """The registry schema, generated from the dimension universe.
 
 Static tables hold collections, dataset types, datasets, tags, calibration
-validity ranges and file records; every dimension gets a ``dim_<name>`` table
-and every join (such as group membership) a ``join_<name>`` table. The dataset
-table has one nullable column per dimension, so data IDs are queryable by
-plain joins, and a canonical ``data_id_key`` text that carries uniqueness.
+validity ranges, file records and quantum provenance; every dimension gets a
+``dim_<name>`` table and every join (such as group membership) a ``join_<name>``
+table. The dataset table has one nullable column per dimension, so data IDs
+are queryable by plain joins, and a canonical ``data_id_key`` text that
+carries uniqueness.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 
 from ..core.universe import Dimension, DimensionUniverse, FieldSpec, JoinSpec
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def column_type(spec: FieldSpec) -> sa.types.TypeEngine:
@@ -49,6 +50,8 @@ class RegistryTables:
     file_record: sa.Table
     dimensions: dict[str, sa.Table]
     joins: dict[str, sa.Table]
+    quantum: sa.Table
+    quantum_dataset: sa.Table
 
 
 def build_tables(universe: DimensionUniverse) -> RegistryTables:
@@ -169,6 +172,7 @@ def build_tables(universe: DimensionUniverse) -> RegistryTables:
     )
     dims = {name: _dimension_table(md, universe, dim) for name, dim in universe.dimensions.items()}
     joins = {name: _join_table(md, universe, join) for name, join in universe.joins.items()}
+    quantum, quantum_dataset = _provenance_tables(md)
     return RegistryTables(
         md,
         meta,
@@ -181,7 +185,56 @@ def build_tables(universe: DimensionUniverse) -> RegistryTables:
         file_record,
         dims,
         joins,
+        quantum,
+        quantum_dataset,
     )
+
+
+def _provenance_tables(md: sa.MetaData) -> tuple[sa.Table, sa.Table]:
+    """``quantum``: one row per executed (or blocked, or skipped) quantum of a run;
+    ``quantum_dataset``: the IDs of the datasets each quantum read and wrote.
+
+    Dataset IDs carry no foreign key: inputs may come from runs that were later removed
+    or from other repositories, and provenance must outlive them.
+    """
+    quantum = sa.Table(
+        "quantum",
+        md,
+        sa.Column("id", sa.Uuid, primary_key=True),
+        sa.Column(
+            "run_id",
+            sa.Integer,
+            sa.ForeignKey("collection.collection_id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("task_label", sa.String(128), nullable=False),
+        sa.Column("data_id_key", sa.String(512), nullable=False),
+        sa.Column("data_id", sa.Text, nullable=False),
+        sa.Column("extras", sa.Text, nullable=True),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("start_ns", sa.BigInteger, nullable=True),
+        sa.Column("end_ns", sa.BigInteger, nullable=True),
+        sa.Column("host", sa.String(255), nullable=True),
+        sa.Column("peak_memory_bytes", sa.BigInteger, nullable=True),
+        sa.Column("error", sa.Text, nullable=True),
+        sa.Column("traceback", sa.Text, nullable=True),
+        sa.Index("quantum_run_task", "run_id", "task_label"),
+    )
+    quantum_dataset = sa.Table(
+        "quantum_dataset",
+        md,
+        sa.Column(
+            "quantum_id",
+            sa.Uuid,
+            sa.ForeignKey("quantum.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("dataset_id", sa.Uuid, primary_key=True),
+        sa.Column("role", sa.String(8), primary_key=True),
+        sa.Index("quantum_dataset_lookup", "dataset_id", "role"),
+    )
+    return quantum, quantum_dataset
 
 
 def _key_columns(universe: DimensionUniverse, dim: Dimension) -> list[str]:

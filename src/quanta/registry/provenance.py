@@ -1,0 +1,345 @@
+"""Quantum provenance: what each quantum of a run did, and the datasets it read and wrote.
+
+Quantum IDs are deterministic (UUIDv5 of run, task label and canonical data ID, free-form
+keys included), so recording a retried or resumed quantum updates its row instead of
+adding one. Rows belong to their run and go with it (``ON DELETE CASCADE``); dataset IDs
+carry no foreign key, so a quantum's inputs stay on record after their run is removed.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+
+from ..core.collections import CollectionType
+from ..core.data_id import DataCoordinate
+from ..core.refs import QUANTA_NAMESPACE
+from .collections import CollectionManager
+from .database import Database
+from .schema import RegistryTables
+
+CHUNK = 500
+#: Every status a quantum can be recorded with.
+STATUSES = ("done", "no_work", "failed", "blocked", "skipped_existing")
+#: The value of ``quantum_dataset.role`` for what a quantum read and what it wrote.
+INPUT, OUTPUT = "input", "output"
+
+
+def quantum_id(run: str, label: str, data_id: DataCoordinate) -> uuid.UUID:
+    """UUIDv5 of (run, task label, canonical data ID): the ID of one quantum of a run."""
+    return uuid.uuid5(QUANTA_NAMESPACE, f"quantum\x1f{run}\x1f{label}\x1f{data_id.key()}")
+
+
+class QuantumOutcome(Protocol):
+    """What the executor learned about one quantum; any object with these attributes."""
+
+    @property
+    def label(self) -> str: ...
+    @property
+    def data_id(self) -> DataCoordinate: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def start_ns(self) -> int | None: ...
+    @property
+    def end_ns(self) -> int | None: ...
+    @property
+    def host(self) -> str | None: ...
+    @property
+    def peak_memory_bytes(self) -> int | None: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def traceback(self) -> str | None: ...
+    @property
+    def inputs(self) -> Sequence[uuid.UUID]: ...
+    @property
+    def outputs(self) -> Sequence[uuid.UUID]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class QuantumRecord:
+    """One recorded quantum; ``data_id`` holds the dimension values, ``extras`` the
+    free-form keys, and ``data_id_key`` the canonical text of both."""
+
+    id: uuid.UUID
+    run: str
+    label: str
+    data_id: dict[str, Any]
+    extras: dict[str, str]
+    data_id_key: str
+    status: str
+    attempts: int
+    start_ns: int | None
+    end_ns: int | None
+    host: str | None
+    peak_memory_bytes: int | None
+    error: str | None
+    traceback: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetSummary:
+    """A dataset as provenance shows it: type, run and canonical data ID."""
+
+    id: uuid.UUID
+    dataset_type: str
+    run: str
+    data_id_key: str
+
+
+@dataclass
+class Lineage:
+    """The quanta and datasets upstream of some datasets.
+
+    ``producers`` maps a dataset to the quantum that wrote it (datasets without one were
+    ingested, or produced outside this repository); ``inputs`` maps a quantum to what it
+    read; ``datasets`` describes every dataset met that this registry knows.
+    """
+
+    roots: list[uuid.UUID]
+    datasets: dict[uuid.UUID, DatasetSummary] = field(default_factory=dict)
+    producers: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
+    quanta: dict[uuid.UUID, QuantumRecord] = field(default_factory=dict)
+    inputs: dict[uuid.UUID, list[uuid.UUID]] = field(default_factory=dict)
+
+
+class ProvenanceManager:
+    """Record quanta in bulk and answer questions about runs and datasets."""
+
+    def __init__(
+        self, db: Database, tables: RegistryTables, collections: CollectionManager
+    ) -> None:
+        self._db = db
+        self._tables = tables
+        self._collections = collections
+
+    # -- recording -------------------------------------------------------------------------
+
+    def record(self, run: str, batch: Sequence[QuantumOutcome]) -> None:
+        """Insert or update the quanta of ``run`` in one transaction, with what they read
+        and wrote. Recording the same outcome again changes nothing; a later outcome of the
+        same quantum replaces the earlier one, except that ``skipped_existing`` never
+        replaces a row (the quantum's real outcome is already on record)."""
+        if not batch:
+            return
+        run_id = self._collections.get(run, CollectionType.RUN).id
+        rows, links = {}, {}
+        for outcome in batch:
+            if outcome.status not in STATUSES:
+                raise ValueError(f"unknown quantum status {outcome.status!r}; valid: {STATUSES}")
+            qid = quantum_id(run, outcome.label, outcome.data_id)
+            rows[qid] = _row(qid, run_id, outcome)
+            links[qid] = [
+                {"quantum_id": qid, "dataset_id": dataset, "role": role}
+                for role, ids in ((INPUT, outcome.inputs), (OUTPUT, outcome.outputs))
+                for dataset in dict.fromkeys(ids)
+            ]
+        table = self._tables.quantum
+        keep = [r for r in rows.values() if r["status"] == "skipped_existing"]
+        replace = [r for r in rows.values() if r["status"] != "skipped_existing"]
+        with self._db.transaction() as conn:
+            written = [r["id"] for r in replace]
+            if keep:
+                statement = self._insert(table).on_conflict_do_nothing(index_elements=["id"])
+                written.extend(conn.execute(statement.returning(table.c.id), keep).scalars())
+            if replace:
+                statement = self._insert(table)
+                update = {c.name: statement.excluded[c.name] for c in table.c if c.name != "id"}
+                conn.execute(
+                    statement.on_conflict_do_update(index_elements=["id"], set_=update), replace
+                )
+            link_table = self._tables.quantum_dataset
+            for start in range(0, len(written), CHUNK):
+                chunk = written[start : start + CHUNK]
+                conn.execute(link_table.delete().where(link_table.c.quantum_id.in_(chunk)))
+            link_rows = [row for qid in written for row in links[qid]]
+            if link_rows:
+                conn.execute(link_table.insert(), link_rows)
+
+    def _insert(self, table: sa.Table) -> Any:
+        if self._db.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        return insert(table)
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def quanta(
+        self, run: str, *, label: str | None = None, statuses: Iterable[str] | None = None
+    ) -> list[QuantumRecord]:
+        """Quanta of a run, optionally of one task and some statuses, by label and data ID."""
+        table = self._tables.quantum
+        run_id = self._collections.get(run, CollectionType.RUN).id
+        query = sa.select(table).where(table.c.run_id == run_id)
+        if label is not None:
+            query = query.where(table.c.task_label == label)
+        if statuses is not None:
+            query = query.where(table.c.status.in_(list(statuses)))
+        query = query.order_by(table.c.task_label, table.c.data_id_key)
+        with self._db.connect() as conn:
+            return [_record(row, run) for row in conn.execute(query).mappings()]
+
+    def summary(self, run: str) -> dict[str, dict[str, int]]:
+        """Per task label, the number of quanta of each status (only statuses that occur)."""
+        table = self._tables.quantum
+        run_id = self._collections.get(run, CollectionType.RUN).id
+        query = (
+            sa.select(table.c.task_label, table.c.status, sa.func.count())
+            .where(table.c.run_id == run_id)
+            .group_by(table.c.task_label, table.c.status)
+        )
+        result: dict[str, dict[str, int]] = {}
+        with self._db.connect() as conn:
+            for label, status, count in conn.execute(query):
+                result.setdefault(label, {})[status] = count
+        return result
+
+    def statuses(self, run: str) -> dict[uuid.UUID, str]:
+        """The recorded status of every quantum of a run, by quantum ID."""
+        table = self._tables.quantum
+        run_id = self._collections.get(run, CollectionType.RUN).id
+        query = sa.select(table.c.id, table.c.status).where(table.c.run_id == run_id)
+        with self._db.connect() as conn:
+            return dict(conn.execute(query).tuples().all())
+
+    def get(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, QuantumRecord]:
+        """Recorded quanta by ID (unknown IDs are absent)."""
+        table = self._tables.quantum
+        names = self._collections.names_by_id()
+        result = {}
+        with self._db.connect() as conn:
+            for chunk in _chunks(ids):
+                query = sa.select(table).where(table.c.id.in_(chunk))
+                for row in conn.execute(query).mappings():
+                    result[row["id"]] = _record(row, names[row["run_id"]])
+        return result
+
+    def producers(self, dataset_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+        """The quantum that wrote each dataset, for datasets some recorded quantum wrote."""
+        return {
+            dataset: quanta[0]
+            for dataset, quanta in self._links(dataset_ids, OUTPUT, by_dataset=True).items()
+        }
+
+    def inputs_of(self, quantum_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+        """What each quantum read (quanta that read nothing are absent)."""
+        return self._links(quantum_ids, INPUT, by_dataset=False)
+
+    def outputs_of(self, quantum_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+        """What each quantum wrote (quanta that wrote nothing are absent)."""
+        return self._links(quantum_ids, OUTPUT, by_dataset=False)
+
+    def _links(
+        self, ids: Sequence[uuid.UUID], role: str, *, by_dataset: bool
+    ) -> dict[uuid.UUID, list[uuid.UUID]]:
+        table = self._tables.quantum_dataset
+        key, value = (
+            (table.c.dataset_id, table.c.quantum_id)
+            if by_dataset
+            else (table.c.quantum_id, table.c.dataset_id)
+        )
+        result: dict[uuid.UUID, list[uuid.UUID]] = {}
+        with self._db.connect() as conn:
+            for chunk in _chunks(ids):
+                query = (
+                    sa.select(key, value)
+                    .where(key.in_(chunk), table.c.role == role)
+                    .order_by(key, value)
+                )
+                for k, v in conn.execute(query):
+                    result.setdefault(k, []).append(v)
+        return result
+
+    def describe_datasets(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, DatasetSummary]:
+        """Type, run and data ID of the datasets this registry holds (others are absent)."""
+        ds, dt = self._tables.dataset, self._tables.dataset_type
+        names = self._collections.names_by_id()
+        result = {}
+        with self._db.connect() as conn:
+            for chunk in _chunks(ids):
+                query = (
+                    sa.select(ds.c.id, dt.c.name, ds.c.run_id, ds.c.data_id_key)
+                    .join(dt, dt.c.dataset_type_id == ds.c.dataset_type_id)
+                    .where(ds.c.id.in_(chunk))
+                )
+                for id_, type_name, run_id, key in conn.execute(query):
+                    result[id_] = DatasetSummary(id_, type_name, names[run_id], key)
+        return result
+
+    def lineage(self, dataset_ids: Sequence[uuid.UUID]) -> Lineage:
+        """Walk back from datasets through the quanta that wrote them to datasets nothing
+        recorded here wrote (the raws), one level per round of bulk queries."""
+        lineage = Lineage(list(dataset_ids))
+        frontier = list(dict.fromkeys(dataset_ids))
+        seen = set(frontier)
+        while frontier:
+            lineage.datasets.update(self.describe_datasets(frontier))
+            producers = self.producers(frontier)
+            lineage.producers.update(producers)
+            new_quanta = [q for q in dict.fromkeys(producers.values()) if q not in lineage.quanta]
+            lineage.quanta.update(self.get(new_quanta))
+            inputs = self.inputs_of(new_quanta)
+            lineage.inputs.update(inputs)
+            frontier = []
+            for quantum in new_quanta:
+                for dataset in inputs.get(quantum, []):
+                    if dataset not in seen:
+                        seen.add(dataset)
+                        frontier.append(dataset)
+        return lineage
+
+
+def _row(qid: uuid.UUID, run_id: int, outcome: QuantumOutcome) -> dict[str, Any]:
+    data_id = outcome.data_id
+    extras = data_id.extras
+    values = dict(zip(data_id.group.required, data_id.required_values, strict=True))
+    return {
+        "id": qid,
+        "run_id": run_id,
+        "task_label": outcome.label,
+        "data_id_key": data_id.key(),
+        "data_id": json.dumps(values),
+        "extras": json.dumps(extras, sort_keys=True) if extras else None,
+        "status": outcome.status,
+        "attempts": outcome.attempts,
+        "start_ns": outcome.start_ns,
+        "end_ns": outcome.end_ns,
+        "host": outcome.host,
+        "peak_memory_bytes": outcome.peak_memory_bytes,
+        "error": outcome.error,
+        "traceback": outcome.traceback,
+    }
+
+
+def _record(row: Any, run: str) -> QuantumRecord:
+    return QuantumRecord(
+        id=row["id"],
+        run=run,
+        label=row["task_label"],
+        data_id=json.loads(row["data_id"]),
+        extras=json.loads(row["extras"]) if row["extras"] else {},
+        data_id_key=row["data_id_key"],
+        status=row["status"],
+        attempts=row["attempts"],
+        start_ns=row["start_ns"],
+        end_ns=row["end_ns"],
+        host=row["host"],
+        peak_memory_bytes=row["peak_memory_bytes"],
+        error=row["error"],
+        traceback=row["traceback"],
+    )
+
+
+def _chunks(ids: Sequence[uuid.UUID]) -> Iterable[list[uuid.UUID]]:
+    ids = list(ids)
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]
