@@ -29,6 +29,7 @@ COMMANDS = {
     "remove-runs",
     "verify",
     "transfer",
+    "pipeline",
 }
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from . import commands_collections, commands_query, commands_repo
+from . import commands_collections, commands_pipeline, commands_query, commands_repo
 from .errors import CommandError
 
 
@@ -60,6 +60,7 @@ for _command in (
     *commands_repo.COMMANDS,
     *commands_query.COMMANDS,
     *commands_collections.COMMANDS,
+    *commands_pipeline.COMMANDS,
 ):
     cli.add_command(_command)
 

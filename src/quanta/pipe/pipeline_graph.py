@@ -1,0 +1,288 @@
+"""A resolved pipeline: configured tasks in dependency order and the dataset types between them.
+
+``Pipeline.resolve`` (``pipeline.py``) builds one from YAML; ``ResolvedPipeline.from_json``
+rebuilds one from the description a saved quantum graph keeps. Either way the same checks
+run: one producer per dataset type, one definition per dataset type name, prerequisites
+never produced, and no cycles.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..core.dataset_type import DatasetType
+from ..core.errors import ConfigError, UnknownNameError
+from ..core.universe import DimensionGroup, DimensionUniverse
+from .config import PipelineTaskConfig, build_config
+from .connections import Input, TaskConnections, resolve_connections
+from .task import PipelineTask
+
+#: Storage class of the implicit ``<label>_config``, ``_metadata`` and ``_log`` datasets.
+IMPLICIT_STORAGE_CLASS = "StructuredData"
+
+
+def import_task_class(class_path: str, where: str) -> type[PipelineTask]:
+    """Import ``module.Class`` and check it is a ``PipelineTask``; errors start with ``where``."""
+    module_name, dot, attr = class_path.rpartition(".")
+    if not dot or not module_name or not attr:
+        raise ConfigError(f"{where}: class {class_path!r} is not a dotted path module.Class")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise ConfigError(
+            f"{where}: class {class_path!r}: cannot import module {module_name!r}: {err}"
+        ) from err
+    found = getattr(module, attr, None)
+    if found is None:
+        raise ConfigError(
+            f"{where}: class {class_path!r}: module {module_name!r} has no attribute {attr!r}"
+        )
+    if not (isinstance(found, type) and issubclass(found, PipelineTask)):
+        raise ConfigError(f"{where}: {class_path!r} is not a PipelineTask subclass")
+    return found
+
+
+def connect(
+    label: str,
+    task_class: type[PipelineTask],
+    config: PipelineTaskConfig,
+    universe: DimensionUniverse,
+    where: str,
+) -> TaskConnections:
+    """Resolve a task's connections with its config's renames; errors start with ``where``."""
+    try:
+        return resolve_connections(label, task_class.ConnectionsClass, config.connections, universe)
+    except ConfigError as err:
+        raise ConfigError(f"{where}: {err}") from err
+
+
+@dataclass(frozen=True)
+class TaskDef:
+    """One configured task of a resolved pipeline."""
+
+    label: str
+    task_class: type[PipelineTask]
+    class_path: str
+    config: PipelineTaskConfig
+    connections: TaskConnections
+    source: str
+
+    @property
+    def dimensions(self) -> DimensionGroup:
+        """The task's quantum dimensions."""
+        return self.connections.dimensions
+
+    @functools.cached_property
+    def config_dataset_type(self) -> DatasetType:
+        """``<label>_config``: the task's config, written once per run."""
+        empty = self.dimensions.universe.empty()
+        return DatasetType(f"{self.label}_config", empty, IMPLICIT_STORAGE_CLASS)
+
+    @functools.cached_property
+    def metadata_dataset_type(self) -> DatasetType:
+        """``<label>_metadata``: timings and other facts about each quantum."""
+        return DatasetType(f"{self.label}_metadata", self.dimensions, IMPLICIT_STORAGE_CLASS)
+
+    @functools.cached_property
+    def log_dataset_type(self) -> DatasetType:
+        """``<label>_log``: the log records of each quantum."""
+        return DatasetType(f"{self.label}_log", self.dimensions, IMPLICIT_STORAGE_CLASS)
+
+    def written(self) -> list[tuple[str, DatasetType]]:
+        """What the task writes: (connection name or implicit kind, dataset type)."""
+        conns = self.connections
+        return [
+            *((n, c.dataset_type) for n, c in {**conns.init_outputs, **conns.outputs}.items()),
+            ("implicit config", self.config_dataset_type),
+            ("implicit metadata", self.metadata_dataset_type),
+            ("implicit log", self.log_dataset_type),
+        ]
+
+    def make_task(self) -> PipelineTask:
+        """A task instance with this config and label."""
+        return self.task_class(config=self.config, label=self.label)
+
+    def to_json(self) -> dict[str, Any]:
+        """Label, class path, source and config as JSON-compatible values."""
+        return {
+            "label": self.label,
+            "class": self.class_path,
+            "source": self.source,
+            "config": self.config.model_dump(mode="json"),
+        }
+
+
+@dataclass(frozen=True)
+class ResolvedPipeline:
+    """Configured tasks in topological order and the dataset types that flow between them."""
+
+    tasks: list[TaskDef]
+    dataset_types: dict[str, DatasetType]
+    producers: dict[str, str]
+    consumers: dict[str, list[str]]
+    overall_inputs: list[str]
+    prerequisites: list[str]
+    description: str = ""
+    source: str = "pipeline"
+
+    @classmethod
+    def from_tasks(
+        cls, tasks: Sequence[TaskDef], description: str = "", source: str = "pipeline"
+    ) -> ResolvedPipeline:
+        """Check the dataset-type flow between ``tasks`` (in file order) and sort them."""
+        declared: dict[str, tuple[DatasetType, str]] = {}
+        producers: dict[str, tuple[str, str]] = {}
+        consumers: dict[str, list[str]] = {}
+        for task in tasks:
+            for name, conn in task.connections.connections.items():
+                who = f"task {task.label!r} connection {name!r}"
+                _declare(declared, conn.dataset_type, who, source)
+            for what, dataset_type in task.written():
+                _declare(declared, dataset_type, f"task {task.label!r} ({what})", source)
+                other = producers.setdefault(dataset_type.name, (task.label, what))
+                if other != (task.label, what):
+                    raise ConfigError(
+                        f"{source}: task {other[0]!r} ({other[1]}) and task {task.label!r} "
+                        f"({what}) both write dataset type {dataset_type.name!r}; a dataset type "
+                        "has one producer (rename one with the config's 'connections')"
+                    )
+            for conn in task.connections.of_kind(Input).values():
+                users = consumers.setdefault(conn.dataset_type.name, [])
+                if task.label not in users:
+                    users.append(task.label)
+        for task in tasks:
+            for name, conn in task.connections.prerequisites.items():
+                producer = producers.get(conn.dataset_type.name)
+                if producer is not None:
+                    raise ConfigError(
+                        f"{source}: task {task.label!r} connection {name!r}: prerequisite input "
+                        f"{conn.dataset_type.name!r} is written by task {producer[0]!r}; "
+                        "prerequisites must exist before the pipeline runs (use Input instead)"
+                    )
+        ordered = _topological(tasks, {k: v[0] for k, v in producers.items()}, source)
+        overall: list[str] = []
+        prerequisites: list[str] = []
+        for task in ordered:
+            for conn in task.connections.inputs.values():
+                name = conn.dataset_type.name
+                if name not in producers and name not in overall:
+                    overall.append(name)
+            for conn in task.connections.prerequisites.values():
+                if conn.dataset_type.name not in prerequisites:
+                    prerequisites.append(conn.dataset_type.name)
+        return cls(
+            tasks=ordered,
+            dataset_types={name: dt for name, (dt, _) in declared.items()},
+            producers={name: label for name, (label, _) in producers.items()},
+            consumers=consumers,
+            overall_inputs=overall,
+            prerequisites=prerequisites,
+            description=description,
+            source=source,
+        )
+
+    @property
+    def labels(self) -> list[str]:
+        """Task labels in topological order."""
+        return [t.label for t in self.tasks]
+
+    def task(self, label: str) -> TaskDef:
+        """The task with this label."""
+        for task in self.tasks:
+            if task.label == label:
+                return task
+        raise UnknownNameError(
+            f"no task {label!r} in the pipeline; labels: {', '.join(self.labels)}"
+        )
+
+    def upstream_labels(self, label: str) -> list[str]:
+        """Labels of the tasks that write this task's inputs (direct only), in pipeline order."""
+        task = self.task(label)
+        wanted = {
+            self.producers[c.dataset_type.name]
+            for c in task.connections.inputs.values()
+            if c.dataset_type.name in self.producers
+        }
+        return [t.label for t in self.tasks if t.label in wanted]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-compatible description from which ``from_json`` rebuilds this pipeline."""
+        return {
+            "description": self.description,
+            "source": self.source,
+            "tasks": [t.to_json() for t in self.tasks],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], universe: DimensionUniverse) -> ResolvedPipeline:
+        """Rebuild a pipeline from ``to_json`` output, importing and validating again."""
+        source = f"saved pipeline {data.get('source', '')!r}"
+        tasks = []
+        for entry in data["tasks"]:
+            label = entry["label"]
+            where = f"{source}: task {label!r}"
+            task_class = import_task_class(entry["class"], where)
+            config = build_config(task_class.ConfigClass, [entry["config"]], where)
+            conns = connect(label, task_class, config, universe, source)
+            tasks.append(TaskDef(label, task_class, entry["class"], config, conns, entry["source"]))
+        return cls.from_tasks(tasks, data.get("description", ""), data.get("source") or source)
+
+
+def _declare(
+    declared: dict[str, tuple[DatasetType, str]], dataset_type: DatasetType, who: str, source: str
+) -> None:
+    """Record a dataset type definition; a different earlier one is an error naming both."""
+    first = declared.setdefault(dataset_type.name, (dataset_type, who))
+    diffs = first[0].differences(dataset_type)
+    if diffs:
+        raise ConfigError(
+            f"{source}: dataset type {dataset_type.name!r} is defined differently by {first[1]} "
+            f"({first[0].describe()}) and {who} ({dataset_type.describe()}): {'; '.join(diffs)}"
+        )
+
+
+def _topological(
+    tasks: Sequence[TaskDef], producers: Mapping[str, str], source: str
+) -> list[TaskDef]:
+    """Tasks with every producer before its consumers; file order among independent tasks."""
+    upstream: dict[str, dict[str, str]] = {}
+    for task in tasks:
+        edges: dict[str, str] = {}
+        for conn in task.connections.inputs.values():
+            producer = producers.get(conn.dataset_type.name)
+            if producer is not None:
+                edges.setdefault(producer, conn.dataset_type.name)
+        upstream[task.label] = edges
+    done: set[str] = set()
+    ordered: list[TaskDef] = []
+    pending = list(tasks)
+    while pending:
+        ready = next((t for t in pending if set(upstream[t.label]) <= done), None)
+        if ready is None:
+            raise ConfigError(f"{source}: {_describe_cycle(pending, upstream)}")
+        pending.remove(ready)
+        done.add(ready.label)
+        ordered.append(ready)
+    return ordered
+
+
+def _describe_cycle(pending: Sequence[TaskDef], upstream: Mapping[str, Mapping[str, str]]) -> str:
+    """Walk upstream from a blocked task until a label repeats, and name that cycle."""
+    left = [t.label for t in pending]
+    path = [left[0]]
+    while True:
+        step = next(p for p in left if p in upstream[path[-1]])
+        if step in path:
+            cycle = [*path[path.index(step) :], step]
+            break
+        path.append(step)
+    cycle.reverse()
+    parts = [repr(cycle[0])]
+    for producer, consumer in itertools.pairwise(cycle):
+        parts.append(f"-[{upstream[consumer][producer]}]-> {consumer!r}")
+    return f"tasks {', '.join(map(repr, sorted(set(cycle))))} form a cycle: {' '.join(parts)}"
