@@ -137,7 +137,10 @@ def print_tables(info: dict[str, Any]) -> None:
 
 @click.group("pipeline")
 def pipeline() -> None:
-    """Inspect and check pipelines (YAML files or shipped names such as w1)."""
+    """Inspect and check pipelines.
+
+    PIPELINE is a YAML file or a shipped name such as w1.
+    """
 
 
 @pipeline.command("show")

@@ -6,8 +6,8 @@ from .connections import Input as Input
 from .connections import Output as Output
 from .connections import PipelineTaskConnections as PipelineTaskConnections
 from .connections import PrerequisiteInput as PrerequisiteInput
-from .task import NoWorkFound as NoWorkFound
-from .task import PipelineTask as PipelineTask
 from .pipeline import Pipeline as Pipeline
 from .pipeline_graph import ResolvedPipeline as ResolvedPipeline
 from .pipeline_graph import TaskDef as TaskDef
+from .task import NoWorkFound as NoWorkFound
+from .task import PipelineTask as PipelineTask
