@@ -117,3 +117,24 @@ def timespan_options(action: str) -> Callable[[F], F]:
         return begin(end(func))
 
     return decorate
+
+
+pipeline_option = click.option(
+    "--pipeline", "-p", "pipeline_ref", metavar="PIPELINE", help="Pipeline file or name."
+)
+inputs_option = click.option(
+    "--input",
+    "-i",
+    "inputs",
+    multiple=True,
+    metavar="COLLECTION",
+    help="Input collections, searched in order (repeatable, or comma-separated).",
+)
+output_option = click.option(
+    "--output", "-o", metavar="COLLECTION", help="Output CHAINED collection."
+)
+
+
+def split_collections(values: Sequence[str]) -> list[str]:
+    """Collections from repeated and comma-separated option values."""
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
