@@ -29,6 +29,10 @@ COMMANDS = {
     "remove-runs",
     "verify",
     "transfer",
+    "run",
+    "report",
+    "provenance",
+    "qgraph",
     "pipeline",
 }
 

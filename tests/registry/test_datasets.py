@@ -130,3 +130,18 @@ def test_hostile_bind_values_are_plain_values(butler: Butler) -> None:
         )
         assert result == []
     assert len(butler.query_datasets("raw", "raws")) == len(refs)
+
+
+def test_one_insert_may_mix_dataset_types(butler: Butler) -> None:
+    _, refs = _register_raws(butler)
+    other = butler.register_dataset_type("bias", ["instrument", "detector"], "NumpyArray")
+    mixed = [
+        refs[0],
+        DatasetRef.for_output(
+            other,
+            DataCoordinate.standardize({"instrument": INSTRUMENT, "detector": 1}, other.dimensions),
+            "raws",
+        ),
+    ]
+    assert butler.registry.insert_datasets(mixed) == 1
+    assert len(butler.query_datasets("bias", "raws")) == 1

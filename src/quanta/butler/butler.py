@@ -35,9 +35,8 @@ class Butler:
     ) -> None:
         self.root = Path(root).resolve()
         self.config = RepoConfig.load(self.root)
-        self.universe = load_universe(self.root / UNIVERSE_NAME)
+        self.universe, self.datastore = open_datastore(self.root, self.config)
         self.registry = Registry.open(self.config.db_url(self.root), self.universe)
-        self.datastore = FileDatastore(self.root, _templates(self.universe, self.config))
         self.run = run
         self.collections = _as_list(collections) or ([run] if run else [])
 
@@ -388,6 +387,16 @@ class Butler:
         from .verify import verify
 
         return verify(self, repair=repair, checksums=checksums)
+
+
+def open_datastore(
+    root: Path, config: RepoConfig | None = None
+) -> tuple[DimensionUniverse, FileDatastore]:
+    """A repository's universe and datastore, without connecting to its registry: what a
+    worker needs to read inputs and write outputs (DESIGN.md, invariant 1)."""
+    config = config if config is not None else RepoConfig.load(root)
+    universe = load_universe(root / UNIVERSE_NAME)
+    return universe, FileDatastore(root, _templates(universe, config))
 
 
 def _templates(universe: DimensionUniverse, config: RepoConfig) -> FileTemplates:

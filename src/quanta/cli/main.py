@@ -11,7 +11,14 @@ from typing import Any
 
 import click
 
-from . import commands_collections, commands_pipeline, commands_query, commands_repo
+from . import (
+    commands_collections,
+    commands_graph,
+    commands_pipeline,
+    commands_query,
+    commands_repo,
+    commands_run,
+)
 from .errors import CommandError
 
 
@@ -61,6 +68,8 @@ for _command in (
     *commands_query.COMMANDS,
     *commands_collections.COMMANDS,
     *commands_pipeline.COMMANDS,
+    *commands_run.COMMANDS,
+    *commands_graph.COMMANDS,
 ):
     cli.add_command(_command)
 

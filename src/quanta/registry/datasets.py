@@ -111,14 +111,15 @@ class DatasetManager:
         """
         if not refs:
             return 0
-        by_run: dict[str, list[DatasetRef]] = {}
+        # One statement per run and dataset type: every row of it has the same columns.
+        groups: dict[tuple[str, str], list[DatasetRef]] = {}
         for ref in refs:
-            by_run.setdefault(ref.run, []).append(ref)
+            groups.setdefault((ref.run, ref.dataset_type.name), []).append(ref)
         inserted = 0
         now = time.time_ns()
         statement = _insert_ignoring_ids(self._db.dialect, self._tables.dataset)
         with self._db.transaction() as conn:
-            for run, run_refs in by_run.items():
+            for (run, _), run_refs in groups.items():
                 run_id = self._collections.get(run, CollectionType.RUN).id
                 try:
                     rows = self._rows_for(run_refs, run_id, now)

@@ -131,7 +131,8 @@ class ProvenanceManager:
         if not batch:
             return
         run_id = self._collections.get(run, CollectionType.RUN).id
-        rows, links = {}, {}
+        rows: dict[uuid.UUID, dict[str, Any]] = {}
+        links: dict[uuid.UUID, list[dict[str, Any]]] = {}
         for outcome in batch:
             if outcome.status not in STATUSES:
                 raise ValueError(f"unknown quantum status {outcome.status!r}; valid: {STATUSES}")
@@ -203,13 +204,15 @@ class ProvenanceManager:
                 result.setdefault(label, {})[status] = count
         return result
 
-    def statuses(self, run: str) -> dict[uuid.UUID, str]:
-        """The recorded status of every quantum of a run, by quantum ID."""
+    def statuses(self, run: str) -> dict[tuple[str, str], str]:
+        """The recorded status of every quantum of a run, by (task label, data ID key)."""
         table = self._tables.quantum
         run_id = self._collections.get(run, CollectionType.RUN).id
-        query = sa.select(table.c.id, table.c.status).where(table.c.run_id == run_id)
+        query = sa.select(table.c.task_label, table.c.data_id_key, table.c.status).where(
+            table.c.run_id == run_id
+        )
         with self._db.connect() as conn:
-            return dict(conn.execute(query).tuples().all())
+            return {(label, key): status for label, key, status in conn.execute(query)}
 
     def get(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, QuantumRecord]:
         """Recorded quanta by ID (unknown IDs are absent)."""

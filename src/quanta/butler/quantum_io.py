@@ -1,0 +1,183 @@
+"""The I/O a running quantum gets: its inputs' files, its outputs' refs, nothing else.
+
+``QuantumIO`` satisfies the protocol of ``quanta.pipe.quantum_io`` structurally (this
+layer does not import the pipeline layer). It reads inputs from the file records it is
+given and writes outputs through ``FileDatastore.write`` (temporary name, then rename);
+it never touches the registry (DESIGN.md, invariant 1). The process that runs the
+quantum reports ``written`` back, and the driver records those files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..core.data_id import DataCoordinate
+from ..core.errors import (
+    ConflictError,
+    DatasetNotFoundError,
+    DatastoreError,
+    UnknownNameError,
+)
+from ..core.refs import DatasetRef
+from ..core.stored_file import StoredFile
+from ..datastore.datastore import FileDatastore
+from ..datastore.formatters import formatter_for
+
+
+@dataclass(frozen=True)
+class InputBinding:
+    """The refs of one input connection with their files (same order)."""
+
+    refs: Sequence[DatasetRef]
+    files: Sequence[StoredFile]
+    multiple: bool = False
+    defer_load: bool = False
+
+
+@dataclass(frozen=True)
+class OutputBinding:
+    """The predicted refs of one output connection."""
+
+    refs: Sequence[DatasetRef]
+    multiple: bool = False
+
+
+class DeferredInput:
+    """An input read only when ``get()`` is called (``defer_load`` connections)."""
+
+    __slots__ = ("_datastore", "_stored", "ref")
+
+    def __init__(self, datastore: FileDatastore, ref: DatasetRef, stored: StoredFile) -> None:
+        self.ref = ref
+        self._datastore = datastore
+        self._stored = stored
+
+    def get(self) -> Any:
+        """Read the dataset now."""
+        return self._datastore.read(self._stored)
+
+
+class QuantumIO:
+    """Reads the inputs and writes the outputs of one quantum.
+
+    ``hidden`` outputs (the runner's metadata and log) are writable but not listed in
+    ``output_names``, so a task's default ``run_quantum`` never sees them.
+    """
+
+    def __init__(
+        self,
+        datastore: FileDatastore,
+        data_id: DataCoordinate,
+        inputs: Mapping[str, InputBinding],
+        outputs: Mapping[str, OutputBinding],
+        hidden: Collection[str] = (),
+    ) -> None:
+        self.data_id = data_id
+        self._datastore = datastore
+        self._inputs = dict(inputs)
+        self._outputs = dict(outputs)
+        self._hidden = frozenset(hidden)
+        self._put: set[str] = set()
+        self._written: list[StoredFile] = []
+
+    @property
+    def input_names(self) -> list[str]:
+        """Connection names of every input (prerequisites included)."""
+        return list(self._inputs)
+
+    @property
+    def output_names(self) -> list[str]:
+        """Connection names of every output the task writes."""
+        return [name for name in self._outputs if name not in self._hidden]
+
+    @property
+    def written(self) -> list[StoredFile]:
+        """Files written so far, in order."""
+        return list(self._written)
+
+    def refs(self, name: str) -> list[DatasetRef]:
+        """The refs of one connection, in order."""
+        if name in self._inputs:
+            return list(self._inputs[name].refs)
+        if name in self._outputs:
+            return list(self._outputs[name].refs)
+        raise UnknownNameError(
+            f"quantum {self.data_id} has no connection {name!r}; "
+            f"inputs: {', '.join(self._inputs) or '(none)'}; "
+            f"outputs: {', '.join(self._outputs) or '(none)'}"
+        )
+
+    def get(self, name: str) -> Any:
+        """An input's object; a list for ``multiple``; handles for ``defer_load``."""
+        binding = self._inputs.get(name)
+        if binding is None:
+            raise UnknownNameError(
+                f"quantum {self.data_id} has no input {name!r}; "
+                f"inputs: {', '.join(self._inputs) or '(none)'}"
+            )
+        pairs = list(zip(binding.refs, binding.files, strict=True))
+        if binding.defer_load:
+            values = [DeferredInput(self._datastore, ref, stored) for ref, stored in pairs]
+        else:
+            values = [self._datastore.read(stored) for _, stored in pairs]
+        if binding.multiple:
+            return values
+        if not values:
+            raise DatasetNotFoundError(f"quantum {self.data_id} has no {name!r} input")
+        return values[0]
+
+    def put(self, obj: Any, name: str) -> None:
+        """Write an output (for ``multiple``, a sequence in ``refs(name)`` order), once."""
+        binding = self._outputs.get(name)
+        if binding is None:
+            raise UnknownNameError(
+                f"quantum {self.data_id} has no output {name!r}; "
+                f"outputs: {', '.join(self._outputs) or '(none)'}"
+            )
+        if name in self._put:
+            raise ConflictError(f"output {name!r} of quantum {self.data_id} was already written")
+        refs = binding.refs
+        if binding.multiple:
+            if not isinstance(obj, Sequence) or len(obj) != len(refs):
+                raise ValueError(
+                    f"output {name!r} of quantum {self.data_id} takes a sequence of {len(refs)} "
+                    f"objects, got {type(obj).__name__}"
+                )
+            objects = list(obj)
+        else:
+            objects = [obj]
+        self._put.add(name)
+        for item, ref in zip(objects, refs, strict=True):
+            try:
+                stored = self._datastore.write(item, ref)
+            except DatastoreError:
+                if not self._remove_orphan(ref):
+                    raise
+                stored = self._datastore.write(item, ref)
+            self._written.append(stored)
+
+    def discard(self) -> None:
+        """Delete every file this quantum wrote (after a failure); directories stay, since
+        another quantum may be writing into them."""
+        for stored in self._written:
+            self._datastore.path(stored).unlink(missing_ok=True)
+        self._written.clear()
+        self._put.clear()
+
+    def _remove_orphan(self, ref: DatasetRef) -> bool:
+        """Remove a file left at ``ref``'s path by an interrupted earlier attempt, which
+        the datastore refuses to replace when its bytes differ (timings in metadata, say);
+        True if there was one.
+
+        Quanta run only for outputs the registry does not hold, so such a file has no
+        registry row.
+        """
+        extension = formatter_for(ref.dataset_type.storage_class).extension
+        relpath = self._datastore.templates.path(ref) + extension
+        path = self._datastore.root.joinpath(*relpath.split("/"))
+        if not path.is_file():
+            return False
+        path.unlink()
+        return True

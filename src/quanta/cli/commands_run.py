@@ -1,0 +1,306 @@
+"""Running pipelines and reading back what ran: ``run``, ``report`` and ``provenance``.
+
+``run`` exits with 0 when every quantum ran (or had no work, or was already done), 1 when
+any failed or was blocked, and 2 on a user error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from .commands_pipeline import config_option
+from .params import BindValue, bind_option, collections_option, repo_argument, where_option
+
+if TYPE_CHECKING:
+    from quanta.exec.driver import ExecutionReport
+    from quanta.exec.reports import RunSummary
+
+#: Columns of the per-task summary, and the status each one counts.
+SUMMARY_COLUMNS = {
+    "done": "done",
+    "no work": "no_work",
+    "skipped": "skipped_existing",
+    "failed": "failed",
+    "blocked": "blocked",
+}
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+
+
+@click.command("run")
+@repo_argument
+@click.option("--pipeline", "-p", "pipeline_ref", metavar="PIPELINE", help="Pipeline file or name.")
+@click.option(
+    "--input",
+    "-i",
+    "inputs",
+    multiple=True,
+    metavar="COLLECTION",
+    help="Input collections, searched in order (repeatable, or comma-separated).",
+)
+@click.option("--output", "-o", metavar="COLLECTION", help="Output CHAINED collection.")
+@where_option
+@bind_option
+@config_option
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes; 1 runs quanta in this process.",
+)
+@click.option(
+    "--qgraph",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Execute this saved graph instead of building one.",
+)
+@click.option(
+    "--save-qgraph",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the graph (gzip-compressed JSON) before executing it.",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the last run of OUTPUT, skipping quanta whose outputs exist.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Attempts to add to a failing quantum before it counts as failed.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Kill a quantum running longer than this (runs quanta in worker processes).",
+)
+@click.option("--fail-fast", is_flag=True, help="Start no quantum after the first failure.")
+@click.option(
+    "--progress/--no-progress",
+    default=True,
+    show_default=True,
+    help="Show progress on stderr: a bar on a terminal, a line now and then otherwise.",
+)
+def run(
+    repo: Path,
+    pipeline_ref: str | None,
+    inputs: tuple[str, ...],
+    output: str | None,
+    where: str | None,
+    binds: dict[str, BindValue],
+    overrides: tuple[str, ...],
+    jobs: int,
+    qgraph: Path | None,
+    save_qgraph: Path | None,
+    resume: bool,
+    retries: int,
+    timeout: float | None,
+    fail_fast: bool,
+    progress: bool,
+) -> None:
+    """Run a pipeline.
+
+    Build the graph of PIPELINE over the INPUT collections (constrained by
+    --where), or load it with --qgraph, and execute it into a new RUN
+    OUTPUT/YYYYMMDDTHHMMSSZ; OUTPUT becomes a CHAINED collection of that run
+    followed by the inputs. Exit code 0 if every quantum ran, 1 if any failed
+    or was blocked, 2 on a user error.
+    """
+    from quanta.exec.driver import ExecutionSettings
+    from quanta.exec.workflow import RunRequest, run_pipeline
+    from quanta.pipe.config import parse_override
+
+    from .operations import open_butler
+
+    request = RunRequest(
+        output=output,
+        pipeline=pipeline_ref,
+        inputs=_split(inputs),
+        where=where,
+        binds=binds,
+        overrides=[parse_override(o) for o in overrides],
+        qgraph=qgraph,
+        save_qgraph=save_qgraph,
+    )
+    settings = ExecutionSettings(
+        retries=retries, timeout=timeout, fail_fast=fail_fast, resume=resume, progress=progress
+    )
+    with open_butler(repo) as butler:
+        report = run_pipeline(butler, request, settings, jobs)
+    _print_report(report)
+    if not report.ok:
+        click.get_current_context().exit(1)
+
+
+def _print_report(report: ExecutionReport) -> None:
+    from .output import Rows, show
+
+    rows = [
+        [label, *(counts[s] for s in SUMMARY_COLUMNS.values())]
+        for label, counts in report.counts.items()
+    ]
+    show(Rows(["task", *SUMMARY_COLUMNS], rows), "table")
+    for failure in report.failures:
+        click.echo(f"failed: {failure.label} {failure.data_id}: {_first_line(failure.message)}")
+    click.echo(f"run: {report.run}" + (f"; output: {report.output}" if report.output else ""))
+    if not report.ok:
+        click.echo("not everything ran: see `quanta report` for the failures")
+
+
+@click.command("report")
+@repo_argument
+@click.argument("collection")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Tables for people, or one JSON object for programs.",
+)
+def report(repo: Path, collection: str, fmt: str) -> None:
+    """Summarize a run.
+
+    COLLECTION is a RUN, or an OUTPUT chain whose first run is meant. Prints
+    the quanta of each task by status, then every failure with its error.
+    """
+    from quanta.exec.reports import summarize_run
+
+    from .operations import open_butler
+
+    with open_butler(repo) as butler:
+        summary = summarize_run(butler, collection)
+    if fmt == "json":
+        sys.stdout.write(json.dumps(_summary_json(summary), indent=2) + "\n")
+        return
+    from .output import Rows, show
+
+    click.echo(f"run: {summary.run}")
+    rows = [
+        [label, *(c[s] for s in SUMMARY_COLUMNS.values()), sum(c.values())]
+        for label, c in summary.counts.items()
+    ]
+    show(Rows(["task", *SUMMARY_COLUMNS, "total"], rows), "table")
+    if summary.failures:
+        click.echo("failures:")
+        failures = [[f.label, f.data_id_key, _first_line(f.error)] for f in summary.failures]
+        show(Rows(["task", "data ID", "error"], failures), "table")
+
+
+def _summary_json(summary: RunSummary) -> dict[str, Any]:
+    return {
+        "run": summary.run,
+        "tasks": [{"task": label, **counts} for label, counts in summary.counts.items()],
+        "failures": [
+            {
+                "task": f.label,
+                "data_id": f.data_id_key,
+                "error": f.error,
+                "traceback": f.traceback,
+                "attempts": f.attempts,
+                "host": f.host,
+            }
+            for f in summary.failures
+        ],
+    }
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+
+
+@click.command("provenance")
+@repo_argument
+@click.argument("target", metavar="DATASET_ID_OR_TYPE")
+@where_option
+@bind_option
+@collections_option("Collections to search when TARGET is a dataset type (repeatable).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["tree", "json"]),
+    default="tree",
+    show_default=True,
+    help="An indented tree for people, or JSON for programs.",
+)
+def provenance(
+    repo: Path,
+    target: str,
+    where: str | None,
+    binds: dict[str, BindValue],
+    collections: tuple[str, ...],
+    fmt: str,
+) -> None:
+    """Show where datasets came from.
+
+    TARGET is a dataset ID, or a dataset type whose datasets in --collections
+    (constrained by --where) are meant. Walks back through the quanta that
+    wrote each dataset to the datasets nothing here wrote (the raws), showing
+    each quantum's task, data ID (free-form keys included) and status.
+    """
+    import uuid
+
+    from quanta.core.errors import ConfigError, DatasetNotFoundError
+    from quanta.exec.reports import lineage_trees
+
+    from .operations import open_butler
+
+    with open_butler(repo) as butler:
+        try:
+            ids = [uuid.UUID(target)]
+        except ValueError:
+            if not collections:
+                raise ConfigError(f"{target!r} is a dataset type: give --collections") from None
+            refs = butler.query_datasets(target, list(collections), where=where, binds=binds)
+            if not refs:
+                raise DatasetNotFoundError(
+                    f"no {target} dataset in {', '.join(collections)} matches"
+                ) from None
+            ids = [ref.id for ref in refs]
+        trees = lineage_trees(butler, ids)
+    if fmt == "json":
+        sys.stdout.write(json.dumps(trees, indent=2) + "\n")
+    else:
+        for tree in trees:
+            click.echo("\n".join(_tree_lines(tree)))
+
+
+def _tree_lines(root: dict[str, Any]) -> list[str]:
+    """An indented text tree: datasets, each with the quantum that wrote it below."""
+    lines: list[str] = []
+    pending: list[tuple[dict[str, Any], str, str]] = [(root, "", "")]
+    while pending:
+        node, lead, rest = pending.pop()
+        if node["dataset_type"] is None:
+            lines.append(f"{lead}{node['id']} (not in this repository)")
+        else:
+            lines.append(f"{lead}{node['dataset_type']} {{{node['data_id']}}} [{node['run']}]")
+        quantum = node["produced_by"]
+        if quantum is None:
+            continue
+        seen = " (shown above)" if quantum.get("repeated") else ""
+        lines.append(
+            f"{rest}└─ {quantum['task']} {{{quantum['data_id']}}}: {quantum['status']}{seen}"
+        )
+        inputs = quantum.get("inputs", [])
+        inner = rest + "   "
+        for i in reversed(range(len(inputs))):
+            last = i == len(inputs) - 1
+            pending.append(
+                (inputs[i], inner + ("└─ " if last else "├─ "), inner + ("   " if last else "│  "))
+            )
+    return lines
+
+
+COMMANDS = (run, report, provenance)

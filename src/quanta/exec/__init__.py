@@ -1,0 +1,11 @@
+"""Executing quantum graphs: the driver, executors, the quantum runner and its jobs."""
+
+from .driver import ExecutionReport as ExecutionReport
+from .driver import ExecutionSettings as ExecutionSettings
+from .driver import execute as execute
+from .executors import Executor as Executor
+from .executors import InlineExecutor as InlineExecutor
+from .executors import ProcessPoolExecutor as ProcessPoolExecutor
+from .job import QuantumJob as QuantumJob
+from .job import QuantumResult as QuantumResult
+from .runner import run_job as run_job

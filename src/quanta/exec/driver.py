@@ -1,0 +1,320 @@
+"""Executing a quantum graph: ``execute(butler, graph, executor, settings)``.
+
+The driver walks the graph with in-degree counters (no recursion), hands ready quanta to
+the executor, keeps at most ``executor.max_in_flight`` of them unfinished, and records
+each finished quantum's outputs and provenance in batches (``recording.py``). A failed
+quantum (after its retries) blocks exactly its descendants; everything else runs, unless
+``fail_fast`` stops submitting after the first failure. With ``resume`` the graph's run
+may already hold outputs: quanta whose outputs (or metadata) are all there are skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..core.errors import ConfigError, ConflictError
+from ..pipe.pipeline_graph import ResolvedPipeline
+from .factory import JobFactory, Planned
+from .job import METADATA, QuantumResult
+from .prepare import files_in_run, prepare_run
+from .progress import Progress
+from .recording import Outcome, Recorder
+
+if TYPE_CHECKING:
+    from ..butler import Butler
+    from ..core.refs import DatasetRef
+    from ..graph.model import QuantumGraph
+    from .executors import Executor
+
+log = logging.getLogger("quanta.exec")
+
+#: Statuses in the order reports show them.
+STATUSES = ("done", "no_work", "skipped_existing", "failed", "blocked")
+_PENDING, _RUNNING, _FINISHED = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class ExecutionSettings:
+    """How to execute a graph; invalid values are refused on construction."""
+
+    retries: int = 0
+    timeout: float | None = None
+    fail_fast: bool = False
+    resume: bool = False
+    progress: bool = False
+    batch_size: int = 500
+    flush_seconds: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.retries < 0:
+            raise ConfigError(f"retries must be 0 or more, not {self.retries!r}")
+        if self.timeout is not None and not self.timeout > 0:
+            raise ConfigError(f"timeout must be a positive number of seconds, not {self.timeout!r}")
+        if self.batch_size < 1 or self.flush_seconds < 0:
+            raise ConfigError("batch_size must be at least 1 and flush_seconds not negative")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A quantum that failed: task, data ID and the error of its last attempt."""
+
+    label: str
+    data_id: str
+    message: str
+
+
+@dataclass
+class ExecutionReport:
+    """What an execution did: counts per task and status, and the failures."""
+
+    run: str
+    output: str | None
+    counts: dict[str, dict[str, int]]
+    failures: list[Failure] = field(default_factory=list)
+
+    def total(self, status: str) -> int:
+        """Quanta of one status over all tasks."""
+        return sum(c[status] for c in self.counts.values())
+
+    @property
+    def ok(self) -> bool:
+        """True if every quantum ran (or had no work, or was already done)."""
+        return self.total("failed") == 0 and self.total("blocked") == 0
+
+
+def execute(
+    butler: Butler,
+    graph: QuantumGraph,
+    executor: Executor,
+    settings: ExecutionSettings | None = None,
+) -> ExecutionReport:
+    """Run every quantum of ``graph`` into its run and report what happened.
+
+    The executor is not shut down; its owner does that.
+    """
+    settings = settings or ExecutionSettings()
+    if settings.timeout is not None and not executor.can_interrupt:
+        raise ConfigError(
+            f"{type(executor).__name__} cannot stop a quantum over its time limit; "
+            "use a process pool for --timeout"
+        )
+    pipeline = ResolvedPipeline.from_json(graph.header["pipeline"], butler.universe)
+    run = graph.output_run
+    factory = JobFactory(butler, graph, pipeline, settings.timeout)
+    present = factory.add_existing(files_in_run(butler, run))
+    if present and not settings.resume:
+        raise ConflictError(
+            f"run {run!r} already holds {len(present)} output(s) of this graph; "
+            "resume it, or execute into a new run"
+        )
+    prepare_run(butler, graph, pipeline)
+    recorder = Recorder(butler, run, settings.batch_size, settings.flush_seconds)
+    walk = _Walk(graph, executor, settings, factory, recorder, present)
+    walk.run()
+    return ExecutionReport(run, graph.header.get("output"), walk.counts, walk.failures)
+
+
+class _Walk:
+    """The state of one execution: counters, the ready queue and the jobs in flight."""
+
+    def __init__(
+        self,
+        graph: QuantumGraph,
+        executor: Executor,
+        settings: ExecutionSettings,
+        factory: JobFactory,
+        recorder: Recorder,
+        present: set[bytes],
+    ) -> None:
+        self.graph = graph
+        self.executor = executor
+        self.settings = settings
+        self.factory = factory
+        self.recorder = recorder
+        self.present = present
+        self.child_offsets, self.child_indices = graph.children()
+        parent_offsets, _ = graph.parents()
+        self.waiting: list[int] = np.diff(parent_offsets).tolist()
+        self.state = bytearray(len(graph))
+        self.ready = deque(i for i, n in enumerate(self.waiting) if n == 0)
+        self.in_flight: dict[int, tuple[Planned, int]] = {}
+        self.counts = {t.label: dict.fromkeys(STATUSES, 0) for t in graph.tasks}
+        self.totals = dict.fromkeys(STATUSES, 0)
+        self.failures: list[Failure] = []
+        self.stopped = False
+
+    def run(self) -> None:
+        progress = Progress(len(self.graph), self.settings.progress)
+        try:
+            while self.in_flight or (self.ready and not self.stopped):
+                self._submit_ready()
+                if self.in_flight:
+                    for result in self.executor.wait(timeout=1.0):
+                        self._finished(result)
+                self.recorder.maybe_flush()
+                progress.update(sum(self.totals.values()), self.totals)
+            if self.stopped:
+                self._stop_pending()
+            self.recorder.flush()
+        except BaseException:
+            self._salvage()
+            raise
+        finally:
+            progress.close(sum(self.totals.values()), self.totals)
+
+    def _salvage(self) -> None:
+        """On the way out after an error (or Ctrl-C), record the quanta that finished, so
+        that a resumed run does not redo them."""
+        try:
+            self.recorder.flush()
+        except Exception:
+            log.exception("could not record the quanta that finished before the error")
+
+    # -- submitting ------------------------------------------------------------------------
+
+    def _submit_ready(self) -> None:
+        limit = self.executor.max_in_flight
+        while self.ready and len(self.in_flight) < limit and not self.stopped:
+            index = self.ready.popleft()
+            if self.present and self._complete(index):
+                self._record(index, "skipped_existing", outputs=self._output_ids(index))
+                self._release(index)
+                continue
+            planned = self.factory.make(index)
+            if planned.lost:
+                message = f"existing input(s) {', '.join(planned.lost)} have no file here"
+                self._record(index, "failed", error=message, inputs=planned.inputs)
+                self._fail(index, message)
+            elif planned.missing:
+                message = f"no {', '.join(planned.missing)} input: upstream quanta found no work"
+                self._record(index, "no_work", error=message, inputs=planned.inputs)
+                self._release(index)
+            else:
+                self.state[index] = _RUNNING
+                self.in_flight[index] = (planned, 1)
+                self.executor.submit(planned.job)
+
+    def _complete(self, index: int) -> bool:
+        """True if a quantum of a resumed run needs no new attempt: all its outputs are
+        recorded, or its metadata is (it finished, with no work or without writing some
+        optional output; metadata is recorded with the quantum's other outputs)."""
+        outputs = self.factory.outputs_of(index)
+        if all(key in self.present for key in outputs):
+            return True
+        task, local = self.graph.locate(index)
+        metadata = task.outputs[METADATA]
+        node = int(metadata.of(local)[0])
+        return bytes(self.graph.datasets[metadata.dataset_type].ids[node]) in self.present
+
+    def _output_ids(self, index: int) -> list[bytes]:
+        return [key for key in self.factory.outputs_of(index) if key in self.present]
+
+    # -- finishing -------------------------------------------------------------------------
+
+    def _finished(self, result: QuantumResult) -> None:
+        index = result.index
+        planned, attempts = self.in_flight[index]
+        if result.status == "failed" and attempts <= self.settings.retries and not self.stopped:
+            log.info("retrying quantum %s after: %s", self._describe(index), result.message)
+            self.in_flight[index] = (planned, attempts + 1)
+            self.executor.submit(planned.job)
+            return
+        del self.in_flight[index]
+        refs = []
+        for stored in result.outputs:
+            node = planned.outputs[stored.dataset_id.bytes]
+            refs.append(self.graph.datasets[node[0]].ref(node[1], self.graph.runs))
+            self.factory.store(node, stored)
+        self._record(
+            index,
+            result.status,
+            attempts=attempts,
+            result=result,
+            error=result.message,
+            inputs=planned.inputs,
+            outputs=[f.dataset_id.bytes for f in result.outputs],
+            refs=refs,
+        )
+        if result.status == "failed":
+            self._fail(index, result.message or "failed")
+        else:
+            self._release(index)
+
+    def _record(
+        self,
+        index: int,
+        status: str,
+        *,
+        attempts: int = 0,
+        result: QuantumResult | None = None,
+        error: str | None = None,
+        inputs: list[bytes] | None = None,
+        outputs: list[bytes] | None = None,
+        refs: list[DatasetRef] | None = None,
+    ) -> None:
+        task, local = self.graph.locate(index)
+        outcome = Outcome(
+            label=task.label,
+            data_id=task.data_ids.data_id(local),
+            status=status,
+            attempts=attempts,
+            start_ns=result.start_ns if result else None,
+            end_ns=result.end_ns if result else None,
+            host=(result.host or None) if result else None,
+            peak_memory_bytes=result.peak_memory_bytes if result else None,
+            error=error,
+            traceback=result.traceback if result else None,
+            inputs=[uuid.UUID(bytes=b) for b in inputs or ()],
+            outputs=[uuid.UUID(bytes=b) for b in outputs or ()],
+        )
+        self.recorder.add(outcome, refs or (), result.outputs if result else ())
+        self.state[index] = _FINISHED
+        self.counts[task.label][status] += 1
+        self.totals[status] += 1
+
+    def _release(self, index: int) -> None:
+        """A quantum finished without failing: its children may become ready."""
+        for child in self._children(index):
+            self.waiting[child] -= 1
+            if self.waiting[child] == 0 and self.state[child] == _PENDING:
+                self.ready.append(child)
+
+    def _fail(self, index: int, message: str) -> None:
+        """Note a failure and block every descendant of the failed quantum."""
+        described = self._describe(index)
+        log.warning("quantum %s failed: %s", described, message)
+        self.failures.append(Failure(*self._identify(index), message))
+        reason = f"blocked by failed quantum {described}"
+        pending = self._children(index)
+        while pending:
+            child = pending.pop()
+            if self.state[child] == _PENDING:
+                self._record(child, "blocked", error=reason)
+                pending.extend(self._children(child))
+        if self.settings.fail_fast:
+            self.stopped = True
+
+    def _stop_pending(self) -> None:
+        """After a failure with ``fail_fast``: every quantum not run is blocked."""
+        reason = "not run: execution stopped after a failure (fail-fast)"
+        for index in range(len(self.graph)):
+            if self.state[index] == _PENDING:
+                self._record(index, "blocked", error=reason)
+
+    def _children(self, index: int) -> list[int]:
+        start, end = self.child_offsets[index], self.child_offsets[index + 1]
+        return self.child_indices[start:end].tolist()
+
+    def _identify(self, index: int) -> tuple[str, str]:
+        task, local = self.graph.locate(index)
+        return task.label, str(task.data_ids.data_id(local))
+
+    def _describe(self, index: int) -> str:
+        label, data_id = self._identify(index)
+        return f"{label} {data_id}"

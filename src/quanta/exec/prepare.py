@@ -1,0 +1,80 @@
+"""Getting a repository ready for a run: dataset types, the RUN, the output chain, configs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ..core.collections import CollectionType
+from ..core.stored_file import StoredFile
+
+if TYPE_CHECKING:
+    from ..butler import Butler
+    from ..graph.model import QuantumGraph
+    from ..pipe.pipeline_graph import ResolvedPipeline, TaskDef
+
+log = logging.getLogger("quanta.exec")
+
+
+def files_in_run(butler: Butler, run: str) -> dict[bytes, StoredFile]:
+    """The files of every dataset already in ``run`` (none if the run does not exist),
+    by the 16 bytes of their dataset ID."""
+    collections = butler.registry.collections
+    if collections.find(run) is None:
+        return {}
+    record = collections.get(run, CollectionType.RUN)
+    return {f.dataset_id.bytes: f for f in butler.registry.datasets.files_in_run(record.id)}
+
+
+def prepare_run(butler: Butler, graph: QuantumGraph, pipeline: ResolvedPipeline) -> None:
+    """Register the pipeline's dataset types and the run, put the run first in the output
+    chain, and save each task's config once; all in one transaction."""
+    registry = butler.registry
+    run = graph.output_run
+    with registry.transaction():
+        for dataset_type in pipeline.dataset_types.values():
+            registry.register_dataset_type(dataset_type)
+        registry.register_run(run)
+        output = graph.header.get("output")
+        if output:
+            _chain(butler, output, run, graph.header.get("inputs") or [])
+        for task in pipeline.tasks:
+            _save_config(butler, task, run)
+
+
+def _chain(butler: Butler, output: str, run: str, inputs: Sequence[str]) -> None:
+    """Make ``output`` a CHAINED collection searching ``run`` first, then what it searched
+    before (earlier runs), then any input collection it lacks."""
+    collections = butler.registry.collections
+    butler.registry.register_collection(output, CollectionType.CHAINED)
+    old = collections.get_chain(output)
+    children = [run, *(c for c in old if c != run)]
+    children.extend(c for c in inputs if c not in children)
+    if children != old:
+        collections.set_chain(output, children)
+
+
+def _save_config(butler: Butler, task: TaskDef, run: str) -> None:
+    """Write ``<label>_config`` once per run.
+
+    A resumed run keeps the config it started with; if the task's config has changed
+    since (say, a debugging flag turned off), a warning names the fields that differ.
+    """
+    dataset_type = task.config_dataset_type
+    config = task.config.model_dump(mode="json")
+    ref = butler.registry.find_dataset(dataset_type, {}, [run])
+    if ref is None:
+        butler.put(config, dataset_type, {}, run=run)
+        return
+    saved = butler.get(ref)
+    changed = sorted(k for k in {*config, *saved} if config.get(k) != saved.get(k))
+    if changed:
+        log.warning(
+            "task %r: config field(s) %s differ from those run %r started with; "
+            "quanta run from now on use the new values, %s keeps the old ones",
+            task.label,
+            ", ".join(changed),
+            run,
+            dataset_type.name,
+        )
