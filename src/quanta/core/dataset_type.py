@@ -11,6 +11,7 @@ from .universe import DimensionGroup
 #: Storage class name -> one-line description of the in-memory type.
 STORAGE_CLASSES: dict[str, str] = {
     "Image": "quanta.core.image.Image (image, mask and variance planes with a header), as FITS",
+    "RawImage": "quanta.core.raw.RawImage (amplifiers as read out), as multi-extension FITS",
     "ArrowTable": "pyarrow.Table, as Parquet",
     "StructuredData": "dict, list or scalar of JSON-compatible values, as JSON",
     "NumpyArray": "numpy.ndarray of a non-object dtype, as .npy",
