@@ -1,0 +1,142 @@
+"""The simulated night: which exposures, in what order, at what times, with what headers.
+
+One night (``DAYOBS``) of biases, darks, flat pairs at increasing exposure time and
+science frames, in that order. Sequence numbers start at 1 and ``EXPID = DAYOBS *
+100000 + SEQNUM``. Each exposure starts ``READOUT_GAP`` seconds after the previous one
+ended; ``DATE-END = DATE-OBS + EXPTIME``. ``DARKTIME`` equals ``EXPTIME`` (shutter
+overheads are not modelled). The two flats of a pair are consecutive, share their
+exposure time exactly and carry the same ``GROUPID``; every other exposure is a group
+of its own (``GROUPID`` = its ``OBSID``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..instruments.simcam_layout import INSTRUMENT
+from .presets import Preset
+from .truth import detector_name
+
+#: The simulated night, and when its first exposure starts (UTC).
+DAY_OBS = 20260301
+NIGHT_START = datetime(2026, 3, 1, 20, 0, 0)
+#: Seconds from the end of one exposure to the start of the next (readout and overheads).
+READOUT_GAP = 3.0
+#: Filter of biases and darks.
+DARK_FILTER = "SimCam-empty"
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """One exposure of the night, as every detector sees it.
+
+    ``signal`` is the illumination in electrons per pixel where the flat-field pattern
+    is 1: the lamp for flats, the sky for science frames, 0 for biases and darks.
+    """
+
+    seqnum: int
+    imgtype: str
+    exptime: float
+    filter: str
+    date_obs: datetime
+    group: str
+    object: str
+    signal: float
+    day_obs: int = DAY_OBS
+
+    @property
+    def expid(self) -> int:
+        """``DAYOBS * 100000 + SEQNUM``."""
+        return self.day_obs * 100_000 + self.seqnum
+
+    @property
+    def obsid(self) -> str:
+        """A name unique per exposure: ``SimCam_<DAYOBS>_<SEQNUM:06d>``."""
+        return obs_id(self.day_obs, self.seqnum)
+
+    @property
+    def darktime(self) -> float:
+        """Seconds of dark current: the exposure time."""
+        return self.exptime
+
+    @property
+    def date_end(self) -> datetime:
+        """End of the exposure."""
+        return self.date_obs + timedelta(seconds=self.exptime)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``truth.json`` entry of this exposure (without per-detector details)."""
+        return {
+            "expid": self.expid,
+            "obsid": self.obsid,
+            "seqnum": self.seqnum,
+            "imgtype": self.imgtype,
+            "exptime": self.exptime,
+            "darktime": self.darktime,
+            "filter": self.filter,
+            "date_obs": iso(self.date_obs),
+            "date_end": iso(self.date_end),
+            "group": self.group,
+            "object": self.object,
+            "signal": self.signal,
+        }
+
+
+def obs_id(day_obs: int, seqnum: int) -> str:
+    """The ``OBSID`` of an exposure: ``SimCam_<DAYOBS>_<SEQNUM:06d>``."""
+    return f"{INSTRUMENT}_{day_obs}_{seqnum:06d}"
+
+
+def iso(moment: datetime) -> str:
+    """UTC ISO-8601 with milliseconds, as in ``DATE-OBS``."""
+    return moment.isoformat(timespec="milliseconds")
+
+
+def _plan(preset: Preset) -> list[tuple[str, float, str, str | None, str, float]]:
+    """(imgtype, exptime, filter, pair group, object, signal) of every exposure, in order."""
+    plan: list[tuple[str, float, str, str | None, str, float]] = []
+    plan += [("bias", 0.0, DARK_FILTER, None, "BIAS", 0.0)] * preset.n_bias
+    plan += [("dark", preset.dark_time, DARK_FILTER, None, "DARK", 0.0)] * preset.n_dark
+    for number, exptime in enumerate(preset.flat_times):
+        group = f"{DAY_OBS}_flatpair_{number:03d}"
+        signal = preset.flat_flux * exptime
+        plan += [("flat", exptime, preset.flat_filter, group, "FLAT", signal)] * 2
+    signal = preset.sky_flux * preset.science_time
+    science = ("science", preset.science_time, preset.science_filter, None, "field-A", signal)
+    plan += [science] * preset.n_science
+    return plan
+
+
+def plan_night(preset: Preset) -> list[Exposure]:
+    """Every exposure of the night in time order."""
+    exposures = []
+    start = NIGHT_START
+    for seqnum, (imgtype, exptime, filt, group, target, signal) in enumerate(_plan(preset), 1):
+        group = group or obs_id(DAY_OBS, seqnum)
+        exposure = Exposure(seqnum, imgtype, exptime, filt, start, group, target, signal)
+        exposures.append(exposure)
+        start = exposure.date_end + timedelta(seconds=READOUT_GAP)
+    return exposures
+
+
+def primary_header(exposure: Exposure, detector: int) -> dict[str, Any]:
+    """The primary-header values of one raw file (every key of ``HEADER_KEYWORDS``)."""
+    return {
+        "INSTRUME": INSTRUMENT,
+        "DETECTOR": detector,
+        "DETNAME": detector_name(detector),
+        "EXPID": exposure.expid,
+        "OBSID": exposure.obsid,
+        "IMGTYPE": exposure.imgtype,
+        "EXPTIME": exposure.exptime,
+        "DARKTIME": exposure.darktime,
+        "FILTER": exposure.filter,
+        "DATE-OBS": iso(exposure.date_obs),
+        "DATE-END": iso(exposure.date_end),
+        "DAYOBS": exposure.day_obs,
+        "SEQNUM": exposure.seqnum,
+        "GROUPID": exposure.group,
+        "OBJECT": exposure.object,
+    }
