@@ -50,7 +50,8 @@ def configs(pipeline: Pipeline) -> dict[str, dict]:
 
 
 def test_shipped_pipelines_load_by_name() -> None:
-    assert shipped_pipelines() == ["w1", "w1_busy"]
+    assert {"w1", "w1_busy"} <= set(shipped_pipelines())
+    assert shipped_pipelines() == sorted(shipped_pipelines())
     w1 = Pipeline.load("w1")
     assert w1.labels == ["calexp", "summary"]
     assert Path(w1.source).name == "w1.yaml"
@@ -67,7 +68,8 @@ def test_shipped_w1_busy_imports_w1_and_replaces_the_calexp_class() -> None:
 
 
 def test_unknown_name_lists_the_shipped_pipelines() -> None:
-    with pytest.raises(ConfigError, match=r"'nope'.*shipped pipelines: w1, w1_busy"):
+    names = ", ".join(shipped_pipelines())
+    with pytest.raises(ConfigError, match=rf"'nope'.*shipped pipelines: {names}$"):
         Pipeline.load("nope")
 
 

@@ -14,6 +14,7 @@ _MODULES = {
     "ArrowTable": "parquet",
     "StructuredData": "json",
     "NumpyArray": "numpy",
+    "RawImage": "raw",
 }
 
 

@@ -1,0 +1,105 @@
+"""Instrument commands: ``register-instrument``, ``ingest-raws`` and ``define-visits``.
+
+``ingest-raws`` exits with 0 when every file went in (or was already there), 1 when any
+file was refused (each named on stderr), and 2 on a user error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .params import BindValue, bind_option, repo_argument, where_option
+
+TRANSFER_MODES = ("copy", "move", "link", "symlink", "direct")
+
+
+@click.command("register-instrument")
+@repo_argument
+@click.argument("name")
+def register_instrument(repo: Path, name: str) -> None:
+    """Write an instrument's dimension records.
+
+    The instrument NAME (SimCam, or one another package provides) with its bands,
+    physical filters and detectors, into REPO. Running it again changes nothing.
+    """
+    from quanta.instruments import get_instrument
+
+    from .operations import open_butler
+
+    instrument = get_instrument(name)
+    with open_butler(repo) as butler:
+        new = instrument.register(butler)
+    click.echo(f"registered {name}: {new} new dimension records")
+
+
+@click.command("ingest-raws")
+@repo_argument
+@click.argument(
+    "paths", metavar="PATHS...", nargs=-1, required=True, type=click.Path(path_type=Path)
+)
+@click.option(
+    "--transfer",
+    type=click.Choice(TRANSFER_MODES),
+    default="copy",
+    show_default=True,
+    help="How files enter the repository: copied, moved, hard-linked, symlinked, or "
+    "left where they are (direct).",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Processes reading headers.",
+)
+def ingest_raws(repo: Path, paths: tuple[Path, ...], transfer: str, jobs: int) -> None:
+    """Ingest raw FITS files.
+
+    PATHS are raw files or directories searched for *.fits. Raws go into the RUN
+    <instrument>/raw/all with their exposure records; files already ingested are
+    skipped. A bad file is refused by name on stderr and nothing of it is recorded;
+    the exit code is then 1.
+    """
+    from quanta.instruments.ingest import ingest_raws as ingest
+
+    from .operations import open_butler
+
+    with open_butler(repo) as butler:
+        report = ingest(butler, paths, transfer, jobs)
+    click.echo(
+        f"ingested: {len(report.ingested)}, already present: {len(report.already_present)}, "
+        f"refused: {len(report.refused)}"
+    )
+    for path, reason in report.refused:
+        click.echo(f"refused: {path}: {reason}", err=True)
+    if report.refused:
+        click.get_current_context().exit(1)
+
+
+@click.command("define-visits")
+@repo_argument
+@click.option("--instrument", metavar="NAME", help="Only this instrument's exposures.")
+@where_option
+@bind_option
+def define_visits(
+    repo: Path, instrument: str | None, where: str | None, binds: dict[str, BindValue]
+) -> None:
+    """Define one visit per science exposure.
+
+    Each science exposure of REPO (matching --where) gets a visit with its id,
+    obs_id as name, filter, night, exposure time and timespan. Running it again
+    changes nothing.
+    """
+    from quanta.instruments.visits import define_visits as define
+
+    from .operations import open_butler
+
+    with open_butler(repo) as butler:
+        new = define(butler, instrument, where, binds)
+    click.echo(f"defined {new} new visits")
+
+
+COMMANDS = (register_instrument, ingest_raws, define_visits)

@@ -1,0 +1,216 @@
+"""Raw ingest: headers read in parallel, exposures and raws registered in bulk.
+
+A file is refused, by name and with a one-line reason, when it cannot be read or is
+truncated, lacks a keyword its instrument needs, names an unknown or unregistered
+instrument, repeats another file, or describes its exposure differently from another
+file or from the registry. Refused files leave no record at all; the others go in
+together, in one transaction, into the RUN ``<instrument>/raw/all``. Dataset IDs are
+UUIDv5 of (instrument, obs_id, detector), so ingesting the same files again adds nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..butler.transfers import TRANSFER_MODES
+from ..core.data_id import DataCoordinate
+from ..core.dataset_type import DatasetType
+from ..core.errors import QuantaError
+from ..core.records import DimensionRecord
+from ..core.refs import DatasetRef, raw_dataset_id
+from .base import ObservationInfo
+from .headers import find_raw_files, read_observations
+
+if TYPE_CHECKING:
+    from ..butler import Butler
+
+RAW = "raw"
+RAW_DIMENSIONS = ("instrument", "detector", "exposure")
+#: Values per IN list when looking up existing records.
+CHUNK = 500
+
+Accepted = list[tuple[Path, ObservationInfo]]
+Refused = list[tuple[Path, str]]
+
+
+class IngestError(QuantaError, ValueError):
+    """An ingest request that cannot be carried out as asked."""
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did: new raws, raws already in the repository, refused files."""
+
+    ingested: list[DatasetRef] = field(default_factory=list)
+    already_present: list[DatasetRef] = field(default_factory=list)
+    refused: Refused = field(default_factory=list)
+
+
+def raw_run(instrument: str) -> str:
+    """The RUN collection that holds an instrument's raws."""
+    return f"{instrument}/raw/all"
+
+
+def ingest_raws(
+    butler: Butler, paths: Iterable[str | Path], transfer: str = "copy", jobs: int = 1
+) -> IngestReport:
+    """Ingest raw files and the ``*.fits`` files under directories; see the module doc."""
+    if transfer not in TRANSFER_MODES:
+        raise IngestError(f"unknown transfer mode {transfer!r}; valid: {', '.join(TRANSFER_MODES)}")
+    if jobs < 1:
+        raise IngestError(f"jobs must be at least 1, not {jobs!r}")
+    report = IngestReport()
+    accepted: Accepted = []
+    for path, info, reason in read_observations(find_raw_files(paths), jobs):
+        if info is None:
+            report.refused.append((path, reason or "unreadable"))
+        else:
+            accepted.append((path, ObservationInfo.from_dict(info)))
+    accepted = _registered(butler, accepted, report.refused)
+    accepted = _unique(accepted, report.refused)
+    accepted, exposures = _consistent(butler, accepted, report.refused)
+    if accepted:
+        with butler.registry.transaction():
+            _insert_days(butler, exposures)
+            butler.insert_dimension_records("exposure", exposures)
+            raw = butler.register_dataset_type(RAW, RAW_DIMENSIONS, "RawImage")
+            items = [(path, _raw_ref(raw, info)) for path, info in accepted]
+            report.ingested = butler.ingest(items, transfer)
+        new = {ref.id for ref in report.ingested}
+        report.already_present = [ref for _, ref in items if ref.id not in new]
+    report.refused.sort()
+    return report
+
+
+def _raw_ref(raw: DatasetType, info: ObservationInfo) -> DatasetRef:
+    data_id = DataCoordinate.standardize(
+        {"instrument": info.instrument, "detector": info.detector, "exposure": info.exposure_id},
+        raw.dimensions,
+    )
+    dataset_id = raw_dataset_id(info.instrument, info.obs_id, info.detector)
+    return DatasetRef(dataset_id, raw, data_id, raw_run(info.instrument))
+
+
+def _registered(butler: Butler, accepted: Accepted, refused: Refused) -> Accepted:
+    """Refuse files of instruments that have no record in the repository yet."""
+    known = {record.name for record in butler.query_dimension_records("instrument")}
+    kept = []
+    for path, info in accepted:
+        if info.instrument in known:
+            kept.append((path, info))
+        else:
+            refused.append(
+                (
+                    path,
+                    f"instrument {info.instrument!r} is not registered in this repository; "
+                    f"run `quanta register-instrument {butler.root} {info.instrument}`",
+                )
+            )
+    return kept
+
+
+def _unique(accepted: Accepted, refused: Refused) -> Accepted:
+    """Refuse a file that is the same raw (instrument, obs_id, detector) as an earlier one."""
+    first: dict[tuple[str, str, int], Path] = {}
+    kept = []
+    for path, info in accepted:
+        key = (info.instrument, info.obs_id, info.detector)
+        if key in first:
+            refused.append((path, f"the same raw as {first[key]} (obs_id and detector)"))
+        else:
+            first[key] = path
+            kept.append((path, info))
+    return kept
+
+
+def _consistent(
+    butler: Butler, accepted: Accepted, refused: Refused
+) -> tuple[Accepted, list[dict[str, Any]]]:
+    """The files whose exposure agrees with the exposure's other files and with the
+    registry, and the exposure records to insert; the other files are refused."""
+    first: dict[tuple[str, int], tuple[Path, dict[str, Any]]] = {}
+    exposure_of: dict[tuple[str, str], int] = {}
+    kept = []
+    for path, info in accepted:
+        key = (info.instrument, info.exposure_id)
+        try:
+            record = DimensionRecord.from_mapping(
+                butler.universe, "exposure", info.exposure_record()
+            ).values
+        except QuantaError as err:
+            refused.append((path, str(err)))
+            continue
+        other = exposure_of.setdefault((info.instrument, info.obs_id), info.exposure_id)
+        if other != info.exposure_id:
+            refused.append((path, f"obs_id {info.obs_id!r} is also exposure {other} here"))
+            continue
+        first_path, first_record = first.setdefault(key, (path, record))
+        if diff := _differences(first_record, record):
+            refused.append(
+                (path, f"exposure {info.exposure_id} disagrees with {first_path}: {diff}")
+            )
+            continue
+        kept.append((path, info))
+    conflicts = _registry_conflicts(butler, {key: record for key, (_, record) in first.items()})
+    for path, info in kept:
+        if (reason := conflicts.get((info.instrument, info.exposure_id))) is not None:
+            refused.append((path, reason))
+    return (
+        [(p, i) for p, i in kept if (i.instrument, i.exposure_id) not in conflicts],
+        [record for key, (_, record) in first.items() if key not in conflicts],
+    )
+
+
+def _registry_conflicts(
+    butler: Butler, records: dict[tuple[str, int], dict[str, Any]]
+) -> dict[tuple[str, int], str]:
+    """Reasons, by exposure, for exposure records the registry's records contradict."""
+    conflicts = {}
+    for instrument in sorted({name for name, _ in records}):
+        mine = [r for (name, _), r in records.items() if name == instrument]
+        by_id: dict[int, dict[str, Any]] = {}
+        by_obs_id: dict[str, int] = {}
+        for start in range(0, len(mine), CHUNK):
+            chunk = mine[start : start + CHUNK]
+            for existing in butler.query_dimension_records(
+                "exposure",
+                where="exposure IN (:ids) OR exposure.obs_id IN (:obs_ids)",
+                binds={"ids": [r["id"] for r in chunk], "obs_ids": [r["obs_id"] for r in chunk]},
+                data_id={"instrument": instrument},
+            ):
+                by_id[existing.id] = existing.values
+                by_obs_id[existing.obs_id] = existing.id
+        for record in mine:
+            key, obs_id = (instrument, record["id"]), record["obs_id"]
+            if by_obs_id.get(obs_id, record["id"]) != record["id"]:
+                conflicts[key] = f"obs_id {obs_id!r} is already exposure {by_obs_id[obs_id]}"
+            elif record["id"] in by_id and (diff := _differences(by_id[record["id"]], record)):
+                conflicts[key] = f"exposure {record['id']} is already registered: {diff}"
+    return conflicts
+
+
+def _differences(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """``field: old != new`` for every field of two exposure records that differs."""
+    return "; ".join(f"{k}: {old.get(k)!r} != {v!r}" for k, v in new.items() if old.get(k) != v)
+
+
+def _insert_days(butler: Butler, exposures: Sequence[dict[str, Any]]) -> None:
+    """Insert the day_obs records of the exposures not yet in the repository (with no
+    timespan: a night's bounds are the instrument's convention, not the headers')."""
+    wanted = {(record["instrument"], record["day_obs"]) for record in exposures}
+    for instrument in sorted({name for name, _ in wanted}):
+        days = sorted(day for name, day in wanted if name == instrument)
+        existing = {
+            record.id
+            for record in butler.query_dimension_records(
+                "day_obs",
+                where="day_obs IN (:days)",
+                binds={"days": days},
+                data_id={"instrument": instrument},
+            )
+        }
+        missing = [{"instrument": instrument, "id": d} for d in days if d not in existing]
+        butler.insert_dimension_records("day_obs", missing)
