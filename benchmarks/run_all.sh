@@ -30,5 +30,9 @@ for n in 100 500 2000; do
     run bench_w1.py --n "$n"
 done
 run bench_w1.py --n 500 --db postgresql
+# W1 qgraph at N = 2000, W2 at 1/100 and 1/10 of its size (about a minute); the full
+# sizes (1M and 2M quanta, several minutes) need --full: see README.md.
+run bench_graph.py
+run bench_ingest.py --n 1000 --jobs 2
 echo "run_all: total $SECONDS s" >&2
 exit "$status"

@@ -9,27 +9,41 @@ group into quanta; quanta missing a required input are skipped and counted. Task
 reshape their quanta through ``generate_quanta`` (free-form keys) and
 ``adjust_quantum``; prerequisites (calibrations by the quantum's timespan) are looked
 up in bulk. Outputs get deterministic IDs in the output run.
+
+Quanta and nodes are kept as columns and compressed edges (``nodes.py``), not as an
+object per quantum, and a dataset type's lookups are freed after the last task that
+reads it: a million quanta cost a few hundred bytes each while the graph is built.
 """
 
 from __future__ import annotations
 
 import datetime
+from array import array
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ..core.collections import CollectionType
-from ..core.data_id import DataCoordinate
 from ..core.errors import ConflictError, QuantaError
 from ..core.memory import paused_gc
-from ..core.refs import DatasetRef, output_id_prefix, uuid5_bytes
-from ..pipe.task import Candidate, NoWorkFound, PipelineTask
-from .columns import DataIdColumns, Extras
-from .model import QuantumGraph, TaskNodes, TaskStats
-from .nodes import NodeAccumulator, edges
-from .prerequisites import PrerequisiteFinder
+from ..core.refs import output_id_prefix
+from .columns import (
+    DataIdColumns,
+    Extras,
+    column,
+    data_id_key,
+    first_duplicate,
+    output_ids,
+    picker,
+)
+from .model import DatasetNodes, Edges, QuantumGraph, TaskNodes, TaskStats
+from .nodes import ExistingNodes, NodeAccumulator, PredictedNodes, TaskQuanta, group_pairs
+from .prerequisites import PrerequisiteFinder, TaskHooks
 
 if TYPE_CHECKING:
     from ..butler import Butler
+    from ..core.refs import DatasetRef
     from ..pipe.connections import ResolvedConnection
     from ..pipe.pipeline import ResolvedPipeline, TaskDef
 
@@ -40,21 +54,6 @@ LOG_CONNECTION = "_log"
 
 class EmptyGraphError(QuantaError):
     """The pipeline and query produced no quanta; the message says where they were lost."""
-
-
-class _Quantum:
-    """A quantum while the graph is built: full row values, extras, and input nodes."""
-
-    __slots__ = ("extras", "inputs", "row")
-
-    def __init__(self, row: tuple, extras: Extras) -> None:
-        self.row = row
-        self.extras = extras
-        self.inputs: dict[str, dict[int, None]] = {}
-
-
-def _overridden(task_class: type[PipelineTask], name: str) -> bool:
-    return getattr(task_class, name).__func__ is not getattr(PipelineTask, name).__func__
 
 
 class GraphBuilder:
@@ -82,9 +81,20 @@ class GraphBuilder:
         self.runs = [output_run]
         self._run_index = {output_run: 0}
         self.nodes: dict[str, NodeAccumulator] = {}
-        self._existing: dict[str, dict[tuple, list[DatasetRef]]] = {}
         self._known_types: set[str] | None = None
         self.prerequisites = PrerequisiteFinder(self.registry, self.collections)
+        # The last task (by position) matching rows against each dataset type, and the last
+        # reading it at all: the type's lookups are freed after them.
+        self._last_input_reader: dict[str, int] = {}
+        self._last_reader: dict[str, int] = {}
+        for position, task in enumerate(pipeline.tasks):
+            for conn in task.connections.inputs.values():
+                self._last_input_reader[conn.dataset_type.name] = position
+            for conn in (
+                *task.connections.inputs.values(),
+                *task.connections.prerequisites.values(),
+            ):
+                self._last_reader[conn.dataset_type.name] = position
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -96,9 +106,10 @@ class GraphBuilder:
         return index
 
     def _accumulator(self, connection: ResolvedConnection) -> NodeAccumulator:
+        """The nodes of a connection's dataset type (existing ones if no task writes it)."""
         name = connection.dataset_type.name
         if name not in self.nodes:
-            self.nodes[name] = NodeAccumulator(connection.dataset_type)
+            self.nodes[name] = ExistingNodes(connection.dataset_type)
         return self.nodes[name]
 
     def _registered(self, name: str) -> bool:
@@ -106,18 +117,18 @@ class GraphBuilder:
             self._known_types = {d.name for d in self.registry.dataset_types.query()}
         return name in self._known_types
 
-    def _existing_refs(self, connection: ResolvedConnection) -> dict[tuple, list[DatasetRef]]:
-        """Existing datasets of an input type, by data ID values (find-first)."""
+    def _candidates(self, connection: ResolvedConnection) -> NodeAccumulator:
+        """The nodes of an input, with the existing candidates loaded (find-first)."""
+        acc = self._accumulator(connection)
         name = connection.dataset_type.name
-        if name not in self._existing:
-            by_values: dict[tuple, list[DatasetRef]] = {}
-            if self._registered(name):
-                for ref in self.registry.query_datasets(
-                    name, self.collections, self.where, self.binds
-                ):
-                    by_values.setdefault(ref.data_id.required_values, []).append(ref)
-            self._existing[name] = by_values
-        return self._existing[name]
+        if isinstance(acc, ExistingNodes) and not acc.loaded:
+            found = (
+                self.registry.query_datasets(name, self.collections, self.where, self.binds)
+                if self._registered(name)
+                else []
+            )
+            acc.load(found, self._run)
+        return acc
 
     def _constraint_types(self, task: TaskDef, dims: set[str]) -> list[str]:
         """Existing dataset types (the task's own, and its ancestors' overall inputs whose
@@ -151,11 +162,14 @@ class GraphBuilder:
         stats: list[TaskStats] = []
         first = 0
         with paused_gc():
-            for task in self.pipeline.tasks:
-                nodes, stat = self._build_task(task, first)
+            for position, task in enumerate(self.pipeline.tasks):
+                nodes, stat = self._build_task(task, position, first)
                 tasks.append(nodes)
                 stats.append(stat)
                 first += len(nodes)
+                for name, last in self._last_reader.items():
+                    if last == position and name in self.nodes:
+                        self.nodes[name].release()
             graph = QuantumGraph(
                 self._header(),
                 self.runs,
@@ -181,12 +195,13 @@ class GraphBuilder:
             "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         }
 
-    def _build_task(self, task: TaskDef, first: int) -> tuple[TaskNodes, TaskStats]:
+    def _build_task(self, task: TaskDef, position: int, first: int) -> tuple[TaskNodes, TaskStats]:
         conns = task.connections
         stat = TaskStats(task.label)
-        inputs = conns.inputs
+        # Candidates first, so that the registry's refs are packed and freed before the rows.
+        inputs = {name: self._candidates(conn) for name, conn in conns.inputs.items()}
         dims = set(conns.dimensions.required)
-        for conn in inputs.values():
+        for conn in conns.inputs.values():
             dims.update(conn.dataset_type.dimensions.required)
         for conn in conns.prerequisites.values():
             dims.update(d for d in conn.dataset_type.dimensions.required if d in conns.dimensions)
@@ -198,218 +213,175 @@ class GraphBuilder:
             self.binds,
         )
         stat.rows = len(rows)
-        quanta = self._group_rows(task, names, rows, stat)
-        if _overridden(task.task_class, "generate_quanta"):
-            quanta = self._generated(task, names, quanta)
-        if _overridden(task.task_class, "adjust_quantum"):
-            quanta = self._adjusted(task, names, quanta, stat)
+        quanta = self._group_rows(task, names, rows, inputs, stat)
+        del rows
+        for acc in inputs.values():
+            if self._last_input_reader[acc.dataset_type.name] == position:
+                acc.done_matching()
+        hooks = TaskHooks(self, task, names)
+        if hooks.generates:
+            quanta = hooks.generate(quanta)
+        if hooks.adjusts:
+            quanta = hooks.adjust(quanta, stat).complete(task, stat)
         quanta = self.prerequisites.attach(task, names, quanta, self, stat)
         stat.quanta = len(quanta)
         return self._finish_task(task, names, quanta, first), stat
 
     def _group_rows(
-        self, task: TaskDef, names: tuple[str, ...], rows: list[tuple], stat: TaskStats
-    ) -> list[_Quantum]:
+        self,
+        task: TaskDef,
+        names: tuple[str, ...],
+        rows: list[tuple],
+        inputs: dict[str, NodeAccumulator],
+        stat: TaskStats,
+    ) -> TaskQuanta:
         """Match rows with input candidates and group them into quanta."""
-        conns = task.connections
-        task_pos = [names.index(d) for d in conns.dimensions.required]
-        plans = []
-        for name, conn in conns.inputs.items():
-            pos = [names.index(d) for d in conn.dataset_type.dimensions.required]
-            acc = self._accumulator(conn)
-            existing = None
-            if conn.dataset_type.name not in self.pipeline.producers:
-                existing = self._existing_refs(conn)
-            plans.append((name, conn, pos, acc, existing))
-        found: dict[str, set[int]] = {name: set() for name in conns.inputs}
-        quanta: dict[tuple, _Quantum] = {}
-        for row in rows:
-            key_values = tuple(row[i] for i in task_pos)
-            matches: list[tuple[str, bool, list[int]]] = []
-            for name, conn, pos, acc, existing in plans:
-                values = tuple(row[i] for i in pos)
-                if existing is not None:
-                    refs = existing.get(values, ())
-                    nodes = [acc.add_ref(ref, self._run(ref.run)) for ref in refs]
-                else:
-                    nodes = acc.by_values.get(values, [])
-                found[name].update(nodes)
-                matches.append((name, conn.multiple, nodes))
-            variants: set[Extras] = set()
-            for (_, multiple, nodes), plan in zip(matches, plans, strict=True):
-                if not multiple:
-                    variants.update(plan[3].extras[n] for n in nodes)
-            variants.discard(())
-            for extras in variants or {()}:
-                quantum = quanta.get((key_values, extras))
-                if quantum is None:
-                    quantum = quanta[(key_values, extras)] = _Quantum(row, extras)
-                for (name, multiple, nodes), plan in zip(matches, plans, strict=True):
-                    bucket = quantum.inputs.setdefault(name, {})
-                    for n in nodes:
-                        if multiple or not extras or plan[3].extras[n] in ((), extras):
-                            bucket[n] = None
-        stat.candidates = {name: len(nodes) for name, nodes in found.items()}
-        return self._complete(task, list(quanta.values()), stat)
-
-    def _complete(self, task: TaskDef, quanta: list[_Quantum], stat: TaskStats) -> list[_Quantum]:
-        """Keep quanta whose inputs satisfy their connections; count the others by reason."""
-        kept = []
-        for quantum in quanta:
-            reason = None
-            for name, conn in task.connections.inputs.items():
-                count = len(quantum.inputs.get(name, ()))
-                if conn.multiple and count < conn.minimum:
-                    reason = f"with fewer than {conn.minimum} {conn.dataset_type.name}"
-                elif not conn.multiple and count == 0:
-                    reason = f"without {conn.dataset_type.name}"
-                elif not conn.multiple and count > 1:
-                    raise ConflictError(
-                        f"task {task.label!r}, input {name!r}: {count} "
-                        f"{conn.dataset_type.name} datasets match one quantum; make the input "
-                        "multiple=True or add dimensions to the task"
-                    )
-                if reason:
-                    break
-            if reason:
-                stat.skipped[reason] = stat.skipped.get(reason, 0) + 1
+        conns = task.connections.inputs
+        width = len(names)
+        key_of = picker([names.index(d) for d in task.connections.dimensions.required], width)
+        plans = [
+            (
+                picker([names.index(d) for d in conn.dataset_type.dimensions.required], width),
+                inputs[name].matcher(),
+                array("q"),
+                array("q"),
+            )
+            for name, conn in conns.items()
+        ]
+        index: dict[Any, int] = {}
+        first_rows: list[tuple] = []
+        extras: list[Extras] | None = None
+        found: list[set[int]] | None = None
+        # Free-form keys make quanta variants only through single (not multiple) inputs.
+        if not any(inputs[n].has_extras and not c.multiple for n, c in conns.items()):
+            for row in rows:
+                key = key_of(row)
+                q = index.get(key)
+                if q is None:
+                    q = index[key] = len(first_rows)
+                    first_rows.append(row)
+                for pick, match, quanta, nodes in plans:
+                    for node in match(pick(row)):
+                        quanta.append(q)
+                        nodes.append(node)
+        else:
+            extras, found = [], [set() for _ in plans]
+            singles = [(not c.multiple, inputs[n]) for n, c in conns.items()]
+            for row in rows:
+                key = key_of(row)
+                matches = [match(pick(row)) for pick, match, _, _ in plans]
+                variants: dict[Extras, None] = {}
+                for (single, acc), nodes, seen in zip(singles, matches, found, strict=True):
+                    seen.update(nodes)
+                    if single:
+                        variants.update(dict.fromkeys(acc.extras_of(n) for n in nodes))
+                variants.pop((), None)
+                for variant in variants or ((),):
+                    q = index.get((key, variant))
+                    if q is None:
+                        q = index[(key, variant)] = len(first_rows)
+                        first_rows.append(row)
+                        extras.append(variant)
+                    for (single, acc), nodes, (_, _, quanta, kept) in zip(
+                        singles, matches, plans, strict=True
+                    ):
+                        for n in nodes:
+                            if not single or not variant or acc.extras_of(n) in ((), variant):
+                                quanta.append(q)
+                                kept.append(n)
+        del index
+        result = TaskQuanta(first_rows, extras, {})
+        for position, (name, (_, _, quanta, nodes)) in enumerate(zip(conns, plans, strict=True)):
+            result.inputs[name] = group_pairs(quanta, nodes, len(first_rows))
+            if found is not None:
+                stat.candidates[name] = len(found[position])
             else:
-                kept.append(quantum)
-        return kept
+                used = np.zeros(len(inputs[name]), dtype=bool)
+                used[result.inputs[name][1]] = True
+                stat.candidates[name] = int(used.sum())
+        return result.complete(task, stat)
 
     def refs_of(self, conn: ResolvedConnection, nodes: Sequence[int]) -> list[DatasetRef]:
         """Refs for node indices of one connection's dataset type."""
         acc = self._accumulator(conn)
         return [acc.ref(n, self.runs) for n in nodes]
 
-    def _data_id(self, task: TaskDef, names: tuple[str, ...], quantum: _Quantum) -> DataCoordinate:
-        group = task.connections.dimensions
-        values = tuple(quantum.row[names.index(d)] for d in group.required)
-        return DataCoordinate(group, values, None, None, quantum.extras)
-
-    def _generated(
-        self, task: TaskDef, names: tuple[str, ...], quanta: list[_Quantum]
-    ) -> list[_Quantum]:
-        """Let the task's generation hook replace the default quanta."""
-        conns = task.connections.inputs
-        candidates: dict[str, list[Candidate]] = {}
-        for name, conn in conns.items():
-            nodes = sorted({n for q in quanta for n in q.inputs.get(name, ())})
-            refs = self.refs_of(conn, nodes)
-            records = self._records_for(refs)
-            candidates[name] = [Candidate(ref, rec) for ref, rec in zip(refs, records, strict=True)]
-        data_ids = [self._data_id(task, names, q) for q in quanta]
-        specs = task.task_class.generate_quanta(task.config, data_ids, candidates)
-        if specs is None:
-            return quanta
-        rows = {d.required_values: q.row for d, q in zip(data_ids, quanta, strict=True)}
-        result = []
-        for spec in specs:
-            values = spec.data_id.required_values
-            row = rows.get(values)
-            if row is None:
-                raise ConflictError(
-                    f"task {task.label!r}: generate_quanta returned data ID {spec.data_id}, "
-                    "which the query did not find"
-                )
-            quantum = _Quantum(row, spec.data_id._extras)
-            for name, refs in spec.inputs.items():
-                acc = self._accumulator(conns[name])
-                indices = [acc.by_id.get(r.id.bytes) for r in refs]
-                if any(i is None for i in indices):
-                    raise ConflictError(
-                        f"task {task.label!r}: generate_quanta used a {name} input that was "
-                        "not among the candidates"
-                    )
-                quantum.inputs[name] = dict.fromkeys(indices)  # type: ignore[arg-type]
-            result.append(quantum)
-        return result
-
-    def _records_for(self, refs: Sequence[DatasetRef]) -> list[dict[str, Any]]:
-        """Dimension records of each ref's data ID, fetched in bulk per dimension."""
-        by_dim: dict[str, dict[tuple, Any]] = {}
-        for ref in refs:
-            for name in ref.data_id.group.required:
-                dim = self.universe[name]
-                key = tuple(ref.data_id[k] for k in (*dim.required, name))
-                by_dim.setdefault(name, {})[key] = None
-        for name, keys in by_dim.items():
-            dim = self.universe[name]
-            cols = (*dim.required, name)
-            records = self.registry.dimensions.fetch(
-                name, [dict(zip(cols, k, strict=True)) for k in keys]
-            )
-            by_dim[name] = dict(zip(keys, records, strict=True))
-        result = []
-        for ref in refs:
-            recs = {}
-            for name in ref.data_id.group.required:
-                dim = self.universe[name]
-                recs[name] = by_dim[name][tuple(ref.data_id[k] for k in (*dim.required, name))]
-            result.append(recs)
-        return result
-
-    def _adjusted(
-        self, task: TaskDef, names: tuple[str, ...], quanta: list[_Quantum], stat: TaskStats
-    ) -> list[_Quantum]:
-        """Let the task drop inputs or whole quanta."""
-        conns = task.connections.inputs
-        kept = []
-        for quantum in quanta:
-            data_id = self._data_id(task, names, quantum)
-            inputs = {n: self.refs_of(conns[n], list(nodes)) for n, nodes in quantum.inputs.items()}
-            try:
-                adjusted = task.task_class.adjust_quantum(task.config, data_id, inputs)
-            except NoWorkFound as err:
-                reason = f"dropped by adjust_quantum ({err})" if str(err) else "dropped"
-                stat.skipped[reason] = stat.skipped.get(reason, 0) + 1
-                continue
-            for name, refs in adjusted.items():
-                acc = self._accumulator(conns[name])
-                quantum.inputs[name] = dict.fromkeys(acc.by_id[r.id.bytes] for r in refs)
-            kept.append(quantum)
-        return self._complete(task, kept, stat)
+    # -- the task's columns ----------------------------------------------------------------
 
     def _finish_task(
-        self, task: TaskDef, names: tuple[str, ...], quanta: list[_Quantum], first: int
+        self, task: TaskDef, names: tuple[str, ...], quanta: TaskQuanta, first: int
     ) -> TaskNodes:
-        """Columnar quanta with input edges and predicted outputs."""
+        """Columnar quanta with input edges and predicted outputs.
+
+        Outputs share the task's data ID columns, producers, runs and edges (read-only
+        arrays, not copies); outputs over the same dimensions share one pass over their
+        data ID keys, and one check that no two quanta write the same one.
+        """
         conns = task.connections
+        count = len(quanta)
+        by_name = list(zip(*quanta.rows, strict=True)) if count else [()] * len(names)
+        columns: dict[str, np.ndarray] = {}
+
+        def columns_of(dims: Sequence[str]) -> list[np.ndarray]:
+            for d in dims:
+                if d not in columns:
+                    columns[d] = _read_only(column(task.dimensions, d, by_name[names.index(d)]))
+            return [columns[d] for d in dims]
+
         group = conns.dimensions
-        task_pos = [names.index(d) for d in group.required]
-        data_ids = DataIdColumns.from_rows(
-            group, [tuple(q.row[i] for i in task_pos) for q in quanta], [q.extras for q in quanta]
-        )
+        data_ids = DataIdColumns(group, columns_of(group.required), quanta.extras)
         nodes = TaskNodes(task.label, first, data_ids)
-        all_inputs = {**conns.inputs, **conns.prerequisites}
-        for name, conn in all_inputs.items():
-            nodes.inputs[name] = edges(
-                conn.dataset_type.name, [list(q.inputs.get(name, ())) for q in quanta]
-            )
+        empty = (np.zeros(count + 1, dtype=np.int64), np.empty(0, dtype=np.int64))
+        for name, conn in {**conns.inputs, **conns.prerequisites}.items():
+            nodes.inputs[name] = Edges(conn.dataset_type.name, *quanta.inputs.get(name, empty))
         outputs = {name: conn.dataset_type for name, conn in conns.outputs.items()}
         outputs[METADATA_CONNECTION] = task.metadata_dataset_type
         outputs[LOG_CONNECTION] = task.log_dataset_type
+        by_dims: dict[tuple[str, ...], list[str]] = {}
+        for dataset_type in outputs.values():
+            by_dims.setdefault(tuple(dataset_type.dimensions.required), []).append(
+                dataset_type.name
+            )
+        ids: dict[str, np.ndarray] = {}
+        for dims, types in by_dims.items():
+            prefixes = [output_id_prefix(self.output_run, t) for t in types]
+            found = output_ids(prefixes, dims, columns_of(dims), quanta.extras, count)
+            ids.update(zip(types, found, strict=True))
+        repeats: dict[tuple[str, ...], int | None] = {}
+        local = _read_only(np.arange(count, dtype=np.int64))
+        offsets = _read_only(np.arange(count + 1, dtype=np.int64))
+        producers = _read_only(local + first)
+        runs = _read_only(np.zeros(count, dtype=np.int32))
         for name, dataset_type in outputs.items():
-            acc = self.nodes.setdefault(dataset_type.name, NodeAccumulator(dataset_type))
-            required = dataset_type.dimensions.required
-            pos = [names.index(d) for d in required]
-            prefix = output_id_prefix(self.output_run, dataset_type.name)
-            per_quantum = []
-            for local, quantum in enumerate(quanta):
-                values = tuple(quantum.row[i] for i in pos)
-                # The canonical key of DataCoordinate.key(), built without the object.
-                parts = [f"{k}={v}" for k, v in zip(required, values, strict=True)]
-                parts.extend(f"{k}={v}" for k, v in quantum.extras)
-                id_ = uuid5_bytes(prefix + ",".join(parts))
-                if id_ in acc.by_id:
-                    raise ConflictError(
-                        f"task {task.label!r} would write {dataset_type.name} "
-                        f"{{{','.join(parts)}}} more than once; its output dimensions must "
-                        "identify each quantum"
-                    )
-                per_quantum.append([acc.add(values, quantum.extras, id_, 0, first + local)])
-            nodes.outputs[name] = edges(dataset_type.name, per_quantum)
+            dims = tuple(dataset_type.dimensions.required)
+            values = columns_of(dims)
+            if dims not in repeats:  # equal IDs are equal keys, whatever the type
+                repeats[dims] = first_duplicate(ids[dataset_type.name])
+            repeated = repeats[dims]
+            if repeated is not None:
+                parts = ",".join(f"{k}={c[repeated]}" for k, c in zip(dims, values, strict=True))
+                key = data_id_key(parts, quanta.extras_of(repeated))
+                raise ConflictError(
+                    f"task {task.label!r} would write {dataset_type.name} {{{key}}} more "
+                    "than once; its output dimensions must identify each quantum"
+                )
+            self.nodes[dataset_type.name] = PredictedNodes(
+                DatasetNodes(
+                    dataset_type,
+                    DataIdColumns(dataset_type.dimensions, values, quanta.extras),
+                    ids[dataset_type.name],
+                    runs,
+                    producers,
+                )
+            )
+            nodes.outputs[name] = Edges(dataset_type.name, offsets, local)
         return nodes
+
+
+def _read_only(values: np.ndarray) -> np.ndarray:
+    """An array shared between several columns or edges: writing to it would be a bug."""
+    values.flags.writeable = False
+    return values
 
 
 def build_graph(

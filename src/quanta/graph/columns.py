@@ -2,17 +2,22 @@
 
 A Python object per quantum costs far more than a quantum can afford at millions of
 quanta, so the graph keeps data IDs as columns and builds ``DataCoordinate`` objects
-only when one quantum or dataset is looked at.
+only when one quantum or dataset is looked at. The output IDs of many data IDs are
+computed from the columns too, as are picks of values from query rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice, repeat
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
 
 from ..core.data_id import DataCoordinate
+from ..core.refs import QUANTA_NAMESPACE
 from ..core.universe import DimensionGroup
 
 Extras = tuple[tuple[str, str], ...]
@@ -35,13 +40,12 @@ class DataIdColumns:
         cls, group: DimensionGroup, rows: Sequence[tuple], extras: Sequence[Extras] | None = None
     ) -> DataIdColumns:
         """Columns from value tuples in ``group.required`` order."""
-        universe = group.universe
-        columns = []
-        for i, name in enumerate(group.required):
-            values = [row[i] for row in rows]
-            dtype = np.int64 if universe[name].key.type == "int" else object
-            columns.append(np.array(values, dtype=dtype) if values else np.empty(0, dtype=dtype))
-        return cls(group, columns, extras)
+        values = list(zip(*rows, strict=True)) if rows else [()] * len(group.required)
+        return cls(
+            group,
+            [column(group, n, v) for n, v in zip(group.required, values, strict=True)],
+            extras,
+        )
 
     def __len__(self) -> int:
         return len(self.columns[0]) if self.columns else 0
@@ -64,24 +68,34 @@ class DataIdColumns:
         """The ``DataCoordinate`` of one row."""
         return DataCoordinate(self.group, self.row(i), None, None, self.extras_of(i))
 
-    def to_json(self) -> dict[str, Any]:
-        """Plain lists for serialization."""
+    def to_json(self, lists: bool = True) -> dict[str, Any]:
+        """Plain lists for serialization (the arrays themselves if not ``lists``)."""
         return {
             "dimensions": list(self.group.required),
-            "columns": [c.tolist() for c in self.columns],
+            "columns": [c.tolist() if lists else c for c in self.columns],
             "extras": [[list(p) for p in e] for e in self.extras] if self.extras else None,
         }
 
     @classmethod
     def from_json(cls, group: DimensionGroup, data: dict[str, Any]) -> DataIdColumns:
         """Rebuild from ``to_json`` output."""
-        columns = []
-        for name, values in zip(group.required, data["columns"], strict=True):
-            dtype = np.int64 if group.universe[name].key.type == "int" else object
-            columns.append(np.array(values, dtype=dtype) if values else np.empty(0, dtype=dtype))
+        columns = [
+            column(group, n, v) for n, v in zip(group.required, data["columns"], strict=True)
+        ]
         extras = data.get("extras")
         parsed = [tuple((k, v) for k, v in e) for e in extras] if extras else None
         return cls(group, columns, parsed)
+
+
+def column(group: DimensionGroup, name: str, values: Sequence[Any]) -> np.ndarray:
+    """The values of one dimension as an array: int64, or objects (strings) with equal
+    values stored once, since every query row brings its own string objects."""
+    if group.universe[name].key.type == "int":
+        return np.asarray(values, dtype=np.int64) if len(values) else np.empty(0, dtype=np.int64)
+    shared: dict[Any, Any] = {}
+    result = np.empty(len(values), dtype=object)
+    result[:] = [shared.setdefault(v, v) for v in values]
+    return result
 
 
 def csr(groups: Iterable[Sequence[int]], count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -92,3 +106,69 @@ def csr(groups: Iterable[Sequence[int]], count: int) -> tuple[np.ndarray, np.nda
         flat.extend(members)
         offsets[i + 1] = len(flat)
     return offsets, np.asarray(flat, dtype=np.int64)
+
+
+def output_ids(
+    prefixes: Sequence[str],
+    dims: Sequence[str],
+    columns: Sequence[np.ndarray],
+    extras: Sequence[Extras] | None,
+    count: int,
+) -> list[np.ndarray]:
+    """16-byte IDs (dtype V16) of ``count`` outputs of each ID prefix (run and dataset
+    type), whose data IDs over ``dims`` are given as columns: the bytes of
+    ``output_dataset_id``, UUIDv5 of the prefix and the canonical data ID key, computed
+    without a ``DataCoordinate`` or ``UUID`` per dataset, and each key made once for all
+    the prefixes."""
+    template = ",".join(f"{d}={{}}" for d in dims)
+    keys: Iterator[str] = (
+        map(template.format, *(c.tolist() for c in columns)) if dims else repeat("", count)
+    )
+    if extras is not None:
+        keys = map(data_id_key, keys, extras)
+    heads = [QUANTA_NAMESPACE.bytes + p.encode() for p in prefixes]
+    digests = [bytearray() for _ in prefixes]
+    sha1 = hashlib.sha1
+    while chunk := [k.encode() for k in islice(keys, 65536)]:
+        for head, out in zip(heads, digests, strict=True):
+            out += b"".join([sha1(head + k).digest() for k in chunk])
+    result = []
+    for out in digests:
+        raw = np.frombuffer(out, dtype=np.uint8).reshape(count, 20)[:, :16].copy()
+        raw[:, 6] = (raw[:, 6] & 0x0F) | 0x50  # version 5
+        raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
+        result.append(raw.view("V16").reshape(count))
+    return result
+
+
+def data_id_key(base: str, extras: Extras) -> str:
+    """``DataCoordinate.key()`` from the key of the required values and free-form keys."""
+    if not extras:
+        return base
+    parts = [base] if base else []
+    parts.extend(f"{k}={v}" for k, v in extras)
+    return ",".join(parts)
+
+
+def first_duplicate(ids: np.ndarray) -> int | None:
+    """The position of the first ID (in order) equal to an earlier one, if any."""
+    if len(ids) < 2:
+        return None
+    halves = ids.view(np.uint64).reshape(len(ids), 2)
+    order = np.lexsort((halves[:, 1], halves[:, 0]))  # stable: equal IDs keep their order
+    ordered = halves[order]
+    repeats = np.flatnonzero((ordered[1:] == ordered[:-1]).all(axis=1))
+    return int(order[repeats + 1].min()) if len(repeats) else None
+
+
+def picker(positions: Sequence[int], width: int) -> Callable[[tuple], tuple]:
+    """A function from a query row to the tuple of the values at ``positions``; the row
+    itself when that is all of it, so most rows need no new tuple."""
+    if list(positions) == list(range(width)):
+        return lambda row: row
+    if len(positions) == 1:
+        only = positions[0]
+        return lambda row: (row[only],)
+    if not positions:
+        return lambda row: ()
+    return itemgetter(*positions)

@@ -10,8 +10,9 @@ import base64
 import gzip
 import json
 import os
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -22,21 +23,32 @@ from .columns import DataIdColumns
 from .model import GRAPH_FORMAT_VERSION, DatasetNodes, Edges, QuantumGraph, TaskNodes, TaskStats
 
 FORMAT_NAME = "quanta-graph"
+_SEPARATORS = (",", ":")
 
 
-def _edges_json(edges: dict[str, Edges]) -> dict[str, Any]:
+def _edges_json(edges: dict[str, Edges], lists: bool) -> dict[str, Any]:
     return {
         name: {
             "dataset_type": e.dataset_type,
-            "offsets": e.offsets.tolist(),
-            "indices": e.indices.tolist(),
+            "offsets": _list(e.offsets, lists),
+            "indices": _list(e.indices, lists),
         }
         for name, e in edges.items()
     }
 
 
+def _list(values: np.ndarray, lists: bool) -> Any:
+    return values.tolist() if lists else values
+
+
 def graph_to_json(graph: QuantumGraph) -> dict[str, Any]:
     """The JSON-safe form of a graph."""
+    return _graph_json(graph, lists=True)
+
+
+def _graph_json(graph: QuantumGraph, lists: bool) -> dict[str, Any]:
+    """The JSON form of a graph; with ``lists`` false, NumPy arrays are left as they are
+    (``_write_json`` converts them one at a time)."""
     return {
         "format": FORMAT_NAME,
         "version": GRAPH_FORMAT_VERSION,
@@ -47,10 +59,10 @@ def graph_to_json(graph: QuantumGraph) -> dict[str, Any]:
                 "dimensions": list(nodes.dataset_type.dimensions.required),
                 "storage_class": nodes.dataset_type.storage_class,
                 "is_calibration": nodes.dataset_type.is_calibration,
-                "data_ids": nodes.data_ids.to_json(),
+                "data_ids": nodes.data_ids.to_json(lists),
                 "ids": base64.b64encode(nodes.ids.tobytes()).decode("ascii"),
-                "runs": nodes.runs.tolist(),
-                "producers": nodes.producers.tolist(),
+                "runs": _list(nodes.runs, lists),
+                "producers": _list(nodes.producers, lists),
             }
             for name, nodes in graph.datasets.items()
         },
@@ -58,9 +70,9 @@ def graph_to_json(graph: QuantumGraph) -> dict[str, Any]:
             {
                 "label": t.label,
                 "first": t.first,
-                "data_ids": t.data_ids.to_json(),
-                "inputs": _edges_json(t.inputs),
-                "outputs": _edges_json(t.outputs),
+                "data_ids": t.data_ids.to_json(lists),
+                "inputs": _edges_json(t.inputs, lists),
+                "outputs": _edges_json(t.outputs, lists),
             }
             for t in graph.tasks
         ],
@@ -113,13 +125,47 @@ def _edges(data: dict[str, Any]) -> Edges:
     )
 
 
+def _write_json(stream: TextIO, value: Any) -> None:
+    """Write ``value`` as ``json.dump(value, stream, separators=(",", ":"))`` does, but
+    with the C encoder of ``json.dumps`` (``json.dump`` runs the pure-Python one, several
+    times slower) and converting each array to a list only when it is written, so that
+    the graph is never held as lists all at once."""
+    if isinstance(value, np.ndarray):
+        stream.write(json.dumps(value.tolist(), separators=_SEPARATORS))
+    elif isinstance(value, dict) and _has_arrays(value):
+        stream.write("{")
+        for position, (key, item) in enumerate(value.items()):
+            stream.write(("," if position else "") + json.dumps(key) + ":")
+            _write_json(stream, item)
+        stream.write("}")
+    elif isinstance(value, list) and _has_arrays(value):
+        stream.write("[")
+        for position, item in enumerate(value):
+            stream.write("," if position else "")
+            _write_json(stream, item)
+        stream.write("]")
+    else:
+        stream.write(json.dumps(value, separators=_SEPARATORS))
+
+
+def _has_arrays(value: Any) -> bool:
+    """Whether arrays are nested in a dict (with string keys) or list."""
+    if isinstance(value, np.ndarray):
+        return True
+    if isinstance(value, dict):
+        return all(isinstance(k, str) for k in value) and any(map(_has_arrays, value.values()))
+    if isinstance(value, list):
+        return any(map(_has_arrays, value))
+    return False
+
+
 def save_graph(graph: QuantumGraph, path: str | Path) -> None:
     """Write a graph atomically as gzip-compressed JSON."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=5) as stream:
-            json.dump(graph_to_json(graph), stream, separators=(",", ":"))
+            _write_json(stream, _graph_json(graph, lists=False))
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -129,7 +175,95 @@ def load_graph(path: str | Path, universe: DimensionUniverse) -> QuantumGraph:
     """Read a graph written by ``save_graph``."""
     try:
         with gzip.open(path, "rt", encoding="utf-8") as stream:
-            data = json.load(stream)
+            data = _read_json(stream.read())
     except (OSError, EOFError, ValueError) as err:
         raise ConfigError(f"{path}: cannot read quantum graph: {err}") from None
     return graph_from_json(data, universe)
+
+
+# -- reading: big integer lists become arrays as soon as they are parsed --------------------
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+
+
+def _read_json(text: str) -> Any:
+    """``json.loads(text)``, except that the graph's integer lists are NumPy arrays.
+
+    The dicts and lists of the graph's own layout are parsed item by item (everything
+    else, such as the header, by ``json`` whole), and each integer list becomes an array
+    as soon as it is parsed: a graph of millions of quanta never exists as Python lists
+    of Python ints all at once.
+    """
+    try:
+        value, end = _parse(text, 0, ())
+    except IndexError:
+        raise json.JSONDecodeError("Unexpected end of data", text, len(text)) from None
+    end = _WHITESPACE.match(text, end).end()  # type: ignore[union-attr]
+    if end != len(text):
+        raise json.JSONDecodeError("Extra data", text, end)
+    return value
+
+
+def _parse(text: str, pos: int, path: tuple[Any, ...]) -> tuple[Any, int]:
+    """The JSON value at ``pos`` (at ``path`` in the document) and where it ends."""
+    pos = _WHITESPACE.match(text, pos).end()  # type: ignore[union-attr]
+    opening = text[pos]
+    if not _is_layout(path) or opening not in "{[":
+        value, pos = _DECODER.raw_decode(text, pos)
+        dtype = _integer_dtype(path)
+        if dtype is not None and isinstance(value, list) and value and type(value[0]) is int:
+            value = np.array(value, dtype=dtype)
+        return value, pos
+    closing = "}" if opening == "{" else "]"
+    result: Any = {} if opening == "{" else []
+    pos = _WHITESPACE.match(text, pos + 1).end()  # type: ignore[union-attr]
+    if text[pos] == closing:
+        return result, pos + 1
+    while True:
+        if opening == "{":
+            key, pos = _DECODER.raw_decode(text, pos)
+            if not isinstance(key, str):
+                raise json.JSONDecodeError("Expecting property name", text, pos)
+            pos = _WHITESPACE.match(text, pos).end()  # type: ignore[union-attr]
+            if text[pos] != ":":
+                raise json.JSONDecodeError("Expecting ':' delimiter", text, pos)
+            result[key], pos = _parse(text, pos + 1, (*path, key))
+        else:
+            item, pos = _parse(text, pos, (*path, len(result)))
+            result.append(item)
+        pos = _WHITESPACE.match(text, pos).end()  # type: ignore[union-attr]
+        if text[pos] == closing:
+            return result, pos + 1
+        if text[pos] != ",":
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
+        pos = _WHITESPACE.match(text, pos + 1).end()  # type: ignore[union-attr]
+
+
+def _is_layout(path: tuple[Any, ...]) -> bool:
+    """Whether ``path`` holds a dict or list of the graph's layout, parsed item by item."""
+    match path:
+        case () | ("datasets" | "tasks",) | ("datasets" | "tasks", _):
+            return True
+        case ("datasets" | "tasks", _, "data_ids") | (
+            "datasets" | "tasks",
+            _,
+            "data_ids",
+            "columns",
+        ):
+            return True
+        case ("tasks", _, "inputs" | "outputs") | ("tasks", _, "inputs" | "outputs", _):
+            return True
+    return False
+
+
+def _integer_dtype(path: tuple[Any, ...]) -> type | None:
+    """The array type of an integer list at ``path``, as ``graph_from_json`` makes it."""
+    match path:
+        case ("datasets", _, "runs"):
+            return np.int32
+        case ("datasets", _, "producers") | ("datasets" | "tasks", _, "data_ids", "columns", _):
+            return np.int64
+        case ("tasks", _, "inputs" | "outputs", _, "offsets" | "indices"):
+            return np.int64
+    return None
