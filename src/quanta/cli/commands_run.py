@@ -14,7 +14,17 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .commands_pipeline import config_option
-from .params import BindValue, bind_option, collections_option, repo_argument, where_option
+from .params import (
+    BindValue,
+    bind_option,
+    collections_option,
+    inputs_option,
+    output_option,
+    pipeline_option,
+    repo_argument,
+    split_collections,
+    where_option,
+)
 
 if TYPE_CHECKING:
     from quanta.exec.driver import ExecutionReport
@@ -30,22 +40,11 @@ SUMMARY_COLUMNS = {
 }
 
 
-def _split(values: tuple[str, ...]) -> list[str]:
-    return [item.strip() for value in values for item in value.split(",") if item.strip()]
-
-
 @click.command("run")
 @repo_argument
-@click.option("--pipeline", "-p", "pipeline_ref", metavar="PIPELINE", help="Pipeline file or name.")
-@click.option(
-    "--input",
-    "-i",
-    "inputs",
-    multiple=True,
-    metavar="COLLECTION",
-    help="Input collections, searched in order (repeatable, or comma-separated).",
-)
-@click.option("--output", "-o", metavar="COLLECTION", help="Output CHAINED collection.")
+@pipeline_option
+@inputs_option
+@output_option
 @where_option
 @bind_option
 @config_option
@@ -126,7 +125,7 @@ def run(
     request = RunRequest(
         output=output,
         pipeline=pipeline_ref,
-        inputs=_split(inputs),
+        inputs=split_collections(inputs),
         where=where,
         binds=binds,
         overrides=[parse_override(o) for o in overrides],
