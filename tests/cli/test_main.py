@@ -34,6 +34,10 @@ COMMANDS = {
     "provenance",
     "qgraph",
     "pipeline",
+    "register-instrument",
+    "ingest-raws",
+    "define-visits",
+    "simulate",
 }
 
 

@@ -14,10 +14,12 @@ import click
 from . import (
     commands_collections,
     commands_graph,
+    commands_instruments,
     commands_pipeline,
     commands_query,
     commands_repo,
     commands_run,
+    commands_sim,
 )
 from .errors import CommandError
 
@@ -70,6 +72,8 @@ for _command in (
     *commands_pipeline.COMMANDS,
     *commands_run.COMMANDS,
     *commands_graph.COMMANDS,
+    *commands_instruments.COMMANDS,
+    *commands_sim.COMMANDS,
 ):
     cli.add_command(_command)
 
