@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..core.data_id import DataCoordinate
@@ -24,6 +25,7 @@ from ..core.refs import DatasetRef
 from ..core.stored_file import StoredFile
 from ..datastore.datastore import FileDatastore
 from ..datastore.formatters import formatter_for
+from ..datastore.formatters.image import FORMATTER as IMAGE_FORMATTER
 
 
 @dataclass(frozen=True)
@@ -54,9 +56,25 @@ class DeferredInput:
         self._datastore = datastore
         self._stored = stored
 
-    def get(self) -> Any:
-        """Read the dataset now."""
-        return self._datastore.read(self._stored)
+    def get(self, rows: tuple[int, int] | None = None) -> Any:
+        """Read the dataset now; ``rows=(y0, y1)`` reads only those rows of an ``Image``
+        (its header whole), so a task can stream large images chunk by chunk."""
+        if rows is None:
+            return self._datastore.read(self._stored)
+        return IMAGE_FORMATTER.read(self._image_path("read rows of"), rows=rows)
+
+    def shape(self) -> tuple[int, int]:
+        """Rows and columns of an ``Image``, read from its file's header alone."""
+        return IMAGE_FORMATTER.read_shape(self._image_path("read the shape of"))
+
+    def _image_path(self, what: str) -> Path:
+        storage_class = self._stored.storage_class
+        if storage_class != IMAGE_FORMATTER.storage_class:
+            raise DatastoreError(
+                f"cannot {what} {self.ref.dataset_type.name} ({storage_class}): "
+                "only the Image storage class reads by rows"
+            )
+        return self._datastore.path(self._stored)
 
 
 class QuantumIO:

@@ -12,18 +12,23 @@ A task's connections class lists ``Input``, ``PrerequisiteInput``, ``Output`` an
         )
         calexp = Output("calexp", "NumpyArray", EXPOSURE)
 
-A config may rename the dataset type of any connection (``connections: {raw: other}``).
+A config may rename the dataset type of any connection (``connections: {raw: other}``),
+and a connections class may let its config decide which connections exist at all
+(``omitted``): a calibration step that is switched off then has no prerequisite to find.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..core.dataset_type import DatasetType, check_storage_class
 from ..core.errors import ConfigError
 from ..core.universe import DimensionGroup, DimensionUniverse
+
+if TYPE_CHECKING:
+    from .config import PipelineTaskConfig
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,16 @@ class PipelineTaskConnections:
                 if isinstance(value, Connection):
                     found[name] = value
         cls.all = found
+
+    @classmethod
+    def omitted(cls, config: PipelineTaskConfig) -> Collection[str]:
+        """Names of the connections that ``config`` does without (by default, none).
+
+        Override it to let configuration decide which connections exist: a connection
+        named here is left out when the task's connections are resolved, so the graph
+        builder never looks for it and the task never receives it.
+        """
+        return ()
 
 
 @dataclass(frozen=True)
@@ -157,19 +172,24 @@ def resolve_connections(
     connections_class: type[PipelineTaskConnections],
     renames: Mapping[str, str],
     universe: DimensionUniverse,
+    config: PipelineTaskConfig | None = None,
 ) -> TaskConnections:
-    """Apply dataset type renames and check every connection's dimensions.
+    """Apply dataset type renames, leave out what ``config`` omits, check dimensions.
 
-    Raises ``ConfigError`` naming the task and connection when a rename names no
-    connection, a dimension is unknown, or a single (not ``multiple``) input or an
-    output has dimensions the quantum does not determine.
+    Connections named by ``connections_class.omitted(config)`` are left out (none when
+    ``config`` is None). Raises ``ConfigError`` naming the task and connection when a
+    rename or an omission names no connection, a dimension is unknown, or a single (not
+    ``multiple``) input or an output has dimensions the quantum does not determine.
     """
-    unknown = [n for n in renames if n not in connections_class.all]
-    if unknown:
-        raise ConfigError(
-            f"task {label!r}: config renames unknown connection(s) "
-            f"{', '.join(map(repr, unknown))}; connections: {', '.join(connections_class.all)}"
-        )
+    omitted = list(connections_class.omitted(config)) if config is not None else []
+    for what, names in (("renames", renames), ("omits", omitted)):
+        unknown = [n for n in names if n not in connections_class.all]
+        if unknown:
+            raise ConfigError(
+                f"task {label!r}: config {what} unknown connection(s) "
+                f"{', '.join(map(repr, unknown))}; "
+                f"connections: {', '.join(connections_class.all)}"
+            )
     try:
         quantum = universe.group(connections_class.dimensions)
     except LookupError as err:
@@ -177,6 +197,8 @@ def resolve_connections(
     quantum_names = set(quantum.names)
     resolved = {}
     for name, conn in connections_class.all.items():
+        if name in omitted:
+            continue
         try:
             dims = universe.group(conn.dimensions)
         except LookupError as err:

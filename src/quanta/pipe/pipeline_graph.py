@@ -56,7 +56,9 @@ def connect(
 ) -> TaskConnections:
     """Resolve a task's connections with its config's renames; errors start with ``where``."""
     try:
-        return resolve_connections(label, task_class.ConnectionsClass, config.connections, universe)
+        return resolve_connections(
+            label, task_class.ConnectionsClass, config.connections, universe, config
+        )
     except ConfigError as err:
         raise ConfigError(f"{where}: {err}") from err
 

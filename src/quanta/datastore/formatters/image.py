@@ -6,7 +6,10 @@ keep their case. Floats are written with their shortest exact repr (astropy
 would round them to 20 characters), so every header value reads back equal.
 Values FITS cannot hold exactly (non-ASCII or trailing spaces in strings,
 non-finite floats, structural keywords, keys equal but for case) are refused.
-Arrays read back in native byte order with their original dtype.
+Arrays read back in native byte order with their original dtype. ``read(path,
+rows=(y0, y1))`` reads only those rows of each plane (and the whole header), and
+``read_shape(path)`` only the planes' shape, so that a task can stream a large image in
+bounded memory.
 """
 
 from __future__ import annotations
@@ -70,8 +73,11 @@ class ImageFormatter:
         except (OSError, ValueError, TypeError, VerifyError, VerifyWarning) as err:
             raise unwritable(self.storage_class, path, err) from err
 
-    def read(self, path: Path) -> object:
-        """Read the header and the three planes, in native byte order; any warning is an error."""
+    def read(self, path: Path, rows: tuple[int, int] | None = None) -> object:
+        """Read the header and the three planes, in native byte order; any warning is an error.
+
+        With ``rows=(y0, y1)`` only rows ``y0:y1`` of each plane are read from the file.
+        """
         import warnings
 
         import numpy as np
@@ -90,13 +96,43 @@ class ImageFormatter:
                         for key, value in hdus[0].header.items()
                         if not _STRUCTURAL.match(key)
                     }
-                    planes = [hdus[name].data for name in _PLANES]
+                    if rows is None:
+                        planes = [hdus[name].data for name in _PLANES]
+                    else:
+                        planes = [self._rows(hdus[name], rows, path) for name in _PLANES]
+        except DatastoreError:
+            raise
         except (OSError, ValueError, KeyError, TypeError, VerifyError, AstropyWarning) as err:
             raise unreadable(self.storage_class, path, err) from err
         if any(p is None for p in planes):
             raise unreadable(self.storage_class, path, ValueError("an image plane has no data"))
         image, mask, variance = (np.asarray(p, dtype=p.dtype.newbyteorder("=")) for p in planes)
         return Image(image, mask, variance, header)
+
+    def read_shape(self, path: Path) -> tuple[int, int]:
+        """Rows and columns of the planes, from the IMAGE header alone."""
+        from astropy.io import fits
+
+        try:
+            with fits.open(path, memmap=False) as hdus:
+                header = hdus["IMAGE"].header
+                return int(header["NAXIS2"]), int(header["NAXIS1"])
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise unreadable(self.storage_class, path, err) from err
+
+    def _rows(self, hdu: Any, rows: tuple[int, int], path: Path) -> Any:
+        """Rows ``y0:y1`` of one plane, read through the HDU's section (not the whole array)."""
+        y0, y1 = rows
+        height = hdu.shape[0] if hdu.shape else 0
+        if not 0 <= y0 <= y1 <= height:
+            raise DatastoreError(
+                f"cannot read rows {y0}:{y1} of {path}: its planes have {height} rows"
+            )
+        part = hdu.section[y0:y1]
+        if part.dtype.isnative or not part.flags.writeable:
+            return part
+        # A fresh buffer of its own: swap it in place rather than copy it.
+        return part.byteswap(inplace=True).view(part.dtype.newbyteorder("="))
 
     def _card(self, fits: Any, key: object, value: object) -> Any:
         """One header card that reads back exactly as ``key = value``."""

@@ -1,0 +1,1 @@
+"""Calibration products: ISR and master calibrations; science in ``cp.algorithms``."""

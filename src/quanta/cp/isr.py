@@ -1,0 +1,312 @@
+"""``IsrTask``: instrument signature removal of one detector of one exposure.
+
+First, amplifier by amplifier: the serial overscan level is fitted and subtracted, the
+gain applied (unless ``apply_gain`` is off), saturated pixels masked, and the imaging
+pixels placed in the detector image with their readout flips undone. The raw is then
+released. Second, in chunks of rows read from the master calibrations (so that no
+calibration is ever whole in memory): bias subtraction, the variance plane (Poisson
+noise of the bias-subtracted signal plus read noise), dark subtraction scaled by the
+dark time, flat division. A calibration in electrons corrects an image in ADU (or the
+reverse) through each amplifier's gain.
+
+Which calibrations ISR applies is configuration (``do_bias``, ``do_dark``, ``do_flat``);
+a switched-off calibration is not a connection at all (``IsrConnections.omitted``), so
+building a graph never looks it up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field
+
+from ..core.image import Image
+from ..core.raw import RawImage, Section
+from ..pipe import (
+    Input,
+    Output,
+    PipelineTask,
+    PipelineTaskConfig,
+    PipelineTaskConnections,
+    PrerequisiteInput,
+)
+from ..pipe.quantum_io import QuantumIO
+from . import headers as hdr
+from .algorithms import (
+    MaskBit,
+    OverscanOptions,
+    apply_gain,
+    correct_overscan,
+    divide_flat,
+    edge_slices,
+    mask_header,
+    place,
+    saturated,
+    subtract_bias,
+    subtract_dark,
+    trim,
+    variance_plane,
+)
+from .rows import RowSource, planes, row_sources
+
+EXPOSURE = ("instrument", "detector", "exposure")
+DETECTOR = ("instrument", "detector")
+CALIBRATIONS = ("bias", "dark", "flat")
+
+
+class IsrConnections(PipelineTaskConnections, dimensions=EXPOSURE):
+    """A raw in, a post-ISR image out; master calibrations as the config asks for them."""
+
+    raw = Input("raw", "RawImage", EXPOSURE, doc="Amplifiers as read out.")
+    bias = PrerequisiteInput(
+        "bias", "Image", DETECTOR, doc="Master bias.", is_calibration=True, defer_load=True
+    )
+    dark = PrerequisiteInput(
+        "dark", "Image", DETECTOR, doc="Master dark (per s).", is_calibration=True, defer_load=True
+    )
+    flat = PrerequisiteInput(
+        "flat",
+        "Image",
+        (*DETECTOR, "physical_filter"),
+        doc="Master flat, mean 1.",
+        is_calibration=True,
+        defer_load=True,
+    )
+    post_isr = Output("postISRCCD", "Image", EXPOSURE, doc="The corrected detector image.")
+
+    @classmethod
+    def omitted(cls, config: PipelineTaskConfig) -> Collection[str]:
+        """The calibrations whose ``do_<name>`` switch is off."""
+        return [name for name in CALIBRATIONS if not getattr(config, f"do_{name}")]
+
+
+class IsrConfig(PipelineTaskConfig):
+    """What ISR does, and how it fits the overscan."""
+
+    overscan_method: Literal["mean", "median", "poly"] = Field(
+        "median", description="Overscan level: mean, median, or a polynomial along rows."
+    )
+    overscan_per_row: bool = Field(True, description="A level per row (mean and median).")
+    overscan_order: int = Field(1, ge=0, description="Degree of the 'poly' overscan fit.")
+    overscan_nsigma: float | None = Field(
+        3.0, gt=0, description="Clip overscan outliers at this many sigma (null: no clipping)."
+    )
+    do_bias: bool = Field(True, description="Subtract the master bias.")
+    do_dark: bool = Field(True, description="Subtract the master dark times the dark time.")
+    do_flat: bool = Field(True, description="Divide by the master flat.")
+    apply_gain: bool = Field(True, description="Output electrons (else ADU).")
+    saturation: float | None = Field(
+        None, description="Raw ADU that saturates (null: each amplifier's SATURATE)."
+    )
+    edge_width: int = Field(2, ge=0, description="Mask this many pixels at the border EDGE.")
+    chunk_rows: int = Field(128, ge=1, description="Rows of the calibrations read at a time.")
+
+    def overscan_options(self) -> OverscanOptions:
+        """The overscan fit options of ``cp.algorithms``."""
+        return OverscanOptions(
+            self.overscan_method, self.overscan_per_row, self.overscan_order, self.overscan_nsigma
+        )
+
+
+@dataclass(frozen=True)
+class CalibrationRows:
+    """Rows of a master calibration: its planes and its unit (without ``/s``)."""
+
+    image: np.ndarray
+    mask: np.ndarray
+    variance: np.ndarray
+    unit: str | None
+
+    def bad(self, where: tuple[slice, slice]) -> np.ndarray:
+        """True where the calibration's mask has the BAD bit."""
+        return (self.mask[where] & MaskBit.BAD) != 0
+
+
+@dataclass(frozen=True)
+class AmpCalibration:
+    """What the second pass needs of an amplifier: where it is, its gain and read noise."""
+
+    name: str
+    section: Section
+    gain: float | None
+    read_noise: float
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """A raw after ISR's first pass: the detector image and mask, each amplifier's place,
+    gain and read noise, the header so far, and the dark time."""
+
+    image: np.ndarray
+    mask: np.ndarray
+    amps: list[AmpCalibration]
+    header: dict[str, Any]
+    dark_time: float
+
+
+class IsrTask(PipelineTask):
+    """Instrument signature removal: a raw detector image to a calibrated ``Image``."""
+
+    ConfigClass = IsrConfig
+    ConnectionsClass = IsrConnections
+    config: IsrConfig
+
+    def run_quantum(self, qio: QuantumIO) -> None:
+        """Assemble, then calibrate from the calibrations' handles. The raw is handed to
+        ``assemble`` alone, so its pixels are freed before the variance plane exists."""
+        assembled = self.assemble(qio.get("raw"))
+        calibrations = {n: qio.get(n) for n in CALIBRATIONS if n in qio.input_names}
+        qio.put(self.calibrate(assembled, **calibrations), "post_isr")
+
+    def run(  # type: ignore[override]
+        self,
+        raw: RawImage,
+        bias: Image | RowSource | None = None,
+        dark: Image | RowSource | None = None,
+        flat: Image | RowSource | None = None,
+    ) -> dict[str, Image]:
+        """Correct one raw; calibrations are ``Image``s or row sources (deferred inputs)."""
+        return {"post_isr": self.calibrate(self.assemble(raw), bias, dark, flat)}
+
+    def assemble(self, raw: RawImage) -> Assembled:
+        """First pass, amplifier by amplifier: overscan, gain, saturation, placement."""
+        shape = raw.detector_shape
+        image = np.zeros(shape, dtype=np.float32)
+        mask = np.zeros(shape, dtype=np.int32)
+        header = dict(raw.header)
+        amps = []
+        options = self.config.overscan_options()
+        for amp in raw.amps:
+            geometry, name = amp.geometry, amp.geometry.name
+            signal, fit = correct_overscan(amp.pixels, geometry.data, geometry.overscan, options)
+            gain = _number(amp.header, "GAIN")
+            if self.config.apply_gain:
+                if gain is None:
+                    raise ValueError(f"amplifier {name!r} has no GAIN; set apply_gain false")
+                signal = apply_gain(signal, gain)
+            place(image, signal, geometry.detector)
+            level = self.config.saturation
+            level = _number(amp.header, "SATURATE") if level is None else level
+            if level is not None:
+                flags = saturated(trim(amp.pixels, geometry.data), level) * np.int32(MaskBit.SAT)
+                place(mask, flags, geometry.detector)
+            read_noise = _number(amp.header, "RDNOISE")
+            if read_noise is None:
+                read_noise = fit.noise * (gain or 1.0)
+            header[hdr.amp_key(hdr.OSLEVEL, name)] = fit.mean_level
+            header[hdr.amp_key(hdr.OSNOISE, name)] = fit.noise
+            if gain is not None:
+                header[hdr.amp_key(hdr.OSNOISE_E, name)] = fit.noise * gain
+                header[hdr.amp_key(hdr.GAIN, name)] = gain
+            amps.append(AmpCalibration(name, geometry.detector, gain, read_noise))
+        dark_time = _dark_time(raw.header) if self.config.do_dark else 0.0
+        return Assembled(image, mask, amps, header, dark_time)
+
+    def calibrate(
+        self,
+        assembled: Assembled,
+        bias: Image | RowSource | None = None,
+        dark: Image | RowSource | None = None,
+        flat: Image | RowSource | None = None,
+    ) -> Image:
+        """Second pass: the calibrations the config asks for, the variance, the edges."""
+        sources: dict[str, RowSource] = {}
+        for name, calibration in zip(CALIBRATIONS, (bias, dark, flat), strict=True):
+            if not getattr(self.config, f"do_{name}"):
+                continue
+            if calibration is None:
+                raise ValueError(f"do_{name} is set but no {name} was given")
+            sources[name] = row_sources([calibration])[0]
+        image, mask = assembled.image, assembled.mask
+        variance = self._calibrate(image, mask, assembled.amps, sources, assembled.dark_time)
+        for edge in edge_slices(image.shape, self.config.edge_width):
+            mask[edge] |= MaskBit.EDGE
+        header = {**assembled.header, "BUNIT": self._unit, **mask_header()}
+        return Image(image, mask, variance, header)
+
+    @property
+    def _unit(self) -> str:
+        return hdr.ELECTRON if self.config.apply_gain else hdr.ADU
+
+    def _calibrate(
+        self,
+        image: np.ndarray,
+        mask: np.ndarray,
+        amps: list[AmpCalibration],
+        sources: Mapping[str, RowSource],
+        dark_time: float,
+    ) -> np.ndarray:
+        """Apply the calibrations chunk by chunk, in place; return the variance plane."""
+        rows, columns = image.shape
+        variance = np.empty(image.shape, dtype=np.float32)
+        for y0 in range(0, rows, self.config.chunk_rows):
+            y1 = min(y0 + self.config.chunk_rows, rows)
+            shape = (y1 - y0, columns)
+            parts = {n: _rows(n, s.get(rows=(y0, y1)), shape) for n, s in sources.items()}
+            for amp in amps:
+                ya, yb = max(y0, amp.section.y0), min(y1, amp.section.y1)
+                if ya >= yb:
+                    continue
+                here = (slice(ya, yb), slice(amp.section.x0, amp.section.x1))
+                local = (slice(ya - y0, yb - y0), here[1])
+                signal, var, bad = self._correct(image[here], amp, parts, local, dark_time)
+                image[here], variance[here] = signal, var
+                mask[here] |= bad * np.int32(MaskBit.BAD)
+        return variance
+
+    def _correct(
+        self,
+        pixels: np.ndarray,
+        amp: AmpCalibration,
+        parts: Mapping[str, CalibrationRows],
+        local: tuple[slice, slice],
+        dark_time: float,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One amplifier's rows: bias, variance, dark, flat; and the pixels made bad."""
+        signal = pixels
+        bad = np.zeros(signal.shape, dtype=bool)
+        extra: np.ndarray | float = 0.0
+        bias, dark, flat = (parts.get(n) for n in CALIBRATIONS)
+        if bias is not None:
+            scale = hdr.unit_scale(bias.unit, self._unit, amp.gain)
+            signal = subtract_bias(signal, bias.image[local] * scale)
+            extra = bias.variance[local] * scale**2
+            bad |= bias.bad(local)
+        per_electron = amp.gain if self._unit == hdr.ADU and amp.gain else 1.0
+        variance = variance_plane(signal, amp.read_noise, per_electron) + extra
+        if dark is not None:
+            scale = hdr.unit_scale(dark.unit, self._unit, amp.gain)
+            signal = subtract_dark(signal, dark.image[local] * scale, dark_time)
+            variance += dark.variance[local] * (scale * dark_time) ** 2
+            bad |= dark.bad(local)
+        if flat is not None:
+            corrected = divide_flat(signal, variance, flat.image[local])
+            signal, variance = corrected.image, corrected.variance
+            bad |= corrected.bad | flat.bad(local)
+        return signal, variance, bad
+
+
+def _number(header: Mapping[str, Any], key: str) -> float | None:
+    value = header.get(key)
+    return None if value is None else float(value)
+
+
+def _dark_time(header: Mapping[str, Any]) -> float:
+    """The dark time (s) of a raw: ``DARKTIME``, else ``EXPTIME``."""
+    value = _number(header, "DARKTIME")
+    value = _number(header, "EXPTIME") if value is None else value
+    if value is None:
+        raise ValueError("the raw has neither DARKTIME nor EXPTIME; cannot scale the dark")
+    return value
+
+
+def _rows(name: str, image: Image, shape: tuple[int, int]) -> CalibrationRows:
+    """Rows of a calibration, checked against the rows of the detector they correct."""
+    if image.shape != shape:
+        raise ValueError(f"the {name} rows have shape {image.shape}, the detector's {shape}")
+    unit = image.header.get("BUNIT")
+    base = None if not unit else str(unit).removesuffix(hdr.PER_SECOND)
+    return CalibrationRows(*planes(image), base)

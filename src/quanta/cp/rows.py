@@ -1,0 +1,55 @@
+"""Images read a range of rows at a time: deferred inputs, or images already in memory.
+
+ISR reads master calibrations and the combine tasks read their inputs this way, so that
+no more than a chunk of rows of each is in memory at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from ..core.image import Image
+
+
+class RowSource(Protocol):
+    """An ``Image`` that can be read a range of rows at a time (a deferred input)."""
+
+    def get(self, rows: tuple[int, int] | None = None) -> Image:
+        """Rows ``y0:y1`` of every plane (all rows for None), with the whole header."""
+
+    def shape(self) -> tuple[int, int]:
+        """Rows and columns of the image."""
+
+
+@dataclass(frozen=True)
+class InMemoryRows:
+    """An ``Image`` already in memory, as a ``RowSource``."""
+
+    image: Image
+
+    def get(self, rows: tuple[int, int] | None = None) -> Image:
+        """Views of rows ``y0:y1`` of every plane."""
+        if rows is None:
+            return self.image
+        image, mask, variance = planes(self.image)
+        part = slice(*rows)
+        return Image(image[part], mask[part], variance[part], self.image.header)
+
+    def shape(self) -> tuple[int, int]:
+        """Rows and columns of the image."""
+        return self.image.shape
+
+
+def row_sources(images: Sequence[Image | RowSource]) -> list[RowSource]:
+    """Every item as a ``RowSource`` (``Image``s wrapped in ``InMemoryRows``)."""
+    return [InMemoryRows(i) if isinstance(i, Image) else i for i in images]
+
+
+def planes(image: Image) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Image, mask and variance (an ``Image`` always has all three once constructed)."""
+    assert image.mask is not None and image.variance is not None
+    return image.image, image.mask, image.variance
