@@ -184,7 +184,7 @@ def test_mistakes_are_reported() -> None:
     raw = read_out(_scene(), quadrants(), GAINS, LEVELS)
     with pytest.raises(ValueError, match="do_bias is set but no bias"):
         _task(do_bias=True).run(raw)
-    with pytest.raises(ValueError, match="the bias rows have shape"):
+    with pytest.raises(ValueError, match="the bias has shape"):
         _task(do_bias=True).run(raw, bias=_calibration(np.zeros((4, 4)), "electron"))
     with pytest.raises(ValueError, match="neither DARKTIME nor EXPTIME"):
         raw.header.clear()

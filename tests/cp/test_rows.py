@@ -56,6 +56,28 @@ def test_rows_outside_the_image_are_refused(path: Path, rows: tuple[int, int]) -
         formatter_for("Image").read(path, rows=rows)  # type: ignore[call-arg]
 
 
+@pytest.mark.parametrize("chunk_rows", [1, 7, 50, 64])
+def test_chunks_from_one_open_file_make_up_the_image(path: Path, chunk_rows: int) -> None:
+    formatter = formatter_for("Image")
+    chunks = list(formatter.iter_rows(path, chunk_rows))  # type: ignore[attr-defined]
+    assert [c.shape[0] for c in chunks[:-1]] == [chunk_rows] * (len(chunks) - 1)
+    assert sum(c.shape[0] for c in chunks) == 50
+    whole = formatter.read(path)
+    for plane in ("image", "mask", "variance"):
+        joined = np.concatenate([getattr(c, plane) for c in chunks])
+        assert joined.dtype.isnative
+        np.testing.assert_array_equal(joined, getattr(whole, plane))
+    assert all(c.header == HEADER for c in chunks)
+
+
+def test_chunks_of_a_missing_file_or_of_no_rows_are_refused(path: Path) -> None:
+    formatter = formatter_for("Image")
+    with pytest.raises(DatastoreError, match="cannot read"):
+        next(formatter.iter_rows(path.with_name("missing.fits"), 5))  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="chunk_rows"):
+        next(formatter.iter_rows(path, 0))  # type: ignore[attr-defined]
+
+
 def test_shape_comes_from_the_header(path: Path) -> None:
     assert formatter_for("Image").read_shape(path) == (50, 7)  # type: ignore[attr-defined]
     with pytest.raises(DatastoreError, match="cannot read"):
@@ -90,12 +112,17 @@ def test_deferred_handles_read_rows_and_shape(tmp_path: Path) -> None:
     assert handle.shape() == (50, 7)
     np.testing.assert_array_equal(handle.get(rows=(5, 9)).image, _image().image[5:9])
     np.testing.assert_array_equal(handle.get().variance, _image().variance)
+    chunks = list(handle.iter_rows(20))
+    assert [c.shape for c in chunks] == [(20, 7), (20, 7), (10, 7)]
+    np.testing.assert_array_equal(chunks[2].mask, _image().mask[40:])
     [array] = qio.get("arrays")
     np.testing.assert_array_equal(array.get(), np.zeros(3))
     with pytest.raises(DatastoreError, match="only the Image storage class"):
         array.get(rows=(0, 1))
     with pytest.raises(DatastoreError, match="only the Image storage class"):
         array.shape()
+    with pytest.raises(DatastoreError, match="only the Image storage class"):
+        array.iter_rows(1)
 
 
 def test_in_memory_rows_behave_like_a_handle() -> None:
@@ -105,3 +132,6 @@ def test_in_memory_rows_behave_like_a_handle() -> None:
     part = source.get(rows=(3, 6))
     np.testing.assert_array_equal(part.mask, _image().mask[3:6])
     assert part.header == HEADER
+    chunks = list(source.iter_rows(30))
+    assert [c.shape[0] for c in chunks] == [30, 20]
+    np.testing.assert_array_equal(chunks[1].image, _image().image[30:])

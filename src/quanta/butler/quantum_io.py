@@ -9,7 +9,7 @@ quantum reports ``written`` back, and the driver records those files.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,11 @@ class DeferredInput:
         if rows is None:
             return self._datastore.read(self._stored)
         return IMAGE_FORMATTER.read(self._image_path("read rows of"), rows=rows)
+
+    def iter_rows(self, chunk_rows: int) -> Iterator[Any]:
+        """An ``Image`` as consecutive chunks of ``chunk_rows`` rows (the last may be
+        shorter), read from its file opened once."""
+        return IMAGE_FORMATTER.iter_rows(self._image_path("read rows of"), chunk_rows)
 
     def shape(self) -> tuple[int, int]:
         """Rows and columns of an ``Image``, read from its file's header alone."""

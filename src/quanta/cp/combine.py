@@ -4,10 +4,11 @@
 dark by its dark time first (the master is per second); ``CpFlatCombineTask`` divides
 each flat by its mean first and the master by its own mean (the master has mean 1).
 
-The inputs are deferred: each is read a chunk of rows at a time (``get(rows=...)``), all
-inputs' rows are combined (``cp.algorithms.combine_rows``), and the chunk is dropped, so
-memory holds the master and one chunk of every input, sized to ``memory_mb``. Input
-pixels masked ``SAT`` or ``BAD`` are left out; a master pixel that kept no input is ``BAD``.
+The inputs are deferred: each is read a chunk of rows at a time from its file, opened
+once (``iter_rows``), all inputs' rows are combined (``cp.algorithms.combine_rows``), and
+the chunk is dropped, so memory holds the master and one chunk of every input, sized to
+``memory_mb``. Input pixels masked ``SAT`` or ``BAD`` are left out; a master pixel that
+kept no input is ``BAD``.
 """
 
 from __future__ import annotations
@@ -122,11 +123,12 @@ class CombineTask(PipelineTask):
                 raise ValueError(f"inputs of shapes {source.shape()} and {shape} do not stack")
         headers = [s.get(rows=(0, 0)).header for s in sources]
         norm = self.normalization(sources, headers)
+        chunk = self._chunk_rows(len(sources), shape[1])
         combined = combine_rows(
-            self._reader(sources, norm.scales, shape[1]),
+            self._reader(sources, norm.scales, shape[1], chunk),
             shape,
             self.config.clip_options(),
-            self._chunk_rows(len(sources), shape[1]),
+            chunk,
             norm.weights,
         )
         return {"master": self.master(combined, headers)}
@@ -160,17 +162,19 @@ class CombineTask(PipelineTask):
         return max(1, budget // (BYTES_PER_SAMPLE * n_inputs * columns))
 
     def _reader(
-        self, sources: Sequence[RowSource], scales: Sequence[float], columns: int
+        self, sources: Sequence[RowSource], scales: Sequence[float], columns: int, chunk_rows: int
     ) -> RowReader:
-        """Reads rows ``y0:y1`` of every input, scaled, with validity from the masks."""
+        """Reads the next ``chunk_rows`` rows (``y0:y1``) of every input, scaled, with
+        validity from the masks; each input's file stays open from chunk to chunk."""
         bad = self._bad_bits()
+        readers = [source.iter_rows(chunk_rows) for source in sources]
 
         def read(y0: int, y1: int) -> StackChunk:
             values = np.empty((len(sources), y1 - y0, columns))
             variance = np.empty_like(values)
             valid = np.empty(values.shape, dtype=bool)
-            for i, (source, scale) in enumerate(zip(sources, scales, strict=True)):
-                image, mask, var = planes(source.get(rows=(y0, y1)))
+            for i, (reader, scale) in enumerate(zip(readers, scales, strict=True)):
+                image, mask, var = planes(next(reader))
                 values[i] = image * scale
                 variance[i] = var * scale**2
                 valid[i] = (mask & bad) == 0
@@ -235,13 +239,12 @@ class CpFlatCombineTask(CombineTask):
         """Each input divided by the mean of its valid pixels and weighted by the inverse
         of its mean variance once divided (deep flats count more), in one chunked pass."""
         bad = self._bad_bits()
-        rows, columns = sources[0].shape()
-        chunk = self._chunk_rows(1, columns)
+        chunk = self._chunk_rows(1, sources[0].shape()[1])
         scales, weights = [], []
         for source in sources:
             total, spread, count = 0.0, 0.0, 0
-            for y0 in range(0, rows, chunk):
-                image, mask, variance = planes(source.get(rows=(y0, min(y0 + chunk, rows))))
+            for part in source.iter_rows(chunk):
+                image, mask, variance = planes(part)
                 good = (mask & bad) == 0
                 total += float(image[good].sum(dtype=np.float64))
                 spread += float(variance[good].sum(dtype=np.float64))

@@ -240,12 +240,17 @@ class IsrTask(PipelineTask):
         dark_time: float,
     ) -> np.ndarray:
         """Apply the calibrations chunk by chunk, in place; return the variance plane."""
-        rows, columns = image.shape
+        for name, source in sources.items():
+            if source.shape() != image.shape:
+                raise ValueError(
+                    f"the {name} has shape {source.shape()}, the detector {image.shape}"
+                )
+        chunk = self.config.chunk_rows
+        readers = {name: source.iter_rows(chunk) for name, source in sources.items()}
         variance = np.empty(image.shape, dtype=np.float32)
-        for y0 in range(0, rows, self.config.chunk_rows):
-            y1 = min(y0 + self.config.chunk_rows, rows)
-            shape = (y1 - y0, columns)
-            parts = {n: _rows(n, s.get(rows=(y0, y1)), shape) for n, s in sources.items()}
+        for y0 in range(0, image.shape[0], chunk):
+            y1 = min(y0 + chunk, image.shape[0])
+            parts = {name: _rows(next(reader)) for name, reader in readers.items()}
             for amp in amps:
                 ya, yb = max(y0, amp.section.y0), min(y1, amp.section.y1)
                 if ya >= yb:
@@ -303,10 +308,8 @@ def _dark_time(header: Mapping[str, Any]) -> float:
     return value
 
 
-def _rows(name: str, image: Image, shape: tuple[int, int]) -> CalibrationRows:
-    """Rows of a calibration, checked against the rows of the detector they correct."""
-    if image.shape != shape:
-        raise ValueError(f"the {name} rows have shape {image.shape}, the detector's {shape}")
+def _rows(image: Image) -> CalibrationRows:
+    """Rows of a calibration, with its unit (``BUNIT`` without ``/s``)."""
     unit = image.header.get("BUNIT")
     base = None if not unit else str(unit).removesuffix(hdr.PER_SECOND)
     return CalibrationRows(*planes(image), base)

@@ -6,7 +6,7 @@ no more than a chunk of rows of each is in memory at once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -20,6 +20,9 @@ class RowSource(Protocol):
 
     def get(self, rows: tuple[int, int] | None = None) -> Image:
         """Rows ``y0:y1`` of every plane (all rows for None), with the whole header."""
+
+    def iter_rows(self, chunk_rows: int) -> Iterator[Image]:
+        """Consecutive chunks of ``chunk_rows`` rows (the last may be shorter)."""
 
     def shape(self) -> tuple[int, int]:
         """Rows and columns of the image."""
@@ -38,6 +41,12 @@ class InMemoryRows:
         image, mask, variance = planes(self.image)
         part = slice(*rows)
         return Image(image[part], mask[part], variance[part], self.image.header)
+
+    def iter_rows(self, chunk_rows: int) -> Iterator[Image]:
+        """Views of consecutive chunks of ``chunk_rows`` rows."""
+        rows = self.image.shape[0]
+        for y0 in range(0, rows, chunk_rows):
+            yield self.get(rows=(y0, min(y0 + chunk_rows, rows)))
 
     def shape(self) -> tuple[int, int]:
         """Rows and columns of the image."""

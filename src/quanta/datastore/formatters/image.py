@@ -7,7 +7,8 @@ would round them to 20 characters), so every header value reads back equal.
 Values FITS cannot hold exactly (non-ASCII or trailing spaces in strings,
 non-finite floats, structural keywords, keys equal but for case) are refused.
 Arrays read back in native byte order with their original dtype. ``read(path,
-rows=(y0, y1))`` reads only those rows of each plane (and the whole header), and
+rows=(y0, y1))`` reads only those rows of each plane (and the whole header),
+``iter_rows(path, chunk_rows)`` reads chunk after chunk from the file opened once, and
 ``read_shape(path)`` only the planes' shape, so that a task can stream a large image in
 bounded memory.
 """
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,8 +81,6 @@ class ImageFormatter:
 
         With ``rows=(y0, y1)`` only rows ``y0:y1`` of each plane are read from the file.
         """
-        import warnings
-
         import numpy as np
         from astropy.io import fits
         from astropy.io.fits.verify import VerifyError
@@ -91,11 +92,7 @@ class ImageFormatter:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", AstropyWarning)
                 with fits.open(path, memmap=False) as hdus:
-                    header = {
-                        key: value
-                        for key, value in hdus[0].header.items()
-                        if not _STRUCTURAL.match(key)
-                    }
+                    header = _header(hdus)
                     if rows is None:
                         planes = [hdus[name].data for name in _PLANES]
                     else:
@@ -108,6 +105,39 @@ class ImageFormatter:
             raise unreadable(self.storage_class, path, ValueError("an image plane has no data"))
         image, mask, variance = (np.asarray(p, dtype=p.dtype.newbyteorder("=")) for p in planes)
         return Image(image, mask, variance, header)
+
+    def iter_rows(self, path: Path, chunk_rows: int) -> Iterator[object]:
+        """Consecutive chunks of ``chunk_rows`` rows of every plane (the last may be
+        shorter), read from the file opened once; the chunks share one header dict."""
+        from astropy.io import fits
+        from astropy.io.fits.verify import VerifyError
+        from astropy.utils.exceptions import AstropyWarning
+
+        from quanta.core.image import Image
+
+        if chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows}")
+        errors = (OSError, ValueError, KeyError, TypeError, VerifyError, AstropyWarning)
+        try:
+            hdus = fits.open(path, memmap=False)
+        except errors as err:
+            raise unreadable(self.storage_class, path, err) from err
+        with hdus:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error", AstropyWarning)
+                    header = _header(hdus)
+                    planes = [hdus[name] for name in _PLANES]
+            except errors as err:
+                raise unreadable(self.storage_class, path, err) from err
+            height = planes[0].shape[0] if planes[0].shape else 0
+            for y0 in range(0, height, chunk_rows):
+                rows = (y0, min(y0 + chunk_rows, height))
+                try:
+                    parts = [self._rows(plane, rows, path) for plane in planes]
+                except (OSError, ValueError, TypeError) as err:
+                    raise unreadable(self.storage_class, path, err) from err
+                yield Image(*parts, header)
 
     def read_shape(self, path: Path) -> tuple[int, int]:
         """Rows and columns of the planes, from the IMAGE header alone."""
@@ -178,6 +208,11 @@ class ImageFormatter:
         except (ValueError, VerifyError, VerifyWarning) as err:
             raise DatastoreError(f"header card {key}={value!r} cannot be written: {err}") from err
         return card
+
+
+def _header(hdus: Any) -> dict[str, Any]:
+    """The primary header as a dict, without the structural keywords FITS writes itself."""
+    return {key: value for key, value in hdus[0].header.items() if not _STRUCTURAL.match(key)}
 
 
 FORMATTER = ImageFormatter()
