@@ -14,7 +14,6 @@ from .params import (
     output_option,
     pipeline_option,
     repo_argument,
-    split_collections,
     where_option,
 )
 
@@ -58,20 +57,11 @@ def qgraph(
     save it, list it or draw it. An empty graph is an error that says, task by
     task, where the candidates were lost.
     """
-    from quanta.exec.workflow import RunRequest, plan
-    from quanta.pipe.config import parse_override
+    from quanta.exec.workflow import plan
 
-    from .operations import open_butler
+    from .operations import open_butler, run_request
 
-    request = RunRequest(
-        output=output,
-        pipeline=pipeline_ref,
-        inputs=split_collections(inputs),
-        where=where,
-        binds=binds,
-        overrides=[parse_override(o) for o in overrides],
-        save_qgraph=save,
-    )
+    request = run_request(pipeline_ref, inputs, output, where, binds, overrides, save_qgraph=save)
     with open_butler(repo) as butler:
         graph = plan(butler, request, resume=False)
     click.echo(f"{len(graph)} quanta for run {graph.output_run}")

@@ -22,7 +22,6 @@ from .params import (
     output_option,
     pipeline_option,
     repo_argument,
-    split_collections,
     where_option,
 )
 
@@ -117,18 +116,17 @@ def run(
     or was blocked, 2 on a user error.
     """
     from quanta.exec.driver import ExecutionSettings
-    from quanta.exec.workflow import RunRequest, run_pipeline
-    from quanta.pipe.config import parse_override
+    from quanta.exec.workflow import run_pipeline
 
-    from .operations import open_butler
+    from .operations import open_butler, run_request
 
-    request = RunRequest(
-        output=output,
-        pipeline=pipeline_ref,
-        inputs=split_collections(inputs),
-        where=where,
-        binds=binds,
-        overrides=[parse_override(o) for o in overrides],
+    request = run_request(
+        pipeline_ref,
+        inputs,
+        output,
+        where,
+        binds,
+        overrides,
         qgraph=qgraph,
         save_qgraph=save_qgraph,
     )
