@@ -8,6 +8,7 @@ import pytest
 from cp.rawdata import quadrants, read_out
 from quanta.core.image import Image
 from quanta.cp.algorithms import MaskBit
+from quanta.cp.headers import amp_sections
 from quanta.cp.isr import IsrConfig, IsrTask
 
 GAINS = (1.2, 1.5, 1.8, 2.0)
@@ -73,6 +74,11 @@ def test_header_records_each_amplifier() -> None:
         assert header[f"OSNOISE_E {name}"] == pytest.approx(4.0, rel=0.3)
     assert (header["MP_SAT"], header["MP_BAD"], header["MP_EDGE"]) == (0, 1, 2)
     assert header["EXPTIME"] == 10.0
+    sections = amp_sections(header)
+    assert [(s.y0, s.y1, s.x0, s.x1) for s in sections.values()] == [
+        (g.detector.y0, g.detector.y1, g.detector.x0, g.detector.x1) for g in quadrants()
+    ]
+    assert list(sections) == [g.name for g in quadrants()]
 
 
 def test_variance_is_poisson_plus_read_noise() -> None:

@@ -232,6 +232,7 @@ def test_numpy_never_unpickles_on_read(tmp_path: Path) -> None:
         ("ArrowTable", {"a": [1]}, "builtins.dict"),
         ("StructuredData", object(), "builtins.object"),
         ("NumpyArray", [1, 2, 3], "builtins.list"),
+        ("Plot", "figure.png", "builtins.str"),
     ],
 )
 def test_wrong_type_names_storage_class_and_type(
@@ -250,7 +251,35 @@ SAMPLES = {
     "ArrowTable": lambda: pa.table({"a": list(range(500))}),
     "StructuredData": lambda: {"a": list(range(20))},
     "NumpyArray": lambda: np.arange(500.0),
+    "Plot": lambda: _png(),
 }
+
+
+def _png() -> bytes:
+    """A small real figure, rendered the way tasks render theirs."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(2, 2))
+    figure.add_subplot().plot([0, 1], [1, 0])
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def test_plot_round_trip_is_byte_exact_and_refuses_other_bytes(tmp_path: Path) -> None:
+    formatter = formatter_for("Plot")
+    path = tmp_path / f"a{formatter.extension}"
+    data = _png()
+    formatter.write(data, path)
+    assert formatter.read(path) == data
+    with pytest.raises(DatastoreError, match="needs PNG-encoded bytes"):
+        formatter.write(data[:-12], tmp_path / "b.png")
+    assert not (tmp_path / "b.png").exists()
 
 
 @pytest.mark.parametrize("storage_class", list(SAMPLES))

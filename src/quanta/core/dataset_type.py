@@ -15,6 +15,7 @@ STORAGE_CLASSES: dict[str, str] = {
     "ArrowTable": "pyarrow.Table, as Parquet",
     "StructuredData": "dict, list or scalar of JSON-compatible values, as JSON",
     "NumpyArray": "numpy.ndarray of a non-object dtype, as .npy",
+    "Plot": "bytes of a rendered PNG image (a figure), as .png",
 }
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 

@@ -8,7 +8,9 @@ Per-amplifier values are HIERARCH cards named ``<KEYWORD> <amplifier>``, such as
   is known);
 - ``GAIN``: the gain ISR used (e-/ADU);
 - ``RDNOISE``: in a master bias, the read noise (e-), the root mean square of the
-  inputs' ``OSNOISE_E``.
+  inputs' ``OSNOISE_E``;
+- ``AMPSEC``: where the amplifier's pixels are in the assembled image, as a FITS section
+  (``[x1:x2,y1:y2]``, 1-based), so later tasks can work amplifier by amplifier.
 
 ``BUNIT`` gives the pixel unit: ``electron`` or ``adu``, with ``/s`` for a dark; a flat
 has none.
@@ -19,11 +21,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..core.raw import Section
+
 OSLEVEL = "OSLEVEL"
 OSNOISE = "OSNOISE"
 OSNOISE_E = "OSNOISE_E"
 GAIN = "GAIN"
 RDNOISE = "RDNOISE"
+AMPSEC = "AMPSEC"
 ELECTRON = "electron"
 ADU = "adu"
 PER_SECOND = "/s"
@@ -42,6 +47,18 @@ def amp_values(header: Mapping[str, Any], keyword: str) -> dict[str, float]:
     """
     prefix = f"{keyword} "
     return {k[len(prefix) :]: float(v) for k, v in header.items() if k.startswith(prefix)}
+
+
+def amp_sections(header: Mapping[str, Any]) -> dict[str, Section]:
+    """Every amplifier's region of an assembled image, from its ``AMPSEC`` cards.
+
+    >>> amp_sections({"AMPSEC C00": "[1:4,1:2]"})
+    {'C00': Section(y0=0, y1=2, x0=0, x1=4, flip_y=False, flip_x=False)}
+    """
+    prefix = f"{AMPSEC} "
+    return {
+        k[len(prefix) :]: Section.parse(str(v)) for k, v in header.items() if k.startswith(prefix)
+    }
 
 
 def unit_scale(calibration_unit: str | None, image_unit: str, gain: float | None) -> float:

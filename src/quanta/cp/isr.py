@@ -196,6 +196,7 @@ class IsrTask(PipelineTask):
             read_noise = _number(amp.header, "RDNOISE")
             if read_noise is None:
                 read_noise = fit.noise * (gain or 1.0)
+            header[hdr.amp_key(hdr.AMPSEC, name)] = geometry.detector.to_fits()
             header[hdr.amp_key(hdr.OSLEVEL, name)] = fit.mean_level
             header[hdr.amp_key(hdr.OSNOISE, name)] = fit.noise
             if gain is not None:

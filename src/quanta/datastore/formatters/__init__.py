@@ -15,6 +15,7 @@ _MODULES = {
     "StructuredData": "json",
     "NumpyArray": "numpy",
     "RawImage": "raw",
+    "Plot": "png",
 }
 
 
