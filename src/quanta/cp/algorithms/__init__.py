@@ -23,4 +23,12 @@ from .overscan import OverscanOptions as OverscanOptions
 from .overscan import correct_overscan as correct_overscan
 from .overscan import fit_overscan as fit_overscan
 from .overscan import overscan_noise as overscan_noise
+from .ptc import AmpFit as AmpFit
+from .ptc import PairMeasurement as PairMeasurement
+from .ptc import PairOptions as PairOptions
+from .ptc import SolveOptions as SolveOptions
+from .ptc import covariances_fft as covariances_fft
+from .ptc import fit_ptc as fit_ptc
+from .ptc import measure_pair as measure_pair
+from .ptc import ptc_model as ptc_model
 from .stats import robust_sigma as robust_sigma

@@ -1,0 +1,113 @@
+"""The PTC core on one ``full`` SimCam detector: ``measure_pair`` and ``fit_ptc``.
+
+Setup makes one flat pair of 16 amplifiers of 509 x 2000 pixels (float32, ISR'd-like:
+Poisson electrons at 20,000 e-, read noise 6 e-, divided by the gain 1.5 e-/ADU). The
+process is then pinned to one core (every thread, BLAS pools included) and each stage
+is timed over all amplifiers: ``measure_pair_cov`` with covariances up to lag 8 (target
+< 1 s), ``measure_pair`` without them (target < 0.3 s), and ``fit_ptc`` (Astier eq. 16)
+and ``fit_ptc_polynomial`` on 16 amplifiers x 20 pairs of (mean, variance) points.
+Records give the median wall seconds, CPU seconds and milliseconds per amplifier.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from common import TARGETS, emit, log, summarize
+
+from quanta.cp.algorithms import PairOptions, SolveOptions, fit_ptc, measure_pair, ptc_model
+
+AMP_SHAPE = (2000, 509)
+GAIN, NOISE, A00 = 1.5, 6.0, -2e-6
+TARGETS.setdefault("measure_pair_cov", ("seconds", "<", 1.0))
+TARGETS.setdefault("measure_pair", ("seconds", "<", 0.3))
+
+
+def flat_pair(rng: np.random.Generator, amps: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Both flats of a pair, amplifier by amplifier, in ADU (float32)."""
+    pairs = []
+    for _ in range(amps):
+        images = []
+        for _ in range(2):
+            electrons = rng.poisson(20_000.0, AMP_SHAPE).astype(np.float32)
+            electrons += rng.standard_normal(AMP_SHAPE, dtype=np.float32) * np.float32(NOISE)
+            electrons /= np.float32(GAIN)
+            images.append(electrons)
+        pairs.append((images[0], images[1]))
+    return pairs
+
+
+def ptc_points(rng: np.random.Generator, amps: int, pairs: int) -> list[tuple[Any, Any]]:
+    """(means, variances) of ``pairs`` exposure levels per amplifier, scattered by 0.5%."""
+    points = []
+    for amp in range(amps):
+        gain = GAIN * (1 + 0.02 * amp / amps)
+        means = np.geomspace(100.0, 85_000.0, pairs) / gain
+        variances = ptc_model(means, A00, gain, NOISE) * (1 + 0.005 * rng.standard_normal(pairs))
+        points.append((means, variances))
+    return points
+
+
+def pin_to_one_core() -> int:
+    """Pin every thread of this process to one core (os.sched_setaffinity(0) would pin
+    only the calling thread, not BLAS threads started at import); its number."""
+    core = min(os.sched_getaffinity(0))
+    for task in os.listdir("/proc/self/task"):
+        os.sched_setaffinity(int(task), {core})
+    return core
+
+
+def timed(fn: Callable[[], object]) -> dict[str, float]:
+    """Wall and CPU seconds of one call."""
+    start, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return {"seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per stage (median reported)")
+    parser.add_argument("--amps", type=int, default=16, help="amplifiers of the detector")
+    parser.add_argument("--pairs", type=int, default=20, help="pairs per amplifier to fit")
+    parser.add_argument("--max-lag", type=int, default=8, help="covariance lags in x and y")
+    args = parser.parse_args()
+    rng = np.random.default_rng(3)
+    started = time.perf_counter()
+    pairs = flat_pair(rng, args.amps)
+    points = ptc_points(rng, args.amps, args.pairs)
+    log(f"bench_ptc: {args.amps} amplifier pairs made in {time.perf_counter() - started:.1f} s")
+    core = pin_to_one_core()
+    shape = list(AMP_SHAPE)
+    stages: dict[str, tuple[Callable[[], object], dict[str, Any]]] = {
+        "measure_pair_cov": (
+            lambda: [measure_pair(*p, options=PairOptions(max_lag=args.max_lag)) for p in pairs],
+            {"amps": args.amps, "amp_shape": shape, "max_lag": args.max_lag},
+        ),
+        "measure_pair": (
+            lambda: [measure_pair(*p, options=PairOptions(covariances=False)) for p in pairs],
+            {"amps": args.amps, "amp_shape": shape},
+        ),
+        "fit_ptc": (
+            lambda: [fit_ptc(*p) for p in points],
+            {"amps": args.amps, "pairs": args.pairs},
+        ),
+        "fit_ptc_polynomial": (
+            lambda: [fit_ptc(*p, SolveOptions(model="polynomial")) for p in points],
+            {"amps": args.amps, "pairs": args.pairs},
+        ),
+    }
+    for stage, (fn, fixed) in stages.items():
+        fn()  # warm-up: imports, FFT plans
+        runs = [timed(fn) for _ in range(args.repeat)]
+        record = summarize("ptc", stage, runs, target=stage, core=core, **fixed)
+        record["ms_per_amp"] = round(1000 * record["seconds"] / args.amps, 2)
+        emit(record)
+
+
+if __name__ == "__main__":
+    main()

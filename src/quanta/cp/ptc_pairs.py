@@ -1,0 +1,251 @@
+"""Photon Transfer Curve, first step: measure each pair of ISR'd flats, amplifier by amplifier.
+
+Two tasks run the same measurement (``measure_exposure_pair``) on the same inputs and
+write the same table, one row per amplifier; they differ only in how a pair becomes a
+quantum:
+
+- ``PtcExtractPairTask`` (option B3, task-defined quanta): one quantum per detector by
+  default, which its generation hook splits into one quantum per pair, labelled with the
+  free-form key ``pair=<first>+<second>``. The pairs come from the exposure records (the
+  flat-pair rule of ``quanta.core.pairing``) or from a pairs file named in the config.
+- ``PtcGroupPairTask`` (option B1, a group dimension): one quantum per (group, detector)
+  of a group system defined beforehand with ``quanta define-groups``; it receives the
+  group's members in membership order.
+
+The inputs must be in ADU, overscan- and bias-subtracted but not gain-corrected (ISR with
+``apply_gain: false``): the gain is what the curve measures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pydantic import Field
+
+from ..core.errors import ConfigError
+from ..core.image import Image
+from ..core.pairing import DEFAULT_TOLERANCE, Flat, flat_pairs, pair_name
+from ..pipe import Input, NoWorkFound, Output, PipelineTask, PipelineTaskConfig
+from ..pipe import PipelineTaskConnections as Connections
+from ..pipe.quantum_io import QuantumIO
+from ..pipe.task import Candidate, QuantumSpec
+from . import headers as hdr
+from .algorithms import MaskBit
+from .algorithms.ptc import PairMeasurement, PairOptions, measure_pair
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from ..core.data_id import DataCoordinate
+
+EXPOSURE = ("instrument", "detector", "exposure")
+DETECTOR = ("instrument", "detector")
+GROUP_DETECTOR = ("instrument", "group", "detector")
+
+
+class PtcPairConfig(PipelineTaskConfig):
+    """How a pair is measured."""
+
+    nsigma: float = Field(5.0, gt=0, description="Sigma clipping of the means and difference.")
+    max_iter: int = Field(3, ge=1, description="Clipping iterations.")
+    edge: int = Field(2, ge=0, description="Pixels left out at each amplifier border.")
+    max_lag: int = Field(8, ge=0, description="Covariances up to this lag (pixels) in x and y.")
+    covariances: bool = Field(True, description="Measure the covariances (FFT).")
+    bad_mask: list[str] = Field(
+        default_factory=lambda: ["SAT", "BAD"], description="Mask bits of pixels left out."
+    )
+
+    def pair_options(self) -> PairOptions:
+        """The measurement options of ``cp.algorithms.ptc``."""
+        return PairOptions(self.nsigma, self.max_iter, self.edge, self.max_lag, self.covariances)
+
+    def bad_bits(self) -> int:
+        """The mask bits of ``bad_mask`` as one integer."""
+        bits = 0
+        for name in self.bad_mask:
+            try:
+                bits |= MaskBit[name]
+            except KeyError:
+                raise ConfigError(
+                    f"unknown mask bit {name!r}; valid: {', '.join(b.name or '' for b in MaskBit)}"
+                ) from None
+        return bits
+
+
+def measure_exposure_pair(
+    first: Image,
+    second: Image,
+    exposures: tuple[int, int],
+    options: PairOptions,
+    bad_bits: int,
+) -> pa.Table:
+    """The ``ptcPair`` table of one pair of one detector: one row per amplifier (``AMPSEC``
+    order), with both exposure ids, the means, the halved difference variance and the
+    covariances (row-major, ``(max_lag + 1)**2`` values, or null)."""
+    import pyarrow as pa
+
+    sections = hdr.amp_sections(first.header)
+    if not sections:
+        raise ValueError("the image has no AMPSEC cards; run it through IsrTask first")
+    if first.shape != second.shape:
+        raise ValueError(f"the pair's images have shapes {first.shape} and {second.shape}")
+    good = ((first.mask | second.mask) & bad_bits) == 0
+    rows: list[tuple[str, PairMeasurement]] = []
+    for amp, section in sections.items():
+        where = section.slices
+        rows.append(
+            (amp, measure_pair(first.image[where], second.image[where], good[where], options))
+        )
+    times = [_exposure_time(image) for image in (first, second)]
+    return pa.table(
+        {
+            "amp": pa.array([amp for amp, _ in rows], pa.string()),
+            "pair": pa.array([pair_name(*exposures)] * len(rows), pa.string()),
+            "exposure1": pa.array([exposures[0]] * len(rows), pa.int64()),
+            "exposure2": pa.array([exposures[1]] * len(rows), pa.int64()),
+            "exposure_time": pa.array([float(np.mean(times))] * len(rows), pa.float64()),
+            "mean1": pa.array([m.mean1 for _, m in rows], pa.float64()),
+            "mean2": pa.array([m.mean2 for _, m in rows], pa.float64()),
+            "mean": pa.array([m.mean for _, m in rows], pa.float64()),
+            "variance": pa.array([m.variance for _, m in rows], pa.float64()),
+            "n_pixels": pa.array([m.n_pixels for _, m in rows], pa.int64()),
+            "cov": pa.array(
+                [None if m.cov is None else m.cov.ravel().tolist() for _, m in rows],
+                pa.list_(pa.float64()),
+            ),
+        }
+    )
+
+
+def _exposure_time(image: Image) -> float:
+    value = image.header.get("EXPTIME")
+    return float("nan") if value is None else float(value)
+
+
+class PairTask(PipelineTask):
+    """What both pair tasks do with a quantum: read its two flats, measure, write."""
+
+    config: PtcPairConfig
+
+    def run_quantum(self, qio: QuantumIO) -> None:
+        """Measure the quantum's two flats, in the order the quantum lists them."""
+        refs = qio.refs("inputs")
+        if len(refs) != 2:
+            raise NoWorkFound(f"{len(refs)} flat(s) in quantum {qio.data_id}; a pair needs 2")
+        first, second = qio.get("inputs")
+        exposures = (int(refs[0].data_id["exposure"]), int(refs[1].data_id["exposure"]))
+        qio.put(self.run(first, second, exposures)["pair"], "pair")
+
+    def run(  # type: ignore[override]
+        self, first: Image, second: Image, exposures: tuple[int, int]
+    ) -> dict[str, pa.Table]:
+        """The per-amplifier table of one pair."""
+        table = measure_exposure_pair(
+            first, second, exposures, self.config.pair_options(), self.config.bad_bits()
+        )
+        return {"pair": table}
+
+
+# -- option B3: task-defined quanta ----------------------------------------------------------
+
+
+class PtcExtractPairConfig(PtcPairConfig):
+    """Where the pairs come from: the flat-pair rule, or a file."""
+
+    tolerance: float = Field(
+        DEFAULT_TOLERANCE, ge=0, description="Largest exposure time difference in a pair (s)."
+    )
+    pairs_file: str | None = Field(
+        None, description="A file of pairs (CSV or YAML, as for define-groups); null: the rule."
+    )
+
+
+class PtcExtractPairConnections(Connections, dimensions=DETECTOR):
+    """The flats of a detector in; one table per pair out, keyed by ``pair``."""
+
+    inputs = Input("postISRCCD", "Image", EXPOSURE, doc="ISR'd flats in ADU.", multiple=True)
+    pair = Output("ptcPair", "ArrowTable", DETECTOR, doc="Per-amplifier pair measurements.")
+
+
+class PtcExtractPairTask(PairTask):
+    """``ptcExtractPair`` with task-defined quanta: one quantum per pair of flats."""
+
+    ConfigClass = PtcExtractPairConfig
+    ConnectionsClass = PtcExtractPairConnections
+    config: PtcExtractPairConfig
+
+    @classmethod
+    def generate_quanta(  # type: ignore[override]
+        cls,
+        config: PtcExtractPairConfig,
+        quantum_data_ids: Sequence[DataCoordinate],
+        candidates: Mapping[str, Sequence[Candidate]],
+    ) -> list[QuantumSpec]:
+        """One quantum per pair and detector, with the free-form key ``pair``."""
+        by_detector: dict[Any, dict[int, Candidate]] = {}
+        for candidate in candidates["inputs"]:
+            data_id = candidate.ref.data_id
+            by_detector.setdefault(data_id["detector"], {})[int(data_id["exposure"])] = candidate
+        specs = []
+        for data_id in quantum_data_ids:
+            flats = by_detector.get(data_id["detector"], {})
+            for first, second in cls.pairs(config, flats):
+                specs.append(
+                    QuantumSpec(
+                        data_id.with_extras({"pair": pair_name(first, second)}),
+                        {"inputs": [flats[first].ref, flats[second].ref]},
+                    )
+                )
+        return specs
+
+    @classmethod
+    def pairs(
+        cls, config: PtcExtractPairConfig, flats: Mapping[int, Candidate]
+    ) -> list[tuple[int, int]]:
+        """The pairs among ``flats``: from the config's file, else by the flat-pair rule."""
+        if config.pairs_file is not None:
+            from ..core.group_files import read_group_file
+
+            groups = read_group_file(Path(config.pairs_file), size=2)
+            return [(g.members[0], g.members[1]) for g in groups if set(g.members) <= set(flats)]
+        records = [
+            Flat(
+                exposure,
+                int(c.records["exposure"].values["day_obs"]),
+                float(c.records["exposure"].values["exposure_time"]),
+            )
+            for exposure, c in flats.items()
+        ]
+        return flat_pairs(records, config.tolerance).pairs
+
+
+# -- option B1: a group dimension ------------------------------------------------------------
+
+
+class PtcGroupPairConnections(Connections, dimensions=GROUP_DETECTOR):
+    """A group's two flats in (membership order); its table out."""
+
+    inputs = Input("postISRCCD", "Image", EXPOSURE, doc="ISR'd flats in ADU.", multiple=True)
+    pair = Output(
+        "ptcGroupPair", "ArrowTable", GROUP_DETECTOR, doc="Per-amplifier pair measurements."
+    )
+
+
+class PtcGroupPairTask(PairTask):
+    """``ptcExtractPair`` over a group dimension: one quantum per (group, detector)."""
+
+    ConfigClass = PtcPairConfig
+    ConnectionsClass = PtcGroupPairConnections
+
+    @classmethod
+    def adjust_quantum(  # type: ignore[override]
+        cls, config: PtcPairConfig, data_id: DataCoordinate, inputs: dict[str, list[Any]]
+    ) -> dict[str, list[Any]]:
+        """Drop a group that does not have exactly two flats (a member is missing)."""
+        count = len(inputs.get("inputs", []))
+        if count != 2:
+            raise NoWorkFound(f"group {data_id['group']!r} has {count} flat(s); a pair needs 2")
+        return inputs

@@ -1,0 +1,151 @@
+"""The Photon Transfer Curve against simulated truth, and its three pairwise designs.
+
+The ``ptc`` preset (2 detectors x 4 amplifiers of 200 x 200 pixels, 20 flat pairs from
+100 e- to 85% of the full well, brighter-fatter on) goes through the main job
+(``quanta.demo.run_calibration_flow``: ingest, flat pairs as an exclusive group system,
+master bias, dark and flat, PTC over groups), then the same repository runs the
+task-defined pairs (B3) and in-task pairing (A) pipelines. A zero-noise ``quick``
+simulation checks that identical flats give a variance of exactly zero.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from click.testing import CliRunner
+
+from quanta.butler import Butler
+from quanta.cli.main import cli
+from quanta.demo import CALIB, RAW, FlowResult, certify_masters, run_calibration_flow
+from quanta.exec import ExecutionSettings
+from quanta.exec.workflow import RunRequest, run_pipeline
+from quanta.graph.builder import build_graph
+from quanta.instruments import get_instrument
+from quanta.instruments.ingest import ingest_raws
+from quanta.pipe.pipeline import Pipeline
+from quanta.sim import simulate
+
+FLATS = "exposure.observation_type = 'flat'"
+
+
+@dataclass
+class Flow:
+    """The repository after the flow and the two other designs, with the truth."""
+
+    result: FlowResult
+    butler: Butler
+    truth: dict[str, Any]
+    runs: dict[str, str]
+
+    def ptc(self, design: str, detector: int) -> dict[str, Any]:
+        ptc = self.butler.get(
+            "ptc", instrument="SimCam", detector=detector, collections=[self.runs[design]]
+        )
+        assert isinstance(ptc, dict)
+        return ptc
+
+
+def run(butler: Butler, pipeline: str, output: str, where: str) -> str:
+    report = run_pipeline(
+        butler, RunRequest(output, pipeline, [RAW, CALIB], where), ExecutionSettings(), 2
+    )
+    assert report.ok, report.failures
+    return report.run
+
+
+@pytest.fixture(scope="module")
+def flow(tmp_path_factory: pytest.TempPathFactory) -> Flow:
+    root = tmp_path_factory.mktemp("ptc")
+    result = run_calibration_flow(root, design="groups", preset="ptc", processes=2)
+    butler = Butler(result.repo)
+    runs = {
+        "groups": result.ptc_collection,
+        "pairs": run(butler, "ptc_pairs", "u/test/pairs", FLATS),
+        "inline": run(butler, "ptc_inline", "u/test/inline", FLATS),
+    }
+    truth = json.loads((root / "raws" / "truth.json").read_text())
+    return Flow(result, butler, truth, runs)
+
+
+def test_gain_noise_and_a00_match_the_truth(flow: Flow) -> None:
+    # Tolerances from the issue: gain 1%, read noise 5%, a00 15%. Each of the 20 pairs
+    # measures a variance over ~38,000 pixels (0.7% each); the fit over all pairs gives
+    # the gain to ~0.2%, the noise (4-8 e-, from the lowest pairs at 100-500 e-) to
+    # ~2%, a00 (~2e-6, a 17% effect at the top) to ~5%.
+    assert len(flow.result.amps) == 2 * 4
+    for amp in flow.result.amps:
+        assert amp.gain == pytest.approx(amp.gain_truth, rel=0.01), amp
+        assert amp.noise == pytest.approx(amp.noise_truth, rel=0.05), amp
+        assert amp.a00 == pytest.approx(amp.a00_truth, rel=0.15), amp
+
+
+def test_the_three_designs_give_identical_curves(flow: Flow) -> None:
+    for detector in (0, 1):
+        groups = flow.ptc("groups", detector)
+        assert flow.ptc("pairs", detector) == groups
+        assert flow.ptc("inline", detector) == groups
+        for fit in groups["amps"].values():
+            assert fit["n_pairs_used"] >= 15 and len(fit["pairs"]) == 20
+
+
+def test_group_and_task_defined_pair_tables_are_bit_identical(flow: Flow) -> None:
+    groups = flow.butler.query_datasets("ptcGroupPair", [flow.runs["groups"]])
+    pairs = flow.butler.query_datasets("ptcPair", [flow.runs["pairs"]])
+    assert len(groups) == len(pairs) == 2 * 20
+    by_key = {(r.data_id["detector"], r.data_id["pair"]): r for r in pairs}
+    for ref in groups:
+        table = flow.butler.get(ref)
+        other = flow.butler.get(by_key[(ref.data_id["detector"], ref.data_id["group"])])
+        assert isinstance(table, pa.Table) and table.equals(other)
+        first, second = (int(e) for e in ref.data_id["group"].split("+"))
+        assert table.column("exposure1").to_pylist() == [first] * 4
+        assert table.column("exposure2").to_pylist() == [second] * 4
+
+
+def test_provenance_shows_the_exposures_of_each_pair(flow: Flow) -> None:
+    ref = flow.butler.query_datasets("ptcPair", [flow.runs["pairs"]], where="detector = 1")[0]
+    first, second = ref.data_id["pair"].split("+")
+    result = CliRunner().invoke(cli, ["provenance", str(flow.result.repo), str(ref.id)])
+    assert result.exit_code == 0, result.output
+    assert f"pair={ref.data_id['pair']}" in result.output
+    assert f"exposure: {first}" in result.output and f"exposure: {second}" in result.output
+
+
+def test_plots_are_written_per_detector(flow: Flow) -> None:
+    assert len(flow.result.plots) == 2
+    for path in flow.result.plots:
+        assert path.suffix == ".png" and path.read_bytes().startswith(b"\x89PNG")
+        assert path.stat().st_size > 20_000
+
+
+def test_a_group_with_a_missing_member_has_no_work_alone(flow: Flow) -> None:
+    groups = flow.butler.query_dimension_records("group", where="group.system = 'flatPairs'")
+    first, second = sorted(g.name for g in groups)[0].split("+")
+    pipeline = Pipeline.load("ptc_groups").resolve(flow.butler.universe)
+    where = f"group.system = 'flatPairs' AND exposure != {second}"
+    graph = build_graph(flow.butler, pipeline, [RAW, CALIB], "u/test/missing", where=where)
+    assert len(graph.task("ptcExtractGroupPair")) == 2 * 19
+    assert len(graph.task("isr")) == 2 * 39
+    explained = graph.explain()
+    assert f"2 dropped by adjust_quantum (group '{first}+{second}' has 1 flat(s)" in explained
+
+
+def test_zero_noise_pairs_have_exactly_zero_variance(tmp_path: Path) -> None:
+    raws = tmp_path / "raws"
+    simulate(raws, preset="quick", seed=1, zero_noise=True)
+    butler = Butler.create(tmp_path / "repo")
+    get_instrument("SimCam").register(butler)
+    assert not ingest_raws(butler, [raws]).refused
+    certify_masters(butler)
+    run_name = run(butler, "ptc_pairs#isr,ptcExtractPair", "u/test/zero", FLATS)
+    tables = [butler.get(ref) for ref in butler.query_datasets("ptcPair", [run_name])]
+    assert len(tables) == 2 * 6
+    for table in tables:
+        assert table.column("variance").to_pylist() == [0.0] * 4
+        assert all(v == 0.0 for cov in table.column("cov").to_pylist() for v in cov)
+        assert min(table.column("mean").to_pylist()) > 0
