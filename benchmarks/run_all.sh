@@ -34,7 +34,10 @@ run bench_w1.py --n 500 --db postgresql
 # sizes (1M and 2M quanta, several minutes) need --full: see README.md.
 run bench_graph.py
 run bench_ingest.py --n 1000 --jobs 2
+run bench_groups.py
 # ISR of one full detector and a 20-frame bias combine (writes ~4 GB of temporary files).
 run bench_isr.py
+# The PTC core on one full detector's flat pair, pinned to one core (a few seconds).
+run bench_ptc.py
 echo "run_all: total $SECONDS s" >&2
 exit "$status"

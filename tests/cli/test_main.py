@@ -37,6 +37,7 @@ COMMANDS = {
     "register-instrument",
     "ingest-raws",
     "define-visits",
+    "define-groups",
     "simulate",
 }
 

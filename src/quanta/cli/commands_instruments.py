@@ -1,4 +1,5 @@
-"""Instrument commands: ``register-instrument``, ``ingest-raws`` and ``define-visits``.
+"""Instrument commands: ``register-instrument``, ``ingest-raws``, ``define-visits`` and
+``define-groups``.
 
 ``ingest-raws`` exits with 0 when every file went in (or was already there), 1 when any
 file was refused (each named on stderr), and 2 on a user error.
@@ -13,6 +14,8 @@ import click
 from .params import BindValue, bind_option, repo_argument, where_option
 
 TRANSFER_MODES = ("copy", "move", "link", "symlink", "direct")
+#: Left-out exposures define-groups lists before summing up the rest.
+SHOWN_LEFT_OUT = 20
 
 
 @click.command("register-instrument")
@@ -102,4 +105,88 @@ def define_visits(
     click.echo(f"defined {new} new visits")
 
 
-COMMANDS = (register_instrument, ingest_raws, define_visits)
+@click.command("define-groups")
+@repo_argument
+@click.option("--system", required=True, metavar="NAME", help="Group system to fill.")
+@click.option(
+    "--exclusive",
+    is_flag=True,
+    help="Each exposure may be in at most one group of the system; the registry refuses a "
+    "second one.",
+)
+@click.option(
+    "--instrument",
+    metavar="NAME",
+    help="Instrument whose exposures are grouped; by default the repository's only one.",
+)
+@click.option(
+    "--rule",
+    metavar="RULE",
+    help='Grouping rule with its arguments: "flat-pairs", "by-keyword KEY" or '
+    '"consecutive N" (or a rule another package provides).',
+)
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="flat-pairs: the largest exposure time difference within a pair (default 0.005).",
+)
+@click.option(
+    "--from-file",
+    "from_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="CSV or YAML file naming each group and its exposures in order.",
+)
+@click.option(
+    "--group-size",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="With --from-file: the number of exposures of every group of a new system.",
+)
+@where_option
+@bind_option
+def define_groups(
+    repo: Path,
+    system: str,
+    exclusive: bool,
+    instrument: str | None,
+    rule: str | None,
+    tolerance: float | None,
+    from_file: Path | None,
+    group_size: int | None,
+    where: str | None,
+    binds: dict[str, BindValue],
+) -> None:
+    """Define groups of exposures.
+
+    Fills the group system --system of REPO with groups made by a --rule from the
+    exposures (matching --where), or read --from-file, and prints what was defined
+    and which exposures the rule left out. Nothing is written unless every group is
+    valid; running it again changes nothing.
+    """
+    from quanta.instruments.groups import define_groups as define
+
+    from .operations import open_butler
+
+    with open_butler(repo) as butler:
+        report = define(
+            butler,
+            system,
+            rule=rule,
+            from_file=from_file,
+            exclusive=exclusive,
+            instrument=instrument,
+            where=where,
+            binds=binds,
+            tolerance=tolerance,
+            group_size=group_size,
+        )
+    click.echo(report.summary())
+    for item in report.left_out[:SHOWN_LEFT_OUT]:
+        click.echo(f"  left out {item.exposure}: {item.reason}")
+    if len(report.left_out) > SHOWN_LEFT_OUT:
+        click.echo(f"  ... and {len(report.left_out) - SHOWN_LEFT_OUT} more")
+
+
+COMMANDS = (register_instrument, ingest_raws, define_visits, define_groups)

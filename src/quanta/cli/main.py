@@ -13,6 +13,7 @@ import click
 
 from . import (
     commands_collections,
+    commands_demo,
     commands_graph,
     commands_instruments,
     commands_pipeline,
@@ -74,6 +75,7 @@ for _command in (
     *commands_graph.COMMANDS,
     *commands_instruments.COMMANDS,
     *commands_sim.COMMANDS,
+    *commands_demo.COMMANDS,
 ):
     cli.add_command(_command)
 

@@ -1,8 +1,8 @@
 """Database connections: one code path for SQLite (embedded default) and PostgreSQL.
 
 Dialect differences stay here: URL normalization, SQLite pragmas and
-``BEGIN IMMEDIATE`` for write transactions, and a clear error when a server
-cannot be reached.
+``BEGIN IMMEDIATE`` for write transactions, statistics after bulk inserts, and a
+clear error when a server cannot be reached.
 """
 
 from __future__ import annotations
@@ -85,6 +85,13 @@ class Database:
                 yield conn
             finally:
                 self._reader = None
+
+    def analyze(self, conn: sa.Connection, table: sa.Table) -> None:
+        """Refresh PostgreSQL's statistics of a table after a bulk insert, so that queries
+        in the next minutes (before autovacuum gets to it) are not planned for an empty
+        table; SQLite plans without statistics and needs nothing."""
+        if self.dialect == "postgresql":
+            conn.exec_driver_sql(f'ANALYZE "{table.name}"')
 
     @property
     def in_transaction(self) -> bool:

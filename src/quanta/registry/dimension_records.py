@@ -13,9 +13,12 @@ from ..core.records import DimensionRecord
 from ..core.timespan import Timespan
 from ..core.universe import Dimension, DimensionUniverse
 from .database import Database
+from .groups import MEMBERSHIP, claim_exclusive
 from .schema import RegistryTables
 
 CHUNK = 500
+#: Inserts of at least this many rows refresh the table's statistics (PostgreSQL).
+ANALYZE_ROWS = 1000
 
 
 def record_to_row(record: DimensionRecord) -> dict[str, Any]:
@@ -86,11 +89,14 @@ class DimensionRecordManager:
                         f"records they refer to ({', '.join((*dim.required, *dim.implied))}) "
                         "first"
                     ) from None
+                if len(new) >= ANALYZE_ROWS:
+                    self._db.analyze(conn, table)
         return len(new)
 
     def insert_join(self, name: str, rows: Iterable[Mapping[str, Any]]) -> int:
         """Insert rows of a join table (such as group membership) idempotently; a row whose
-        fields differ from an existing one is an error. Returns how many were new."""
+        fields differ from an existing one is an error, and so is an exposure joining a
+        second group of an exclusive system. Returns how many were new."""
         try:
             join = self._universe.joins[name]
         except KeyError:
@@ -133,6 +139,10 @@ class DimensionRecordManager:
                         f"cannot insert {name} rows: {_first_line(err)}; insert the dimension "
                         f"records of {', '.join(join.dimensions)} first"
                     ) from None
+                if name == MEMBERSHIP:
+                    claim_exclusive(conn, self._tables, new)
+                if len(new) >= ANALYZE_ROWS:
+                    self._db.analyze(conn, table)
         return len(new)
 
     def _fetch_rows(

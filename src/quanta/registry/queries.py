@@ -66,6 +66,10 @@ class QueryBuilder:
             self._providers.setdefault(other, []).append(table.c[other])
         return table
 
+    def includes(self, relation: sa.FromClause) -> bool:
+        """True if ``relation`` is joined into the query (after ``finish_joins``)."""
+        return relation in self._froms
+
     def dimension_table(self, name: str) -> sa.FromClause:
         """The table of ``name``'s records, joined into the query."""
         self._needed.add(name)
@@ -161,7 +165,9 @@ class QueryBuilder:
             return
         for ident in referenced_identifiers(expr):
             dim, field = self.resolve_identifier(ident)
-            self.require([dim] if field is None else [ident.parts[0]])
+            # A qualified name brings in what it qualifies: "group.system" is the system
+            # of a group, so it joins groups (and their members), unlike "group_system".
+            self.require([dim, ident.parts[0]] if field is None else [ident.parts[0]])
             if field is not None:
                 self.dimension_table(ident.parts[0])
 

@@ -22,6 +22,7 @@ from .database import Database
 from .dataset_types import DatasetTypeManager
 from .datasets import DatasetManager
 from .dimension_records import DimensionRecordManager, row_to_record
+from .groups import group_members, member_position, position_order
 from .provenance import ProvenanceManager
 from .queries import QueryBuilder
 from .schema import SCHEMA_VERSION, build_tables
@@ -97,6 +98,11 @@ class Registry:
     def insert_join_rows(self, join: str, rows: Iterable[Mapping[str, Any]]) -> int:
         """Insert rows of a join table such as ``group_membership``; returns how many were new."""
         return self.dimensions.insert_join(join, rows)
+
+    def query_group_members(self, instrument: str, system: str) -> dict[str, list[int]]:
+        """The member exposures of each group of a group system, in position order."""
+        with self.db.connect() as conn:
+            return group_members(conn, self.tables, instrument, system)
 
     def sync_dimension_record(
         self, element: str, record: DimensionRecord | Mapping[str, Any]
@@ -274,8 +280,11 @@ class Registry:
                 expr = self._prepare(builder, where, data_id)
                 builder.finish_joins()
                 builder.compile_where(expr, binds)
+                # A join table (an exposure in two groups) can repeat a RUN's dataset too.
+                joined = any(builder.includes(t) for t in self.tables.joins.values())
                 query = builder.select(
-                    *self.datasets.ref_columns(ds, dt), distinct=record.type != CollectionType.RUN
+                    *self.datasets.ref_columns(ds, dt),
+                    distinct=joined or record.type != CollectionType.RUN,
                 )
                 with paused_gc():
                     result.extend(self.datasets.make_refs(dt, conn.execute(query), run_names))
@@ -309,7 +318,8 @@ class Registry:
     ) -> tuple[tuple[str, ...], list[tuple]]:
         """Like ``query_data_ids`` but as plain value tuples over the named dimensions (in
         universe order, returned first): the fast path of graph building. Implied
-        dimensions may be named; their values come from the records."""
+        dimensions may be named; their values come from the records. Rows are sorted by
+        value, except that the members of each group come in their membership position."""
         names = self.universe.sorted(dimensions)
         builder = QueryBuilder(self.tables, self.universe)
         records = self.collections.flatten(collections) if collections else []
@@ -326,9 +336,19 @@ class Registry:
         builder.finish_joins()
         builder.compile_where(expr, binds)
         columns = [builder.canonical(n).label(n) for n in names]
-        query = builder.select(*columns, distinct=True).order_by(*columns)
+        position = member_position(builder, self.tables, names)
+        if position is None:
+            query = builder.select(*columns, distinct=True).order_by(*columns)
+        else:
+            # PostgreSQL wants ORDER BY terms of a DISTINCT query selected; strip it after.
+            extra = position.label("member_position")
+            query = builder.select(*columns, extra, distinct=True)
+            query = query.order_by(*position_order(columns, extra))
         with self.db.connect() as conn, paused_gc():
-            return names, [tuple(row) for row in conn.execute(query)]
+            result = conn.execute(query)
+            if position is None:
+                return names, [tuple(row) for row in result]
+            return names, [tuple(row)[:-1] for row in result]
 
     def _in_collections(
         self, ds: sa.FromClause, records: Sequence[CollectionRecord]

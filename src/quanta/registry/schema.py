@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from ..core.universe import Dimension, DimensionUniverse, FieldSpec, JoinSpec
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def column_type(spec: FieldSpec) -> sa.types.TypeEngine:
@@ -52,6 +52,7 @@ class RegistryTables:
     joins: dict[str, sa.Table]
     quantum: sa.Table
     quantum_dataset: sa.Table
+    group_exclusive_member: sa.Table | None
 
 
 def build_tables(universe: DimensionUniverse) -> RegistryTables:
@@ -173,6 +174,11 @@ def build_tables(universe: DimensionUniverse) -> RegistryTables:
     dims = {name: _dimension_table(md, universe, dim) for name, dim in universe.dimensions.items()}
     joins = {name: _join_table(md, universe, join) for name, join in universe.joins.items()}
     quantum, quantum_dataset = _provenance_tables(md)
+    exclusive = (
+        _exclusive_member_table(md, universe, joins["group_membership"])
+        if _has_exclusive_groups(universe)
+        else None
+    )
     return RegistryTables(
         md,
         meta,
@@ -187,6 +193,7 @@ def build_tables(universe: DimensionUniverse) -> RegistryTables:
         joins,
         quantum,
         quantum_dataset,
+        exclusive,
     )
 
 
@@ -277,3 +284,35 @@ def _join_table(md: sa.MetaData, universe: DimensionUniverse, join: JoinSpec) ->
         remote = [f"{dimension_table_name(name)}.{c}" for c in _key_columns(universe, target)]
         columns.append(sa.ForeignKeyConstraint([*target.required, name], remote))
     return sa.Table(f"join_{join.name}", md, *columns)
+
+
+def _has_exclusive_groups(universe: DimensionUniverse) -> bool:
+    """True for universes with group membership and systems that can be exclusive."""
+    return (
+        "group_membership" in universe.joins
+        and all(name in universe for name in ("instrument", "exposure", "group_system", "group"))
+        and "exclusive" in universe["group_system"].field_names
+    )
+
+
+def _exclusive_member_table(
+    md: sa.MetaData, universe: DimensionUniverse, membership: sa.Table
+) -> sa.Table:
+    """``group_exclusive_member``: one row per exposure in a group of an exclusive system.
+
+    Its primary key (instrument, group_system, exposure) is what makes a system exclusive:
+    a second group claiming the same exposure violates it, whatever the client does. Each
+    row points at its ``group_membership`` row and goes with it.
+    """
+    keys = [c.name for c in membership.primary_key.columns]
+    return sa.Table(
+        "group_exclusive_member",
+        md,
+        *(
+            sa.Column(
+                name, column_type(universe[name].key), primary_key=name != "group", nullable=False
+            )
+            for name in ("instrument", "group_system", "exposure", "group")
+        ),
+        sa.ForeignKeyConstraint(keys, [f"{membership.name}.{k}" for k in keys], ondelete="CASCADE"),
+    )

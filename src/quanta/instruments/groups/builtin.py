@@ -1,0 +1,197 @@
+"""The grouping rules quanta ships: ``flat-pairs``, ``by-keyword KEY`` and ``consecutive N``.
+
+Each gets exposure records sorted by night, start time and id, and names its groups
+deterministically, so defining the same groups again changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from itertools import groupby
+
+from ...core.errors import ConfigError
+from ...core.records import DimensionRecord
+from .rules import Group, Grouping, GroupRule, Headers, LeftOut, RuleSpec, check_arguments
+
+#: Exposure times closer than this count as equal in any case (float round-off).
+_ROUND_OFF = 1e-9
+
+
+def _nights(exposures: Sequence[DimensionRecord]) -> list[list[DimensionRecord]]:
+    """The exposures split by ``day_obs``, keeping their order."""
+    return [list(night) for _, night in groupby(exposures, key=lambda e: e.day_obs)]
+
+
+class FlatPairs(GroupRule):
+    """Consecutive flats of one night whose exposure times agree within a tolerance.
+
+    Pairs are taken greedily in time order, so four matching flats make two pairs; a
+    matching flat after a pair that has no partner of its own (a third match), and a
+    flat whose neighbours do not match, are left out. Groups are named ``<first>+<second>``.
+    """
+
+    name = "flat-pairs"
+    DEFAULT_TOLERANCE = 0.005
+
+    def __init__(self, tolerance: float = DEFAULT_TOLERANCE) -> None:
+        if not tolerance >= 0:
+            raise ConfigError(f"--tolerance must be zero or more seconds, got {tolerance!r}")
+        self.tolerance = tolerance
+
+    @classmethod
+    def from_spec(cls, spec: RuleSpec) -> FlatPairs:
+        """``flat-pairs`` with an optional ``--tolerance`` in seconds (default 5 ms)."""
+        check_arguments(spec, 0, "set the tolerance with --tolerance", tolerance=True)
+        return cls(cls.DEFAULT_TOLERANCE if spec.tolerance is None else spec.tolerance)
+
+    @property
+    def text(self) -> str:
+        """``flat-pairs --tolerance <seconds>``."""
+        return f"{self.name} --tolerance {self.tolerance:g}"
+
+    @property
+    def group_size(self) -> int:
+        """Always 2."""
+        return 2
+
+    def group(self, exposures: Sequence[DimensionRecord], headers: Headers) -> Grouping:
+        """Pair the flats of each night; other observation types are not considered."""
+        result = Grouping()
+        for night in _nights([e for e in exposures if e.observation_type == "flat"]):
+            self._pair(night, result)
+        return result
+
+    def _pair(self, night: list[DimensionRecord], result: Grouping) -> None:
+        last: tuple[DimensionRecord, DimensionRecord] | None = None
+        index = 0
+        while index < len(night):
+            first = night[index]
+            second = night[index + 1] if index + 1 < len(night) else None
+            if second is not None and self._match(first, second):
+                result.groups.append(Group(f"{first.id}+{second.id}", (first.id, second.id)))
+                last = (first, second)
+                index += 2
+                continue
+            if first.exposure_time is None:
+                reason = "no exposure time"
+            elif last is not None and last[1] is night[index - 1] and self._match(last[1], first):
+                reason = (
+                    f"third flat of exposure time {first.exposure_time:g} s after the pair "
+                    f"{last[0].id}+{last[1].id}"
+                )
+            else:
+                reason = (
+                    f"no neighbouring flat of day_obs {first.day_obs} with exposure time "
+                    f"{first.exposure_time:g} s (within {self.tolerance:g} s)"
+                )
+            result.left_out.append(LeftOut(first.id, reason))
+            index += 1
+
+    def _match(self, a: DimensionRecord, b: DimensionRecord) -> bool:
+        if a.exposure_time is None or b.exposure_time is None:
+            return False
+        return bool(abs(a.exposure_time - b.exposure_time) <= self.tolerance + _ROUND_OFF)
+
+
+class ByKeyword(GroupRule):
+    """Exposures sharing a value of KEY, one group per value, named by the value.
+
+    KEY is an exposure record field (such as ``group_name``, which ingest fills from the
+    raw's group header) when the universe has one by that name; otherwise it is read as
+    a keyword (upper-cased) from the primary header of each exposure's raw file.
+    """
+
+    name = "by-keyword"
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    @classmethod
+    def from_spec(cls, spec: RuleSpec) -> ByKeyword:
+        """``by-keyword KEY``."""
+        check_arguments(spec, 1, "KEY, an exposure record field or a raw header keyword")
+        return cls(spec.arguments[0])
+
+    @property
+    def text(self) -> str:
+        """``by-keyword <KEY>``."""
+        return f"{self.name} {self.key}"
+
+    def header_keywords(self, fields: Collection[str]) -> tuple[str, ...]:
+        """KEY, upper-cased, unless it is an exposure record field."""
+        return () if self.key in fields else (self.key.upper(),)
+
+    def group(self, exposures: Sequence[DimensionRecord], headers: Headers) -> Grouping:
+        """Groups in order of their first member; exposures without a value are left out."""
+        members: dict[str, list[int]] = {}
+        result = Grouping()
+        for exposure in exposures:
+            if self.key in exposure.dimension.field_names:
+                value = exposure.values[self.key]
+                missing = f"no {self.key} value in its exposure record"
+            else:
+                value = headers.get(exposure.id, {}).get(self.key.upper())
+                missing = (
+                    f"no {self.key.upper()} keyword in its raw's header"
+                    if exposure.id in headers
+                    else f"no raw file to read {self.key.upper()} from"
+                )
+            if value is None or value == "":
+                result.left_out.append(LeftOut(exposure.id, missing))
+            else:
+                members.setdefault(str(value), []).append(exposure.id)
+        result.groups = [Group(name, tuple(ids)) for name, ids in members.items()]
+        return result
+
+
+class Consecutive(GroupRule):
+    """Consecutive exposures of one night in groups of N, named ``<first>-<last>``; the
+    remainder of each night is left out."""
+
+    name = "consecutive"
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ConfigError(f"rule 'consecutive' needs a group size of 1 or more, got {size}")
+        self.size = size
+
+    @classmethod
+    def from_spec(cls, spec: RuleSpec) -> Consecutive:
+        """``consecutive N``."""
+        check_arguments(spec, 1, "N, the group size")
+        try:
+            size = int(spec.arguments[0])
+        except ValueError:
+            raise ConfigError(
+                f"rule 'consecutive' needs an integer group size, got {spec.arguments[0]!r}"
+            ) from None
+        return cls(size)
+
+    @property
+    def text(self) -> str:
+        """``consecutive <N>``."""
+        return f"{self.name} {self.size}"
+
+    @property
+    def group_size(self) -> int:
+        """N."""
+        return self.size
+
+    def group(self, exposures: Sequence[DimensionRecord], headers: Headers) -> Grouping:
+        """Chunks of N in time order, night by night."""
+        result = Grouping()
+        for night in _nights(exposures):
+            full = len(night) - len(night) % self.size
+            for start in range(0, full, self.size):
+                ids = tuple(e.id for e in night[start : start + self.size])
+                name = str(ids[0]) if len(ids) == 1 else f"{ids[0]}-{ids[-1]}"
+                result.groups.append(Group(name, ids))
+            for exposure in night[full:]:
+                result.left_out.append(
+                    LeftOut(
+                        exposure.id,
+                        f"one of the last {len(night) - full} exposures of day_obs "
+                        f"{exposure.day_obs}, fewer than {self.size}",
+                    )
+                )
+        return result
