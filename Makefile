@@ -19,7 +19,8 @@ postgres:
 	bash scripts/ensure-postgres.sh
 
 demo: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
+	rm -rf quanta-demo
+	PATH="$(CURDIR)/$(BIN):$$PATH" quanta demo quanta-demo
 
 test: $(STAMP) postgres lint
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest --cov=quanta --cov-report=term $(PYTEST_ARGS)
@@ -32,4 +33,4 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .coverage demo-repo
+	rm -rf $(VENV) build .pytest_cache .coverage quanta-demo

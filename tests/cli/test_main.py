@@ -38,6 +38,7 @@ COMMANDS = {
     "ingest-raws",
     "define-visits",
     "define-groups",
+    "demo",
     "simulate",
 }
 

@@ -113,7 +113,9 @@ def test_provenance_shows_the_exposures_of_each_pair(flow: Flow) -> None:
     result = CliRunner().invoke(cli, ["provenance", str(flow.result.repo), str(ref.id)])
     assert result.exit_code == 0, result.output
     assert f"pair={ref.data_id['pair']}" in result.output
-    assert f"exposure: {first}" in result.output and f"exposure: {second}" in result.output
+    for exposure in (first, second):
+        assert f"postISRCCD {{instrument=SimCam,detector=1,exposure={exposure}}}" in result.output
+        assert f"raw {{instrument=SimCam,detector=1,exposure={exposure}}}" in result.output
 
 
 def test_plots_are_written_per_detector(flow: Flow) -> None:
@@ -149,3 +151,62 @@ def test_zero_noise_pairs_have_exactly_zero_variance(tmp_path: Path) -> None:
         assert table.column("variance").to_pylist() == [0.0] * 4
         assert all(v == 0.0 for cov in table.column("cov").to_pylist() for v in cov)
         assert min(table.column("mean").to_pylist()) > 0
+
+
+def flat_exposures(flow: Flow) -> list[int]:
+    records = flow.butler.query_dimension_records("exposure", where=FLATS)
+    return sorted(r.id for r in records)
+
+
+def qgraph(flow: Flow, pairs_file: Path) -> Any:
+    args = ["qgraph", str(flow.result.repo), "-p", "ptc_pairs#isr,ptcExtractPair"]
+    args += ["-i", f"{RAW},{CALIB}", "-o", "u/test/file", "-d", FLATS]
+    args += ["-c", f"ptcExtractPair:pairs_file={pairs_file}"]
+    return CliRunner().invoke(cli, args)
+
+
+def test_a_pairs_file_names_the_quanta(flow: Flow, tmp_path: Path) -> None:
+    e = flat_exposures(flow)
+    path = tmp_path / "pairs.csv"
+    path.write_text(f"group,exposures\nlow,{e[0]},{e[1]}\n# a comment\nhigh,{e[-2]},{e[-1]}\n")
+    result = qgraph(flow, path)
+    assert result.exit_code == 0, result.output
+    assert "task 'ptcExtractPair'" in result.output and "4 quanta" in result.output
+    path = tmp_path / "pairs.yaml"
+    path.write_text(f"groups:\n  - {{name: low, exposures: [{e[0]}, {e[1]}]}}\n")
+    pipeline = Pipeline.load("ptc_pairs#isr,ptcExtractPair").with_overrides(
+        [("ptcExtractPair", "pairs_file", str(path))]
+    )
+    graph = build_graph(
+        flow.butler, pipeline.resolve(flow.butler.universe), [RAW, CALIB], "u/x", where=FLATS
+    )
+    extract = graph.task("ptcExtractPair")
+    keys = {graph.quantum(extract.first + i).data_id.extras["pair"] for i in range(len(extract))}
+    assert keys == {"low"} and len(extract) == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("low,{0},{1},{2}", "pairs.csv:3: pair 'low' has 3 exposure(s); a pair has 2"),
+        (
+            "low,{0},{1}\nmid,{1},{2}",
+            "pairs.csv:4: exposure {1} of pair 'mid' is already in pair 'low'",
+        ),
+        ("low,{0},{1}\nlow,{2},{3}", "pairs.csv:4: group 'low' is already defined on line 3"),
+        ("low,{0},99", "pairs.csv:3: exposure 99 of pair 'low' is not among the flats"),
+        ("low,{0},x", "pairs.csv:3: exposure 'x' (column 3) of group 'low' is not an integer id"),
+    ],
+)
+def test_a_bad_pairs_file_is_refused_naming_the_line(
+    flow: Flow, tmp_path: Path, body: str, message: str
+) -> None:
+    e = flat_exposures(flow)
+    path = tmp_path / "pairs.csv"
+    path.write_text("group,exposures\n\n" + body.format(*e) + "\n")
+    before = set(flow.butler.registry.collections.names_by_id().values())
+    result = qgraph(flow, path)
+    assert result.exit_code == 2
+    assert message.format(*e) in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert set(flow.butler.registry.collections.names_by_id().values()) == before

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 #: Default tolerance on the exposure times of a pair, in seconds.
 DEFAULT_TOLERANCE = 0.005
+#: Added to every tolerance, so that times equal but for float round-off always match.
+ROUND_OFF = 1e-9
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,7 @@ class Flat:
 
 @dataclass(frozen=True)
 class LeftOut:
-    """A flat the rule did not pair, and why."""
+    """An exposure a rule considered but put in no group (here: a flat not paired), and why."""
 
     exposure: int
     reason: str
@@ -61,7 +63,7 @@ def flat_pairs(flats: Iterable[Flat], tolerance: float = DEFAULT_TOLERANCE) -> F
         if (
             second is not None
             and second.day_obs == first.day_obs
-            and abs(second.exposure_time - first.exposure_time) <= tolerance
+            and abs(second.exposure_time - first.exposure_time) <= tolerance + ROUND_OFF
         ):
             pairs.append((first.exposure, second.exposure))
             previous = (first, second)
@@ -79,14 +81,14 @@ def _reason(
     """Why ``flat`` has no partner: a third match right after a pair, or no match next to it."""
     if previous is not None:
         a, b = previous
-        if a.day_obs == flat.day_obs and abs(a.exposure_time - flat.exposure_time) <= tolerance:
+        if a.day_obs == flat.day_obs and abs(b.exposure_time - flat.exposure_time) <= (
+            tolerance + ROUND_OFF
+        ):
             return (
-                f"a third flat of {flat.exposure_time:g} s after pair "
+                f"third flat of exposure time {flat.exposure_time:g} s after the pair "
                 f"{pair_name(a.exposure, b.exposure)}"
             )
-    if following is None or following.day_obs != flat.day_obs:
-        return f"the last flat of night {flat.day_obs} has no partner"
     return (
-        f"exposure time {flat.exposure_time:g} s differs from the next flat's "
-        f"({following.exposure}: {following.exposure_time:g} s) by more than {tolerance:g} s"
+        f"no neighbouring flat of day_obs {flat.day_obs} with exposure time "
+        f"{flat.exposure_time:g} s (within {tolerance:g} s)"
     )

@@ -18,7 +18,7 @@ The inputs must be in ADU, overscan- and bias-subtracted but not gain-corrected 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,7 @@ import numpy as np
 from pydantic import Field
 
 from ..core.errors import ConfigError
+from ..core.group_files import raise_problems, read_group_file
 from ..core.image import Image
 from ..core.pairing import DEFAULT_TOLERANCE, Flat, flat_pairs, pair_name
 from ..pipe import Input, NoWorkFound, Output, PipelineTask, PipelineTaskConfig
@@ -159,7 +160,9 @@ class PtcExtractPairConfig(PtcPairConfig):
         DEFAULT_TOLERANCE, ge=0, description="Largest exposure time difference in a pair (s)."
     )
     pairs_file: str | None = Field(
-        None, description="A file of pairs (CSV or YAML, as for define-groups); null: the rule."
+        None,
+        description="A file of pairs (CSV or YAML, as for define-groups; the names become "
+        "the pair keys); null: the flat-pair rule.",
     )
 
 
@@ -189,37 +192,66 @@ class PtcExtractPairTask(PairTask):
         for candidate in candidates["inputs"]:
             data_id = candidate.ref.data_id
             by_detector.setdefault(data_id["detector"], {})[int(data_id["exposure"])] = candidate
+        if config.pairs_file is not None:
+            known = {exposure for flats in by_detector.values() for exposure in flats}
+            pairs = read_pairs_file(Path(config.pairs_file), known)
         specs = []
         for data_id in quantum_data_ids:
             flats = by_detector.get(data_id["detector"], {})
-            for first, second in cls.pairs(config, flats):
-                specs.append(
-                    QuantumSpec(
-                        data_id.with_extras({"pair": pair_name(first, second)}),
-                        {"inputs": [flats[first].ref, flats[second].ref]},
+            if config.pairs_file is None:
+                pairs = rule_pairs(flats.values(), config.tolerance)
+            for name, first, second in pairs:
+                if first in flats and second in flats:
+                    specs.append(
+                        QuantumSpec(
+                            data_id.with_extras({"pair": name}),
+                            {"inputs": [flats[first].ref, flats[second].ref]},
+                        )
                     )
-                )
         return specs
 
-    @classmethod
-    def pairs(
-        cls, config: PtcExtractPairConfig, flats: Mapping[int, Candidate]
-    ) -> list[tuple[int, int]]:
-        """The pairs among ``flats``: from the config's file, else by the flat-pair rule."""
-        if config.pairs_file is not None:
-            from ..core.group_files import read_group_file
 
-            groups = read_group_file(Path(config.pairs_file), size=2)
-            return [(g.members[0], g.members[1]) for g in groups if set(g.members) <= set(flats)]
-        records = [
-            Flat(
-                exposure,
-                int(c.records["exposure"].values["day_obs"]),
-                float(c.records["exposure"].values["exposure_time"]),
+def rule_pairs(flats: Iterable[Candidate], tolerance: float) -> list[tuple[str, int, int]]:
+    """(name, first, second) of the pairs the flat-pair rule makes of candidate flats."""
+    records = [
+        Flat(
+            int(c.ref.data_id["exposure"]),
+            int(c.records["exposure"].values["day_obs"]),
+            float(c.records["exposure"].values["exposure_time"]),
+        )
+        for c in flats
+    ]
+    return [(pair_name(a, b), a, b) for a, b in flat_pairs(records, tolerance).pairs]
+
+
+def read_pairs_file(path: Path, known: Collection[int]) -> list[tuple[str, int, int]]:
+    """(name, first, second) of every pair of a group file, checked before any is used:
+    two exposures each, each exposure in one pair only, every exposure among ``known``
+    (the candidate flats). Errors name the file and line."""
+    problems: list[str] = []
+    used: dict[int, str] = {}
+    pairs = []
+    for group, where in read_group_file(path):
+        if len(group.members) != 2:
+            problems.append(
+                f"{where}: pair {group.name!r} has {len(group.members)} exposure(s); a pair has 2"
             )
-            for exposure, c in flats.items()
-        ]
-        return flat_pairs(records, config.tolerance).pairs
+            continue
+        for exposure in group.members:
+            if exposure in used:
+                problems.append(
+                    f"{where}: exposure {exposure} of pair {group.name!r} is already in "
+                    f"pair {used[exposure]}"
+                )
+            elif exposure not in known:
+                problems.append(
+                    f"{where}: exposure {exposure} of pair {group.name!r} is not among the "
+                    "flats this graph selects"
+                )
+            used.setdefault(exposure, f"{group.name!r} ({where})")
+        pairs.append((group.name, *group.members))
+    raise_problems(problems)
+    return pairs
 
 
 # -- option B1: a group dimension ------------------------------------------------------------

@@ -10,11 +10,9 @@ from collections.abc import Collection, Sequence
 from itertools import groupby
 
 from ...core.errors import ConfigError
+from ...core.pairing import DEFAULT_TOLERANCE, Flat, flat_pairs, pair_name
 from ...core.records import DimensionRecord
 from .rules import Group, Grouping, GroupRule, Headers, LeftOut, RuleSpec, check_arguments
-
-#: Exposure times closer than this count as equal in any case (float round-off).
-_ROUND_OFF = 1e-9
 
 
 def _nights(exposures: Sequence[DimensionRecord]) -> list[list[DimensionRecord]]:
@@ -31,7 +29,7 @@ class FlatPairs(GroupRule):
     """
 
     name = "flat-pairs"
-    DEFAULT_TOLERANCE = 0.005
+    DEFAULT_TOLERANCE = DEFAULT_TOLERANCE
 
     def __init__(self, tolerance: float = DEFAULT_TOLERANCE) -> None:
         if not tolerance >= 0:
@@ -55,42 +53,22 @@ class FlatPairs(GroupRule):
         return 2
 
     def group(self, exposures: Sequence[DimensionRecord], headers: Headers) -> Grouping:
-        """Pair the flats of each night; other observation types are not considered."""
+        """Pair the flats of each night by ``quanta.core.pairing`` (the rule the PTC tasks
+        that pair flats themselves use); other observation types are not considered."""
         result = Grouping()
-        for night in _nights([e for e in exposures if e.observation_type == "flat"]):
-            self._pair(night, result)
-        return result
-
-    def _pair(self, night: list[DimensionRecord], result: Grouping) -> None:
-        last: tuple[DimensionRecord, DimensionRecord] | None = None
-        index = 0
-        while index < len(night):
-            first = night[index]
-            second = night[index + 1] if index + 1 < len(night) else None
-            if second is not None and self._match(first, second):
-                result.groups.append(Group(f"{first.id}+{second.id}", (first.id, second.id)))
-                last = (first, second)
-                index += 2
+        flats = []
+        for exposure in exposures:
+            if exposure.observation_type != "flat":
                 continue
-            if first.exposure_time is None:
-                reason = "no exposure time"
-            elif last is not None and last[1] is night[index - 1] and self._match(last[1], first):
-                reason = (
-                    f"third flat of exposure time {first.exposure_time:g} s after the pair "
-                    f"{last[0].id}+{last[1].id}"
-                )
+            if exposure.exposure_time is None:
+                result.left_out.append(LeftOut(exposure.id, "no exposure time"))
             else:
-                reason = (
-                    f"no neighbouring flat of day_obs {first.day_obs} with exposure time "
-                    f"{first.exposure_time:g} s (within {self.tolerance:g} s)"
-                )
-            result.left_out.append(LeftOut(first.id, reason))
-            index += 1
-
-    def _match(self, a: DimensionRecord, b: DimensionRecord) -> bool:
-        if a.exposure_time is None or b.exposure_time is None:
-            return False
-        return bool(abs(a.exposure_time - b.exposure_time) <= self.tolerance + _ROUND_OFF)
+                flats.append(Flat(exposure.id, exposure.day_obs, exposure.exposure_time))
+        pairs = flat_pairs(flats, self.tolerance)
+        result.groups.extend(Group(pair_name(a, b), (a, b)) for a, b in pairs.pairs)
+        result.left_out.extend(pairs.left_out)
+        result.left_out.sort(key=lambda left: left.exposure)
+        return result
 
 
 class ByKeyword(GroupRule):

@@ -23,8 +23,8 @@ from ...core.errors import (
     QuantaError,
     RecordNotFoundError,
 )
+from ...core.group_files import raise_problems, read_group_file
 from ...core.records import DimensionRecord
-from .files import raise_problems, read_group_file
 from .headers import raw_headers
 from .rules import Group, GroupRule, LeftOut, RuleSpec, load_rule
 

@@ -21,28 +21,14 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import Any, ClassVar
 
 from ...core.errors import ConfigError, UnknownNameError
+from ...core.group_files import Group as Group
+from ...core.pairing import LeftOut as LeftOut
 from ...core.records import DimensionRecord
 
 ENTRY_POINT_GROUP = "quanta.group_rules"
 
 #: Raw header values a rule asked for, by exposure id then keyword.
 Headers = Mapping[int, Mapping[str, Any]]
-
-
-@dataclass(frozen=True, slots=True)
-class Group:
-    """One group: its name and its member exposure ids, in order."""
-
-    name: str
-    members: tuple[int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class LeftOut:
-    """An exposure a rule considered but put in no group, and why."""
-
-    exposure: int
-    reason: str
 
 
 @dataclass

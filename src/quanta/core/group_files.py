@@ -10,19 +10,30 @@ YAML (``.yaml``, ``.yml``)::
       - {name: 1001+1002, exposures: [1001, 1002]}
 
 This module checks the file's own form (header, integers, names given once); what
-needs the repository (unknown exposures, sizes, exclusivity) is checked by ``define``.
+needs the repository (unknown exposures, sizes, exclusivity) is checked by its users:
+``quanta define-groups`` and the ``pairs_file`` of the PTC pair task. It lives in
+``core`` because both (an instrument command and a calibration task) read it.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ...core.errors import ConfigError
-from ...core.yaml_io import LineDict, config_error, line_of, load_yaml
-from .rules import Group
+from .errors import ConfigError
+from .yaml_io import LineDict, config_error, line_of, load_yaml
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """One group: its name and its member exposure ids, in order."""
+
+    name: str
+    members: tuple[int, ...]
+
 
 #: A group and where it was read, as ``path:line``.
 Located = tuple[Group, str]
