@@ -35,6 +35,7 @@ run bench_w1.py --n 500 --db postgresql
 run bench_graph.py
 run bench_ingest.py --n 1000 --jobs 2
 run bench_groups.py
+run bench_pairs_graph.py
 # ISR of one full detector and a 20-frame bias combine (writes ~4 GB of temporary files).
 run bench_isr.py
 # The PTC core on one full detector's flat pair, pinned to one core (a few seconds).
