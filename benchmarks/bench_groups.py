@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from common import INSTRUMENT, NS, TARGETS, emit, log, night, stopwatch, summarize, tai_ns
-from pg import Databases, unavailable_reason
+from pg import DB_HELP, Databases, start_or_skip
 
 PER_NIGHT = 1000
 CADENCE_S = 20
@@ -101,22 +101,14 @@ def run_once(n: int, databases: Databases, workdir: Path) -> dict[str, dict[str,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000, help="number of flat exposures")
-    parser.add_argument(
-        "--db",
-        default=None,
-        help="registry database: omit for embedded SQLite; 'postgresql' starts a throwaway "
-        "server; any other URL is used as given (it must be empty; tables are dropped after)",
-    )
+    parser.add_argument("--db", default=None, help=DB_HELP)
     parser.add_argument("--repeat", type=int, default=3, help="runs per stage (median reported)")
     parser.add_argument("--tmpdir", default=None, help="where to make the repositories")
     args = parser.parse_args(argv)
 
     databases = Databases(args.db)
     common = {"n": args.n, "db": databases.label}
-    try:
-        databases.start()
-    except Exception as err:  # the throwaway server could not start
-        emit({"bench": "groups", "stage": "setup", "skipped": unavailable_reason(err), **common})
+    if not start_or_skip(databases, "groups", common):
         return 0
     top = Path(tempfile.mkdtemp(prefix="quanta-bench-groups-", dir=args.tmpdir))
     try:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 from common import TARGETS, emit, log, stopwatch, summarize
-from pg import Databases, unavailable_reason
+from pg import DB_HELP, Databases, start_or_skip
 
 DETECTORS = 4
 N_AMPS = 4
@@ -121,22 +121,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000, help="number of raw files")
     parser.add_argument("--jobs", "-j", type=int, default=2, help="processes reading headers")
-    parser.add_argument(
-        "--db",
-        default=None,
-        help="registry database: omit for embedded SQLite; 'postgresql' starts a throwaway "
-        "server; any other URL is used as given (it must be empty; tables are dropped after)",
-    )
+    parser.add_argument("--db", default=None, help=DB_HELP)
     parser.add_argument("--repeat", type=int, default=3, help="runs per stage (median reported)")
     parser.add_argument("--tmpdir", default=None, help="where to write raws and repositories")
     args = parser.parse_args(argv)
 
     databases = Databases(args.db)
     common = {"n": args.n, "db": databases.label}
-    try:
-        databases.start()
-    except Exception as err:  # the throwaway server could not start
-        emit({"bench": "ingest", "stage": "setup", "skipped": unavailable_reason(err), **common})
+    if not start_or_skip(databases, "ingest", common):
         return 0
     top = Path(tempfile.mkdtemp(prefix="quanta-bench-ingest-", dir=args.tmpdir))
     try:

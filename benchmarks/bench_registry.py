@@ -42,7 +42,7 @@ from common import (
     summarize,
     universe_records,
 )
-from pg import Databases, unavailable_reason
+from pg import DB_HELP, Databases, start_or_skip
 
 RUN = "bench/raw"
 EMPTY_RUN = "bench/empty"
@@ -295,12 +295,7 @@ def run_query_child(root: Path, expected: int, profile_dir: Path | None) -> dict
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000, help="refs to register and query")
-    parser.add_argument(
-        "--db",
-        default=None,
-        help="registry database: omit for embedded SQLite; 'postgresql' starts a throwaway "
-        "server; any other URL is used as given (it must be empty; tables are dropped after)",
-    )
+    parser.add_argument("--db", default=None, help=DB_HELP)
     parser.add_argument("--repeat", type=int, default=3, help="runs per stage (median reported)")
     parser.add_argument("--batch", type=int, default=10_000, help="refs per insert_datasets")
     parser.add_argument("--tmpdir", default=None, help="where to make the temporary repositories")
@@ -322,10 +317,7 @@ def main(argv: list[str] | None = None) -> int:
 
     databases = Databases(args.db)
     common = {"n": args.n, "db": databases.label}
-    try:
-        databases.start()
-    except Exception as err:  # the throwaway server could not start
-        emit({"bench": "registry", "stage": "setup", "skipped": unavailable_reason(err), **common})
+    if not start_or_skip(databases, "registry", common):
         return 0
     passes: list[dict[str, dict[str, Any]]] = []
     started = time.perf_counter()

@@ -30,7 +30,7 @@ from common import (
     time_import,
     universe_records,
 )
-from pg import Databases, unavailable_reason
+from pg import DB_HELP, Databases, start_or_skip
 
 RUN = "bench/raw"
 SINGLE_RUN = "bench/raw_single"
@@ -138,12 +138,7 @@ def run_pipeline(butler: Any, n: int) -> dict[str, dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100, help="number of exposures (x 4 raws)")
-    parser.add_argument(
-        "--db",
-        default=None,
-        help="registry database: omit for embedded SQLite; 'postgresql' starts a throwaway "
-        "server; any other URL is used as given (it must be empty; tables are dropped after)",
-    )
+    parser.add_argument("--db", default=None, help=DB_HELP)
     parser.add_argument("--repeat", type=int, default=3, help="runs per stage (median reported)")
     parser.add_argument("--batch", type=int, default=400, help="datasets per put_many call")
     parser.add_argument(
@@ -154,10 +149,7 @@ def main(argv: list[str] | None = None) -> int:
 
     databases = Databases(args.db)
     common = {"n": args.n, "db": databases.label}
-    try:
-        databases.start()
-    except Exception as err:  # the throwaway server could not start
-        emit({"bench": "w1", "stage": "setup", "skipped": unavailable_reason(err), **common})
+    if not start_or_skip(databases, "w1", common):
         return 0
     try:
         try:

@@ -18,6 +18,10 @@ from typing import Any
 
 TESTS_DIR = Path(__file__).resolve().parent.parent / "tests"
 THROWAWAY = "postgresql"
+DB_HELP = (
+    "registry database: omit for embedded SQLite; 'postgresql' starts a throwaway server; "
+    "any other URL is used as given (it must be empty; tables are dropped after)"
+)
 
 
 def _pg_server_module() -> Any:
@@ -109,3 +113,15 @@ def unavailable_reason(error: BaseException) -> str:
     """A one-line reason for a JSON ``skipped`` record when no server could be started."""
     first = str(error).strip().splitlines()[:1] or [type(error).__name__]
     return f"cannot start a throwaway PostgreSQL server: {first[0]}"
+
+
+def start_or_skip(databases: Databases, bench: str, common: dict[str, Any]) -> bool:
+    """Start the benchmark's database; False, with a ``skipped`` JSON record, if it cannot."""
+    from common import emit
+
+    try:
+        databases.start()
+    except Exception as err:  # the throwaway server could not start
+        emit({"bench": bench, "stage": "setup", "skipped": unavailable_reason(err), **common})
+        return False
+    return True
