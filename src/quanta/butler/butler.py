@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.collections import CollectionType
+from ..core.collections import CollectionType, check_collection_name
 from ..core.data_id import DataCoordinate
 from ..core.dataset_type import DatasetType
 from ..core.errors import ConflictError, DatasetNotFoundError, RepositoryError
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from .verify import VerifyReport
 
 Collections = str | Sequence[str] | None
+#: Directory under the root that holds the graph of every executed run.
+GRAPHS_DIR = ".graphs"
 
 
 class Butler:
@@ -118,6 +120,13 @@ class Butler:
     def get_collection_chain(self, parent: str) -> list[str]:
         """Children of a CHAINED collection."""
         return self.registry.collections.get_chain(parent)
+
+    def graph_path(self, run: str) -> Path:
+        """Where the quantum graph a run executed is saved: ``.graphs/<run>.json.gz`` under
+        the root, each ``/`` of the name a directory (dot names are not datastore files)."""
+        # "." is a valid segment of a collection name but not of a path; "%" never is one.
+        parts = [p if p != "." else "%2E" for p in check_collection_name(run).split("/")]
+        return self.root.joinpath(GRAPHS_DIR, *parts[:-1], parts[-1] + ".json.gz")
 
     # -- put / get -------------------------------------------------------------------------
 
@@ -352,12 +361,15 @@ class Butler:
 
         The registry rows go first, in one transaction; files are deleted after the commit,
         so a crash can leave orphan files (which ``verify --repair`` removes) but never a row
-        pointing at a missing file. Returns the number of files removed.
+        pointing at a missing file. The runs' saved graphs go too. Returns the number of
+        files removed.
         """
         files: list[StoredFile] = []
         with self.registry.transaction():
             for name in names:
                 files.extend(self.registry.remove_run(name))
+        for name in names:
+            self.graph_path(name).unlink(missing_ok=True)
         if unstore:
             for stored in files:
                 self.datastore.remove(stored)

@@ -6,6 +6,7 @@ each finished quantum's outputs and provenance in batches (``recording.py``). A 
 quantum (after its retries) blocks exactly its descendants; everything else runs, unless
 ``fail_fast`` stops submitting after the first failure. With ``resume`` the graph's run
 may already hold outputs: quanta whose outputs (or metadata) are all there are skipped.
+Every executed graph is saved in the repository first, so its run can be checked later.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..core.errors import ConfigError, ConflictError
+from ..graph.io import save_graph
 from ..pipe.pipeline_graph import ResolvedPipeline
 from .factory import JobFactory, Planned
 from .job import METADATA, QuantumResult
@@ -114,10 +116,19 @@ def execute(
             "resume it, or execute into a new run"
         )
     prepare_run(butler, graph, pipeline)
+    save_run_graph(butler, graph)
     recorder = Recorder(butler, run, settings.batch_size, settings.flush_seconds)
     walk = _Walk(graph, executor, settings, factory, recorder, present)
     walk.run()
     return ExecutionReport(run, graph.header.get("output"), walk.counts, walk.failures)
+
+
+def save_run_graph(butler: Butler, graph: QuantumGraph) -> None:
+    """Save the graph where ``quanta check`` looks for it (``Butler.graph_path``): what
+    the run is expected to produce. A resumed run overwrites it with the same prediction."""
+    path = butler.graph_path(graph.output_run)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_graph(graph, path)
 
 
 class _Walk:
