@@ -40,5 +40,7 @@ run bench_pairs_graph.py
 run bench_isr.py
 # The PTC core on one full detector's flat pair, pinned to one core (a few seconds).
 run bench_ptc.py
+# quanta compare of two runs of 20 full images against reading them (writes ~8.6 GB).
+run bench_compare.py
 echo "run_all: total $SECONDS s" >&2
 exit "$status"

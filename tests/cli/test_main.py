@@ -40,6 +40,8 @@ COMMANDS = {
     "define-groups",
     "demo",
     "simulate",
+    "check",
+    "compare",
 }
 
 

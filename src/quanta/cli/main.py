@@ -12,7 +12,9 @@ from typing import Any
 import click
 
 from . import (
+    commands_check,
     commands_collections,
+    commands_compare,
     commands_demo,
     commands_graph,
     commands_instruments,
@@ -76,6 +78,8 @@ for _command in (
     *commands_instruments.COMMANDS,
     *commands_sim.COMMANDS,
     *commands_demo.COMMANDS,
+    *commands_compare.COMMANDS,
+    *commands_check.COMMANDS,
 ):
     cli.add_command(_command)
 

@@ -1,0 +1,30 @@
+"""Run-against-run parity: compare the images, tables and structured data of two collections."""
+
+from .arrays import compare_array as compare_array
+from .arrays import compare_image_chunks as compare_image_chunks
+from .arrays import compare_images as compare_images
+from .arrays import compare_numpy as compare_numpy
+from .arrays import compare_raw_images as compare_raw_images
+from .datasets import compare_bytes as compare_bytes
+from .datasets import compare_objects as compare_objects
+from .errors import CompareError as CompareError
+from .html import render_html as render_html
+from .html import write_html as write_html
+from .options import DEFAULT_IGNORE_COLUMNS as DEFAULT_IGNORE_COLUMNS
+from .options import DEFAULT_SKIP_TYPES as DEFAULT_SKIP_TYPES
+from .options import CompareOptions as CompareOptions
+from .parity import compare_collections as compare_collections
+from .report import BytesDiff as BytesDiff
+from .report import ColumnDiff as ColumnDiff
+from .report import CompareReport as CompareReport
+from .report import DatasetComparison as DatasetComparison
+from .report import DatasetTypeSummary as DatasetTypeSummary
+from .report import Histogram as Histogram
+from .report import ImageDiff as ImageDiff
+from .report import PathDiff as PathDiff
+from .report import PlaneDiff as PlaneDiff
+from .report import Status as Status
+from .report import StructuredDiff as StructuredDiff
+from .report import TableDiff as TableDiff
+from .structured import compare_structured as compare_structured
+from .tables import compare_tables as compare_tables
