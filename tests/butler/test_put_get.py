@@ -112,3 +112,13 @@ def test_put_many_is_all_or_nothing(butler: Butler) -> None:
         butler.put_many(bad, "arr", run="run")
     assert _files(butler.root) == before
     assert [r.id for r in butler.query_datasets("arr", "run")] == [r.id for r in refs]
+
+
+def test_a_where_on_other_dimensions_returns_each_dataset_once(butler: Butler) -> None:
+    butler.register_dataset_type("summary", ["instrument", "detector"], "StructuredData")
+    for detector in (0, 1):
+        butler.put({"d": detector}, "summary", instrument=INSTRUMENT, detector=detector, run="r")
+    # Four flats exist for every detector; the constraint must not repeat a detector's summary.
+    refs = butler.query_datasets("summary", ["r"], where="exposure.observation_type = 'flat'")
+    assert sorted(r.data_id["detector"] for r in refs) == [0, 1]
+    assert butler.query_datasets("summary", ["r"], where="exposure.observation_type = 'dark'") == []

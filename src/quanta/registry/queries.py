@@ -10,7 +10,7 @@ text is parsed to an AST and compiled with bound parameters only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -65,6 +65,11 @@ class QueryBuilder:
         for other in (*dim.required, *dim.implied):
             self._providers.setdefault(other, []).append(table.c[other])
         return table
+
+    def needs_beyond(self, dimensions: Iterable[str]) -> bool:
+        """True if the query involves a dimension outside ``dimensions`` (after
+        ``finish_joins``): its rows may then repeat one value of ``dimensions``."""
+        return not self._needed <= set(dimensions)
 
     def includes(self, relation: sa.FromClause) -> bool:
         """True if ``relation`` is joined into the query (after ``finish_joins``)."""

@@ -280,11 +280,13 @@ class Registry:
                 expr = self._prepare(builder, where, data_id)
                 builder.finish_joins()
                 builder.compile_where(expr, binds)
-                # A join table (an exposure in two groups) can repeat a RUN's dataset too.
+                # A join table (an exposure in two groups), or a where on dimensions the
+                # dataset type does not have, can repeat a RUN's dataset too.
                 joined = any(builder.includes(t) for t in self.tables.joins.values())
+                wider = builder.needs_beyond(dt.dimensions.names)
                 query = builder.select(
                     *self.datasets.ref_columns(ds, dt),
-                    distinct=joined or record.type != CollectionType.RUN,
+                    distinct=joined or wider or record.type != CollectionType.RUN,
                 )
                 with paused_gc():
                     result.extend(self.datasets.make_refs(dt, conn.execute(query), run_names))
