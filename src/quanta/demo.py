@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -87,9 +88,13 @@ def run_calibration_flow(
     processes = processes or os.cpu_count() or 1
     timings: dict[str, float] = {}
 
-    def step(name: str, message: str) -> _Step:
+    @contextmanager
+    def step(name: str, message: str) -> Iterator[None]:
+        """Say what the step does and time it into ``timings``."""
         say(message)
-        return _Step(name, timings)
+        start = time.perf_counter()
+        yield
+        timings[name] = time.perf_counter() - start
 
     with step("simulate", f"simulating the {preset!r} preset into {directory / 'raws'}"):
         summary = simulate(directory / "raws", preset=preset, seed=seed)
@@ -144,19 +149,6 @@ def certify_masters(
             progress,
         )
         butler.certify(CALIB, butler.query_datasets(calibration, [run]), FOREVER)
-
-
-class _Step:
-    """Times one step of the flow into ``timings``."""
-
-    def __init__(self, name: str, timings: dict[str, float]) -> None:
-        self._name, self._timings = name, timings
-
-    def __enter__(self) -> None:
-        self._start = time.perf_counter()
-
-    def __exit__(self, *exc: object) -> None:
-        self._timings[self._name] = time.perf_counter() - self._start
 
 
 def _run(

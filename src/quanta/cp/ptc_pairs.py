@@ -153,12 +153,17 @@ class PairTask(PipelineTask):
 # -- option B3: task-defined quanta ----------------------------------------------------------
 
 
-class PtcExtractPairConfig(PtcPairConfig):
-    """Where the pairs come from: the flat-pair rule, or a file."""
+class PairingConfig(PipelineTaskConfig):
+    """The flat-pair rule's tolerance, for the tasks that pair flats themselves (B3, A)."""
 
     tolerance: float = Field(
         DEFAULT_TOLERANCE, ge=0, description="Largest exposure time difference in a pair (s)."
     )
+
+
+class PtcExtractPairConfig(PtcPairConfig, PairingConfig):
+    """Where the pairs come from: the flat-pair rule, or a file."""
+
     pairs_file: str | None = Field(
         None,
         description="A file of pairs (CSV or YAML, as for define-groups; the names become "

@@ -23,12 +23,19 @@ import numpy as np
 from pydantic import Field
 
 from ..core.image import Image
-from ..core.pairing import DEFAULT_TOLERANCE, Flat, flat_pairs
+from ..core.pairing import Flat, flat_pairs
 from ..pipe import Input, Output, PipelineTask, PipelineTaskConfig
 from ..pipe import PipelineTaskConnections as Connections
 from ..pipe.quantum_io import QuantumIO
 from .algorithms.ptc import SolveOptions, fit_ptc
-from .ptc_pairs import DETECTOR, EXPOSURE, GROUP_DETECTOR, PtcPairConfig, measure_exposure_pair
+from .ptc_pairs import (
+    DETECTOR,
+    EXPOSURE,
+    GROUP_DETECTOR,
+    PairingConfig,
+    PtcPairConfig,
+    measure_exposure_pair,
+)
 from .ptc_plot import render_ptc
 
 if TYPE_CHECKING:
@@ -82,6 +89,20 @@ def solve_detector(
     return {"instrument": instrument, "detector": detector, "model": options.model, "amps": amps}
 
 
+def curve_outputs(
+    tables: Sequence[pa.Table], instrument: str, detector: int, options: SolveOptions
+) -> dict[str, Any]:
+    """The outputs every solving task writes: ``ptc`` and its ``plot``."""
+    ptc = solve_detector(tables, instrument, detector, options)
+    return {"ptc": ptc, "plot": render_ptc(ptc)}
+
+
+def write_outputs(qio: QuantumIO, outputs: Mapping[str, Any]) -> None:
+    """Put every output ``run`` returned, by connection name."""
+    for name, value in outputs.items():
+        qio.put(value, name)
+
+
 class SolveTask(PipelineTask):
     """Fit and plot one detector's curves; subclasses say where the measurements come from."""
 
@@ -91,15 +112,13 @@ class SolveTask(PipelineTask):
     def run_quantum(self, qio: QuantumIO) -> None:
         """Fit the quantum's pair tables; write ``ptc`` and ``ptcPlot``."""
         outputs = self.run(qio.get("pairs"), qio.data_id["instrument"], qio.data_id["detector"])
-        for name, value in outputs.items():
-            qio.put(value, name)
+        write_outputs(qio, outputs)
 
     def run(  # type: ignore[override]
         self, pairs: Sequence[pa.Table], instrument: str, detector: int
     ) -> dict[str, Any]:
         """The ``ptc`` of one detector and its plot."""
-        ptc = solve_detector(pairs, instrument, detector, self.config.solve_options())
-        return {"ptc": ptc, "plot": render_ptc(ptc)}
+        return curve_outputs(pairs, instrument, detector, self.config.solve_options())
 
 
 class PtcSolveConnections(Connections, dimensions=DETECTOR):
@@ -135,12 +154,9 @@ class PtcSolveGroupsTask(SolveTask):
 # -- option A: pairing inside one task -------------------------------------------------------
 
 
-class PtcInlineConfig(PtcPairConfig, PtcSolveConfig):
+class PtcInlineConfig(PtcPairConfig, PtcSolveConfig, PairingConfig):
     """Pair measurement and fit options, and how ``run`` pairs the flats."""
 
-    tolerance: float = Field(
-        DEFAULT_TOLERANCE, ge=0, description="Largest exposure time difference in a pair (s)."
-    )
     exposure_time_key: str = Field("EXPTIME", description="Header keyword of the exposure time.")
     day_obs_key: str = Field("DAYOBS", description="Header keyword of the night (YYYYMMDD).")
 
@@ -171,9 +187,7 @@ class PtcInlineTask(PipelineTask):
         """Pair and measure the deferred flats, fit, write."""
         exposures = [int(ref.data_id["exposure"]) for ref in qio.refs("inputs")]
         handles = dict(zip(exposures, qio.get("inputs"), strict=True))
-        outputs = self.run(handles, qio.data_id["instrument"], qio.data_id["detector"])
-        for name, value in outputs.items():
-            qio.put(value, name)
+        write_outputs(qio, self.run(handles, qio.data_id["instrument"], qio.data_id["detector"]))
 
     def run(  # type: ignore[override]
         self, flats: Mapping[int, Any], instrument: str, detector: int
@@ -188,8 +202,7 @@ class PtcInlineTask(PipelineTask):
             measure_exposure_pair(_whole(flats[a]), _whole(flats[b]), (a, b), options, bits)
             for a, b in pairs.pairs
         ]
-        ptc = solve_detector(tables, instrument, detector, self.config.solve_options())
-        return {"ptc": ptc, "plot": render_ptc(ptc)}
+        return curve_outputs(tables, instrument, detector, self.config.solve_options())
 
     def _flat(self, exposure: int, flat: Any) -> Flat:
         """What the pair rule needs of a flat, from its header alone."""

@@ -29,7 +29,6 @@ class FlatPairs(GroupRule):
     """
 
     name = "flat-pairs"
-    DEFAULT_TOLERANCE = DEFAULT_TOLERANCE
 
     def __init__(self, tolerance: float = DEFAULT_TOLERANCE) -> None:
         if not tolerance >= 0:
@@ -40,7 +39,7 @@ class FlatPairs(GroupRule):
     def from_spec(cls, spec: RuleSpec) -> FlatPairs:
         """``flat-pairs`` with an optional ``--tolerance`` in seconds (default 5 ms)."""
         check_arguments(spec, 0, "set the tolerance with --tolerance", tolerance=True)
-        return cls(cls.DEFAULT_TOLERANCE if spec.tolerance is None else spec.tolerance)
+        return cls(DEFAULT_TOLERANCE if spec.tolerance is None else spec.tolerance)
 
     @property
     def text(self) -> str:
