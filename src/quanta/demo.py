@@ -15,15 +15,19 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from .core.errors import ConfigError
 from .core.timespan import Timespan
+
+if TYPE_CHECKING:
+    from .exec.executors import Executor
+    from .exec.sites import Site
 
 Design = Literal["groups", "pairs", "inline"]
 #: The PTC pipeline of each pairwise design.
@@ -70,10 +74,15 @@ def run_calibration_flow(
     seed: int = 0,
     say: Callable[[str], None] = lambda _: None,
     progress: bool = False,
+    db: str | None = None,
+    site: Site | None = None,
 ) -> FlowResult:
     """Run the whole flow inside ``directory`` (created; it must not hold a repository
-    yet); ``processes`` defaults to every core. ``say`` receives one line per step."""
+    yet); ``processes`` defaults to every core. ``say`` receives one line per step. The
+    registry is SQLite unless ``db`` names another database; with a Parsl ``site`` every
+    pipeline runs there, on one cluster started for the flow."""
     from .butler import Butler
+    from .exec.workflow import make_executor
     from .instruments import get_instrument
     from .instruments.groups import define_groups
     from .instruments.ingest import ingest_raws
@@ -99,8 +108,11 @@ def run_calibration_flow(
     with step("simulate", f"simulating the {preset!r} preset into {directory / 'raws'}"):
         summary = simulate(directory / "raws", preset=preset, seed=seed)
     with step("create", f"creating the repository {repo}"):
-        butler = Butler.create(repo)
-    try:
+        butler = Butler.create(repo, db=db)
+    with ExitStack() as cleanup:
+        cleanup.callback(butler.registry.db.dispose)
+        executor = make_executor(butler, processes, None, site)
+        cleanup.callback(executor.shutdown)
         with step("ingest", "registering SimCam and ingesting the raws"):
             get_instrument(INSTRUMENT).register(butler)
             ingested = ingest_raws(butler, [directory / "raws"])
@@ -112,7 +124,7 @@ def run_calibration_flow(
             )
             say(f"  {defined.summary()}")
         with step("masters", "building the master calibrations"):
-            certify_masters(butler, processes, progress, say=lambda line: say(f"  {line}"))
+            certify_masters(butler, executor, progress, say=lambda line: say(f"  {line}"))
         where = (
             f"group.system = '{PAIR_SYSTEM}'"
             if design == "groups"
@@ -120,22 +132,24 @@ def run_calibration_flow(
         )
         with step("ptc", f"running the Photon Transfer Curve ({PTC_PIPELINES[design]})"):
             pipeline = PTC_PIPELINES[design]
-            ptc_run = _run(butler, pipeline, [RAW, CALIB], "u/demo/ptc", where, processes, progress)
+            ptc_run = _run(butler, pipeline, [RAW, CALIB], "u/demo/ptc", where, executor, progress)
         truth = json.loads(summary.truth_path.read_text())
         amps, plots = _results(butler, ptc_run, truth)
-    finally:
-        butler.registry.db.dispose()
     return FlowResult(repo, ptc_run, amps, plots, timings)
 
 
 def certify_masters(
     butler: Any,
-    processes: int = 1,
+    executor: Executor | None = None,
     progress: bool = False,
     say: Callable[[str], None] = lambda _: None,
 ) -> None:
     """Build the master bias, dark and flat from the ingested raws, each certified into
-    ``SimCam/calib`` (valid forever) before the next is built, as the README's workflow."""
+    ``SimCam/calib`` (valid forever) before the next is built, as the README's workflow;
+    quanta run on ``executor`` (default: in this process)."""
+    from .exec import InlineExecutor
+
+    executor = executor or InlineExecutor()
     for calibration in ("bias", "dark", "flat"):
         say(f"building and certifying the master {calibration}")
         inputs = [RAW] if calibration == "bias" else [RAW, CALIB]
@@ -145,7 +159,7 @@ def certify_masters(
             inputs,
             f"u/demo/{calibration}",
             f"exposure.observation_type = '{calibration}'",
-            processes,
+            executor,
             progress,
         )
         butler.certify(CALIB, butler.query_datasets(calibration, [run]), FOREVER)
@@ -157,7 +171,7 @@ def _run(
     inputs: list[str],
     output: str,
     where: str,
-    processes: int,
+    executor: Executor,
     progress: bool,
 ) -> str:
     """Run one pipeline into a new run of ``output``; its run name. Any failure stops the flow."""
@@ -165,7 +179,7 @@ def _run(
     from .exec.workflow import RunRequest, run_pipeline
 
     request = RunRequest(output, pipeline, inputs, where)
-    report = run_pipeline(butler, request, ExecutionSettings(progress=progress), processes)
+    report = run_pipeline(butler, request, ExecutionSettings(progress=progress), executor=executor)
     if not report.ok:
         first = report.failures[0] if report.failures else None
         detail = f": {first.label} {first.data_id}: {first.message}" if first else ""

@@ -42,6 +42,7 @@ COMMANDS = {
     "simulate",
     "check",
     "compare",
+    "sites",
 }
 
 

@@ -24,7 +24,6 @@ from ..core.errors import (
 from ..core.refs import DatasetRef
 from ..core.stored_file import StoredFile
 from ..datastore.datastore import FileDatastore
-from ..datastore.formatters import formatter_for
 from ..datastore.formatters.image import FORMATTER as IMAGE_FORMATTER
 
 
@@ -176,7 +175,9 @@ class QuantumIO:
             try:
                 stored = self._datastore.write(item, ref)
             except DatastoreError:
-                if not self._remove_orphan(ref):
+                # An interrupted earlier attempt left a file with other bytes (timings in
+                # metadata, say); quanta run only for unrecorded outputs, so it is an orphan.
+                if not self._datastore.remove_unrecorded(ref):
                     raise
                 stored = self._datastore.write(item, ref)
             self._written.append(stored)
@@ -188,19 +189,3 @@ class QuantumIO:
             self._datastore.path(stored).unlink(missing_ok=True)
         self._written.clear()
         self._put.clear()
-
-    def _remove_orphan(self, ref: DatasetRef) -> bool:
-        """Remove a file left at ``ref``'s path by an interrupted earlier attempt, which
-        the datastore refuses to replace when its bytes differ (timings in metadata, say);
-        True if there was one.
-
-        Quanta run only for outputs the registry does not hold, so such a file has no
-        registry row.
-        """
-        extension = formatter_for(ref.dataset_type.storage_class).extension
-        relpath = self._datastore.templates.path(ref) + extension
-        path = self._datastore.root.joinpath(*relpath.split("/"))
-        if not path.is_file():
-            return False
-        path.unlink()
-        return True

@@ -40,7 +40,27 @@ DESIGNS = ("groups", "pairs", "inline")
     "-j", "--processes", type=click.IntRange(min=1), help="Worker processes [default: all cores]."
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (>= 0).")
-def demo(directory: Path, design: str, preset: str, processes: int | None, seed: int) -> None:
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "parsl"]),
+    default="local",
+    show_default=True,
+    help="Run the pipelines on this machine, or on a Parsl site (--site).",
+)
+@click.option(
+    "--site",
+    metavar="NAME|FILE.yaml",
+    help="Parsl site: local, slurm, pbs, condor (see `quanta sites`) or a site file.",
+)
+def demo(
+    directory: Path,
+    design: str,
+    preset: str,
+    processes: int | None,
+    seed: int,
+    executor: str,
+    site: str | None,
+) -> None:
     """Run the whole calibration flow into DIRECTORY (default: quanta-demo).
 
     Simulate a night of SimCam raws with known truth, create a repository, ingest,
@@ -48,8 +68,16 @@ def demo(directory: Path, design: str, preset: str, processes: int | None, seed:
     Photon Transfer Curve, and print each amplifier's gain and read noise beside
     the truth, with the paths of the plots. DIRECTORY must not hold a repository.
     """
+    from quanta.core.errors import ConfigError
     from quanta.demo import run_calibration_flow
 
+    parsl_site = None
+    if executor == "parsl":
+        from quanta.exec.sites import load_site
+
+        parsl_site = load_site(site or "local", processes)
+    elif site is not None:
+        raise ConfigError("--site needs --executor parsl")
     start = time.perf_counter()
     result = run_calibration_flow(
         directory,
@@ -59,6 +87,7 @@ def demo(directory: Path, design: str, preset: str, processes: int | None, seed:
         seed,
         say=lambda line: click.echo(f"== {line}" if not line.startswith(" ") else line),
         progress=True,
+        site=parsl_site,
     )
     _print_results(result)
     click.echo("plots:")

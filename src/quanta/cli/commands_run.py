@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,7 @@ from .params import (
 
 if TYPE_CHECKING:
     from quanta.exec.driver import ExecutionReport
-    from quanta.exec.reports import RunSummary
+    from quanta.exec.reports import QuantumLog, RunSummary
 
 #: Columns of the per-task summary, and the status each one counts.
 SUMMARY_COLUMNS = {
@@ -51,9 +52,25 @@ SUMMARY_COLUMNS = {
     "--jobs",
     "-j",
     type=click.IntRange(min=1),
-    default=1,
+    help="Worker processes (default 1: quanta run in this process); on Parsl, workers per node.",
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "parsl"]),
+    default="local",
     show_default=True,
-    help="Worker processes; 1 runs quanta in this process.",
+    help="Run quanta on this machine, or on a Parsl site (--site).",
+)
+@click.option(
+    "--site",
+    metavar="NAME|FILE.yaml",
+    help="Parsl site: local, slurm, pbs, condor (see `quanta sites`) or a site file.",
+)
+@click.option(
+    "--cluster-by",
+    metavar="DIMENSIONS",
+    help="Run the quanta of a task that share these dimensions' values (comma-separated, "
+    "e.g. detector) as one job.",
 )
 @click.option(
     "--qgraph",
@@ -98,7 +115,10 @@ def run(
     where: str | None,
     binds: dict[str, BindValue],
     overrides: tuple[str, ...],
-    jobs: int,
+    jobs: int | None,
+    executor: str,
+    site: str | None,
+    cluster_by: str | None,
     qgraph: Path | None,
     save_qgraph: Path | None,
     resume: bool,
@@ -114,7 +134,12 @@ def run(
     OUTPUT/YYYYMMDDTHHMMSSZ; OUTPUT becomes a CHAINED collection of that run
     followed by the inputs. Exit code 0 if every quantum ran, 1 if any failed
     or was blocked, 2 on a user error.
+
+    With --executor parsl the quanta run on a Parsl site: workers read and write
+    files in the repository (a filesystem they all see) and never open the
+    registry; --cluster-by groups quanta into longer jobs.
     """
+    from quanta.core.errors import ConfigError
     from quanta.exec.driver import ExecutionSettings
     from quanta.exec.workflow import run_pipeline
 
@@ -130,11 +155,23 @@ def run(
         qgraph=qgraph,
         save_qgraph=save_qgraph,
     )
+    parsl_site = None
+    if executor == "parsl":
+        from quanta.exec.sites import load_site
+
+        parsl_site = load_site(site or "local", jobs)
+    elif site is not None:
+        raise ConfigError("--site needs --executor parsl")
     settings = ExecutionSettings(
-        retries=retries, timeout=timeout, fail_fast=fail_fast, resume=resume, progress=progress
+        retries=retries,
+        timeout=timeout,
+        fail_fast=fail_fast,
+        resume=resume,
+        progress=progress,
+        cluster_by=tuple(d.strip() for d in (cluster_by or "").split(",") if d.strip()),
     )
     with open_butler(repo) as butler:
-        report = run_pipeline(butler, request, settings, jobs)
+        report = run_pipeline(butler, request, settings, jobs or 1, parsl_site)
     _print_report(report)
     if not report.ok:
         click.get_current_context().exit(1)
@@ -166,20 +203,58 @@ def _print_report(report: ExecutionReport) -> None:
     show_default=True,
     help="Tables for people, or one JSON object for programs.",
 )
-def report(repo: Path, collection: str, fmt: str) -> None:
+@click.option("--logs", is_flag=True, help="Also show each selected quantum's log records.")
+@click.option(
+    "--task",
+    "labels",
+    multiple=True,
+    metavar="LABEL",
+    help="Show the logs of this task's quanta only (repeatable).",
+)
+@where_option
+@bind_option
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(list(SUMMARY_COLUMNS.values())),
+    help="Show the logs of quanta with this status only (repeatable).",
+)
+def report(
+    repo: Path,
+    collection: str,
+    fmt: str,
+    logs: bool,
+    labels: tuple[str, ...],
+    where: str | None,
+    binds: dict[str, BindValue],
+    statuses: tuple[str, ...],
+) -> None:
     """Summarize a run.
 
     COLLECTION is a RUN, or an OUTPUT chain whose first run is meant. Prints
     the quanta of each task by status, then every failure with its error.
+    With --logs, then each quantum selected by --task, --where and --status:
+    its provenance, log records, and the error of a failure or the reason it
+    was blocked.
     """
-    from quanta.exec.reports import summarize_run
+    from quanta.exec.reports import quantum_logs, summarize_run
 
+    from .errors import CommandError
     from .operations import open_butler
 
+    if not logs and (labels or where or binds or statuses):
+        raise CommandError("--task, --where, --bind and --status select quanta for --logs")
     with open_butler(repo) as butler:
         summary = summarize_run(butler, collection)
+        selected = (
+            quantum_logs(butler, summary.run, labels, where, binds, statuses) if logs else None
+        )
     if fmt == "json":
-        sys.stdout.write(json.dumps(_summary_json(summary), indent=2) + "\n")
+        data = _summary_json(summary)
+        if selected is not None:
+            data["logs"] = [_log_json(log) for log in selected]
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
     from .output import Rows, show
 
@@ -193,6 +268,49 @@ def report(repo: Path, collection: str, fmt: str) -> None:
         click.echo("failures:")
         failures = [[f.label, f.data_id_key, _first_line(f.error)] for f in summary.failures]
         show(Rows(["task", "data ID", "error"], failures), "table")
+    for log in selected or ():
+        click.echo("\n".join(_log_lines(log)))
+
+
+def _log_lines(log: QuantumLog) -> list[str]:
+    """A header with the quantum's provenance, its log records, then why it failed or was
+    blocked: all a person needs to debug one quantum."""
+    q = log.quantum
+    facts = [f"attempts {q.attempts}"]
+    if q.host:
+        facts.append(f"host {q.host}")
+    if log.duration_s is not None:
+        facts.append(f"{log.duration_s:.2f} s")
+    lines = [f"== {q.label} {{{q.data_id_key}}}: {q.status} ({', '.join(facts)})"]
+    for record in log.records:
+        clock = datetime.fromtimestamp(record["time"]).strftime("%H:%M:%S")
+        lines.append(f"{clock} {record['level']} {record['name']}: {record['message']}")
+        lines.extend(_indented(record.get("exception")))
+    if q.error:
+        lines.append(f"{'error' if q.status == 'failed' else 'reason'}: {q.error}")
+        lines.extend(_indented(q.traceback))
+    return lines
+
+
+def _indented(text: str | None) -> list[str]:
+    """Lines of a traceback or exception, indented to set them off from the records."""
+    return ["    " + line for line in (text or "").rstrip().splitlines()]
+
+
+def _log_json(log: QuantumLog) -> dict[str, Any]:
+    """One quantum's provenance and log records as JSON-ready values, for programs."""
+    q = log.quantum
+    return {
+        "task": q.label,
+        "data_id": q.data_id_key,
+        "status": q.status,
+        "attempts": q.attempts,
+        "host": q.host,
+        "duration_s": log.duration_s,
+        "records": log.records,
+        "error": q.error,
+        "traceback": q.traceback,
+    }
 
 
 def _summary_json(summary: RunSummary) -> dict[str, Any]:
@@ -300,4 +418,37 @@ def _tree_lines(root: dict[str, Any]) -> list[str]:
     return lines
 
 
-COMMANDS = (run, report, provenance)
+@click.command("sites")
+@click.argument("name", required=False)
+@click.option(
+    "--check",
+    "check_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Validate this site file and summarize it.",
+)
+def sites(name: str | None, check_file: Path | None) -> None:
+    """List the built-in Parsl sites, or print one to copy.
+
+    With NAME (local, slurm, pbs, condor), print that site's YAML template,
+    every field explained; edit a copy and give it to `quanta run --executor
+    parsl --site FILE.yaml`. With --check, validate a site file as `run` would
+    before submitting anything.
+    """
+    from quanta.exec.sites import BUILTIN_SITES, load_site, template_text
+
+    if check_file is not None:
+        site = load_site(str(check_file))
+        click.echo(
+            f"{check_file}: {site.provider} site, {site.workers} worker(s) at most "
+            f"({site.workers_per_node} per node, {site.nodes_per_block} node(s) per block, "
+            f"{site.max_blocks} block(s)), {site.in_flight} job(s) in flight"
+        )
+    elif name is not None:
+        click.echo(template_text(name), nl=False)
+    else:
+        for builtin in BUILTIN_SITES:
+            first = template_text(builtin).splitlines()[0].removeprefix("# quanta site: ")
+            click.echo(f"{builtin:8} {first.split('.')[0]}")
+
+
+COMMANDS = (run, report, provenance, sites)

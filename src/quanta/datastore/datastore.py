@@ -145,6 +145,17 @@ class FileDatastore:
             raise DatastoreError(f"cannot remove orphan {path}: no such file") from None
         self._prune(path.parent)
 
+    def remove_unrecorded(self, ref: DatasetRef) -> bool:
+        """Delete the file at ``ref``'s templated path, left by an attempt that died before
+        its outputs were recorded; True if there was one. The caller knows no registry row
+        points at it (the dataset is not recorded); directories stay, as in ``_place``."""
+        extension = formatter_for(ref.dataset_type.storage_class).extension
+        path = self._inside(self.templates.path(ref) + extension)
+        if not path.is_file():
+            return False
+        path.unlink()
+        return True
+
     @staticmethod
     def _skipped(name: str, at_root: bool) -> bool:
         return name.startswith(".") or (at_root and is_reserved(name))

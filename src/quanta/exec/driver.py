@@ -1,12 +1,14 @@
 """Executing a quantum graph: ``execute(butler, graph, executor, settings)``.
 
 The driver walks the graph with in-degree counters (no recursion), hands ready quanta to
-the executor, keeps at most ``executor.max_in_flight`` of them unfinished, and records
+the executor in jobs (one quantum each, or the quanta of one cluster, ``clustering.py``),
+keeps at most ``executor.max_in_flight`` jobs unfinished, and records
 each finished quantum's outputs and provenance in batches (``recording.py``). A failed
 quantum (after its retries) blocks exactly its descendants; everything else runs, unless
 ``fail_fast`` stops submitting after the first failure. With ``resume`` the graph's run
 may already hold outputs: quanta whose outputs (or metadata) are all there are skipped.
-Every executed graph is saved in the repository first, so its run can be checked later.
+Every executed graph is saved in the repository first, so its run can be checked later,
+and a lease beside it keeps two drivers from executing one run at once (``lease.py``).
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ import numpy as np
 from ..core.errors import ConfigError, ConflictError
 from ..graph.io import save_graph
 from ..pipe.pipeline_graph import ResolvedPipeline
+from .clustering import check_dimensions, cluster_ids
 from .factory import JobFactory, Planned
 from .job import METADATA, QuantumResult
+from .lease import RunLease
 from .prepare import files_in_run, prepare_run
 from .progress import Progress
 from .recording import Outcome, Recorder
@@ -38,7 +42,7 @@ log = logging.getLogger("quanta.exec")
 
 #: Statuses in the order reports show them.
 STATUSES = ("done", "no_work", "skipped_existing", "failed", "blocked")
-_PENDING, _RUNNING, _FINISHED = 0, 1, 2
+_PENDING, _QUEUED, _RUNNING, _FINISHED = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class ExecutionSettings:
     progress: bool = False
     batch_size: int = 500
     flush_seconds: float = 2.0
+    cluster_by: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.retries < 0:
@@ -115,11 +120,20 @@ def execute(
             f"run {run!r} already holds {len(present)} output(s) of this graph; "
             "resume it, or execute into a new run"
         )
-    prepare_run(butler, graph, pipeline)
-    save_run_graph(butler, graph)
-    recorder = Recorder(butler, run, settings.batch_size, settings.flush_seconds)
-    walk = _Walk(graph, executor, settings, factory, recorder, present)
-    walk.run()
+    clusters = None
+    if settings.cluster_by:
+        clusters = cluster_ids(graph, check_dimensions(settings.cluster_by, butler.universe))
+    graph_path = butler.graph_path(run)
+    lease = RunLease(graph_path.with_name(graph_path.name[: -len(".json.gz")] + ".driver"))
+    lease.acquire(executor.grace_seconds)
+    try:
+        prepare_run(butler, graph, pipeline)
+        save_run_graph(butler, graph)
+        recorder = Recorder(butler, run, settings.batch_size, settings.flush_seconds)
+        walk = _Walk(butler, graph, executor, settings, factory, recorder, present, lease)
+        walk.run(clusters)
+    finally:
+        lease.release()
     return ExecutionReport(run, graph.header.get("output"), walk.counts, walk.failures)
 
 
@@ -132,35 +146,54 @@ def save_run_graph(butler: Butler, graph: QuantumGraph) -> None:
 
 
 class _Walk:
-    """The state of one execution: counters, the ready queue and the jobs in flight."""
+    """The state of one execution: counters, the ready jobs and the quanta in flight."""
 
     def __init__(
         self,
+        butler: Butler,
         graph: QuantumGraph,
         executor: Executor,
         settings: ExecutionSettings,
         factory: JobFactory,
         recorder: Recorder,
         present: set[bytes],
+        lease: RunLease,
     ) -> None:
+        self.butler = butler
         self.graph = graph
         self.executor = executor
         self.settings = settings
         self.factory = factory
         self.recorder = recorder
         self.present = present
+        self.lease = lease
         self.child_offsets, self.child_indices = graph.children()
         parent_offsets, _ = graph.parents()
         self.waiting: list[int] = np.diff(parent_offsets).tolist()
         self.state = bytearray(len(graph))
-        self.ready = deque(i for i, n in enumerate(self.waiting) if n == 0)
-        self.in_flight: dict[int, tuple[Planned, int]] = {}
+        #: Jobs ready to submit, each a list of quantum indices.
+        self.ready: deque[list[int]] = deque()
+        #: Quantum index -> (plan, attempt, job number) of every quantum submitted.
+        self.in_flight: dict[int, tuple[Planned, int, int]] = {}
+        #: Job number -> quanta of the job not finished yet.
+        self.job_left: dict[int, int] = {}
+        self.jobs_submitted = 0
+        self.clusters: list[int] | None = None
+        self.cluster_left: list[int] = []
+        self.cluster_ready: dict[int, list[int]] = {}
         self.counts = {t.label: dict.fromkeys(STATUSES, 0) for t in graph.tasks}
         self.totals = dict.fromkeys(STATUSES, 0)
         self.failures: list[Failure] = []
         self.stopped = False
 
-    def run(self) -> None:
+    def run(self, clusters: np.ndarray | None) -> None:
+        """Execute every quantum; ``clusters`` numbers the job of each (None: one each)."""
+        if clusters is not None:
+            self.clusters = clusters.tolist()
+            self.cluster_left = np.bincount(clusters).tolist() if len(clusters) else []
+        for index, n in enumerate(self.waiting):
+            if n == 0:
+                self._enqueue(index)
         progress = Progress(len(self.graph), self.settings.progress)
         try:
             while self.in_flight or (self.ready and not self.stopped):
@@ -169,6 +202,7 @@ class _Walk:
                     for result in self.executor.wait(timeout=1.0):
                         self._finished(result)
                 self.recorder.maybe_flush()
+                self.lease.touch()
                 progress.update(sum(self.totals.values()), self.totals)
             if self.stopped:
                 self._stop_pending()
@@ -189,27 +223,61 @@ class _Walk:
 
     # -- submitting ------------------------------------------------------------------------
 
+    def _enqueue(self, index: int) -> None:
+        """A quantum's inputs are all there: queue it, or add it to its cluster's job."""
+        self.state[index] = _QUEUED
+        if self.clusters is None:
+            self.ready.append([index])
+            return
+        cluster = self.clusters[index]
+        self.cluster_ready.setdefault(cluster, []).append(index)
+        self._settle(cluster)
+
+    def _settle(self, cluster: int) -> None:
+        """One more quantum of ``cluster`` is queued or blocked; the last one readies the
+        cluster's job."""
+        self.cluster_left[cluster] -= 1
+        if self.cluster_left[cluster] == 0:
+            members = self.cluster_ready.pop(cluster, None)
+            if members:
+                self.ready.append(members)
+
     def _submit_ready(self) -> None:
         limit = self.executor.max_in_flight
-        while self.ready and len(self.in_flight) < limit and not self.stopped:
-            index = self.ready.popleft()
-            if self.present and self._complete(index):
-                self._record(index, "skipped_existing", outputs=self._output_ids(index))
-                self._release(index)
-                continue
-            planned = self.factory.make(index)
-            if planned.lost:
-                message = f"existing input(s) {', '.join(planned.lost)} have no file here"
-                self._record(index, "failed", error=message, inputs=planned.inputs)
-                self._fail(index, message)
-            elif planned.missing:
-                message = f"no {', '.join(planned.missing)} input: upstream quanta found no work"
-                self._record(index, "no_work", error=message, inputs=planned.inputs)
-                self._release(index)
-            else:
-                self.state[index] = _RUNNING
-                self.in_flight[index] = (planned, 1)
-                self.executor.submit(planned.job)
+        while self.ready and len(self.job_left) < limit and not self.stopped:
+            plans = [planned for planned in map(self._plan, self.ready.popleft()) if planned]
+            if plans:
+                self._submit(plans, attempt=1)
+
+    def _plan(self, index: int) -> Planned | None:
+        """The plan of a quantum to run, or None if it needs no run (its outcome is
+        recorded here: already done, no input, or an input without its file)."""
+        if self.present and self._complete(index):
+            self._record(index, "skipped_existing", outputs=self._output_ids(index))
+            self._release(index)
+            return None
+        planned = self.factory.make(index)
+        if planned.lost:
+            message = f"existing input(s) {', '.join(planned.lost)} have no file here"
+            self._record(index, "failed", error=message, inputs=planned.inputs)
+            self._fail(index, message)
+            return None
+        if planned.missing:
+            message = f"no {', '.join(planned.missing)} input: upstream quanta found no work"
+            self._record(index, "no_work", error=message, inputs=planned.inputs)
+            self._release(index)
+            return None
+        return planned
+
+    def _submit(self, plans: list[Planned], attempt: int) -> None:
+        """Hand one job (these quanta, run in order by one worker) to the executor."""
+        number = self.jobs_submitted
+        self.jobs_submitted += 1
+        for planned in plans:
+            self.state[planned.job.index] = _RUNNING
+            self.in_flight[planned.job.index] = (planned, attempt, number)
+        self.job_left[number] = len(plans)
+        self.executor.submit([planned.job for planned in plans])
 
     def _complete(self, index: int) -> bool:
         """True if a quantum of a resumed run needs no new attempt: all its outputs are
@@ -230,13 +298,16 @@ class _Walk:
 
     def _finished(self, result: QuantumResult) -> None:
         index = result.index
-        planned, attempts = self.in_flight[index]
+        planned, attempts, number = self.in_flight.pop(index)
+        self.job_left[number] -= 1
+        if not self.job_left[number]:
+            del self.job_left[number]
         if result.status == "failed" and attempts <= self.settings.retries and not self.stopped:
             log.info("retrying quantum %s after: %s", self._describe(index), result.message)
-            self.in_flight[index] = (planned, attempts + 1)
-            self.executor.submit(planned.job)
+            self._submit([planned], attempts + 1)
             return
-        del self.in_flight[index]
+        if result.status == "failed":
+            self._remove_unrecorded(planned)
         refs = []
         for stored in result.outputs:
             node = planned.outputs[stored.dataset_id.bytes]
@@ -294,7 +365,17 @@ class _Walk:
         for child in self._children(index):
             self.waiting[child] -= 1
             if self.waiting[child] == 0 and self.state[child] == _PENDING:
-                self.ready.append(child)
+                self._enqueue(child)
+
+    def _remove_unrecorded(self, planned: Planned) -> None:
+        """Delete what a failed quantum's last attempt left at its outputs' paths: a
+        worker that died (or was killed over its time limit) could not clean up after
+        itself. Outputs recorded before a resume stay."""
+        for key, (name, node) in planned.outputs.items():
+            if key not in self.present:
+                self.butler.datastore.remove_unrecorded(
+                    self.graph.datasets[name].ref(node, self.graph.runs)
+                )
 
     def _fail(self, index: int, message: str) -> None:
         """Note a failure and block every descendant of the failed quantum."""
@@ -308,6 +389,8 @@ class _Walk:
             if self.state[child] == _PENDING:
                 self._record(child, "blocked", error=reason)
                 pending.extend(self._children(child))
+                if self.clusters is not None:
+                    self._settle(self.clusters[child])
         if self.settings.fail_fast:
             self.stopped = True
 

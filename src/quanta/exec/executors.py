@@ -4,8 +4,8 @@
 reference the others are compared with. ``ProcessPoolExecutor`` keeps its own worker
 processes (started with ``spawn`` or ``forkserver``, never ``fork``), one job each at a
 time, so that a job over its time limit can be killed and its worker replaced, and a
-worker that dies turns into a failed result instead of a hung run. A cluster executor
-implements the same four members.
+worker that dies turns into a failed result instead of a hung run. The Parsl executor
+(``parsl_executor.py``) implements the same members for clusters.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import signal
 import sys
 import time
 from collections import deque
+from collections.abc import Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol
 
@@ -25,15 +26,17 @@ from .runner import run_job
 
 
 class Executor(Protocol):
-    """Runs jobs and reports their results, in any order."""
+    """Runs jobs of quanta and reports each quantum's result, in any order."""
 
     #: How many submitted jobs may be unfinished at once; the driver never exceeds it.
     max_in_flight: int
-    #: True if jobs over their ``timeout`` are stopped (the driver refuses timeouts otherwise).
+    #: True if quanta over their ``timeout`` are stopped (the driver refuses timeouts otherwise).
     can_interrupt: bool
+    #: Seconds the workers may go on after the driver is killed (0: they stop with it).
+    grace_seconds: float
 
-    def submit(self, job: QuantumJob) -> None:
-        """Start (or queue) a job."""
+    def submit(self, jobs: Sequence[QuantumJob]) -> None:
+        """Start (or queue) one job: these quanta, run one after another."""
 
     def wait(self, timeout: float | None = None) -> list[QuantumResult]:
         """Results finished since the last call; waits up to ``timeout`` seconds for one."""
@@ -47,13 +50,14 @@ class InlineExecutor:
 
     max_in_flight = 1
     can_interrupt = False
+    grace_seconds = 0.0
 
     def __init__(self) -> None:
         self._done: list[QuantumResult] = []
 
-    def submit(self, job: QuantumJob) -> None:
-        """Run the job now."""
-        self._done.append(run_job(job))
+    def submit(self, jobs: Sequence[QuantumJob]) -> None:
+        """Run the quanta now."""
+        self._done.extend(run_job(job) for job in jobs)
 
     def wait(self, timeout: float | None = None) -> list[QuantumResult]:
         """The results of the jobs run since the last call."""
@@ -114,10 +118,13 @@ class ProcessPoolExecutor:
     """``processes`` worker processes, each running one job at a time.
 
     Up to twice as many jobs as workers are accepted, so a worker that finishes gets its
-    next job without waiting for the driver.
+    next quantum without waiting for the driver. The quanta of one job are queued one by
+    one: on one machine, grouping them would only cost parallelism. Workers are children
+    of the driver and stop when it dies, after the quantum they are running.
     """
 
     can_interrupt = True
+    grace_seconds = 0.0
 
     def __init__(self, processes: int, *, start_method: str = "spawn") -> None:
         if processes < 1:
@@ -129,9 +136,9 @@ class ProcessPoolExecutor:
         self._workers = [_Worker(self._context) for _ in range(processes)]
         self._queue: deque[QuantumJob] = deque()
 
-    def submit(self, job: QuantumJob) -> None:
-        """Queue the job; an idle worker starts it at once."""
-        self._queue.append(job)
+    def submit(self, jobs: Sequence[QuantumJob]) -> None:
+        """Queue the quanta; idle workers start them at once."""
+        self._queue.extend(jobs)
         self._dispatch()
 
     def wait(self, timeout: float | None = None) -> list[QuantumResult]:

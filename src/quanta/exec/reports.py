@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..core.collections import CollectionType
-from ..core.errors import CollectionTypeError
+from ..core.errors import CollectionTypeError, UnknownNameError
 from .driver import STATUSES
+from .job import LOG
 
 if TYPE_CHECKING:
     from ..butler import Butler
-    from ..registry.provenance import Lineage
+    from ..registry.provenance import Lineage, QuantumRecord
+
+#: Statuses of quanta that wrote no ``<label>_log`` dataset.
+UNLOGGED = ("failed", "blocked")
 
 
 @dataclass
@@ -50,6 +54,86 @@ def summarize_run(butler: Butler, collection: str) -> RunSummary:
         for label, found in sorted(provenance.summary(run).items())
     }
     return RunSummary(run, counts, provenance.quanta(run, statuses=["failed"]))
+
+
+@dataclass
+class QuantumLog:
+    """One quantum's provenance and the records it logged, to see why it ended as it did."""
+
+    quantum: QuantumRecord
+    records: list[dict[str, Any]]
+
+    @property
+    def duration_s(self) -> float | None:
+        """Wall-clock seconds the quantum ran, when both ends were recorded."""
+        start, end = self.quantum.start_ns, self.quantum.end_ns
+        return None if start is None or end is None else (end - start) / 1e9
+
+
+def quantum_logs(
+    butler: Butler,
+    collection: str,
+    labels: Sequence[str] = (),
+    where: str | None = None,
+    binds: Mapping[str, Any] | None = None,
+    statuses: Collection[str] = (),
+) -> list[QuantumLog]:
+    """Provenance and log records of a run's quanta of some tasks, data IDs and statuses.
+
+    Empty ``labels`` or ``statuses`` select all. ``where`` is evaluated by one data ID
+    query per task over the task's dimensions, as dataset queries evaluate it, and the
+    quanta whose dimension values that query returns are kept. Unlike a query of the
+    ``<label>_log`` datasets, this also selects failed and blocked quanta, which wrote
+    none; free-form keys (``pair=...``) are not dimensions, so ``where`` cannot tell the
+    quanta of one data ID apart.
+    """
+    run = resolve_run(butler, collection)
+    provenance = butler.registry.provenance
+    known = sorted(provenance.summary(run))
+    unknown = [label for label in labels if label not in known]
+    if unknown:
+        raise UnknownNameError(
+            f"no task {unknown[0]!r} in run {run!r}; its tasks are: {', '.join(known)}"
+        )
+    logs: list[QuantumLog] = []
+    for label in dict.fromkeys(labels or known):
+        quanta = provenance.quanta(run, label=label, statuses=statuses or None)
+        if where and quanta:
+            quanta = _matching(butler, quanta, where, binds)
+        records = _log_records(butler, run, label, quanta, where, binds)
+        logs.extend(QuantumLog(q, records.get(q.data_id_key, [])) for q in quanta)
+    return logs
+
+
+def _matching(
+    butler: Butler, quanta: list[QuantumRecord], where: str, binds: Mapping[str, Any] | None
+) -> list[QuantumRecord]:
+    """The quanta (all of one task) whose dimension values satisfy ``where``, compared by
+    value because free-form keys are not dimensions."""
+    found = {
+        frozenset(zip(d.group.required, d.required_values, strict=True))
+        for d in butler.query_data_ids(list(quanta[0].data_id), where=where, binds=binds)
+    }
+    return [q for q in quanta if frozenset(q.data_id.items()) in found]
+
+
+def _log_records(
+    butler: Butler,
+    run: str,
+    label: str,
+    quanta: list[QuantumRecord],
+    where: str | None,
+    binds: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """Each quantum's ``<label>_log`` records by data ID, read in bulk (``where`` only
+    narrows the query; failed and blocked quanta wrote none, so are not looked up)."""
+    wanted = {q.data_id_key for q in quanta if q.status not in UNLOGGED}
+    if not wanted:
+        return {}
+    refs = butler.query_datasets(label + LOG, [run], where=where, binds=binds)
+    refs = [r for r in refs if r.data_id.key() in wanted]
+    files = butler.registry.datasets.get_files([r.id for r in refs])
+    return {r.data_id.key(): butler.datastore.read(files[r.id]) for r in refs}
 
 
 def lineage_trees(butler: Butler, dataset_ids: Sequence[uuid.UUID]) -> list[dict[str, Any]]:

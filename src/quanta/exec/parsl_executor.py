@@ -1,0 +1,111 @@
+"""Running jobs on a Parsl cluster: ``ParslExecutor``.
+
+One HighThroughputExecutor on the site's provider (``sites.py``) runs each job through
+``parsl_app.run_jobs``. Workers get plain job records and the repository's path; they
+read and write files on the shared filesystem and return result records, and only the
+driver opens the registry (DESIGN.md, invariant 1). The driver bounds the jobs in
+flight to the site's ``max_in_flight``. A job whose worker is lost (killed, out of
+memory, its node gone) fails its unfinished quanta, which the driver retries if asked.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .job import QuantumJob, QuantumResult
+from .parsl_app import run_jobs
+from .sites import LABEL, Site
+
+log = logging.getLogger("quanta.exec")
+
+
+class ParslExecutor:
+    """Submits jobs to a Parsl site started for this executor and stopped by ``shutdown``.
+
+    Each start gets a numbered directory under ``run_dir`` (on the shared filesystem)
+    for Parsl's log, the workers' logs and the partial results of jobs in flight.
+    """
+
+    can_interrupt = False
+
+    def __init__(self, site: Site, run_dir: Path) -> None:
+        from parsl.app.app import python_app
+        from parsl.dataflow.dflow import DataFlowKernel
+
+        self.max_in_flight = site.in_flight
+        self.grace_seconds = site.grace_seconds
+        # Parsl logs everything at DEBUG into run_dir/NNN/parsl.log; not to the terminal.
+        logging.getLogger("parsl").propagate = False
+        self._dfk = DataFlowKernel(site.parsl_config(run_dir))
+        self._partial_dir = Path(self._dfk.run_dir) / "partial"
+        self._partial_dir.mkdir(parents=True, exist_ok=True)
+        self._app = python_app(run_jobs, data_flow_kernel=self._dfk, executors=[LABEL])
+        self._futures: dict[Any, tuple[Sequence[QuantumJob], Path | None, int]] = {}
+        self._count = 0
+
+    def submit(self, jobs: Sequence[QuantumJob]) -> None:
+        """Send one job to the cluster."""
+        partial = None
+        if len(jobs) > 1:
+            self._count += 1
+            partial = self._partial_dir / f"{self._count}.jsonl"
+        future = self._app(list(jobs), str(partial) if partial else None)
+        self._futures[future] = (jobs, partial, time.time_ns())
+
+    def wait(self, timeout: float | None = None) -> list[QuantumResult]:
+        """Results of the jobs finished since the last call; waits up to ``timeout``."""
+        if not self._futures:
+            return []
+        done, _ = concurrent.futures.wait(
+            list(self._futures), timeout, return_when=concurrent.futures.FIRST_COMPLETED
+        )
+        results: list[QuantumResult] = []
+        for future in done:
+            jobs, partial, start_ns = self._futures.pop(future)
+            try:
+                results.extend(future.result())
+            except Exception as err:
+                results.extend(_salvage(jobs, partial, _describe(err), start_ns))
+            if partial is not None:
+                partial.unlink(missing_ok=True)
+        return results
+
+    def shutdown(self) -> None:
+        """Stop the interchange and the workers; unfinished jobs are abandoned."""
+        self._futures.clear()
+        with contextlib.suppress(Exception):
+            self._dfk.cleanup()
+
+
+def _salvage(
+    jobs: Sequence[QuantumJob], partial: Path | None, message: str, start_ns: int
+) -> list[QuantumResult]:
+    """The results of a job that failed as a whole: those its worker wrote before it
+    died, and a failure for every other quantum."""
+    finished: dict[int, QuantumResult] = {}
+    if partial is not None and partial.is_file():
+        for line in partial.read_text().splitlines():
+            with contextlib.suppress(ValueError, KeyError):
+                result = QuantumResult.from_json(json.loads(line))
+                finished[result.index] = result
+    end_ns = time.time_ns()
+    return [
+        finished.get(job.index) or QuantumResult.failure(job, message, start_ns, end_ns)
+        for job in jobs
+    ]
+
+
+def _describe(err: BaseException) -> str:
+    """One line on why a job failed as a whole."""
+    from parsl.executors.high_throughput.errors import WorkerLost
+
+    if isinstance(err, WorkerLost):
+        return f"worker process died ({err})"
+    return f"job failed on the cluster: {type(err).__name__}: {err}"
