@@ -7,6 +7,7 @@ and 2 ``summary`` quanta, one per detector reading its 4 ``calexpLike``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ import numpy as np
 import pytest
 
 from quanta.butler import Butler
+from quanta.exec.parsl_executor import ParslExecutor
+from quanta.exec.sites import load_site
 from quanta.graph.builder import build_graph
 from quanta.graph.model import QuantumGraph
 from quanta.pipe.pipeline import Pipeline
@@ -69,3 +72,28 @@ def sqlite_repo(tmp_path: Path) -> Iterator[Butler]:
     put_raws(butler)
     yield butler
     butler.registry.db.dispose()
+
+
+@pytest.fixture
+def pg_repo(postgres_url: str, tmp_path: Path) -> Iterator[Butler]:
+    """The test repository on PostgreSQL only (for the cluster tests)."""
+    butler = make_repo(tmp_path / "repo", postgres_url)
+    put_raws(butler)
+    yield butler
+    butler.registry.db.dispose()
+
+
+@pytest.fixture(scope="session")
+def parsl_executor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ParslExecutor]:
+    """A real local Parsl cluster of two workers, shared by the tests (it takes seconds to
+    start). Its workers import this directory's task modules through PYTHONPATH."""
+    tests = str(Path(__file__).parents[1])
+    previous = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [tests, previous]))
+    executor = ParslExecutor(load_site("local", 2), tmp_path_factory.mktemp("parsl"))
+    yield executor
+    executor.shutdown()
+    if previous is None:
+        del os.environ["PYTHONPATH"]
+    else:
+        os.environ["PYTHONPATH"] = previous

@@ -46,6 +46,10 @@ class ScaleConfig(PipelineTaskConfig):
     once_on: Pairs = Field(default_factory=list, description="Misbehave on the first attempt.")
     once_marker: str = Field(default="", description="File whose absence means 'first attempt'.")
     once_kill: bool = Field(default=False, description="SIGKILL instead of raising, once.")
+    once_after_write: bool = Field(
+        default=False, description="Misbehave once after the outputs are written."
+    )
+    delay: float = Field(default=0.0, description="Seconds every quantum sleeps first.")
     counter: str = Field(default="", description="File each attempt appends a line to.")
 
 
@@ -63,6 +67,7 @@ class Scale(PipelineTask):
             with open(config.counter, "a") as stream:
                 stream.write(f"{key[0]} {key[1]}\n")
         self.log.info("scaling exposure %d detector %d", *key)
+        time.sleep(config.delay)
         if key in config.fail_on:
             raise RuntimeError(f"injected failure for exposure {key[0]} detector {key[1]}")
         if key in config.no_work_on:
@@ -70,12 +75,18 @@ class Scale(PipelineTask):
         if key in config.sleep_on:
             time.sleep(600)
         marker = Path(config.once_marker)
-        if key in config.once_on and not marker.exists():
-            marker.touch()
-            if config.once_kill:
-                os.kill(os.getpid(), signal.SIGKILL)
-            raise RuntimeError("first attempt fails")
+        once = key in config.once_on and not marker.exists()
+        if once and not config.once_after_write:
+            self._misbehave(marker)
         super().run_quantum(qio)
+        if once:
+            self._misbehave(marker)
+
+    def _misbehave(self, marker: Path) -> None:
+        marker.touch()
+        if self.config.once_kill:
+            os.kill(os.getpid(), signal.SIGKILL)
+        raise RuntimeError("first attempt fails")
 
     def run(self, raw: np.ndarray) -> Mapping[str, Any]:  # type: ignore[override]
         return {"calexp": raw * self.config.scale + 1.0}

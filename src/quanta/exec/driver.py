@@ -27,7 +27,7 @@ from ..pipe.pipeline_graph import ResolvedPipeline
 from .clustering import check_dimensions, cluster_ids
 from .factory import JobFactory, Planned
 from .job import METADATA, QuantumResult
-from .lease import RunLease
+from .lease import RunLease, run_lease
 from .prepare import files_in_run, prepare_run
 from .progress import Progress
 from .recording import Outcome, Recorder
@@ -123,8 +123,7 @@ def execute(
     clusters = None
     if settings.cluster_by:
         clusters = cluster_ids(graph, check_dimensions(settings.cluster_by, butler.universe))
-    graph_path = butler.graph_path(run)
-    lease = RunLease(graph_path.with_name(graph_path.name[: -len(".json.gz")] + ".driver"))
+    lease = run_lease(butler, run)
     lease.acquire(executor.grace_seconds)
     try:
         prepare_run(butler, graph, pipeline)

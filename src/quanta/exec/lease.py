@@ -15,8 +15,12 @@ import os
 import socket
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core.errors import ConflictError
+
+if TYPE_CHECKING:
+    from ..butler import Butler
 
 log = logging.getLogger("quanta.exec")
 
@@ -74,6 +78,12 @@ class RunLease:
                 "wait for it to finish or stop it first"
             )
         return max(0.0, float(record.get("grace_seconds", 0.0)) - age)
+
+
+def run_lease(butler: Butler, run: str) -> RunLease:
+    """The lease of ``run``: ``<run>.driver`` beside the run's saved graph."""
+    graph = butler.graph_path(run)
+    return RunLease(graph.with_name(graph.name.removesuffix(".json.gz") + ".driver"))
 
 
 def _pid_alive(pid: object) -> bool:
