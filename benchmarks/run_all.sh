@@ -33,6 +33,9 @@ run bench_w1.py --n 500 --db postgresql
 # W1 qgraph at N = 2000, W2 at 1/100 and 1/10 of its size (about a minute); the full
 # sizes (1M and 2M quanta, several minutes) need --full: see README.md.
 run bench_graph.py
+# W4: 10,004 trivial quanta on the process pool and on a local Parsl site, one quantum per
+# job and clustered by detector (about 2 min a repeat).
+run bench_parsl.py
 run bench_ingest.py --n 1000 --jobs 2
 run bench_groups.py
 run bench_pairs_graph.py

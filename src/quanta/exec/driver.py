@@ -170,8 +170,9 @@ class _Walk:
         parent_offsets, _ = graph.parents()
         self.waiting: list[int] = np.diff(parent_offsets).tolist()
         self.state = bytearray(len(graph))
-        #: Jobs ready to submit, each a list of quantum indices.
-        self.ready: deque[list[int]] = deque()
+        #: Ready to submit: quantum indices, or with clustering, clusters (members in
+        #: ``cluster_ready``); a million ready quanta stay a deque of ints.
+        self.ready: deque[int] = deque()
         #: Quantum index -> (plan, attempt, job number) of every quantum submitted.
         self.in_flight: dict[int, tuple[Planned, int, int]] = {}
         #: Job number -> quanta of the job not finished yet.
@@ -226,7 +227,7 @@ class _Walk:
         """A quantum's inputs are all there: queue it, or add it to its cluster's job."""
         self.state[index] = _QUEUED
         if self.clusters is None:
-            self.ready.append([index])
+            self.ready.append(index)
             return
         cluster = self.clusters[index]
         self.cluster_ready.setdefault(cluster, []).append(index)
@@ -236,15 +237,15 @@ class _Walk:
         """One more quantum of ``cluster`` is queued or blocked; the last one readies the
         cluster's job."""
         self.cluster_left[cluster] -= 1
-        if self.cluster_left[cluster] == 0:
-            members = self.cluster_ready.pop(cluster, None)
-            if members:
-                self.ready.append(members)
+        if self.cluster_left[cluster] == 0 and cluster in self.cluster_ready:
+            self.ready.append(cluster)
 
     def _submit_ready(self) -> None:
         limit = self.executor.max_in_flight
         while self.ready and len(self.job_left) < limit and not self.stopped:
-            plans = [planned for planned in map(self._plan, self.ready.popleft()) if planned]
+            item = self.ready.popleft()
+            members = [item] if self.clusters is None else self.cluster_ready.pop(item)
+            plans = [planned for planned in map(self._plan, members) if planned]
             if plans:
                 self._submit(plans, attempt=1)
 
