@@ -66,6 +66,9 @@ def test_failed_quantum_shows_error_and_traceback_and_blocked_its_reason(root: P
     assert text.startswith(f"== {FAILED}: failed (attempts 1, host ")
     assert "\nerror: RuntimeError: injected failure for exposure 10 detector 0\n" in text
     assert "\n    Traceback (most recent call last):\n" in text
+    # what the task logged before it raised is kept with the traceback
+    assert "\n    log of the failed attempt:\n" in text
+    assert "\n    INFO quanta.task.calexp: scaling exposure 10 detector 0\n" in text
     assert "\n== summary {instrument=Cam,detector=0}: blocked (attempts 0)\n" in text
     assert text.endswith(f"\nreason: blocked by failed quantum {FAILED}\n")
 

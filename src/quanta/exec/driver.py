@@ -351,7 +351,7 @@ class _Walk:
             host=(result.host or None) if result else None,
             peak_memory_bytes=result.peak_memory_bytes if result else None,
             error=error,
-            traceback=result.traceback if result else None,
+            traceback=_traceback_and_log(result) if result else None,
             inputs=[uuid.UUID(bytes=b) for b in inputs or ()],
             outputs=[uuid.UUID(bytes=b) for b in outputs or ()],
         )
@@ -412,3 +412,12 @@ class _Walk:
     def _describe(self, index: int) -> str:
         label, data_id = self._identify(index)
         return f"{label} {data_id}"
+
+
+def _traceback_and_log(result: QuantumResult) -> str | None:
+    """A failure's traceback followed by what the task logged before it failed (a failed
+    attempt writes no ``_log`` dataset, so provenance keeps those records)."""
+    if result.status != "failed" or not result.logs:
+        return result.traceback
+    lines = [f"{r['level']} {r['name']}: {r['message']}" for r in result.logs]
+    return "\n".join([result.traceback or "", "log of the failed attempt:", *lines])
