@@ -27,3 +27,16 @@ def test_demo_runs_the_flow_and_prints_gain_and_noise_beside_the_truth(tmp_path:
     again = CliRunner().invoke(cli, ["demo", str(target), "--preset", "quick"])
     assert again.exit_code == 2
     assert f"{target / 'repo'} already exists; give the demo a new directory" in again.output
+
+
+def test_demo_checks_its_parsl_site_before_starting(tmp_path: Path) -> None:
+    target = tmp_path / "demo"
+    local = CliRunner().invoke(cli, ["demo", str(target), "--site", "local"])
+    assert local.exit_code == 2 and "--site needs --executor parsl" in local.stderr
+    bad = tmp_path / "site.yaml"
+    bad.write_text("provider: local\nworkers_per_node: many\n")
+    parsl = CliRunner().invoke(
+        cli, ["demo", str(target), "--executor", "parsl", "--site", str(bad)]
+    )
+    assert parsl.exit_code == 2 and f"{bad}:2: field 'workers_per_node'" in parsl.stderr
+    assert not target.exists()

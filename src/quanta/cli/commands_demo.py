@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from .params import executor_options, parsl_site
+
 if TYPE_CHECKING:
     from quanta.demo import FlowResult
 
@@ -40,18 +42,7 @@ DESIGNS = ("groups", "pairs", "inline")
     "-j", "--processes", type=click.IntRange(min=1), help="Worker processes [default: all cores]."
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (>= 0).")
-@click.option(
-    "--executor",
-    type=click.Choice(["local", "parsl"]),
-    default="local",
-    show_default=True,
-    help="Run the pipelines on this machine, or on a Parsl site (--site).",
-)
-@click.option(
-    "--site",
-    metavar="NAME|FILE.yaml",
-    help="Parsl site: local, slurm, pbs, condor (see `quanta sites`) or a site file.",
-)
+@executor_options
 def demo(
     directory: Path,
     design: str,
@@ -68,16 +59,9 @@ def demo(
     Photon Transfer Curve, and print each amplifier's gain and read noise beside
     the truth, with the paths of the plots. DIRECTORY must not hold a repository.
     """
-    from quanta.core.errors import ConfigError
     from quanta.demo import run_calibration_flow
 
-    parsl_site = None
-    if executor == "parsl":
-        from quanta.exec.sites import load_site
-
-        parsl_site = load_site(site or "local", processes)
-    elif site is not None:
-        raise ConfigError("--site needs --executor parsl")
+    on_parsl = parsl_site(executor, site, processes)
     start = time.perf_counter()
     result = run_calibration_flow(
         directory,
@@ -87,7 +71,7 @@ def demo(
         seed,
         say=lambda line: click.echo(f"== {line}" if not line.startswith(" ") else line),
         progress=True,
-        site=parsl_site,
+        site=on_parsl,
     )
     _print_results(result)
     click.echo("plots:")

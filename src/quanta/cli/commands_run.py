@@ -19,8 +19,10 @@ from .params import (
     BindValue,
     bind_option,
     collections_option,
+    executor_options,
     inputs_option,
     output_option,
+    parsl_site,
     pipeline_option,
     repo_argument,
     where_option,
@@ -54,18 +56,7 @@ SUMMARY_COLUMNS = {
     type=click.IntRange(min=1),
     help="Worker processes (default 1: quanta run in this process); on Parsl, workers per node.",
 )
-@click.option(
-    "--executor",
-    type=click.Choice(["local", "parsl"]),
-    default="local",
-    show_default=True,
-    help="Run quanta on this machine, or on a Parsl site (--site).",
-)
-@click.option(
-    "--site",
-    metavar="NAME|FILE.yaml",
-    help="Parsl site: local, slurm, pbs, condor (see `quanta sites`) or a site file.",
-)
+@executor_options
 @click.option(
     "--cluster-by",
     metavar="DIMENSIONS",
@@ -139,7 +130,6 @@ def run(
     files in the repository (a filesystem they all see) and never open the
     registry; --cluster-by groups quanta into longer jobs.
     """
-    from quanta.core.errors import ConfigError
     from quanta.exec.driver import ExecutionSettings
     from quanta.exec.workflow import run_pipeline
 
@@ -155,13 +145,7 @@ def run(
         qgraph=qgraph,
         save_qgraph=save_qgraph,
     )
-    parsl_site = None
-    if executor == "parsl":
-        from quanta.exec.sites import load_site
-
-        parsl_site = load_site(site or "local", jobs)
-    elif site is not None:
-        raise ConfigError("--site needs --executor parsl")
+    on_parsl = parsl_site(executor, site, jobs)
     settings = ExecutionSettings(
         retries=retries,
         timeout=timeout,
@@ -171,7 +155,7 @@ def run(
         cluster_by=tuple(d.strip() for d in (cluster_by or "").split(",") if d.strip()),
     )
     with open_butler(repo) as butler:
-        report = run_pipeline(butler, request, settings, jobs or 1, parsl_site)
+        report = run_pipeline(butler, request, settings, jobs or 1, on_parsl)
     _print_report(report)
     if not report.ok:
         click.get_current_context().exit(1)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from .errors import CommandError
 from .output import FORMATS
+
+if TYPE_CHECKING:
+    from quanta.exec.sites import Site
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -117,6 +120,35 @@ def timespan_options(action: str) -> Callable[[F], F]:
         return begin(end(func))
 
     return decorate
+
+
+def executor_options(func: F) -> F:
+    """``--executor local|parsl`` and ``--site``, for the commands that run pipelines."""
+    executor = click.option(
+        "--executor",
+        type=click.Choice(["local", "parsl"]),
+        default="local",
+        show_default=True,
+        help="Run quanta on this machine, or on a Parsl site (--site).",
+    )
+    site = click.option(
+        "--site",
+        metavar="NAME|FILE.yaml",
+        help="Parsl site: local, slurm, pbs, condor (see `quanta sites`) or a site file.",
+    )
+    return executor(site(func))
+
+
+def parsl_site(executor: str, site: str | None, workers: int | None) -> Site | None:
+    """The validated Parsl site asked for (``-j`` sets its workers per node), or None to
+    run locally; checked before anything starts."""
+    if executor != "parsl":
+        if site is not None:
+            raise CommandError("--site needs --executor parsl")
+        return None
+    from quanta.exec.sites import load_site
+
+    return load_site(site or "local", workers)
 
 
 pipeline_option = click.option(
