@@ -41,26 +41,29 @@ def _environment() -> dict[str, str]:
     return env
 
 
-def _wait_for_some_recorded(butler: Butler, driver: subprocess.Popen[bytes]) -> str:
-    """Poll the registry until the driver has recorded a few quanta; the run's name."""
+def _wait_for_some_recorded(butler: Butler, driver: subprocess.Popen[bytes], counter: Path) -> str:
+    """Poll until the driver has recorded two quanta while some have not even started (so
+    the kill is half way); the run's name."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and driver.poll() is None:
         runs = [c.name for c in butler.registry.query_collections("out/*")]
+        started = len(counter.read_text().splitlines()) if counter.exists() else 0
         if runs and len(butler.registry.provenance.quanta(runs[0])) >= 2:
+            assert started < 8, "every quantum started before two were recorded"
             return runs[0]
-        time.sleep(0.2)
+        time.sleep(0.1)
     raise AssertionError(f"the driver recorded nothing in time (exit code {driver.poll()})")
 
 
 def test_driver_killed_half_way_then_resumed(pg_repo: Butler, tmp_path: Path) -> None:
     counter = tmp_path / "attempts.txt"
-    config = ["-c", "calexp:delay=1.0", "-c", f"calexp:counter={counter}"]
+    config = ["-c", "calexp:delay=2.0", "-c", f"calexp:counter={counter}"]
     driver = subprocess.Popen(
         _run_command(pg_repo.root, *config), env=_environment(), stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        run = _wait_for_some_recorded(pg_repo, driver)
+        run = _wait_for_some_recorded(pg_repo, driver, counter)
     finally:
         driver.send_signal(signal.SIGKILL)
         driver.wait()
