@@ -52,8 +52,9 @@ def test_guarded_command_dies_with_its_parent(tmp_path: Path) -> None:
         while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
             time.sleep(0.05)
         child = int(pid_file.read_text())
-        time.sleep(0.5)  # the guard has exec'ed sleep by now
-        assert Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")[0] == b"/bin/sleep"
+        while _program(child) != b"/bin/sleep" and time.monotonic() < deadline:
+            time.sleep(0.05)  # the guard imports quanta.exec, then becomes sleep
+        assert _program(child) == b"/bin/sleep"
     finally:
         parent.send_signal(signal.SIGKILL)
         parent.wait()
@@ -61,6 +62,14 @@ def test_guarded_command_dies_with_its_parent(tmp_path: Path) -> None:
     while _running(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _running(child)
+
+
+def _program(pid: int) -> bytes:
+    """The first word of a process's command line (empty while it is being replaced)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
+    except OSError:
+        return b""
 
 
 def _running(pid: int) -> bool:
