@@ -153,6 +153,7 @@ def test_retries_and_fail_fast(repo: Butler, tmp_path: Path) -> None:
     assert stopped.counts["calexp"]["failed"] == 1
     assert stopped.counts["calexp"]["done"] == ran - 1
     total = sum(sum(c.values()) for c in stopped.counts.values())
+    assert total == 10  # every quantum is accounted for, queued ones included
     assert stopped.total("blocked") == total - ran
 
 

@@ -42,7 +42,7 @@ log = logging.getLogger("quanta.exec")
 
 #: Statuses in the order reports show them.
 STATUSES = ("done", "no_work", "skipped_existing", "failed", "blocked")
-_PENDING, _QUEUED, _RUNNING, _FINISHED = 0, 1, 2, 3
+_PENDING, _RUNNING, _FINISHED = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -224,8 +224,8 @@ class _Walk:
     # -- submitting ------------------------------------------------------------------------
 
     def _enqueue(self, index: int) -> None:
-        """A quantum's inputs are all there: queue it, or add it to its cluster's job."""
-        self.state[index] = _QUEUED
+        """A quantum's inputs are all there: queue it, or add it to its cluster's job. It
+        stays pending until submitted, so that fail-fast blocks it if it never is."""
         if self.clusters is None:
             self.ready.append(index)
             return
