@@ -1,4 +1,4 @@
-"""Running pipelines and reading back what ran: ``run``, ``report`` and ``provenance``.
+"""Running pipelines and reading back what ran: ``run``, ``report``, ``provenance``, ``sites``.
 
 ``run`` exits with 0 when every quantum ran (or had no work, or was already done), 1 when
 any failed or was blocked, and 2 on a user error.
