@@ -93,7 +93,7 @@ def setup(root: Path, n: int, all_differ: int, shape: tuple[int, int]) -> list[i
             first.image += rng.standard_normal(shape, dtype=np.float32)
             butler.put(first, dataset_type, data_id, run=RUN_C)
         log(f"bench_compare: wrote pair {i + 1} of {n}")
-    butler.registry.db.dispose()
+    butler.close()
     return exposures
 
 

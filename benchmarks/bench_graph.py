@@ -136,7 +136,7 @@ def populate(root: Path, url: str | None, n_exposures: int) -> dict[str, float]:
             for d in DETECTORS
         ]
         butler.registry.insert_datasets(refs)
-    butler.registry.db.dispose()
+    butler.close()
     (root / COMPLETE).touch()
     return {
         "seconds": round(time.perf_counter() - started, 3),

@@ -94,7 +94,7 @@ def run_once(n: int, databases: Databases, workdir: Path) -> dict[str, dict[str,
             "define": define(butler, n, fresh=True),
             "define_again": define(butler, n, fresh=False),
         }
-        butler.registry.db.dispose()
+        butler.close()
     return out
 
 

@@ -109,11 +109,11 @@ def run_once(
         butler = new_repo(workdir / "repo", url)
         out["ingest"] = ingest(butler, raws, jobs, n, fresh=True)
         out["ingest_again"] = ingest(butler, raws, jobs, n, fresh=False)
-        butler.registry.db.dispose()
+        butler.close()
     with databases.fresh("ingest") as url:
         butler = new_repo(workdir / "repo_j1", url)
         out["ingest_j1"] = ingest(butler, raws, 1, n, fresh=True)
-        butler.registry.db.dispose()
+        butler.close()
     return out
 
 

@@ -106,7 +106,7 @@ def populate(root: Path, n_pairs: int) -> None:
             for i, e in enumerate((a, b))
         ],
     )
-    butler.registry.db.dispose()
+    butler.close()
 
 
 def build(root: Path, design: str, repeat: int) -> dict[str, Any]:
@@ -126,7 +126,7 @@ def build(root: Path, design: str, repeat: int) -> dict[str, Any]:
             graph = build_graph(butler, pipeline, [RUN], "bench/out", WHERE[design])
         seconds.append(t["seconds"])
         quanta = len(graph)
-    butler.registry.db.dispose()
+    butler.close()
     median = statistics.median(seconds)
     return {
         "bench": "pairs_graph",

@@ -156,7 +156,7 @@ def run_once(n: int, workers: int, url: str | None, workdir: Path) -> dict[str, 
             out[stage] = measure(butler, graphs[stage], parsl, stage, n)
     finally:
         parsl.shutdown()
-    butler.registry.db.dispose()
+    butler.close()
     out["cluster_vs_pool"] = {
         "ratio": out["parsl_cluster"]["ms_per_quantum"] / out["pool"]["ms_per_quantum"]
     }

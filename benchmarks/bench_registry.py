@@ -100,7 +100,7 @@ def populate(
         raise AssertionError(f"inserted {inserted} of {len(refs)} refs")
     if profile is not None:
         _profile_report(profile, profile_dir, "register")
-    registry.db.dispose()
+    registry.close()
     return {
         "dimensions": dims,
         "build_refs": built,
@@ -134,7 +134,7 @@ def _query_parts(
     construction of refs from the fetched rows."""
     import sqlalchemy as sa
 
-    engine = registry.db.engine
+    engine = registry._db.engine
     # Raw DB-API: the biggest statement executed and fetched, no SQLAlchemy involved.
     raw_conn = engine.raw_connection()
     try:
@@ -167,9 +167,9 @@ def _query_parts(
 
     # Python: refs built from the already fetched rows.
     dt = registry.get_dataset_type("raw")
-    run_names = registry.collections.names_by_id()
+    run_names = registry._collections.names_by_id()
     with stopwatch() as build:
-        built = list(registry.datasets.make_refs(dt, rows, run_names))
+        built = list(registry._datasets.make_refs(dt, rows, run_names))
     if len(built) != expected:
         raise AssertionError(f"make_refs built {len(built)} refs, expected {expected}")
 
@@ -216,7 +216,7 @@ def query_child(root: str, expected: int, profile_dir: str | None) -> dict[str, 
         if sql.lstrip().upper().startswith("SELECT"):
             cursor_sql.append((sql, parameters))
 
-    engine = registry.db.engine
+    engine = registry._db.engine
     sa.event.listen(engine, "before_execute", on_execute)
     sa.event.listen(engine, "before_cursor_execute", on_cursor)
     with stopwatch() as again:
@@ -256,7 +256,7 @@ def query_child(root: str, expected: int, profile_dir: str | None) -> dict[str, 
         profile.enable()
         butler.query_datasets("raw", RUN)
         profile.disable()
-        _profile_report(profile, Path(profile_dir), f"query_{registry.db.dialect}")
+        _profile_report(profile, Path(profile_dir), f"query_{registry.dialect}")
 
     return {
         "seconds": t["seconds"],

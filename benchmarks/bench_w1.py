@@ -98,7 +98,7 @@ def run_once(
     out["put_single"] = {"seconds": t["seconds"], "count": len(single)}
 
     out.update(run_pipeline(butler, n))
-    butler.registry.db.dispose()
+    butler.close()
     return out
 
 

@@ -77,7 +77,7 @@ def butler(tmp_path: Path, db_url: str):
 
     repo = make_repo(tmp_path / "repo", db_url)
     yield repo
-    repo.registry.db.dispose()
+    repo.close()
 
 
 @pytest.fixture
@@ -87,4 +87,4 @@ def sqlite_butler(tmp_path: Path):
 
     repo = make_repo(tmp_path / "repo")
     yield repo
-    repo.registry.db.dispose()
+    repo.close()

@@ -110,7 +110,7 @@ def run_calibration_flow(
     with step("create", f"creating the repository {repo}"):
         butler = Butler.create(repo, db=db)
     with ExitStack() as cleanup:
-        cleanup.callback(butler.registry.db.dispose)
+        cleanup.callback(butler.close)
         executor = make_executor(butler, processes, None, site)
         cleanup.callback(executor.shutdown)
         with step("ingest", "registering SimCam and ingesting the raws"):

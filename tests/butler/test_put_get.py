@@ -73,7 +73,7 @@ def test_failed_put_leaves_neither_file_nor_row(butler: Butler) -> None:
         butler.put({"not": "an array"}, "arr", RAW, run="run")
     with pytest.raises(DatastoreError):
         butler.put(np.array([object()]), "arr", RAW, run="run")
-    assert butler.registry.collections.find("run") is None
+    assert butler.registry.find_collection("run") is None
     assert _files(butler.root) == set()
     butler.put(np.zeros(2), "arr", RAW, run="run")
     before = _files(butler.root)
@@ -90,7 +90,7 @@ def test_put_validates_data_ids_before_naming_files(butler: Butler) -> None:
     with pytest.raises(DataIdError):
         butler.put(np.zeros(1), "arr", {**RAW, "instrument": "../../etc"}, run="run")
     assert _files(butler.root) == set()
-    assert butler.registry.collections.find("run") is None
+    assert butler.registry.find_collection("run") is None
 
 
 def test_missing_dataset_is_a_clear_error(butler: Butler) -> None:

@@ -70,9 +70,9 @@ def broken(flow: FlowResult) -> Broken:
         )  # fmt: skip
         assert ran.exit_code == 1, ran.output
         run = butler.get_collection_chain(BROKEN)[0]
-        (failed,) = butler.registry.provenance.quanta(run, statuses=["failed"])
+        (failed,) = butler.registry.query_quanta(run, statuses=["failed"])
     finally:
-        butler.registry.db.dispose()
+        butler.close()
     assert failed.label == "isr" and failed.error.startswith("DatastoreError: cannot read ")
     isr = f"{{instrument=SimCam,detector=1,exposure={first}}}"
     group = f"{{instrument=SimCam,detector=1,group_system=flatPairs,group={first}+{second}}}"
@@ -84,7 +84,7 @@ def _step_runs(repo: Path) -> list[str]:
     try:
         return [butler.get_collection_chain(f"u/demo/{step}")[0] for step in STEPS]
     finally:
-        butler.registry.db.dispose()
+        butler.close()
 
 
 def test_the_whole_flow_meets_the_shipped_expectations(flow: FlowResult) -> None:

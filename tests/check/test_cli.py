@@ -32,7 +32,7 @@ def root(tmp_path: Path) -> Iterator[Path]:
     """A SQLite repository with the execution tests' raws."""
     butler = make_repo(tmp_path / "repo")
     put_raws(butler)
-    butler.registry.db.dispose()
+    butler.close()
     yield butler.root
 
 

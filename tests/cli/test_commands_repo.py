@@ -26,7 +26,7 @@ def test_create_on_each_backend(invoke: Invoke, tmp_path: Path, db_url: str) -> 
     result = invoke("query-dataset-types", root, "--format", "json")
     assert json.loads(result.stdout)[0]["dimensions"] == ["instrument", "detector", "exposure"]
     with open_butler(root) as butler:
-        assert butler.registry.db.dialect == db_url.split(":")[0].split("+")[0]
+        assert butler.registry.dialect == db_url.split(":")[0].split("+")[0]
         assert butler.config.registry.db == db_url
 
 
@@ -110,7 +110,7 @@ def test_register_dataset_type_user_errors(
 def run_files(butler: Butler, run: str) -> list[Path]:
     """Paths of the files of every dataset in a run."""
     refs = butler.query_datasets("raw", run, find_first=False)
-    files = butler.registry.datasets.get_files([r.id for r in refs])
+    files = butler.registry.get_files([r.id for r in refs])
     return [butler.datastore.path(f) for f in files.values()]
 
 
@@ -243,7 +243,7 @@ def test_transfer_copies_datasets_into_a_second_repository(
         for ref in refs:
             assert ref == source.find_dataset("raw", ref.data_id, collections="Cam/raw")
             assert copy.get(ref).tolist() == source.get(ref).tolist()
-            path = copy.datastore.path(copy.registry.datasets.get_files([ref.id])[ref.id])
+            path = copy.datastore.path(copy.registry.get_files([ref.id])[ref.id])
             assert path.is_symlink() == (mode == "symlink")
     assert invoke("verify", target).exit_code == 0
 

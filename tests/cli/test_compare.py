@@ -15,7 +15,7 @@ from quanta.compare import CompareReport
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("compare") / "repo"
-    make_two_runs(root).registry.db.dispose()
+    make_two_runs(root).close()
     return root
 
 

@@ -29,7 +29,7 @@ KEY = "instrument=Cam,detector=0"
 def butler(tmp_path: Path) -> Iterator[Butler]:
     butler = make_two_runs(tmp_path / "repo")
     yield butler
-    butler.registry.db.dispose()
+    butler.close()
 
 
 def compare(butler: Butler, *types: str, **kwargs: object) -> CompareReport:
@@ -127,7 +127,7 @@ def test_storage_classes_that_differ_are_an_error_row(butler: Butler, tmp_path: 
     assert report.summary("nope").message == (
         "dataset type 'nope' is not registered in either repository"
     )
-    other.registry.db.dispose()
+    other.close()
 
 
 def test_unreadable_files_are_error_rows_and_the_others_still_compare(butler: Butler) -> None:

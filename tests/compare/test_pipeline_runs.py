@@ -61,7 +61,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Repo]:
     flow = run_calibration_flow(root, design="pairs", preset="quick", processes=1)
     butler = Butler(flow.repo)
     yield Repo(butler, flow.ptc_collection)
-    butler.registry.db.dispose()
+    butler.close()
 
 
 def run(

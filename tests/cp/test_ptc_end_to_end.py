@@ -204,9 +204,9 @@ def test_a_bad_pairs_file_is_refused_naming_the_line(
     e = flat_exposures(flow)
     path = tmp_path / "pairs.csv"
     path.write_text("group,exposures\n\n" + body.format(*e) + "\n")
-    before = set(flow.butler.registry.collections.names_by_id().values())
+    before = {c.name for c in flow.butler.registry.query_collections()}
     result = qgraph(flow, path)
     assert result.exit_code == 2
     assert message.format(*e) in result.output
     assert len(result.output.strip().splitlines()) == 1
-    assert set(flow.butler.registry.collections.names_by_id().values()) == before
+    assert {c.name for c in flow.butler.registry.query_collections()} == before

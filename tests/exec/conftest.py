@@ -71,7 +71,7 @@ def sqlite_repo(tmp_path: Path) -> Iterator[Butler]:
     butler = make_repo(tmp_path / "repo")
     put_raws(butler)
     yield butler
-    butler.registry.db.dispose()
+    butler.close()
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def pg_repo(postgres_url: str, tmp_path: Path) -> Iterator[Butler]:
     butler = make_repo(tmp_path / "repo", postgres_url)
     put_raws(butler)
     yield butler
-    butler.registry.db.dispose()
+    butler.close()
 
 
 @pytest.fixture(scope="session")

@@ -92,7 +92,7 @@ def test_a_failed_quantum_of_a_job_is_retried_alone(sqlite_repo: Butler, tmp_pat
     settings = ExecutionSettings(cluster_by=("detector",), retries=1)
     assert execute(sqlite_repo, graph, executor, settings).ok
     assert sorted(map(len, executor.jobs)) == [1, 1, 1, 4, 4]
-    retried = [r for r in sqlite_repo.registry.provenance.quanta("out/run") if r.attempts == 2]
+    retried = [r for r in sqlite_repo.registry.query_quanta("out/run") if r.attempts == 2]
     assert [(r.label, r.data_id["exposure"], r.data_id["detector"]) for r in retried] == [
         ("calexp", 11, 1)
     ]
@@ -105,7 +105,7 @@ def test_lease_is_released_and_a_live_driver_refused(sqlite_repo: Butler) -> Non
     lease.path.write_text(json.dumps({"host": os.uname().nodename, "pid": os.getppid()}))
     with pytest.raises(ConflictError, match=f"being executed by process {os.getppid()}"):
         execute(sqlite_repo, graph, InlineExecutor())
-    assert sqlite_repo.registry.collections.find("out/run") is None
+    assert sqlite_repo.registry.find_collection("out/run") is None
     lease.path.unlink()
     assert execute(sqlite_repo, graph, InlineExecutor()).ok
     assert not lease.path.exists()

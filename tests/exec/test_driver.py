@@ -44,23 +44,25 @@ def test_fan_out_and_fan_in_record_outputs_and_provenance(repo: Butler) -> None:
     log = repo.get("calexp_log", _data_id(10, 1), collections=RUN)
     assert [r["message"] for r in log] == ["scaling exposure 10 detector 1"]
 
-    provenance = repo.registry.provenance
-    records = provenance.quanta(RUN)
+    registry = repo.registry
+    records = registry.query_quanta(RUN)
     assert len(records) == 10 and {r.status for r in records} == {"done"}
     assert all(r.start_ns and r.end_ns and r.end_ns >= r.start_ns and r.host for r in records)
     summary_ref = repo.find_dataset("summary", instrument=INSTRUMENT, detector=0, collections="out")
-    producer = provenance.producers([summary_ref.id])[summary_ref.id]
-    read = provenance.inputs_of([producer])[producer]
+    lineage = registry.lineage([summary_ref.id])
+    producer = lineage.producers[summary_ref.id]
+    read = lineage.inputs[producer]
     expected = {
         repo.find_dataset("calexpLike", _data_id(e, 0), collections="out").id for e in EXPOSURES
     }
     assert set(read) == expected
     raw = repo.find_dataset("raw", _data_id(9, 0), collections="raw")
     calexp_ref = repo.find_dataset("calexpLike", _data_id(9, 0), collections="out")
-    calexp_quantum = provenance.producers([calexp_ref.id])[calexp_ref.id]
-    assert provenance.inputs_of([calexp_quantum])[calexp_quantum] == [raw.id]
-    assert provenance.producers([raw.id]) == {}
-    written = provenance.outputs_of([producer])[producer]
+    calexp_lineage = registry.lineage([calexp_ref.id])
+    calexp_quantum = calexp_lineage.producers[calexp_ref.id]
+    assert calexp_lineage.inputs[calexp_quantum] == [raw.id]
+    assert registry.lineage([raw.id]).producers == {}
+    written = registry.quantum_outputs([producer])[producer]
     assert summary_ref.id in written and len(written) == 3  # summary, metadata, log
 
 
@@ -74,7 +76,7 @@ def test_no_work_gives_descendants_fewer_inputs(repo: Butler) -> None:
     assert repo.exists("calexp_metadata", _data_id(9, 0), collections=RUN)
     log = repo.get("calexp_log", _data_id(9, 0), collections=RUN)
     assert log[-1]["message"] == "no work found: nothing to do for exposure 9"
-    (record,) = repo.registry.provenance.quanta(RUN, statuses=["no_work"])
+    (record,) = repo.registry.query_quanta(RUN, statuses=["no_work"])
     assert record.data_id == _data_id(9, 0) and "nothing to do" in record.error
 
 
@@ -82,7 +84,7 @@ def test_no_work_everywhere_upstream_means_no_work_downstream(repo: Butler) -> N
     report = _run(repo, no_work_on=[(e, 1) for e in EXPOSURES])
     assert report.ok
     assert report.counts["summary"]["done"] == 1 and report.counts["summary"]["no_work"] == 1
-    (record,) = repo.registry.provenance.quanta(RUN, label="summary", statuses=["no_work"])
+    (record,) = repo.registry.query_quanta(RUN, label="summary", statuses=["no_work"])
     assert record.data_id == {"instrument": INSTRUMENT, "detector": 1}
     assert "upstream quanta found no work" in record.error
 
@@ -103,10 +105,9 @@ def test_failure_blocks_exactly_its_descendants(repo: Butler) -> None:
     assert "injected failure for exposure 10 detector 0" in failure.message
     assert repo.exists("summary", instrument=INSTRUMENT, detector=1, collections="out")
     assert not repo.exists("calexp_metadata", _data_id(10, 0), collections=RUN)
-    provenance = repo.registry.provenance
-    (failed,) = provenance.quanta(RUN, statuses=["failed"])
+    (failed,) = repo.registry.query_quanta(RUN, statuses=["failed"])
     assert "RuntimeError" in failed.traceback and failed.attempts == 1
-    (blocked,) = provenance.quanta(RUN, statuses=["blocked"])
+    (blocked,) = repo.registry.query_quanta(RUN, statuses=["blocked"])
     assert blocked.label == "summary" and blocked.data_id["detector"] == 0
     assert "blocked by failed quantum calexp" in blocked.error
 
@@ -115,7 +116,7 @@ def test_resume_after_failure_runs_only_what_is_missing(repo: Butler, tmp_path: 
     counter = tmp_path / "attempts.txt"
     _run(repo, fail_on=[(10, 0)], counter=str(counter))
     assert len(counter.read_text().splitlines()) == 8
-    before = {r.data_id_key: r.start_ns for r in repo.registry.provenance.quanta(RUN)}
+    before = {r.data_id_key: r.start_ns for r in repo.registry.query_quanta(RUN)}
     with pytest.raises(ConflictError, match="resume it"):
         _run(repo, counter=str(counter))
     report = _run(repo, settings=ExecutionSettings(resume=True), counter=str(counter))
@@ -125,7 +126,7 @@ def test_resume_after_failure_runs_only_what_is_missing(repo: Butler, tmp_path: 
     assert report.counts["calexp"]["done"] == 1
     assert report.counts["summary"]["done"] == 1
     assert report.counts["summary"]["skipped_existing"] == 1
-    after = repo.registry.provenance.quanta(RUN)
+    after = repo.registry.query_quanta(RUN)
     assert {r.status for r in after} == {"done"}
     unchanged = [r for r in after if r.data_id_key != "instrument=Cam,detector=0,exposure=10"]
     changed = [r for r in unchanged if before[r.data_id_key] != r.start_ns]
@@ -142,7 +143,7 @@ def test_retries_and_fail_fast(repo: Butler, tmp_path: Path) -> None:
     flaky = {"once_on": [(11, 1)], "once_marker": str(tmp_path / "marker")}
     report = _run(repo, settings=ExecutionSettings(retries=1), **flaky)
     assert report.ok
-    (record,) = [r for r in repo.registry.provenance.quanta(RUN) if r.attempts == 2]
+    (record,) = [r for r in repo.registry.query_quanta(RUN) if r.attempts == 2]
     assert record.data_id == _data_id(11, 1) and record.status == "done"
 
     counter = tmp_path / "attempts.txt"
@@ -175,7 +176,7 @@ def test_free_form_keys_reach_outputs_and_provenance(repo: Butler) -> None:
     assert all(repo.get(r)["mean_difference"] == 10.0 for r in refs)
     first = next(r for r in refs if r.data_id.extras["pair"] == "9+10")
     assert repo.get_uri(first).endswith("_pair-9%2B10.json")
-    records = repo.registry.provenance.quanta(RUN, label="pairs")
+    records = repo.registry.query_quanta(RUN, label="pairs")
     assert {r.extras["pair"] for r in records} == {"9+10", "11+12"}
     (tree,) = lineage_trees(repo, [refs[0].id])
     quantum = tree["produced_by"]

@@ -37,7 +37,7 @@ def test_a_job_runs_from_its_json_and_its_result_round_trips(sqlite_repo: Butler
     np.testing.assert_array_equal(
         sqlite_repo.datastore.read(calexp), raw_value(exposure, detector) * 2 + 1
     )
-    assert sqlite_repo.registry.collections.find("out/run") is None  # workers never register
+    assert sqlite_repo.registry.find_collection("out/run") is None  # workers never register
 
 
 def test_a_failing_job_leaves_no_files(sqlite_repo: Butler) -> None:

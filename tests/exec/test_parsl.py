@@ -29,7 +29,7 @@ def _attempts(butler: Butler, run: str) -> dict[tuple[int, int], int]:
     """Attempts of each calexp quantum, by (exposure, detector)."""
     return {
         (r.data_id["exposure"], r.data_id["detector"]): r.attempts
-        for r in butler.registry.provenance.quanta(run)
+        for r in butler.registry.query_quanta(run)
         if r.label == "calexp"
     }
 
@@ -41,7 +41,7 @@ def test_parsl_writes_the_same_files_as_inline(repo: Butler, parsl_executor: Par
     assert _calexps(repo, "a/run") == _calexps(repo, "b/run")
     summaries = repo.query_datasets("summary", "b/run")
     assert sorted(repo.get(r)["n_inputs"] for r in summaries) == [4, 4]
-    records = repo.registry.provenance.quanta("b/run")
+    records = repo.registry.query_quanta("b/run")
     assert len(records) == 10 and all(r.host and r.status == "done" for r in records)
     assert not run_lease(repo, "b/run").path.exists()
     assert repo.verify().ok

@@ -48,7 +48,7 @@ def _wait_for_some_recorded(butler: Butler, driver: subprocess.Popen[bytes], cou
     while time.monotonic() < deadline and driver.poll() is None:
         runs = [c.name for c in butler.registry.query_collections("out/*")]
         started = len(counter.read_text().splitlines()) if counter.exists() else 0
-        if runs and len(butler.registry.provenance.quanta(runs[0])) >= 2:
+        if runs and len(butler.registry.query_quanta(runs[0])) >= 2:
             assert started < 8, "every quantum started before two were recorded"
             return runs[0]
         time.sleep(0.1)
@@ -69,7 +69,7 @@ def test_driver_killed_half_way_then_resumed(pg_repo: Butler, tmp_path: Path) ->
         driver.wait()
     before = {
         (r.data_id["exposure"], r.data_id["detector"])
-        for r in pg_repo.registry.provenance.quanta(run)
+        for r in pg_repo.registry.query_quanta(run)
         if r.label == "calexp"
     }
     assert 2 <= len(before) < 8, "the driver must die half way"
@@ -81,7 +81,7 @@ def test_driver_killed_half_way_then_resumed(pg_repo: Butler, tmp_path: Path) ->
     assert resumed.returncode == 0, resumed.stderr
     assert f"run: {run}; output: out" in resumed.stdout
 
-    records = pg_repo.registry.provenance.quanta(run)
+    records = pg_repo.registry.query_quanta(run)
     assert len(records) == 10
     assert {r.status for r in records if r.label == "calexp"} <= {"done", "skipped_existing"}
     calexps = pg_repo.query_datasets("calexpLike", run)
@@ -117,7 +117,7 @@ def test_malformed_site_file_stops_before_any_work(sqlite_repo: Butler, tmp_path
     assert result.stderr.strip() == (
         f"error: {site}:3: field 'walltime': 'two hours' is not HH:MM:SS"
     )
-    assert sqlite_repo.registry.collections.find("out") is None
+    assert sqlite_repo.registry.find_collection("out") is None
     assert not (sqlite_repo.root / ".parsl").exists()
 
 
@@ -145,4 +145,4 @@ def test_options_parsl_cannot_honour_are_refused(sqlite_repo: Butler) -> None:
     cluster = invoke(*base, "--executor", "parsl", "--cluster-by", "detecter")
     assert cluster.exit_code == 2 and "cannot cluster by 'detecter'" in cluster.stderr
     assert not (sqlite_repo.root / ".parsl").exists()
-    assert sqlite_repo.registry.collections.find("out") is None
+    assert sqlite_repo.registry.find_collection("out") is None

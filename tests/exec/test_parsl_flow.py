@@ -42,9 +42,9 @@ def test_calibration_flow_on_parsl_and_postgres_matches_inline(
             assert all(s.n_a == s.n_b == s.n_identical > 0 for s in report.dataset_types)
         compared = compare_collections(butler_a, runs_a["ptc"], butler_b, runs_b["ptc"])
         assert {"ptc", "ptcPlot", "postISRCCD"} <= set(compared.type_names())
-        hosts = {r.host for r in butler_b.registry.provenance.quanta(runs_b["ptc"])}
+        hosts = {r.host for r in butler_b.registry.query_quanta(runs_b["ptc"])}
         assert hosts and None not in hosts
         assert butler_b.verify().ok
     finally:
-        butler_a.registry.db.dispose()
-        butler_b.registry.db.dispose()
+        butler_a.close()
+        butler_b.close()

@@ -39,7 +39,7 @@ def test_inline_and_two_processes_write_identical_files(
     first, second = _file_bytes(sqlite_repo, "a/run"), _file_bytes(sqlite_repo, "b/run")
     assert len(first) == len(EXPOSURES) * len(DETECTORS) + len(DETECTORS)
     assert first == second
-    hosts = {r.host for r in sqlite_repo.registry.provenance.quanta("b/run")}
+    hosts = {r.host for r in sqlite_repo.registry.query_quanta("b/run")}
     assert hosts and None not in hosts
 
 
@@ -66,6 +66,6 @@ def test_killed_worker_fails_the_quantum_and_a_retry_succeeds(
     graph = make_graph(sqlite_repo, "out/b", once_marker=str(tmp_path / "b"), **once)
     report = execute(sqlite_repo, graph, pool, ExecutionSettings(retries=1))
     assert report.ok
-    (record,) = [r for r in sqlite_repo.registry.provenance.quanta("out/b") if r.attempts == 2]
+    (record,) = [r for r in sqlite_repo.registry.query_quanta("out/b") if r.attempts == 2]
     assert record.data_id == {"instrument": INSTRUMENT, "detector": 0, "exposure": 9}
     assert (tmp_path / "b").exists()

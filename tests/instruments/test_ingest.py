@@ -38,7 +38,7 @@ def raw_ids(butler: Butler) -> set[tuple[int, int]]:
 
 
 def _has_raw(butler: Butler) -> bool:
-    return any(dt.name == "raw" for dt in butler.registry.dataset_types.query())
+    return any(dt.name == "raw" for dt in butler.registry.query_dataset_types())
 
 
 def test_ingest_records_exposures_and_is_idempotent(simcam_butler: Butler, tmp_path: Path) -> None:

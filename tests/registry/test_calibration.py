@@ -48,8 +48,8 @@ def test_overlapping_validity_is_refused(butler: Butler) -> None:
     with pytest.raises(CalibrationOverlapError):
         butler.certify("calib", second[:1], Timespan(None, None))
     butler.certify("calib", second, Timespan(100, 200))
-    validity = butler.registry.calibrations.validity(butler.registry.collections.get("calib").id)
-    assert sorted((v.begin, v.end) for _, v in validity) == [(0, 100)] * 2 + [(100, 200)] * 2
+    validity = butler.registry.certifications("calib", butler.registry.get_dataset_type("bias"))
+    assert sorted((v.begin, v.end) for _, _, v in validity) == [(0, 100)] * 2 + [(100, 200)] * 2
 
 
 def test_decertify_trims_and_splits(butler: Butler) -> None:
@@ -76,7 +76,7 @@ def test_only_calibration_types_can_be_certified(butler: Butler) -> None:
     with pytest.raises(CollectionTypeError, match="not a calibration type"):
         butler.certify("calib", [ref], Timespan(None, None))
     with pytest.raises(CollectionTypeError, match="is RUN"):
-        butler.registry.calibrations.certify("r", [ref], Timespan(None, None))
+        butler.registry.certify("r", [ref], Timespan(None, None))
 
 
 def test_decertify_refuses_non_calibration_types(butler: Butler) -> None:

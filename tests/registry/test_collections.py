@@ -47,7 +47,7 @@ def test_chain_cycles_and_wrong_types_are_refused(butler: Butler) -> None:
     with pytest.raises(ConflictError, match="already exists as RUN"):
         butler.registry.register_collection("r", CollectionType.TAGGED)
     with pytest.raises(CollectionTypeError):
-        butler.registry.collections.get_chain("r")
+        butler.registry.get_collection_chain("r")
     with pytest.raises(CollectionNotFoundError):
         butler.set_collection_chain("outer", ["missing"])
     with pytest.raises(ConfigError, match="invalid collection name"):
@@ -57,13 +57,13 @@ def test_chain_cycles_and_wrong_types_are_refused(butler: Butler) -> None:
 def test_tagged_collection_holds_hand_picked_datasets(butler: Butler) -> None:
     refs = _put_raws(butler, "a", 1.0)
     butler.registry.register_collection("picked", CollectionType.TAGGED)
-    butler.registry.datasets.associate("picked", refs[:2])
-    butler.registry.datasets.associate("picked", refs[:2])
+    butler.registry.associate("picked", refs[:2])
+    butler.registry.associate("picked", refs[:2])
     assert {r.id for r in butler.query_datasets("raw", "picked")} == {r.id for r in refs[:2]}
     other = _put_raws(butler, "b", 2.0)
     with pytest.raises(ConflictError, match="same dataset type and data ID"):
-        butler.registry.datasets.associate("picked", other[:1])
-    butler.registry.datasets.disassociate("picked", refs[:1])
+        butler.registry.associate("picked", other[:1])
+    butler.registry.disassociate("picked", refs[:1])
     assert [r.id for r in butler.query_datasets("raw", "picked")] == [refs[1].id]
 
 

@@ -97,10 +97,10 @@ def test_bad_queries_explain_themselves(butler: Butler) -> None:
 
 def test_get_refs_by_id(butler: Butler) -> None:
     _, refs = _register_raws(butler)
-    got = butler.registry.datasets.get_refs([refs[3].id, refs[0].id])
+    got = butler.registry.get_refs([refs[3].id, refs[0].id])
     assert got == [refs[3], refs[0]]
     with pytest.raises(DatasetNotFoundError):
-        butler.registry.datasets.get_refs([raw_dataset_id("x", "y", 0)])
+        butler.registry.get_refs([raw_dataset_id("x", "y", 0)])
 
 
 @pytest.mark.parametrize(

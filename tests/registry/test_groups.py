@@ -57,8 +57,8 @@ def members(butler: Butler, system: str) -> dict[str, list[int]]:
 
 
 def claims(butler: Butler) -> list[tuple]:
-    table = butler.registry.tables.group_exclusive_member
-    with butler.registry.db.connect() as conn:
+    table = butler.registry._tables.group_exclusive_member
+    with butler.registry._db.connect() as conn:
         return sorted(tuple(r) for r in conn.execute(sa.select(table)))
 
 
@@ -96,15 +96,15 @@ def test_database_itself_enforces_exclusivity(butler: Butler) -> None:
     add_groups(butler, "ptc", {"a": [5, 6]})
     # Write the membership row by hand, bypassing insert_join: the claim still collides.
     registry = butler.registry
-    membership = registry.tables.joins["group_membership"]
+    membership = registry._tables.joins["group_membership"]
     add_system(butler, "other", exclusive=False)
     butler.insert_dimension_records(
         "group", [{"instrument": INSTRUMENT, "group_system": "ptc", "name": "b"}]
     )
     row = {"instrument": INSTRUMENT, "group_system": "ptc", "group": "b", "exposure": 6}
-    with pytest.raises(sa.exc.IntegrityError), registry.db.transaction() as conn:
+    with pytest.raises(sa.exc.IntegrityError), registry._db.transaction() as conn:
         conn.execute(membership.insert(), [{**row, "position": 0}])
-        conn.execute(registry.tables.group_exclusive_member.insert(), [row])
+        conn.execute(registry._tables.group_exclusive_member.insert(), [row])
     assert members(butler, "ptc") == {"a": [5, 6]}
 
 
@@ -162,7 +162,7 @@ def test_bulk_membership_refreshes_postgresql_statistics(postgres_url: str, tmp_
         butler.insert_dimension_records("exposure", exposures)
         add_system(butler, "big", exclusive=True)
         add_groups(butler, "big", {str(e["id"]): [e["id"]] for e in exposures})
-        with butler.registry.db.connect() as conn:
+        with butler.registry._db.connect() as conn:
             estimates = dict(
                 conn.execute(
                     sa.text(
@@ -172,7 +172,7 @@ def test_bulk_membership_refreshes_postgresql_statistics(postgres_url: str, tmp_
                 ).all()
             )
     finally:
-        butler.registry.db.dispose()
+        butler.close()
     assert estimates == {"dim_exposure": 1212, "dim_group": 1200, "join_group_membership": 1200}
 
 

@@ -65,14 +65,14 @@ def _chain(butler: Butler) -> tuple[list, list]:
             outputs=[summary.id],
         )
     )
-    butler.registry.provenance.record("out", outcomes)
+    butler.registry.record_quanta("out", outcomes)
     return [*raws, *calexps, summary], outcomes
 
 
 def test_record_and_query_a_run(butler: Butler) -> None:
     refs, outcomes = _chain(butler)
     raws, calexps, summary = refs[:2], refs[2:4], refs[4]
-    provenance = butler.registry.provenance
+    provenance = butler.registry._provenance
     assert provenance.summary("out") == {"calexp": {"done": 2}, "summary": {"done": 1}}
     records = provenance.quanta("out")
     assert [(r.label, r.data_id_key) for r in records] == [
@@ -95,7 +95,7 @@ def test_record_and_query_a_run(butler: Butler) -> None:
 
 def test_recording_again_updates_and_skipped_never_replaces(butler: Butler) -> None:
     _, outcomes = _chain(butler)
-    provenance = butler.registry.provenance
+    provenance = butler.registry._provenance
     provenance.record("out", outcomes)
     assert len(provenance.quanta("out")) == 3
     failed = replace(outcomes[0], status="failed", error="boom", outputs=(), attempts=3)
@@ -115,7 +115,7 @@ def test_recording_again_updates_and_skipped_never_replaces(butler: Butler) -> N
 
 def test_free_form_keys_are_kept_and_distinguish_quanta(butler: Butler) -> None:
     butler.registry.register_run("pairs")
-    provenance = butler.registry.provenance
+    provenance = butler.registry._provenance
     one = _data_id(butler, pair="5+6")
     two = _data_id(butler, pair="7+8")
     provenance.record("pairs", [Outcome("ptc", one), Outcome("ptc", two)])
@@ -128,7 +128,7 @@ def test_free_form_keys_are_kept_and_distinguish_quanta(butler: Butler) -> None:
 def test_lineage_walks_back_to_the_raws(butler: Butler) -> None:
     refs, _ = _chain(butler)
     stranger = uuid.uuid4()
-    butler.registry.provenance.record(
+    butler.registry.record_quanta(
         "out",
         [
             Outcome(
@@ -136,7 +136,7 @@ def test_lineage_walks_back_to_the_raws(butler: Butler) -> None:
             )
         ],
     )
-    lineage = butler.registry.provenance.lineage([refs[4].id])
+    lineage = butler.registry.lineage([refs[4].id])
     assert set(lineage.producers) == {r.id for r in refs[2:]}
     assert {q.label for q in lineage.quanta.values()} == {"calexp", "summary"}
     assert lineage.datasets[refs[0].id].dataset_type == "raw"
@@ -148,7 +148,7 @@ def test_lineage_walks_back_to_the_raws(butler: Butler) -> None:
 def test_removing_a_run_removes_its_provenance(butler: Butler) -> None:
     _chain(butler)
     butler.remove_runs(["out"])
-    table = butler.registry.tables.quantum_dataset
-    with butler.registry.db.connect() as conn:
+    table = butler.registry._tables.quantum_dataset
+    with butler.registry._db.connect() as conn:
         assert conn.execute(table.select()).all() == []
-        assert conn.execute(butler.registry.tables.quantum.select()).all() == []
+        assert conn.execute(butler.registry._tables.quantum.select()).all() == []

@@ -42,6 +42,16 @@ class Butler:
         self.run = run
         self.collections = _as_list(collections) or ([run] if run else [])
 
+    def __enter__(self) -> Butler:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the registry's database connections (a later call reconnects)."""
+        self.registry.close()
+
     @classmethod
     def create(
         cls,
@@ -76,7 +86,7 @@ class Butler:
         try:
             shutil.copyfile(source, root / UNIVERSE_NAME)
             config.save(root)
-            Registry.create(config.db_url(root), parsed).db.dispose()
+            Registry.create(config.db_url(root), parsed).close()
         except BaseException:
             for child in root.iterdir():
                 child.unlink() if child.is_file() else shutil.rmtree(child)
@@ -115,11 +125,11 @@ class Butler:
     def set_collection_chain(self, parent: str, children: Sequence[str]) -> None:
         """Create (if needed) a CHAINED collection and set its children in search order."""
         self.registry.register_collection(parent, CollectionType.CHAINED)
-        self.registry.collections.set_chain(parent, list(children))
+        self.registry.set_collection_chain(parent, list(children))
 
     def get_collection_chain(self, parent: str) -> list[str]:
         """Children of a CHAINED collection."""
-        return self.registry.collections.get_chain(parent)
+        return self.registry.get_collection_chain(parent)
 
     def graph_path(self, run: str) -> Path:
         """Where the quantum graph a run executed is saved: ``.graphs/<run>.json.gz`` under
@@ -152,7 +162,7 @@ class Butler:
     ) -> DatasetRef:
         """Write ``obj`` as a new dataset; on any failure neither a file nor a row remains."""
         dt = self._dataset_type(dataset_type)
-        coordinate = self.registry.dimensions.expand(
+        coordinate = self.registry.expand_data_id(
             DataCoordinate.standardize(data_id, dt.dimensions, **kwargs)
         )
         ref = DatasetRef.for_output(dt, coordinate, self._run(run))
@@ -183,7 +193,7 @@ class Butler:
         for name in group.required:
             dim = self.universe[name]
             keys = {tuple(d[k] for k in (*dim.required, name)) for d in data_ids}
-            self.registry.dimensions.fetch(
+            self.registry.fetch_dimension_records(
                 name, [dict(zip((*dim.required, name), k, strict=True)) for k in keys]
             )
 
@@ -203,7 +213,7 @@ class Butler:
                     )
                 for obj, ref in pairs:
                     written.append(self.datastore.write(obj, ref))
-                self.registry.datasets.store_files(written)
+                self.registry.store_files(written)
         except BaseException:
             for stored in written:
                 self.datastore.remove(stored)
@@ -258,7 +268,7 @@ class Butler:
         return self.datastore.read(self._stored(ref))
 
     def _stored(self, ref: DatasetRef) -> StoredFile:
-        stored = self.registry.datasets.get_files([ref.id]).get(ref.id)
+        stored = self.registry.get_files([ref.id]).get(ref.id)
         if stored is None:
             raise DatasetNotFoundError(f"dataset {ref} has no file in this repository")
         return stored
@@ -338,7 +348,7 @@ class Butler:
     def certify(self, collection: str, refs: Sequence[DatasetRef], timespan: Timespan) -> None:
         """Certify calibration datasets in a CALIBRATION collection (created if needed)."""
         self.registry.register_collection(collection, CollectionType.CALIBRATION)
-        self.registry.calibrations.certify(collection, refs, timespan)
+        self.registry.certify(collection, refs, timespan)
 
     def decertify(
         self,
@@ -354,7 +364,7 @@ class Butler:
             if data_ids is not None
             else None
         )
-        return self.registry.calibrations.decertify(collection, dt, timespan, coordinates)
+        return self.registry.decertify(collection, dt, timespan, coordinates)
 
     def remove_runs(self, names: Sequence[str], *, unstore: bool = True) -> int:
         """Delete RUN collections, their datasets and (unless ``unstore`` is False) their files.

@@ -38,7 +38,7 @@ def ingest(
             butler.registry.insert_datasets([ref for _, ref in todo])
             for path, ref in todo:
                 placed.append((path, butler.datastore.ingest(path, ref, transfer)))
-            butler.registry.datasets.store_files([stored for _, stored in placed])
+            butler.registry.store_files([stored for _, stored in placed])
     except BaseException:
         for source, stored in placed:
             if transfer == "move":
@@ -51,7 +51,7 @@ def ingest(
 
 def _known_ids(butler: Butler, refs: Sequence[DatasetRef]) -> set:
     ids = [ref.id for ref in refs]
-    return set(butler.registry.datasets.get_files(ids))
+    return set(butler.registry.get_files(ids))
 
 
 def transfer_from(
@@ -65,7 +65,7 @@ def transfer_from(
     for dataset_type in {ref.dataset_type for ref in refs}:
         target.registry.register_dataset_type(dataset_type)
     _copy_records(target, source, refs)
-    files = source.registry.datasets.get_files([ref.id for ref in refs])
+    files = source.registry.get_files([ref.id for ref in refs])
     missing = [ref for ref in refs if ref.id not in files]
     if missing:
         raise DatasetNotFoundError(f"dataset {missing[0]} has no file in the source repository")
@@ -82,7 +82,7 @@ def _copy_records(target: Butler, source: Butler, refs: Sequence[DatasetRef]) ->
         if key in seen:
             continue
         seen.add(key)
-        expanded = source.registry.dimensions.expand(ref.data_id)
+        expanded = source.registry.expand_data_id(ref.data_id)
         assert expanded.records is not None
         for name, record in expanded.records.items():
             wanted.setdefault(name, {})[tuple(record.data_id_values.values())] = record

@@ -30,7 +30,7 @@ def verify(butler: Butler, *, repair: bool = False, checksums: bool = True) -> V
     delete them (they are leftovers of interrupted writes or removals)."""
     report = VerifyReport()
     known: set[str] = set()
-    for stored in butler.registry.datasets.all_files():
+    for stored in butler.registry.all_files():
         report.checked += 1
         if not stored.is_external:
             known.add(stored.path)

@@ -20,7 +20,7 @@ def check_collection(
     searched as a whole), then the predicted outputs of every run it reaches that has a
     saved graph. An unknown collection or a rule that does not fit its dataset type is a
     ``QuantaError``."""
-    butler.registry.collections.get(collection)
+    butler.registry.get_collection(collection)
     runs = runs_with_graphs(butler, collection)
     outcomes = check_datasets(butler, collection, file) if file is not None else []
     expectations = file.expectations if file is not None else Expectations()

@@ -44,7 +44,7 @@ def check_datasets(butler: Butler, collection: str, file: ExpectationsFile) -> l
         if rules.min_rows is None and not rules.fields:
             continue
         # One bulk lookup of file records; refs without one are reported as unreadable.
-        files = butler.registry.datasets.get_files([ref.id for ref in refs])
+        files = butler.registry.get_files([ref.id for ref in refs])
         if rules.min_rows is not None:
             outcomes.append(_rows(butler, name, refs, files, rules.min_rows))
         if rules.fields:

@@ -39,7 +39,7 @@ def runs_with_graphs(butler: Butler, collection: str) -> list[str]:
     order) whose executed graph is saved in the repository."""
     return [
         record.name
-        for record in butler.registry.collections.flatten([collection])
+        for record in butler.registry.flatten_collections([collection])
         if record.type == CollectionType.RUN and butler.graph_path(record.name).is_file()
     ]
 
@@ -80,7 +80,7 @@ class _Fates:
     """What became of the quanta of a run, read from provenance on first need."""
 
     def __init__(self, butler: Butler, run: str) -> None:
-        self._provenance = butler.registry.provenance
+        self._registry = butler.registry
         self._run = run
         self._statuses: dict[tuple[str, str], str] | None = None
         self._errors: dict[tuple[str, str], str] = {}
@@ -88,8 +88,8 @@ class _Fates:
     def of(self, label: str, data_id: DataCoordinate) -> str:
         """``failed: <error>``, ``found no work: <reason>``, ``never ran``..."""
         if self._statuses is None:
-            self._statuses = self._provenance.statuses(self._run)
-            unfinished = self._provenance.quanta(
+            self._statuses = self._registry.quantum_statuses(self._run)
+            unfinished = self._registry.query_quanta(
                 self._run, statuses=("failed", "no_work", "blocked")
             )
             self._errors = {(q.label, q.data_id_key): _first_line(q.error) for q in unfinished}

@@ -27,9 +27,8 @@ def create(repo: Path, db: str | None) -> None:
     from quanta.butler import Butler
     from quanta.registry.database import redact
 
-    butler = Butler.create(repo, db=db)
-    url = butler.config.registry.db
-    butler.registry.db.dispose()
+    with Butler.create(repo, db=db) as butler:
+        url = butler.config.registry.db
     click.echo(f"created repository {butler.root} (registry {redact(url)})")
 
 

@@ -6,9 +6,8 @@ never loads the Butler, SQLAlchemy or NumPy.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +22,9 @@ from .output import Rows
 from .params import CHAIN_MODES
 
 
-@contextlib.contextmanager
-def open_butler(repo: str | Path) -> Iterator[Butler]:
-    """An existing repository, with its database connections closed afterwards."""
-    butler = Butler(repo)
-    try:
-        yield butler
-    finally:
-        butler.registry.db.dispose()
+def open_butler(repo: str | Path) -> Butler:
+    """An existing repository; a ``with`` block closes its database connections after."""
+    return Butler(repo)
 
 
 def all_runs(butler: Butler) -> list[str]:
@@ -50,7 +44,7 @@ def collection_rows(butler: Butler, pattern: str | None, types: Sequence[str], c
         children: list[str] = []
         if record.type == CollectionType.CHAINED:
             if chains == "flat":
-                children = [c.name for c in butler.registry.collections.flatten([record.name])]
+                children = [c.name for c in butler.registry.flatten_collections([record.name])]
             else:
                 children = butler.get_collection_chain(record.name)
         rows.append([record.name, record.type, children])
@@ -63,7 +57,7 @@ def dataset_type_rows(butler: Butler, pattern: str | None) -> Rows:
         ["name", "dimensions", "storage_class", "is_calibration"],
         [
             [dt.name, list(dt.dimensions.required), dt.storage_class, dt.is_calibration]
-            for dt in butler.registry.dataset_types.query(pattern)
+            for dt in butler.registry.query_dataset_types(pattern)
         ],
     )
 
@@ -142,7 +136,7 @@ def dataset_rows(
 
 def _uris(butler: Butler, refs: Sequence[DatasetRef]) -> dict[uuid.UUID, str]:
     """File URIs of the refs that have a file, looked up in bulk."""
-    files = butler.registry.datasets.get_files([ref.id for ref in refs])
+    files = butler.registry.get_files([ref.id for ref in refs])
     return {dataset_id: butler.datastore.uri(stored) for dataset_id, stored in files.items()}
 
 

@@ -60,7 +60,7 @@ class _Side:
 
     def check(self) -> None:
         """Fail with a user error unless the collection exists."""
-        if self.butler.registry.collections.find(self.collection) is None:
+        if self.butler.registry.find_collection(self.collection) is None:
             raise CollectionNotFoundError(
                 f"collection {self.collection!r} does not exist in repository {self.label} "
                 f"({self.butler.root})"
@@ -96,7 +96,7 @@ class _Side:
         from quanta.butler.quantum_io import DeferredInput
 
         try:
-            stored = self.butler.registry.datasets.get_files([ref.id]).get(ref.id)
+            stored = self.butler.registry.get_files([ref.id]).get(ref.id)
             if stored is None:
                 raise DatasetNotFoundError(f"dataset {ref} has no file in this repository")
             yield from DeferredInput(self.butler.datastore, ref, stored).iter_rows(IMAGE_ROWS)
@@ -107,7 +107,7 @@ class _Side:
         """Names of the dataset types with at least one dataset in the collection."""
         return {
             dt.name
-            for dt in self.butler.registry.dataset_types.query()
+            for dt in self.butler.registry.query_dataset_types()
             if self.butler.query_datasets(dt, [self.collection], where=where, binds=binds)
         }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
+from dataclasses import dataclass
 
 from .errors import ConfigError
 
@@ -43,3 +44,14 @@ def check_collection_name(name: str) -> str:
             "no '..' segments, no leading or trailing '/'"
         )
     return name
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionRecord:
+    """A collection's key, name, type and documentation."""
+
+    id: int
+    name: str
+    type: CollectionType
+    doc: str | None
+    created_ns: int

@@ -80,7 +80,7 @@ class JobFactory:
             consumed = self._consumers[name]
             for node in np.flatnonzero((nodes.producers < 0) & (consumed > 0)).tolist():
                 wanted[uuid.UUID(bytes=bytes(nodes.ids[node]))] = (name, node)
-        for id_, stored in butler.registry.datasets.get_files(list(wanted)).items():
+        for id_, stored in butler.registry.get_files(list(wanted)).items():
             self._files[wanted[id_]] = stored
 
     def add_existing(self, files: Mapping[bytes, StoredFile]) -> set[bytes]:

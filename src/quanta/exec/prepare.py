@@ -20,11 +20,9 @@ log = logging.getLogger("quanta.exec")
 def files_in_run(butler: Butler, run: str) -> dict[bytes, StoredFile]:
     """The files of every dataset already in ``run`` (none if the run does not exist),
     by the 16 bytes of their dataset ID."""
-    collections = butler.registry.collections
-    if collections.find(run) is None:
+    if butler.registry.find_collection(run) is None:
         return {}
-    record = collections.get(run, CollectionType.RUN)
-    return {f.dataset_id.bytes: f for f in butler.registry.datasets.files_in_run(record.id)}
+    return {f.dataset_id.bytes: f for f in butler.registry.files_in_run(run)}
 
 
 def prepare_run(butler: Butler, graph: QuantumGraph, pipeline: ResolvedPipeline) -> None:
@@ -46,13 +44,13 @@ def prepare_run(butler: Butler, graph: QuantumGraph, pipeline: ResolvedPipeline)
 def _chain(butler: Butler, output: str, run: str, inputs: Sequence[str]) -> None:
     """Make ``output`` a CHAINED collection searching ``run`` first, then what it searched
     before (earlier runs), then any input collection it lacks."""
-    collections = butler.registry.collections
-    butler.registry.register_collection(output, CollectionType.CHAINED)
-    old = collections.get_chain(output)
+    registry = butler.registry
+    registry.register_collection(output, CollectionType.CHAINED)
+    old = registry.get_collection_chain(output)
     children = [run, *(c for c in old if c != run)]
     children.extend(c for c in inputs if c not in children)
     if children != old:
-        collections.set_chain(output, children)
+        registry.set_collection_chain(output, children)
 
 
 def _save_config(butler: Butler, task: TaskDef, run: str) -> None:

@@ -79,7 +79,7 @@ class Recorder:
             registry = self._registry
             with registry.transaction():
                 registry.insert_datasets(self._refs)
-                registry.datasets.store_files(self._files)
-                registry.provenance.record(self._run, self._outcomes)
+                registry.store_files(self._files)
+                registry.record_quanta(self._run, self._outcomes)
             self._outcomes, self._refs, self._files = [], [], []
         self._last = time.monotonic()

@@ -15,7 +15,7 @@ from .job import LOG
 
 if TYPE_CHECKING:
     from ..butler import Butler
-    from ..registry.provenance import Lineage, QuantumRecord
+    from ..core.provenance import Lineage, QuantumRecord
 
 #: Statuses of quanta that wrote no ``<label>_log`` dataset.
 UNLOGGED = ("failed", "blocked")
@@ -32,13 +32,13 @@ class RunSummary:
 
 def resolve_run(butler: Butler, collection: str) -> str:
     """``collection`` itself if it is a RUN, the first child if it is a CHAINED output."""
-    collections = butler.registry.collections
-    record = collections.get(collection)
+    registry = butler.registry
+    record = registry.get_collection(collection)
     if record.type == CollectionType.RUN:
         return collection
     if record.type == CollectionType.CHAINED:
-        chain = collections.get_chain(collection)
-        if chain and collections.get(chain[0]).type == CollectionType.RUN:
+        chain = registry.get_collection_chain(collection)
+        if chain and registry.get_collection(chain[0]).type == CollectionType.RUN:
             return chain[0]
     raise CollectionTypeError(
         f"collection {collection!r} is neither a RUN nor a CHAINED collection starting with one"
@@ -48,12 +48,12 @@ def resolve_run(butler: Butler, collection: str) -> str:
 def summarize_run(butler: Butler, collection: str) -> RunSummary:
     """Counts by task and status, and the failures, of a run (or an output's last run)."""
     run = resolve_run(butler, collection)
-    provenance = butler.registry.provenance
+    registry = butler.registry
     counts = {
         label: {status: found.get(status, 0) for status in STATUSES}
-        for label, found in sorted(provenance.summary(run).items())
+        for label, found in sorted(registry.quantum_summary(run).items())
     }
-    return RunSummary(run, counts, provenance.quanta(run, statuses=["failed"]))
+    return RunSummary(run, counts, registry.query_quanta(run, statuses=["failed"]))
 
 
 @dataclass
@@ -88,8 +88,8 @@ def quantum_logs(
     quanta of one data ID apart.
     """
     run = resolve_run(butler, collection)
-    provenance = butler.registry.provenance
-    known = sorted(provenance.summary(run))
+    registry = butler.registry
+    known = sorted(registry.quantum_summary(run))
     unknown = [label for label in labels if label not in known]
     if unknown:
         raise UnknownNameError(
@@ -97,7 +97,7 @@ def quantum_logs(
         )
     logs: list[QuantumLog] = []
     for label in dict.fromkeys(labels or known):
-        quanta = provenance.quanta(run, label=label, statuses=statuses or None)
+        quanta = registry.query_quanta(run, label=label, statuses=statuses or None)
         if where and quanta:
             quanta = _matching(butler, quanta, where, binds)
         records = _log_records(butler, run, label, quanta, where, binds)
@@ -132,7 +132,7 @@ def _log_records(
         return {}
     refs = butler.query_datasets(label + LOG, [run], where=where, binds=binds)
     refs = [r for r in refs if r.data_id.key() in wanted]
-    files = butler.registry.datasets.get_files([r.id for r in refs])
+    files = butler.registry.get_files([r.id for r in refs])
     return {r.data_id.key(): butler.datastore.read(files[r.id]) for r in refs}
 
 
@@ -144,7 +144,7 @@ def lineage_trees(butler: Butler, dataset_ids: Sequence[uuid.UUID]) -> list[dict
     ``status``, ``run``, ``inputs``) or None. A quantum met again is shown once in full;
     later it has ``"repeated": true`` and no inputs.
     """
-    lineage = butler.registry.provenance.lineage(dataset_ids)
+    lineage = butler.registry.lineage(dataset_ids)
     roots: list[dict[str, Any]] = []
     expanded: set[uuid.UUID] = set()
     pending: list[tuple[uuid.UUID, list[dict[str, Any]]]] = [

@@ -60,7 +60,7 @@ def new_run_name(butler: Butler, output: str, now: datetime.datetime | None = No
     """``OUTPUT/YYYYMMDDTHHMMSSZ`` (UTC), with ``-2``, ``-3``... if that run already exists."""
     stamp = (now or datetime.datetime.now(datetime.UTC)).strftime("%Y%m%dT%H%M%SZ")
     name, n = f"{output}/{stamp}", 1
-    while butler.registry.collections.find(name) is not None:
+    while butler.registry.find_collection(name) is not None:
         n += 1
         name = f"{output}/{stamp}-{n}"
     return name
@@ -68,16 +68,16 @@ def new_run_name(butler: Butler, output: str, now: datetime.datetime | None = No
 
 def last_run(butler: Butler, output: str) -> str:
     """The run a resumed execution continues: the first child of the OUTPUT chain."""
-    collections = butler.registry.collections
-    record = collections.find(output)
+    registry = butler.registry
+    record = registry.find_collection(output)
     if record is None:
         raise CollectionNotFoundError(f"cannot resume: output collection {output!r} does not exist")
     if record.type != CollectionType.CHAINED:
         raise CollectionTypeError(
             f"cannot resume: {output!r} is {record.type.name}, not the CHAINED output of a run"
         )
-    chain = collections.get_chain(output)
-    if not chain or collections.get(chain[0]).type != CollectionType.RUN:
+    chain = registry.get_collection_chain(output)
+    if not chain or registry.get_collection(chain[0]).type != CollectionType.RUN:
         raise CollectionTypeError(f"cannot resume: the chain {output!r} does not start with a RUN")
     return chain[0]
 

@@ -114,7 +114,7 @@ class GraphBuilder:
 
     def _registered(self, name: str) -> bool:
         if self._known_types is None:
-            self._known_types = {d.name for d in self.registry.dataset_types.query()}
+            self._known_types = {d.name for d in self.registry.query_dataset_types()}
         return name in self._known_types
 
     def _candidates(self, connection: ResolvedConnection) -> NodeAccumulator:
@@ -396,9 +396,9 @@ def build_graph(
     """Build the quantum graph of ``pipeline`` over the data selected by ``where`` in the
     input ``collections``, with outputs predicted in ``output_run``."""
     for name in collections:
-        butler.registry.collections.get(name)
-    if butler.registry.collections.find(output_run) is not None:
-        butler.registry.collections.get(output_run, CollectionType.RUN)
+        butler.registry.get_collection(name)
+    if butler.registry.find_collection(output_run) is not None:
+        butler.registry.get_collection(output_run, CollectionType.RUN)
     return GraphBuilder(
         butler, pipeline, collections, output_run, output_collection, where, binds
     ).build()

@@ -43,7 +43,7 @@ class PrerequisiteFinder:
 
     def __init__(self, registry: Registry, collections: Sequence[str]) -> None:
         self._registry = registry
-        self._records = registry.collections.flatten(collections) if collections else []
+        self._records = registry.flatten_collections(collections) if collections else []
         self._lookups: dict[str, list[tuple[bool, dict[Any, Any]]]] = {}
 
     def _lookup(self, conn: ResolvedConnection) -> list[tuple[bool, dict[Any, Any]]]:
@@ -52,17 +52,17 @@ class PrerequisiteFinder:
         name = dataset_type.name
         if name in self._lookups:
             return self._lookups[name]
-        known = {d.name for d in self._registry.dataset_types.query()}
+        known = {d.name for d in self._registry.query_dataset_types()}
         lookups: list[tuple[bool, dict[Any, Any]]] = []
         for record in self._records if name in known else []:
             if record.type == CollectionType.CALIBRATION:
                 if not dataset_type.is_calibration:
                     continue
                 certs: dict[str, list[tuple[Timespan, uuid.UUID]]] = {}
-                for dataset_id, key, span in self._registry.calibrations.certifications(
-                    record.id, dataset_type
+                for dataset_id, key, span in self._registry.certifications(
+                    record.name, dataset_type
                 ):
-                    certs.setdefault(key, []).append((span, dataset_id))  # type: ignore[arg-type]
+                    certs.setdefault(key, []).append((span, dataset_id))
                 lookups.append((True, certs))
             else:
                 refs = self._registry.query_datasets(dataset_type, [record.name])
@@ -94,7 +94,7 @@ class PrerequisiteFinder:
                 cols = (*element.required, dim)
                 pos = [names.index(c) for c in cols]
                 keys = list(dict.fromkeys(tuple(row[i] for i in pos) for row in rows))
-                records = self._registry.dimensions.fetch(
+                records = self._registry.fetch_dimension_records(
                     dim, [dict(zip(cols, k, strict=True)) for k in keys]
                 )
                 spans = {k: r.timespan for k, r in zip(keys, records, strict=True)}
@@ -131,7 +131,7 @@ class PrerequisiteFinder:
                 keep[local] = True
                 found.extend(choices)
         ids = list({m for _, m in found if not isinstance(m, DatasetRef)})
-        by_id = {r.id: r for r in self._registry.datasets.get_refs(ids)} if ids else {}
+        by_id = {r.id: r for r in self._registry.get_refs(ids)} if ids else {}
         nodes: dict[str, list[int]] = {name: [] for name in prerequisites}
         for name, match in found:
             ref = match if isinstance(match, DatasetRef) else by_id[match]
@@ -157,7 +157,9 @@ def records_for(registry: Registry, refs: Sequence[DatasetRef]) -> list[dict[str
     for name, keys in by_dim.items():
         dim = universe[name]
         cols = (*dim.required, name)
-        records = registry.dimensions.fetch(name, [dict(zip(cols, k, strict=True)) for k in keys])
+        records = registry.fetch_dimension_records(
+            name, [dict(zip(cols, k, strict=True)) for k in keys]
+        )
         by_dim[name] = dict(zip(keys, records, strict=True))
     result = []
     for ref in refs:

@@ -23,7 +23,7 @@ def define_visits(
     row. Idempotent; returns how many visits are new."""
     data_id = None
     if instrument is not None:
-        butler.registry.dimensions.fetch("instrument", [{"instrument": instrument}])
+        butler.registry.fetch_dimension_records("instrument", [{"instrument": instrument}])
         data_id = {"instrument": instrument}
     text = "exposure.observation_type = 'science'" + (f" AND ({where})" if where else "")
     exposures = butler.query_dimension_records("exposure", where=text, binds=binds, data_id=data_id)

@@ -8,6 +8,7 @@ row (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite writers are serialized by
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -178,7 +179,7 @@ class CalibrationManager:
 
     def certifications(
         self, collection_id: int, dataset_type: DatasetType
-    ) -> list[tuple[object, str, Timespan]]:
+    ) -> list[tuple[uuid.UUID, str, Timespan]]:
         """Every (dataset ID, canonical data ID, validity) of one type in a collection."""
         table = self._tables.dataset_calib
         with self._db.connect() as conn:
@@ -191,14 +192,3 @@ class CalibrationManager:
                 .order_by(table.c.begin_ns)
             ).all()
         return [(r[0], r[1], Timespan.from_db(r[2], r[3])) for r in rows]
-
-    def validity(self, collection_id: int) -> list[tuple[object, Timespan]]:
-        """Every (dataset ID, validity range) certified in a collection."""
-        table = self._tables.dataset_calib
-        with self._db.connect() as conn:
-            rows = conn.execute(
-                sa.select(table.c.dataset_id, table.c.begin_ns, table.c.end_ns)
-                .where(table.c.collection_id == collection_id)
-                .order_by(table.c.begin_ns)
-            ).all()
-        return [(r[0], Timespan.from_db(r[1], r[2])) for r in rows]

@@ -5,25 +5,13 @@ from __future__ import annotations
 import fnmatch
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from ..core.collections import CollectionType, check_collection_name
+from ..core.collections import CollectionRecord, CollectionType, check_collection_name
 from ..core.errors import CollectionNotFoundError, CollectionTypeError, ConflictError
 from .database import Database
 from .schema import RegistryTables
-
-
-@dataclass(frozen=True, slots=True)
-class CollectionRecord:
-    """A collection's key, name, type and documentation."""
-
-    id: int
-    name: str
-    type: CollectionType
-    doc: str | None
-    created_ns: int
 
 
 class CollectionManager:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 
 from ..core.collections import CollectionType
 from ..core.data_id import DataCoordinate
+from ..core.provenance import DatasetSummary, Lineage, QuantumOutcome, QuantumRecord
 from ..core.refs import QUANTA_NAMESPACE
 from .collections import CollectionManager
 from .database import Database
@@ -33,82 +33,6 @@ INPUT, OUTPUT = "input", "output"
 def quantum_id(run: str, label: str, data_id: DataCoordinate) -> uuid.UUID:
     """UUIDv5 of (run, task label, canonical data ID): the ID of one quantum of a run."""
     return uuid.uuid5(QUANTA_NAMESPACE, f"quantum\x1f{run}\x1f{label}\x1f{data_id.key()}")
-
-
-class QuantumOutcome(Protocol):
-    """What the executor learned about one quantum; any object with these attributes."""
-
-    @property
-    def label(self) -> str: ...
-    @property
-    def data_id(self) -> DataCoordinate: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def attempts(self) -> int: ...
-    @property
-    def start_ns(self) -> int | None: ...
-    @property
-    def end_ns(self) -> int | None: ...
-    @property
-    def host(self) -> str | None: ...
-    @property
-    def peak_memory_bytes(self) -> int | None: ...
-    @property
-    def error(self) -> str | None: ...
-    @property
-    def traceback(self) -> str | None: ...
-    @property
-    def inputs(self) -> Sequence[uuid.UUID]: ...
-    @property
-    def outputs(self) -> Sequence[uuid.UUID]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class QuantumRecord:
-    """One recorded quantum; ``data_id`` holds the dimension values, ``extras`` the
-    free-form keys, and ``data_id_key`` the canonical text of both."""
-
-    id: uuid.UUID
-    run: str
-    label: str
-    data_id: dict[str, Any]
-    extras: dict[str, str]
-    data_id_key: str
-    status: str
-    attempts: int
-    start_ns: int | None
-    end_ns: int | None
-    host: str | None
-    peak_memory_bytes: int | None
-    error: str | None
-    traceback: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class DatasetSummary:
-    """A dataset as provenance shows it: type, run and canonical data ID."""
-
-    id: uuid.UUID
-    dataset_type: str
-    run: str
-    data_id_key: str
-
-
-@dataclass
-class Lineage:
-    """The quanta and datasets upstream of some datasets.
-
-    ``producers`` maps a dataset to the quantum that wrote it (datasets without one were
-    ingested, or produced outside this repository); ``inputs`` maps a quantum to what it
-    read; ``datasets`` describes every dataset met that this registry knows.
-    """
-
-    roots: list[uuid.UUID]
-    datasets: dict[uuid.UUID, DatasetSummary] = field(default_factory=dict)
-    producers: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
-    quanta: dict[uuid.UUID, QuantumRecord] = field(default_factory=dict)
-    inputs: dict[uuid.UUID, list[uuid.UUID]] = field(default_factory=dict)
 
 
 class ProvenanceManager:

@@ -1,48 +1,65 @@
-"""The ``Registry``: one facade over the managers of a repository's database."""
+"""The ``Registry``: the one door to a repository's database.
+
+Its managers (dimension records, dataset types, collections, datasets, calibrations,
+provenance) are private; other packages call the methods here, so the tables behind
+them can change without touching graph building, execution or the command line.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import contextlib
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
-from ..core.collections import CollectionType
+from ..core.collections import CollectionRecord, CollectionType
 from ..core.data_id import DataCoordinate
 from ..core.dataset_type import DatasetType
-from ..core.errors import CollectionTypeError, RepositoryError
-from ..core.memory import paused_gc
+from ..core.errors import RepositoryError
+from ..core.provenance import Lineage, QuantumOutcome, QuantumRecord
 from ..core.records import DimensionRecord
 from ..core.refs import DatasetRef
+from ..core.stored_file import StoredFile
 from ..core.timespan import Timespan
 from ..core.universe import DimensionUniverse
 from .calibration import CalibrationManager
-from .collections import CollectionManager, CollectionRecord
+from .collections import CollectionManager
 from .database import Database
 from .dataset_types import DatasetTypeManager
 from .datasets import DatasetManager
-from .dimension_records import DimensionRecordManager, row_to_record
-from .groups import group_members, member_position, position_order
+from .dimension_records import DimensionRecordManager
+from .groups import group_members
 from .provenance import ProvenanceManager
-from .queries import QueryBuilder
 from .schema import SCHEMA_VERSION, build_tables
+from .searches import Searches
 
 
 class Registry:
-    """Dimensions, dataset types, collections, datasets and certifications in one database."""
+    """Dimensions, dataset types, collections, datasets, certifications and provenance."""
 
     def __init__(self, db: Database, universe: DimensionUniverse) -> None:
-        self.db = db
         self.universe = universe
-        self.tables = build_tables(universe)
-        self.dimensions = DimensionRecordManager(db, self.tables, universe)
-        self.dataset_types = DatasetTypeManager(db, self.tables, universe)
-        self.collections = CollectionManager(db, self.tables)
-        self.datasets = DatasetManager(db, self.tables, self.dataset_types, self.collections)
-        self.calibrations = CalibrationManager(
-            db, self.tables, self.dataset_types, self.collections
+        self._db = db
+        self._tables = build_tables(universe)
+        tables = self._tables
+        self._dimensions = DimensionRecordManager(db, tables, universe)
+        self._dataset_types = DatasetTypeManager(db, tables, universe)
+        self._collections = CollectionManager(db, tables)
+        self._datasets = DatasetManager(db, tables, self._dataset_types, self._collections)
+        self._calibrations = CalibrationManager(db, tables, self._dataset_types, self._collections)
+        self._provenance = ProvenanceManager(db, tables, self._collections)
+        self._searches = Searches(
+            db,
+            tables,
+            universe,
+            self._dimensions,
+            self._dataset_types,
+            self._collections,
+            self._datasets,
+            self._calibrations,
         )
-        self.provenance = ProvenanceManager(db, self.tables, self.collections)
 
     @classmethod
     def create(cls, url: str, universe: DimensionUniverse) -> Registry:
@@ -50,12 +67,13 @@ class Registry:
         db = Database(url)
         db.check_reachable()
         registry = cls(db, universe)
+        meta = registry._tables.meta
         with db.transaction() as conn:
             if sa.inspect(conn).has_table("meta"):
                 raise RepositoryError(f"database {url!r} already holds a quanta registry")
-            registry.tables.metadata.create_all(conn)
+            registry._tables.metadata.create_all(conn)
             conn.execute(
-                registry.tables.meta.insert(),
+                meta.insert(),
                 [
                     {"key": "schema_version", "value": str(SCHEMA_VERSION)},
                     {"key": "universe", "value": f"{universe.namespace}:{universe.version}"},
@@ -69,13 +87,12 @@ class Registry:
         db = Database(url)
         db.check_reachable()
         registry = cls(db, universe)
+        meta = registry._tables.meta
         with db.connect() as conn:
             if not sa.inspect(conn).has_table("meta"):
                 raise RepositoryError(f"database {db.url!r} holds no quanta registry")
             version = conn.execute(
-                sa.select(registry.tables.meta.c.value).where(
-                    registry.tables.meta.c.key == "schema_version"
-                )
+                sa.select(meta.c.value).where(meta.c.key == "schema_version")
             ).scalar()
         if version != str(SCHEMA_VERSION):
             raise RepositoryError(
@@ -83,9 +100,18 @@ class Registry:
             )
         return registry
 
-    def transaction(self):  # type: ignore[no-untyped-def]
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._db.dialect
+
+    def transaction(self) -> contextlib.AbstractContextManager[sa.Connection]:
         """A write transaction spanning several registry calls."""
-        return self.db.transaction()
+        return self._db.transaction()
+
+    def close(self) -> None:
+        """Close every pooled connection; the registry reconnects if used again."""
+        self._db.dispose()
 
     # -- dimensions ------------------------------------------------------------------------
 
@@ -93,30 +119,39 @@ class Registry:
         self, element: str, records: Iterable[DimensionRecord | Mapping[str, Any]]
     ) -> int:
         """Insert new records idempotently; returns how many were new."""
-        return self.dimensions.insert(element, records)
+        return self._dimensions.insert(element, records)
 
     def insert_join_rows(self, join: str, rows: Iterable[Mapping[str, Any]]) -> int:
         """Insert rows of a join table such as ``group_membership``; returns how many were new."""
-        return self.dimensions.insert_join(join, rows)
+        return self._dimensions.insert_join(join, rows)
 
     def query_group_members(self, instrument: str, system: str) -> dict[str, list[int]]:
         """The member exposures of each group of a group system, in position order."""
-        with self.db.connect() as conn:
-            return group_members(conn, self.tables, instrument, system)
+        with self._db.connect() as conn:
+            return group_members(conn, self._tables, instrument, system)
 
     def sync_dimension_record(
         self, element: str, record: DimensionRecord | Mapping[str, Any]
     ) -> bool:
         """Insert one record unless an identical one exists; True if inserted."""
-        return self.dimensions.insert(element, [record]) == 1
+        return self._dimensions.insert(element, [record]) == 1
+
+    def fetch_dimension_records(
+        self, element: str, keys: Sequence[Mapping[str, Any]]
+    ) -> list[DimensionRecord]:
+        """The records with these keys (each the required dimensions and ``element``), in
+        order, in bulk; a missing one raises ``RecordNotFoundError``."""
+        return self._dimensions.fetch(element, keys)
 
     def expand_data_id(
         self, data_id: Mapping[str, Any] | DataCoordinate, dimensions: Iterable[str] | None = None
     ) -> DataCoordinate:
         """A validated data ID with implied values and records filled in."""
+        if isinstance(data_id, DataCoordinate) and dimensions is None:
+            return self._dimensions.expand(data_id)
         group = self.universe.group(dimensions) if dimensions is not None else None
         coordinate = DataCoordinate.standardize(data_id, group, universe=self.universe)
-        return self.dimensions.expand(coordinate)
+        return self._dimensions.expand(coordinate)
 
     def query_dimension_records(
         self,
@@ -126,48 +161,94 @@ class Registry:
         data_id: Mapping[str, Any] | None = None,
     ) -> list[DimensionRecord]:
         """Records of one dimension matching a ``where`` expression and a partial data ID."""
-        dim = self.universe[element]
-        builder = QueryBuilder(self.tables, self.universe)
-        table = builder.dimension_table(element)
-        builder.require([element])
-        expr = self._prepare(builder, where, data_id)
-        builder.finish_joins()
-        builder.compile_where(expr, binds)
-        query = builder.select(*table.c, distinct=True).order_by(*table.primary_key.columns)
-        with self.db.connect() as conn:
-            return [row_to_record(dim, row) for row in conn.execute(query).mappings()]
+        return self._searches.dimension_records(element, where, binds, data_id)
 
-    # -- dataset types and collections -----------------------------------------------------
+    # -- dataset types ---------------------------------------------------------------------
 
     def register_dataset_type(self, dataset_type: DatasetType) -> bool:
         """Register a dataset type; True if new."""
-        return self.dataset_types.register(dataset_type)
+        return self._dataset_types.register(dataset_type)
 
     def get_dataset_type(self, name: str) -> DatasetType:
         """A registered dataset type."""
-        return self.dataset_types.get(name)
+        return self._dataset_types.get(name)
+
+    def query_dataset_types(self, pattern: str | None = None) -> list[DatasetType]:
+        """Registered dataset types whose names match a glob, by name."""
+        return self._dataset_types.query(pattern)
+
+    # -- collections -----------------------------------------------------------------------
 
     def register_collection(
         self, name: str, type_: CollectionType = CollectionType.TAGGED, doc: str | None = None
     ) -> bool:
         """Create a collection; True if new."""
-        return self.collections.register(name, type_, doc)
+        return self._collections.register(name, type_, doc)
 
     def register_run(self, name: str, doc: str | None = None) -> bool:
         """Create a RUN collection; True if new."""
-        return self.collections.register(name, CollectionType.RUN, doc)
+        return self._collections.register(name, CollectionType.RUN, doc)
+
+    def find_collection(self, name: str) -> CollectionRecord | None:
+        """A collection's record, or None if there is no such collection."""
+        return self._collections.find(name)
+
+    def get_collection(self, name: str, expected: CollectionType | None = None) -> CollectionRecord:
+        """A collection's record; an error if it is missing or not of the ``expected`` type."""
+        return self._collections.get(name, expected)
 
     def query_collections(
         self, pattern: str | None = None, types: Iterable[CollectionType] | None = None
     ) -> list[CollectionRecord]:
         """Collections by glob and type."""
-        return self.collections.query(pattern, types)
+        return self._collections.query(pattern, types)
 
-    # -- datasets --------------------------------------------------------------------------
+    def get_collection_chain(self, parent: str) -> list[str]:
+        """Direct children of a CHAINED collection, in search order."""
+        return self._collections.get_chain(parent)
+
+    def set_collection_chain(self, parent: str, children: Sequence[str]) -> None:
+        """Replace the children of an existing CHAINED collection (cycles are refused)."""
+        self._collections.set_chain(parent, children)
+
+    def flatten_collections(self, names: Sequence[str]) -> list[CollectionRecord]:
+        """Chains expanded depth-first into the collections they search, in order, once."""
+        return self._collections.flatten(names)
+
+    # -- datasets and their files ----------------------------------------------------------
 
     def insert_datasets(self, refs: Sequence[DatasetRef]) -> int:
         """Insert refs with their IDs; returns how many were new."""
-        return self.datasets.insert(refs)
+        return self._datasets.insert(refs)
+
+    def get_refs(self, ids: Sequence[uuid.UUID]) -> list[DatasetRef]:
+        """Refs for dataset IDs, in the same order; an unknown ID raises."""
+        return self._datasets.get_refs(ids)
+
+    def store_files(self, files: Sequence[StoredFile]) -> None:
+        """Record where datasets' files are, one row per dataset."""
+        self._datasets.store_files(files)
+
+    def get_files(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, StoredFile]:
+        """File records of the given datasets (those without a file are absent)."""
+        return self._datasets.get_files(ids)
+
+    def files_in_run(self, run: str) -> list[StoredFile]:
+        """File records of every dataset born in a RUN collection."""
+        return self._datasets.files_in_run(self._collections.get(run, CollectionType.RUN).id)
+
+    def all_files(self) -> Iterator[StoredFile]:
+        """Every file record of the repository, streamed."""
+        return self._datasets.all_files()
+
+    def associate(self, collection: str, refs: Sequence[DatasetRef]) -> None:
+        """Add refs to a TAGGED collection; another dataset of the same type and data ID
+        already there is a conflict."""
+        self._datasets.associate(collection, refs)
+
+    def disassociate(self, collection: str, refs: Sequence[DatasetRef]) -> None:
+        """Remove refs from a TAGGED collection."""
+        self._datasets.disassociate(collection, refs)
 
     def find_dataset(
         self,
@@ -181,38 +262,14 @@ class Registry:
         In CALIBRATION collections the dataset valid over ``timespan`` is found; when no
         timespan is given and the data ID has an exposure or visit, its timespan is used.
         """
-        dt = (
-            dataset_type
-            if isinstance(dataset_type, DatasetType)
-            else self.get_dataset_type(dataset_type)
-        )
         full_id = (
-            DataCoordinate.standardize(data_id, universe=self.universe)
-            if not isinstance(data_id, DataCoordinate)
-            else data_id
+            data_id
+            if isinstance(data_id, DataCoordinate)
+            else DataCoordinate.standardize(data_id, universe=self.universe)
         )
-        coordinate = _subset_for(full_id, dt, self)
-        for record in self.collections.flatten(collections):
-            if record.type == CollectionType.CALIBRATION:
-                if not dt.is_calibration:
-                    continue
-                span = timespan if timespan is not None else self._timespan_of(full_id)
-                found = self.calibrations.find(record.id, dt, coordinate, span)
-                if found is not None:
-                    return self.datasets.get_refs([found[0]])[0]  # type: ignore[list-item]
-                continue
-            refs = self._query_refs(dt, [record], None, None, None, key=coordinate.key())
-            if refs:
-                return refs[0]
-        return None
-
-    def _timespan_of(self, data_id: DataCoordinate) -> Timespan | None:
-        for name in ("exposure", "visit"):
-            if name in data_id.group.required:
-                expanded = self.dimensions.expand(data_id.subset(self.universe.group([name])))
-                assert expanded.records is not None
-                return expanded.records[name].timespan
-        return None
+        return self._searches.find_dataset(
+            self._as_type(dataset_type), full_id, collections, timespan
+        )
 
     def query_datasets(
         self,
@@ -225,72 +282,9 @@ class Registry:
     ) -> list[DatasetRef]:
         """Datasets of one type in the collections, constrained by ``where``; with
         ``find_first`` only the first dataset per data ID in search order."""
-        dt = (
-            dataset_type
-            if isinstance(dataset_type, DatasetType)
-            else self.get_dataset_type(dataset_type)
+        return self._searches.datasets(
+            self._as_type(dataset_type), collections, where, binds, data_id, find_first
         )
-        records = self.collections.flatten(collections)
-        refs = self._query_refs(dt, records, where, binds, data_id)
-        if not find_first or len(records) <= 1:
-            return refs
-        seen: set[str] = set()
-        result = []
-        for ref in refs:
-            key = ref.data_id.key()
-            if key not in seen:
-                seen.add(key)
-                result.append(ref)
-        return result
-
-    def _query_refs(
-        self,
-        dt: DatasetType,
-        records: Sequence[CollectionRecord],
-        where: str | None,
-        binds: Mapping[str, Any] | None,
-        data_id: Mapping[str, Any] | None,
-        key: str | None = None,
-    ) -> list[DatasetRef]:
-        """Refs of one type in collection order (RUN, TAGGED and CALIBRATION alike),
-        optionally only the one with canonical data ID ``key``."""
-        type_id = self.dataset_types.id_of(dt.name)
-        result: list[DatasetRef] = []
-        run_names = self.collections.names_by_id()
-        with self.db.connect() as conn:
-            for record in records:
-                builder = QueryBuilder(self.tables, self.universe)
-                ds = self.tables.dataset.alias("ds")
-                builder.add_relation(ds, {n: ds.c[n] for n in dt.dimensions.required})
-                builder.require(dt.dimensions.required)
-                builder.add_condition(ds.c.dataset_type_id == type_id)
-                if key is not None:
-                    builder.add_condition(ds.c.data_id_key == key)
-                if record.type == CollectionType.RUN:
-                    builder.add_condition(ds.c.run_id == record.id)
-                else:
-                    link = (
-                        self.tables.dataset_tag
-                        if record.type == CollectionType.TAGGED
-                        else self.tables.dataset_calib
-                    )
-                    builder.add_relation(link, {})
-                    builder.add_condition(link.c.dataset_id == ds.c.id)
-                    builder.add_condition(link.c.collection_id == record.id)
-                expr = self._prepare(builder, where, data_id)
-                builder.finish_joins()
-                builder.compile_where(expr, binds)
-                # A join table (an exposure in two groups), or a where on dimensions the
-                # dataset type does not have, can repeat a RUN's dataset too.
-                joined = any(builder.includes(t) for t in self.tables.joins.values())
-                wider = builder.needs_beyond(dt.dimensions.names)
-                query = builder.select(
-                    *self.datasets.ref_columns(ds, dt),
-                    distinct=joined or wider or record.type != CollectionType.RUN,
-                )
-                with paused_gc():
-                    result.extend(self.datasets.make_refs(dt, conn.execute(query), run_names))
-        return result
 
     def query_data_ids(
         self,
@@ -304,7 +298,7 @@ class Registry:
         """Distinct data IDs over ``dimensions`` for which the named datasets exist in the
         collections (any of them) and ``where`` holds."""
         group = self.universe.group(dimensions)
-        _, rows = self.query_data_id_rows(
+        _, rows = self._searches.data_id_rows(
             group.required, datasets, collections, where, binds, data_id
         )
         return [DataCoordinate(group, row) for row in rows]
@@ -322,88 +316,77 @@ class Registry:
         universe order, returned first): the fast path of graph building. Implied
         dimensions may be named; their values come from the records. Rows are sorted by
         value, except that the members of each group come in their membership position."""
-        names = self.universe.sorted(dimensions)
-        builder = QueryBuilder(self.tables, self.universe)
-        records = self.collections.flatten(collections) if collections else []
-        for name in datasets:
-            dt = self.get_dataset_type(name)
-            if not records:
-                raise CollectionTypeError(f"a dataset constraint ({name}) needs collections")
-            ds = self.tables.dataset.alias(f"ds_{name.replace('.', '_')}")
-            builder.add_relation(ds, {n: ds.c[n] for n in dt.dimensions.required})
-            builder.add_condition(ds.c.dataset_type_id == self.dataset_types.id_of(name))
-            builder.add_condition(self._in_collections(ds, records))
-        builder.require(names)
-        expr = self._prepare(builder, where, data_id)
-        builder.finish_joins()
-        builder.compile_where(expr, binds)
-        columns = [builder.canonical(n).label(n) for n in names]
-        position = member_position(builder, self.tables, names)
-        if position is None:
-            query = builder.select(*columns, distinct=True).order_by(*columns)
-        else:
-            # PostgreSQL wants ORDER BY terms of a DISTINCT query selected; strip it after.
-            extra = position.label("member_position")
-            query = builder.select(*columns, extra, distinct=True)
-            query = query.order_by(*position_order(columns, extra))
-        with self.db.connect() as conn, paused_gc():
-            result = conn.execute(query)
-            if position is None:
-                return names, [tuple(row) for row in result]
-            return names, [tuple(row)[:-1] for row in result]
+        return self._searches.data_id_rows(dimensions, datasets, collections, where, binds, data_id)
 
-    def _in_collections(
-        self, ds: sa.FromClause, records: Sequence[CollectionRecord]
-    ) -> sa.ColumnElement[bool]:
-        runs = [r.id for r in records if r.type == CollectionType.RUN]
-        others = [r.id for r in records if r.type != CollectionType.RUN]
-        conditions: list[sa.ColumnElement[bool]] = []
-        if runs:
-            conditions.append(ds.c.run_id.in_(runs))
-        for link in (self.tables.dataset_tag, self.tables.dataset_calib):
-            if others:
-                conditions.append(
-                    ds.c.id.in_(
-                        sa.select(link.c.dataset_id).where(link.c.collection_id.in_(others))
-                    )
-                )
-        return sa.or_(*conditions)
+    def _as_type(self, dataset_type: DatasetType | str) -> DatasetType:
+        if isinstance(dataset_type, DatasetType):
+            return dataset_type
+        return self._dataset_types.get(dataset_type)
 
-    def _prepare(
-        self, builder: QueryBuilder, where: str | None, data_id: Mapping[str, Any] | None
-    ) -> Any:
-        from .query.parser import parse_where
+    # -- calibrations ----------------------------------------------------------------------
 
-        if data_id:
-            coordinate = DataCoordinate.standardize(data_id, universe=self.universe)
-            for name, value in coordinate.full().items():
-                builder.constrain(name, value)
-        expr = parse_where(where) if where else None
-        builder.prepare_where(expr)
-        return expr
+    def certify(self, collection: str, refs: Sequence[DatasetRef], timespan: Timespan) -> None:
+        """Make calibration refs valid in a CALIBRATION collection over ``timespan``;
+        any overlap with a certification already there is refused."""
+        self._calibrations.certify(collection, refs, timespan)
+
+    def decertify(
+        self,
+        collection: str,
+        dataset_type: DatasetType,
+        timespan: Timespan,
+        data_ids: Sequence[DataCoordinate] | None = None,
+    ) -> int:
+        """Remove validity over ``timespan``; returns how many ranges changed."""
+        return self._calibrations.decertify(collection, dataset_type, timespan, data_ids)
+
+    def certifications(
+        self, collection: str, dataset_type: DatasetType
+    ) -> list[tuple[uuid.UUID, str, Timespan]]:
+        """Every (dataset ID, canonical data ID, validity) of one type in a CALIBRATION
+        collection, by start of validity."""
+        record = self._collections.get(collection, CollectionType.CALIBRATION)
+        return self._calibrations.certifications(record.id, dataset_type)
+
+    # -- provenance ------------------------------------------------------------------------
+
+    def record_quanta(self, run: str, outcomes: Sequence[QuantumOutcome]) -> None:
+        """Record (or update, for a retried quantum) what quanta of a run did."""
+        self._provenance.record(run, outcomes)
+
+    def quantum_summary(self, run: str) -> dict[str, dict[str, int]]:
+        """Per task label, how many of a run's quanta ended in each status."""
+        return self._provenance.summary(run)
+
+    def query_quanta(
+        self, run: str, label: str | None = None, statuses: Sequence[str] | None = None
+    ) -> list[QuantumRecord]:
+        """The recorded quanta of a run, optionally of one task and some statuses."""
+        return self._provenance.quanta(run, label=label, statuses=statuses)
+
+    def quantum_statuses(self, run: str) -> dict[tuple[str, str], str]:
+        """The status of every recorded quantum of a run, by (label, canonical data ID)."""
+        return self._provenance.statuses(run)
+
+    def quantum_outputs(self, quantum_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+        """The datasets each quantum was recorded as writing (quanta with none are absent)."""
+        return self._provenance.outputs_of(quantum_ids)
+
+    def lineage(self, dataset_ids: Sequence[uuid.UUID]) -> Lineage:
+        """The quanta and datasets upstream of some datasets, back to what nothing here
+        produced."""
+        return self._provenance.lineage(dataset_ids)
 
     # -- removal ---------------------------------------------------------------------------
 
-    def remove_run(self, name: str) -> list[Any]:
+    def remove_run(self, name: str) -> list[StoredFile]:
         """Delete a run and its datasets (unlinking it from chains); returns its file records."""
-        record = self.collections.get(name, CollectionType.RUN)
-        files = self.datasets.files_in_run(record.id)
-        with self.db.transaction():
-            for parent in self.collections.parents(name):
-                children = [c for c in self.collections.get_chain(parent) if c != name]
-                self.collections.set_chain(parent, children)
-            self.datasets.delete_run_contents(record.id)
-            self.collections.remove(name)
+        record = self._collections.get(name, CollectionType.RUN)
+        files = self._datasets.files_in_run(record.id)
+        with self._db.transaction():
+            for parent in self._collections.parents(name):
+                children = [c for c in self._collections.get_chain(parent) if c != name]
+                self._collections.set_chain(parent, children)
+            self._datasets.delete_run_contents(record.id)
+            self._collections.remove(name)
         return files
-
-
-def _subset_for(data_id: DataCoordinate, dt: DatasetType, registry: Registry) -> DataCoordinate:
-    """Restrict a (possibly larger) data ID to a dataset type's dimensions, expanding it first
-    if an implied value is needed (a flat looked up by an exposure's physical_filter)."""
-    wanted = dt.dimensions
-    full = data_id.full()
-    if not all(k in full for k in wanted.required):
-        data_id = registry.dimensions.expand(data_id)
-    extras = data_id.extras if set(data_id.group.required) == set(wanted.required) else {}
-    subset = data_id.subset(wanted)
-    return subset.with_extras(extras) if extras else subset

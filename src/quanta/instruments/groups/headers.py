@@ -34,7 +34,7 @@ def raw_headers(
             exposure not in first or detector < first[exposure].data_id["detector"]
         ):
             first[exposure] = ref
-    files = butler.registry.datasets.get_files([ref.id for ref in first.values()])
+    files = butler.registry.get_files([ref.id for ref in first.values()])
     headers: dict[int, dict[str, Any]] = {}
     for exposure, ref in first.items():
         stored = files.get(ref.id)
