@@ -97,9 +97,9 @@ def _drop_registry_tables(url: str) -> None:
 
     from quanta.core.universe import DEFAULT_UNIVERSE_PATH, load_universe
     from quanta.registry.database import Database
-    from quanta.registry.schema import build_tables
+    from quanta.registry.tables import build_tables
 
-    db = Database(url)
+    db = Database.from_url(url)
     try:
         tables = build_tables(load_universe(DEFAULT_UNIVERSE_PATH))
         with db.engine.begin() as conn:

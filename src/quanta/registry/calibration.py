@@ -25,6 +25,31 @@ from .dataset_types import DatasetTypeManager
 from .schema import RegistryTables
 
 
+def calibration_table(md: sa.MetaData) -> sa.Table:
+    """``dataset_calib``: each certification of a dataset, with its validity range."""
+    dataset_calib = sa.Table(
+        "dataset_calib",
+        md,
+        sa.Column("calib_id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column(
+            "collection_id",
+            sa.Integer,
+            sa.ForeignKey("collection.collection_id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column(
+            "dataset_id", sa.Uuid, sa.ForeignKey("dataset.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column("dataset_type_id", sa.Integer, nullable=False),
+        sa.Column("data_id_key", sa.String(512), nullable=False),
+        sa.Column("begin_ns", sa.BigInteger, nullable=False),
+        sa.Column("end_ns", sa.BigInteger, nullable=False),
+        sa.Index("dataset_calib_lookup", "collection_id", "dataset_type_id", "data_id_key"),
+        sa.Index("dataset_calib_dataset", "dataset_id"),
+    )
+    return dataset_calib
+
+
 class CalibrationManager:
     """Certification of calibration datasets into CALIBRATION collections."""
 

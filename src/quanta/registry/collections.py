@@ -14,6 +14,35 @@ from .database import Database
 from .schema import RegistryTables
 
 
+def collection_tables(md: sa.MetaData) -> tuple[sa.Table, sa.Table]:
+    """``collection`` (name, type, doc) and ``collection_chain`` (a chain's children by
+    position)."""
+    collection = sa.Table(
+        "collection",
+        md,
+        sa.Column("collection_id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("name", sa.String(255), nullable=False, unique=True),
+        sa.Column("type", sa.SmallInteger, nullable=False),
+        sa.Column("doc", sa.Text, nullable=True),
+        sa.Column("created_ns", sa.BigInteger, nullable=False),
+    )
+    collection_chain = sa.Table(
+        "collection_chain",
+        md,
+        sa.Column(
+            "parent_id",
+            sa.Integer,
+            sa.ForeignKey("collection.collection_id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("position", sa.Integer, primary_key=True),
+        sa.Column(
+            "child_id", sa.Integer, sa.ForeignKey("collection.collection_id"), nullable=False
+        ),
+    )
+    return collection, collection_chain
+
+
 class CollectionManager:
     """Create, look up, chain and delete collections."""
 

@@ -1,19 +1,20 @@
 """Database connections: one code path for SQLite (embedded default) and PostgreSQL.
 
-Dialect differences stay here: URL normalization, SQLite pragmas and
-``BEGIN IMMEDIATE`` for write transactions, statistics after bulk inserts, and a
-clear error when a server cannot be reached.
+Dialect differences stay here, one subclass per dialect: URL normalization, SQLite
+pragmas and ``BEGIN IMMEDIATE`` for write transactions, ``ON CONFLICT`` inserts,
+statistics after bulk inserts, and a clear error when a server cannot be reached.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..core.errors import RepositoryError
 
@@ -29,23 +30,33 @@ def redact(url: str) -> str:
 
 
 class Database:
-    """An engine plus a reentrant transaction: nested ``transaction()`` calls share one."""
+    """An engine plus a reentrant transaction: nested ``transaction()`` calls share one.
 
-    def __init__(self, url: str) -> None:
-        self.url = normalize_url(url)
-        self.dialect = self.url.split(":", 1)[0].split("+", 1)[0]
-        if self.dialect not in ("sqlite", "postgresql"):
-            raise RepositoryError(
-                f"unsupported database URL {redact(url)!r}: use sqlite:///PATH or postgresql://..."
-            )
-        kwargs: dict[str, Any] = {}
-        if self.dialect == "postgresql":
-            kwargs["connect_args"] = {"connect_timeout": 10}
-        self.engine = sa.create_engine(self.url, **kwargs)
-        if self.dialect == "sqlite":
-            _configure_sqlite(self.engine)
+    Each SQL dialect is a subclass; ``Database.from_url`` picks it. What differs between
+    dialects (engine options, upserts, statistics) is a method here, so that the managers
+    never ask which database they talk to.
+    """
+
+    #: The SQLAlchemy dialect name, ``sqlite`` or ``postgresql``.
+    dialect: ClassVar[str]
+
+    def __init__(self, url: str, **engine_options: Any) -> None:
+        self.url = url
+        self.engine = sa.create_engine(url, **engine_options)
         self._conn: sa.Connection | None = None
         self._reader: sa.Connection | None = None
+
+    @staticmethod
+    def from_url(url: str) -> Database:
+        """The database of a ``sqlite:///PATH`` or ``postgresql://...`` URL."""
+        normalized = normalize_url(url)
+        dialect = normalized.split(":", 1)[0].split("+", 1)[0]
+        for cls in (SqliteDatabase, PostgresDatabase):
+            if cls.dialect == dialect:
+                return cls(normalized)
+        raise RepositoryError(
+            f"unsupported database URL {redact(url)!r}: use sqlite:///PATH or postgresql://..."
+        )
 
     def check_reachable(self) -> None:
         """Open and close one connection, turning failures into a one-line error."""
@@ -86,12 +97,23 @@ class Database:
             finally:
                 self._reader = None
 
+    def insert(self, table: sa.Table) -> Any:
+        """This dialect's INSERT, which knows ``ON CONFLICT``."""
+        raise NotImplementedError
+
+    def insert_ignore(self, table: sa.Table, keys: Sequence[str]) -> Any:
+        """INSERT that skips rows whose ``keys`` (a unique key) already exist."""
+        return self.insert(table).on_conflict_do_nothing(index_elements=list(keys))
+
+    def upsert(self, table: sa.Table, keys: Sequence[str]) -> Any:
+        """INSERT that overwrites every other column of rows whose ``keys`` already exist."""
+        statement = self.insert(table)
+        update = {c.name: statement.excluded[c.name] for c in table.c if c.name not in keys}
+        return statement.on_conflict_do_update(index_elements=list(keys), set_=update)
+
     def analyze(self, conn: sa.Connection, table: sa.Table) -> None:
-        """Refresh PostgreSQL's statistics of a table after a bulk insert, so that queries
-        in the next minutes (before autovacuum gets to it) are not planned for an empty
-        table; SQLite plans without statistics and needs nothing."""
-        if self.dialect == "postgresql":
-            conn.exec_driver_sql(f'ANALYZE "{table.name}"')
+        """Refresh the planner's statistics of a table after a bulk insert, if the dialect
+        keeps any."""
 
     @property
     def in_transaction(self) -> bool:
@@ -101,6 +123,38 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+class SqliteDatabase(Database):
+    """The embedded default: WAL journal, foreign keys, writers that lock up front."""
+
+    dialect = "sqlite"
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        _configure_sqlite(self.engine)
+
+    def insert(self, table: sa.Table) -> Any:
+        """SQLite's INSERT."""
+        return sqlite.insert(table)
+
+
+class PostgresDatabase(Database):
+    """A PostgreSQL server, for shared and large repositories."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url, connect_args={"connect_timeout": 10})
+
+    def insert(self, table: sa.Table) -> Any:
+        """PostgreSQL's INSERT."""
+        return postgresql.insert(table)
+
+    def analyze(self, conn: sa.Connection, table: sa.Table) -> None:
+        """Refresh the table's statistics, so that queries in the next minutes (before
+        autovacuum gets to it) are not planned for an empty table."""
+        conn.exec_driver_sql(f'ANALYZE "{table.name}"')
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:

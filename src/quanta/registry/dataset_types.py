@@ -13,6 +13,20 @@ from .database import Database
 from .schema import RegistryTables
 
 
+def dataset_type_table(md: sa.MetaData) -> sa.Table:
+    """``dataset_type``: name, dimensions, storage class, calibration flag."""
+    dataset_type = sa.Table(
+        "dataset_type",
+        md,
+        sa.Column("dataset_type_id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("name", sa.String(128), nullable=False, unique=True),
+        sa.Column("dimensions", sa.Text, nullable=False),
+        sa.Column("storage_class", sa.String(64), nullable=False),
+        sa.Column("is_calibration", sa.Boolean, nullable=False),
+    )
+    return dataset_type
+
+
 class DatasetTypeManager:
     """Register and look up dataset types; each name maps to one definition forever."""
 

@@ -16,22 +16,77 @@ from ..core.dataset_type import DatasetType
 from ..core.errors import ConflictError, DatasetNotFoundError
 from ..core.refs import DatasetRef
 from ..core.stored_file import StoredFile
+from ..core.universe import DimensionUniverse
 from .collections import CollectionManager
 from .database import Database
 from .dataset_types import DatasetTypeManager
-from .schema import RegistryTables
+from .schema import RegistryTables, column_type
 
 CHUNK = 500
 
 
-def _insert_ignoring_ids(dialect: str, table: sa.Table) -> sa.Insert:
-    """INSERT that skips rows whose primary key exists and returns the IDs it inserted
-    (drivers report no row count for bulk inserts)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table).on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
+def dataset_tables(
+    md: sa.MetaData, universe: DimensionUniverse
+) -> tuple[sa.Table, sa.Table, sa.Table]:
+    """``dataset`` (one nullable column per dimension, so data IDs are queryable by plain
+    joins, and a canonical ``data_id_key`` that carries uniqueness), ``dataset_tag``
+    (TAGGED membership) and ``file_record`` (where each dataset's file is)."""
+    dim_columns = [
+        sa.Column(name, column_type(dim.key), nullable=True)
+        for name, dim in universe.dimensions.items()
+    ]
+    dataset = sa.Table(
+        "dataset",
+        md,
+        sa.Column("id", sa.Uuid, primary_key=True),
+        sa.Column(
+            "dataset_type_id",
+            sa.Integer,
+            sa.ForeignKey("dataset_type.dataset_type_id"),
+            nullable=False,
+        ),
+        sa.Column(
+            "run_id",
+            sa.Integer,
+            sa.ForeignKey("collection.collection_id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("data_id_key", sa.String(512), nullable=False),
+        sa.Column("extras", sa.Text, nullable=True),
+        sa.Column("ingest_ns", sa.BigInteger, nullable=False),
+        *dim_columns,
+        sa.UniqueConstraint("dataset_type_id", "run_id", "data_id_key"),
+        sa.Index("dataset_run_type", "run_id", "dataset_type_id"),
+    )
+    dataset_tag = sa.Table(
+        "dataset_tag",
+        md,
+        sa.Column(
+            "collection_id",
+            sa.Integer,
+            sa.ForeignKey("collection.collection_id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column(
+            "dataset_id", sa.Uuid, sa.ForeignKey("dataset.id", ondelete="CASCADE"), primary_key=True
+        ),
+        sa.Column("dataset_type_id", sa.Integer, nullable=False),
+        sa.Column("data_id_key", sa.String(512), nullable=False),
+        sa.UniqueConstraint("collection_id", "dataset_type_id", "data_id_key"),
+        sa.Index("dataset_tag_dataset", "dataset_id"),
+    )
+    file_record = sa.Table(
+        "file_record",
+        md,
+        sa.Column(
+            "dataset_id", sa.Uuid, sa.ForeignKey("dataset.id", ondelete="CASCADE"), primary_key=True
+        ),
+        sa.Column("path", sa.Text, nullable=False),
+        sa.Column("storage_class", sa.String(64), nullable=False),
+        sa.Column("checksum", sa.String(128), nullable=False),
+        sa.Column("size", sa.BigInteger, nullable=False),
+    )
+    return dataset, dataset_tag, file_record
 
 
 class DatasetManager:
@@ -117,7 +172,8 @@ class DatasetManager:
             groups.setdefault((ref.run, ref.dataset_type.name), []).append(ref)
         inserted = 0
         now = time.time_ns()
-        statement = _insert_ignoring_ids(self._db.dialect, self._tables.dataset)
+        table = self._tables.dataset
+        statement = self._db.insert_ignore(table, ["id"]).returning(table.c.id)
         with self._db.transaction() as conn:
             for (run, _), run_refs in groups.items():
                 run_id = self._collections.get(run, CollectionType.RUN).id

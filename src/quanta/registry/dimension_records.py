@@ -11,14 +11,66 @@ from ..core.data_id import DataCoordinate
 from ..core.errors import ConflictError, DataIdError, RecordNotFoundError
 from ..core.records import DimensionRecord
 from ..core.timespan import Timespan
-from ..core.universe import Dimension, DimensionUniverse
+from ..core.universe import Dimension, DimensionUniverse, JoinSpec
 from .database import Database
 from .groups import MEMBERSHIP, claim_exclusive
-from .schema import RegistryTables
+from .schema import RegistryTables, column_type, dimension_table_name
 
 CHUNK = 500
 #: Inserts of at least this many rows refresh the table's statistics (PostgreSQL).
 ANALYZE_ROWS = 1000
+
+
+def dimension_tables(
+    md: sa.MetaData, universe: DimensionUniverse
+) -> tuple[dict[str, sa.Table], dict[str, sa.Table]]:
+    """A ``dim_<name>`` table per dimension and a ``join_<name>`` table per join (such as
+    group membership), with foreign keys to the dimensions they name."""
+    dims = {name: _dimension_table(md, universe, dim) for name, dim in universe.dimensions.items()}
+    joins = {name: _join_table(md, universe, join) for name, join in universe.joins.items()}
+    return dims, joins
+
+
+def _key_columns(universe: DimensionUniverse, dim: Dimension) -> list[str]:
+    """Column names, in the dimension's own table, that identify one of its records."""
+    return [*dim.required, dim.key.name]
+
+
+def _dimension_table(md: sa.MetaData, universe: DimensionUniverse, dim: Dimension) -> sa.Table:
+    columns: list[sa.SchemaItem] = []
+    for req in dim.required:
+        columns.append(sa.Column(req, column_type(universe[req].key), primary_key=True))
+    columns.append(sa.Column(dim.key.name, column_type(dim.key), primary_key=True))
+    for imp in dim.implied:
+        columns.append(sa.Column(imp, column_type(universe[imp].key), nullable=True))
+    for spec in dim.fields:
+        columns.append(sa.Column(spec.name, column_type(spec), nullable=spec.nullable))
+    if dim.has_timespan:
+        columns.append(sa.Column("timespan_begin", sa.BigInteger, nullable=True))
+        columns.append(sa.Column("timespan_end", sa.BigInteger, nullable=True))
+    for other in (*dim.required, *dim.implied):
+        target = universe[other]
+        if not set(target.required) <= set(dim.required):
+            continue
+        local = [*target.required, other]
+        remote = [f"{dimension_table_name(other)}.{c}" for c in _key_columns(universe, target)]
+        columns.append(sa.ForeignKeyConstraint(local, remote))
+    return sa.Table(dimension_table_name(dim.name), md, *columns)
+
+
+def _join_table(md: sa.MetaData, universe: DimensionUniverse, join: JoinSpec) -> sa.Table:
+    group = universe.group(join.dimensions)
+    columns: list[sa.SchemaItem] = [
+        sa.Column(name, column_type(universe[name].key), primary_key=True)
+        for name in group.required
+    ]
+    for spec in join.fields:
+        columns.append(sa.Column(spec.name, column_type(spec), nullable=spec.nullable))
+    for name in join.dimensions:
+        target = universe[name]
+        remote = [f"{dimension_table_name(name)}.{c}" for c in _key_columns(universe, target)]
+        columns.append(sa.ForeignKeyConstraint([*target.required, name], remote))
+    return sa.Table(f"join_{join.name}", md, *columns)
 
 
 def record_to_row(record: DimensionRecord) -> dict[str, Any]:

@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from ..core.errors import ConflictError
-from .schema import RegistryTables
+from ..core.universe import DimensionUniverse
+from .schema import RegistryTables, column_type
 
 if TYPE_CHECKING:
-    from .queries import QueryBuilder
+    from .query.builder import QueryBuilder
 
 #: The join holding group membership, and the dimension of its members.
 MEMBERSHIP = "group_membership"
@@ -27,6 +28,38 @@ CLAIM_COLUMNS = ("instrument", "group_system", "exposure", "group")
 CHUNK = 500
 
 Claim = tuple[str, str, int]
+
+
+def has_exclusive_groups(universe: DimensionUniverse) -> bool:
+    """True for universes with group membership and systems that can be exclusive."""
+    return (
+        "group_membership" in universe.joins
+        and all(name in universe for name in ("instrument", "exposure", "group_system", "group"))
+        and "exclusive" in universe["group_system"].field_names
+    )
+
+
+def exclusive_member_table(
+    md: sa.MetaData, universe: DimensionUniverse, membership: sa.Table
+) -> sa.Table:
+    """``group_exclusive_member``: one row per exposure in a group of an exclusive system.
+
+    Its primary key (instrument, group_system, exposure) is what makes a system exclusive:
+    a second group claiming the same exposure violates it, whatever the client does. Each
+    row points at its ``group_membership`` row and goes with it.
+    """
+    keys = [c.name for c in membership.primary_key.columns]
+    return sa.Table(
+        "group_exclusive_member",
+        md,
+        *(
+            sa.Column(
+                name, column_type(universe[name].key), primary_key=name != "group", nullable=False
+            )
+            for name in ("instrument", "group_system", "exposure", "group")
+        ),
+        sa.ForeignKeyConstraint(keys, [f"{membership.name}.{k}" for k in keys], ondelete="CASCADE"),
+    )
 
 
 def claim_exclusive(

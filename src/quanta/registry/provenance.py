@@ -30,6 +30,53 @@ STATUSES = ("done", "no_work", "failed", "blocked", "skipped_existing")
 INPUT, OUTPUT = "input", "output"
 
 
+def provenance_tables(md: sa.MetaData) -> tuple[sa.Table, sa.Table]:
+    """``quantum``: one row per executed (or blocked, or skipped) quantum of a run;
+    ``quantum_dataset``: the IDs of the datasets each quantum read and wrote.
+
+    Dataset IDs carry no foreign key: inputs may come from runs that were later removed
+    or from other repositories, and provenance must outlive them.
+    """
+    quantum = sa.Table(
+        "quantum",
+        md,
+        sa.Column("id", sa.Uuid, primary_key=True),
+        sa.Column(
+            "run_id",
+            sa.Integer,
+            sa.ForeignKey("collection.collection_id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("task_label", sa.String(128), nullable=False),
+        sa.Column("data_id_key", sa.String(512), nullable=False),
+        sa.Column("data_id", sa.Text, nullable=False),
+        sa.Column("extras", sa.Text, nullable=True),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("start_ns", sa.BigInteger, nullable=True),
+        sa.Column("end_ns", sa.BigInteger, nullable=True),
+        sa.Column("host", sa.String(255), nullable=True),
+        sa.Column("peak_memory_bytes", sa.BigInteger, nullable=True),
+        sa.Column("error", sa.Text, nullable=True),
+        sa.Column("traceback", sa.Text, nullable=True),
+        sa.Index("quantum_run_task", "run_id", "task_label"),
+    )
+    quantum_dataset = sa.Table(
+        "quantum_dataset",
+        md,
+        sa.Column(
+            "quantum_id",
+            sa.Uuid,
+            sa.ForeignKey("quantum.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("dataset_id", sa.Uuid, primary_key=True),
+        sa.Column("role", sa.String(8), primary_key=True),
+        sa.Index("quantum_dataset_lookup", "dataset_id", "role"),
+    )
+    return quantum, quantum_dataset
+
+
 def quantum_id(run: str, label: str, data_id: DataCoordinate) -> uuid.UUID:
     """UUIDv5 of (run, task label, canonical data ID): the ID of one quantum of a run."""
     return uuid.uuid5(QUANTA_NAMESPACE, f"quantum\x1f{run}\x1f{label}\x1f{data_id.key()}")
@@ -73,14 +120,10 @@ class ProvenanceManager:
         with self._db.transaction() as conn:
             written = [r["id"] for r in replace]
             if keep:
-                statement = self._insert(table).on_conflict_do_nothing(index_elements=["id"])
-                written.extend(conn.execute(statement.returning(table.c.id), keep).scalars())
+                statement = self._db.insert_ignore(table, ["id"]).returning(table.c.id)
+                written.extend(conn.execute(statement, keep).scalars())
             if replace:
-                statement = self._insert(table)
-                update = {c.name: statement.excluded[c.name] for c in table.c if c.name != "id"}
-                conn.execute(
-                    statement.on_conflict_do_update(index_elements=["id"], set_=update), replace
-                )
+                conn.execute(self._db.upsert(table, ["id"]), replace)
             link_table = self._tables.quantum_dataset
             for start in range(0, len(written), CHUNK):
                 chunk = written[start : start + CHUNK]
@@ -88,13 +131,6 @@ class ProvenanceManager:
             link_rows = [row for qid in written for row in links[qid]]
             if link_rows:
                 conn.execute(link_table.insert(), link_rows)
-
-    def _insert(self, table: sa.Table) -> Any:
-        if self._db.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        return insert(table)
 
     # -- queries ---------------------------------------------------------------------------
 

@@ -32,8 +32,9 @@ from .datasets import DatasetManager
 from .dimension_records import DimensionRecordManager
 from .groups import group_members
 from .provenance import ProvenanceManager
-from .schema import SCHEMA_VERSION, build_tables
+from .schema import SCHEMA_VERSION
 from .searches import Searches
+from .tables import build_tables
 
 
 class Registry:
@@ -64,7 +65,7 @@ class Registry:
     @classmethod
     def create(cls, url: str, universe: DimensionUniverse) -> Registry:
         """Create the schema in an empty database."""
-        db = Database(url)
+        db = Database.from_url(url)
         db.check_reachable()
         registry = cls(db, universe)
         meta = registry._tables.meta
@@ -84,7 +85,7 @@ class Registry:
     @classmethod
     def open(cls, url: str, universe: DimensionUniverse) -> Registry:
         """Connect to an existing registry, checking its schema version."""
-        db = Database(url)
+        db = Database.from_url(url)
         db.check_reachable()
         registry = cls(db, universe)
         meta = registry._tables.meta

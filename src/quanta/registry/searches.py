@@ -28,7 +28,7 @@ from .dataset_types import DatasetTypeManager
 from .datasets import DatasetManager
 from .dimension_records import DimensionRecordManager, row_to_record
 from .groups import member_position, position_order
-from .queries import QueryBuilder
+from .query.builder import QueryBuilder
 from .schema import RegistryTables
 
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..core.errors import QueryError
-from ..core.universe import DimensionUniverse
-from .query.ast import Identifier
-from .schema import RegistryTables
+from ...core.errors import QueryError
+from ...core.universe import DimensionUniverse
+from ..schema import RegistryTables
+from .ast import Identifier
 
 
 class QueryBuilder:
@@ -164,7 +164,7 @@ class QueryBuilder:
 
     def prepare_where(self, expr: Any) -> None:
         """Note the dimensions and tables that a parsed ``where`` needs (call before joins)."""
-        from .query.ast import referenced_identifiers
+        from .ast import referenced_identifiers
 
         if expr is None:
             return
@@ -178,7 +178,7 @@ class QueryBuilder:
 
     def compile_where(self, expr: Any, binds: Mapping[str, Any] | None) -> None:
         """Compile a parsed ``where`` into the WHERE clause (call after ``finish_joins``)."""
-        from .query.compiler import compile_where
+        from .compiler import compile_where
 
         if expr is not None:
             self._conditions.append(compile_where(expr, _Resolver(self), binds or {}))
