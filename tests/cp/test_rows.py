@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from quanta.butler import Butler
-from quanta.butler.quantum_io import InputBinding, QuantumIO
+from quanta.butler.quantum_io import ButlerQuantumIO, InputBinding
 from quanta.core.data_id import DataCoordinate
 from quanta.core.dataset_type import DatasetType
 from quanta.core.errors import DatastoreError
@@ -99,7 +99,7 @@ def test_deferred_handles_read_rows_and_shape(tmp_path: Path) -> None:
         butler.datastore.write(_image(), image_ref),
         butler.datastore.write(np.zeros(3), array_ref),
     ]
-    qio = QuantumIO(
+    qio = ButlerQuantumIO(
         butler.datastore,
         image_ref.data_id,
         {

@@ -1,4 +1,4 @@
-"""``QuantumIO``: reading inputs by file record, writing outputs once, cleaning up."""
+"""``ButlerQuantumIO``: reading inputs by file record, writing outputs once, cleaning up."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from quanta.butler import Butler
-from quanta.butler.quantum_io import InputBinding, OutputBinding, QuantumIO
+from quanta.butler.quantum_io import ButlerQuantumIO, InputBinding, OutputBinding
 from quanta.core.data_id import DataCoordinate
 from quanta.core.dataset_type import DatasetType
 from quanta.core.errors import ConflictError, UnknownNameError
@@ -37,11 +37,11 @@ def _refs(butler: Butler, name: str, exposures: list[int]) -> list[DatasetRef]:
     ]
 
 
-def _qio(butler: Butler, *, defer: bool = False) -> tuple[QuantumIO, list[DatasetRef]]:
+def _qio(butler: Butler, *, defer: bool = False) -> tuple[ButlerQuantumIO, list[DatasetRef]]:
     inputs = _refs(butler, "raw", [1, 2])
     files = [butler.datastore.write(np.full(2, float(r.data_id["exposure"])), r) for r in inputs]
     outputs = _refs(butler, "calexp", [1, 2])
-    qio = QuantumIO(
+    qio = ButlerQuantumIO(
         butler.datastore,
         inputs[0].data_id,
         {

@@ -10,7 +10,7 @@ from quanta.core.errors import ConfigError, UnknownNameError
 from quanta.core.records import DimensionRecord
 from quanta.core.universe import DimensionUniverse
 from quanta.instruments.groups import Group, LeftOut, RuleSpec, known_rules, load_rule
-from quanta.instruments.groups.builtin import ByKeyword, Consecutive, FlatPairs
+from quanta.instruments.groups.builtin import ByKeywordRule, ConsecutiveRule, FlatPairsRule
 
 UNIVERSE = DimensionUniverse.default()
 NIGHT = 20250101
@@ -35,7 +35,7 @@ def flats(*seconds: float | None) -> list[DimensionRecord]:
 
 
 def test_flat_pairs_names_pairs_and_reports_a_third_match() -> None:
-    grouping = FlatPairs().group(flats(1.0, 1.0, 1.0, 2.0, 2.0), {})
+    grouping = FlatPairsRule().group(flats(1.0, 1.0, 1.0, 2.0, 2.0), {})
     assert grouping.groups == [Group("1+2", (1, 2)), Group("4+5", (4, 5))]
     assert grouping.left_out == [
         LeftOut(3, "third flat of exposure time 1 s after the pair 1+2"),
@@ -43,7 +43,7 @@ def test_flat_pairs_names_pairs_and_reports_a_third_match() -> None:
 
 
 def test_flat_pairs_pairs_four_matches_twice_and_leaves_out_lone_flats() -> None:
-    grouping = FlatPairs().group(flats(3.0, 1.0, 1.0, 1.0, 1.0, 2.0, None), {})
+    grouping = FlatPairsRule().group(flats(3.0, 1.0, 1.0, 1.0, 1.0, 2.0, None), {})
     assert [g.name for g in grouping.groups] == ["2+3", "4+5"]
     assert grouping.left_out == [
         LeftOut(
@@ -58,13 +58,13 @@ def test_flat_pairs_pairs_four_matches_twice_and_leaves_out_lone_flats() -> None
 
 def test_flat_pairs_tolerance() -> None:
     records = flats(1.0, 1.004, 2.0, 2.006)
-    default = FlatPairs().group(records, {})
+    default = FlatPairsRule().group(records, {})
     assert [g.members for g in default.groups] == [(1, 2)]
     assert [x.exposure for x in default.left_out] == [3, 4]
     wide = load_rule(RuleSpec.parse("flat-pairs", tolerance=0.01))
     assert [g.members for g in wide.group(records, {}).groups] == [(1, 2), (3, 4)]
     assert wide.text == "flat-pairs --tolerance 0.01"
-    strict = FlatPairs(0.0).group(records, {})
+    strict = FlatPairsRule(0.0).group(records, {})
     assert strict.groups == []
 
 
@@ -76,7 +76,7 @@ def test_flat_pairs_considers_only_flats_of_one_night() -> None:
         exposure(4, 7.0),
         exposure(5, 7.0, day_obs=NIGHT + 1),
     ]
-    grouping = FlatPairs().group(records, {})
+    grouping = FlatPairsRule().group(records, {})
     assert grouping.groups == [Group("1+3", (1, 3))]
     assert [x.exposure for x in grouping.left_out] == [4, 5]
 
@@ -96,7 +96,7 @@ def test_consecutive_groups_each_night_and_reports_the_remainder() -> None:
     assert grouping.left_out == [
         LeftOut(7, f"one of the last 1 exposures of day_obs {NIGHT}, fewer than 3")
     ]
-    singles = Consecutive(1).group(records[:2], {})
+    singles = ConsecutiveRule(1).group(records[:2], {})
     assert [g.name for g in singles.groups] == ["1", "2"]
 
 
@@ -107,7 +107,7 @@ def test_by_keyword_on_a_record_field() -> None:
         exposure(3, group_name="g1"),
         exposure(4),
     ]
-    rule = ByKeyword("group_name")
+    rule = ByKeywordRule("group_name")
     assert rule.header_keywords(UNIVERSE["exposure"].field_names) == ()
     grouping = rule.group(records, {})
     assert grouping.groups == [Group("g1", (1, 3)), Group("g2", (2,))]
@@ -129,7 +129,7 @@ def test_by_keyword_on_a_header_keyword() -> None:
 
 def test_shipped_rules_are_entry_points() -> None:
     assert {"flat-pairs", "by-keyword", "consecutive"} <= set(known_rules())
-    assert isinstance(load_rule(RuleSpec("flat-pairs")), FlatPairs)
+    assert isinstance(load_rule(RuleSpec("flat-pairs")), FlatPairsRule)
 
 
 @pytest.mark.parametrize(

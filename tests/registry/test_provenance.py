@@ -3,32 +3,30 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
 
 from quanta.butler import Butler
 from quanta.core.data_id import DataCoordinate
+from quanta.core.provenance import QuantumOutcome
 from quanta.registry.provenance import quantum_id
 from repo_data import INSTRUMENT
 
 
-@dataclass(frozen=True)
-class Outcome:
-    label: str
-    data_id: DataCoordinate
-    status: str = "done"
-    attempts: int = 1
-    start_ns: int | None = 100
-    end_ns: int | None = 200
-    host: str | None = "node1"
-    peak_memory_bytes: int | None = 1 << 20
-    error: str | None = None
-    traceback: str | None = None
-    inputs: Sequence[uuid.UUID] = ()
-    outputs: Sequence[uuid.UUID] = ()
+def _outcome(label: str, data_id: DataCoordinate, **fields: Any) -> QuantumOutcome:
+    """A finished quantum with timings and a host, as an executor would record it."""
+    defaults: dict[str, Any] = {
+        "status": "done",
+        "attempts": 1,
+        "start_ns": 100,
+        "end_ns": 200,
+        "host": "node1",
+        "peak_memory_bytes": 1 << 20,
+    }
+    return QuantumOutcome(label, data_id, **{**defaults, **fields})
 
 
 def _data_id(butler: Butler, exposure: int | None = None, **extras: str) -> DataCoordinate:
@@ -54,11 +52,11 @@ def _chain(butler: Butler) -> tuple[list, list]:
     ]
     summary = butler.put({"n": 2}, "summary", instrument=INSTRUMENT, detector=1, run="out")
     outcomes = [
-        Outcome("calexp", _data_id(butler, e), inputs=[raw.id], outputs=[calexp.id])
+        _outcome("calexp", _data_id(butler, e), inputs=[raw.id], outputs=[calexp.id])
         for e, raw, calexp in zip((5, 6), raws, calexps, strict=True)
     ]
     outcomes.append(
-        Outcome(
+        _outcome(
             "summary",
             _data_id(butler),
             inputs=[c.id for c in calexps],
@@ -106,7 +104,7 @@ def test_recording_again_updates_and_skipped_never_replaces(butler: Butler) -> N
     provenance.record("out", [replace(outcomes[1], status="skipped_existing", start_ns=None)])
     (kept,) = provenance.quanta("out", label="calexp", statuses=["done"])
     assert kept.start_ns == 100
-    new = Outcome("calexp", _data_id(butler, 7), status="skipped_existing", outputs=[uuid.uuid4()])
+    new = _outcome("calexp", _data_id(butler, 7), status="skipped_existing", outputs=[uuid.uuid4()])
     provenance.record("out", [new])
     assert provenance.summary("out")["calexp"] == {"failed": 1, "done": 1, "skipped_existing": 1}
     with pytest.raises(ValueError, match="unknown quantum status 'weird'"):
@@ -118,7 +116,7 @@ def test_free_form_keys_are_kept_and_distinguish_quanta(butler: Butler) -> None:
     provenance = butler.registry._provenance
     one = _data_id(butler, pair="5+6")
     two = _data_id(butler, pair="7+8")
-    provenance.record("pairs", [Outcome("ptc", one), Outcome("ptc", two)])
+    provenance.record("pairs", [_outcome("ptc", one), _outcome("ptc", two)])
     records = provenance.quanta("pairs")
     assert [r.extras for r in records] == [{"pair": "5+6"}, {"pair": "7+8"}]
     assert records[0].data_id_key == "instrument=Cam,detector=1,pair=5+6"
@@ -131,7 +129,7 @@ def test_lineage_walks_back_to_the_raws(butler: Butler) -> None:
     butler.registry.record_quanta(
         "out",
         [
-            Outcome(
+            _outcome(
                 "calexp", _data_id(butler, 5), inputs=[refs[0].id, stranger], outputs=[refs[2].id]
             )
         ],

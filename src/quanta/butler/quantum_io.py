@@ -1,9 +1,9 @@
 """The I/O a running quantum gets: its inputs' files, its outputs' refs, nothing else.
 
-``QuantumIO`` satisfies the protocol of ``quanta.pipe.quantum_io`` structurally (this
-layer does not import the pipeline layer). It reads inputs from the file records it is
-given and writes outputs through ``FileDatastore.write`` (temporary name, then rename);
-it never touches the registry (DESIGN.md, invariant 1). The process that runs the
+``ButlerQuantumIO`` satisfies the ``QuantumIO`` protocol of ``quanta.pipe.quantum_io``
+structurally (this layer does not import the pipeline layer). It reads inputs from the
+file records it is given and writes outputs through ``FileDatastore.write`` (temporary
+name, then rename); it never touches the registry. The process that runs the
 quantum reports ``written`` back, and the driver records those files.
 """
 
@@ -45,8 +45,9 @@ class OutputBinding:
     multiple: bool = False
 
 
-class DeferredInput:
-    """An input read only when ``get()`` is called (``defer_load`` connections)."""
+class DeferredFile:
+    """A ``defer_load`` input: its file, read only when ``get()`` is called (it satisfies
+    ``quanta.core.deferred.DeferredInput``)."""
 
     __slots__ = ("_datastore", "_stored", "ref")
 
@@ -81,7 +82,7 @@ class DeferredInput:
         return self._datastore.path(self._stored)
 
 
-class QuantumIO:
+class ButlerQuantumIO:
     """Reads the inputs and writes the outputs of one quantum.
 
     ``hidden`` outputs (the runner's metadata and log) are writable but not listed in
@@ -141,7 +142,7 @@ class QuantumIO:
             )
         pairs = list(zip(binding.refs, binding.files, strict=True))
         if binding.defer_load:
-            values = [DeferredInput(self._datastore, ref, stored) for ref, stored in pairs]
+            values = [DeferredFile(self._datastore, ref, stored) for ref, stored in pairs]
         else:
             values = [self._datastore.read(stored) for _, stored in pairs]
         if binding.multiple:

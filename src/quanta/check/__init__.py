@@ -5,4 +5,4 @@ from .expectations import Expectations as Expectations
 from .expectations import ExpectationsFile as ExpectationsFile
 from .expectations import load_expectations as load_expectations
 from .report import CheckReport as CheckReport
-from .report import Outcome as Outcome
+from .report import ExpectationResult as ExpectationResult

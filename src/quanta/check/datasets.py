@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.errors import ConfigError, DatasetTypeNotFoundError, DatastoreError
 from .expectations import DatasetExpectation, ExpectationsFile, Range, number
 from .fields import MISSING, as_number, parse_path, resolve
-from .report import Outcome
+from .report import ExpectationResult
 
 if TYPE_CHECKING:
     from ..butler import Butler
@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 TABLE, STRUCTURED = "ArrowTable", "StructuredData"
 
 
-def check_datasets(butler: Butler, collection: str, file: ExpectationsFile) -> list[Outcome]:
+def check_datasets(
+    butler: Butler, collection: str, file: ExpectationsFile
+) -> list[ExpectationResult]:
     """Every dataset expectation of ``file`` over ``collection``, in file order.
 
     A rule that does not fit its dataset type's storage class is a ``ConfigError`` naming
@@ -36,7 +38,7 @@ def check_datasets(butler: Butler, collection: str, file: ExpectationsFile) -> l
     types = {name: _dataset_type(butler, name) for name in expected}
     for name, rules in expected.items():
         _check_storage(file, name, rules, types[name])
-    outcomes: list[Outcome] = []
+    outcomes: list[ExpectationResult] = []
     for name, rules in expected.items():
         dataset_type = types[name]
         refs = _sorted(butler.query_datasets(dataset_type, [collection])) if dataset_type else []
@@ -82,12 +84,12 @@ def _sorted(refs: Sequence[DatasetRef]) -> list[DatasetRef]:
     return sorted(refs, key=lambda r: (r.data_id.required_values, sorted(r.data_id.extras.items())))
 
 
-def _count(name: str, allowed: Range, found: int, unknown: bool) -> Outcome:
+def _count(name: str, allowed: Range, found: int, unknown: bool) -> ExpectationResult:
     problems: tuple[str, ...] = ()
     if not allowed.contains(found):
         note = f" (no dataset type {name!r} in this repository)" if unknown else ""
         problems = (f"{name}: expected {_datasets(allowed)}, found {found}{note}",)
-    return Outcome(f"{name} count", problems)
+    return ExpectationResult(f"{name} count", problems)
 
 
 def _datasets(allowed: Range) -> str:
@@ -107,7 +109,7 @@ def _rows(
     refs: Sequence[DatasetRef],
     files: Mapping[uuid.UUID, StoredFile],
     minimum: int,
-) -> Outcome:
+) -> ExpectationResult:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -124,7 +126,7 @@ def _rows(
             continue
         if rows < minimum:
             problems.append(f"{what}: {rows} rows, expected at least {minimum}")
-    return Outcome(f"{name} min_rows", tuple(problems))
+    return ExpectationResult(f"{name} min_rows", tuple(problems))
 
 
 def _fields(
@@ -133,7 +135,7 @@ def _fields(
     refs: Sequence[DatasetRef],
     files: Mapping[uuid.UUID, StoredFile],
     fields: dict[str, Range],
-) -> list[Outcome]:
+) -> list[ExpectationResult]:
     keys = {path: parse_path(path) for path in fields}
     problems: dict[str, list[str]] = {path: [] for path in fields}
     for ref in refs:
@@ -150,7 +152,7 @@ def _fields(
             problems[path].extend(
                 f"{what}: {found}" for found in _values(document, path, keys[path], bounds)
             )
-    return [Outcome(f"{name} {path}", tuple(problems[path])) for path in fields]
+    return [ExpectationResult(f"{name} {path}", tuple(problems[path])) for path in fields]
 
 
 def _values(document: Any, path: str, keys: tuple[str, ...], bounds: Range) -> list[str]:

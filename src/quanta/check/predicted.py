@@ -16,7 +16,7 @@ import numpy as np
 from ..core.collections import CollectionType
 from ..core.errors import DatasetTypeNotFoundError
 from ..graph.io import load_graph
-from .report import Outcome
+from .report import ExpectationResult
 
 if TYPE_CHECKING:
     from ..butler import Butler
@@ -44,7 +44,7 @@ def runs_with_graphs(butler: Butler, collection: str) -> list[str]:
     ]
 
 
-def check_predicted(butler: Butler, run: str, expectations: Expectations) -> Outcome:
+def check_predicted(butler: Butler, run: str, expectations: Expectations) -> ExpectationResult:
     """Whether every output the saved graph of ``run`` predicted is in the run."""
     graph = load_graph(butler.graph_path(run), butler.universe)
     fates = _Fates(butler, run)
@@ -65,7 +65,7 @@ def check_predicted(butler: Butler, run: str, expectations: Expectations) -> Out
                 f"{name} {nodes.data_ids.data_id(node)}: predicted but missing in run {run}; "
                 f"quantum {task.label} {quantum} {fates.of(task.label, quantum)}"
             )
-    return Outcome(f"predicted outputs of run {run}", tuple(problems))
+    return ExpectationResult(f"predicted outputs of run {run}", tuple(problems))
 
 
 def _ids_in_run(butler: Butler, dataset_type: DatasetType, run: str) -> set[bytes]:

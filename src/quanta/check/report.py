@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ExpectationResult:
     """One expectation (``ptc count``, ``ptc amps.*.gain``...) and its problems, each a
     line that names the dataset type, data ID or field and says expected versus found."""
 
@@ -25,10 +25,10 @@ class CheckReport:
 
     collection: str
     runs: tuple[str, ...]
-    outcomes: tuple[Outcome, ...]
+    outcomes: tuple[ExpectationResult, ...]
 
     @property
-    def failed(self) -> list[Outcome]:
+    def failed(self) -> list[ExpectationResult]:
         """The expectations that did not hold."""
         return [o for o in self.outcomes if not o.ok]
 

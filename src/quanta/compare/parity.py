@@ -93,13 +93,13 @@ class _Side:
     def image_rows(self, ref: DatasetRef) -> Iterator[Image]:
         """An ``Image`` dataset as consecutive chunks of ``IMAGE_ROWS`` rows, its file
         opened once when the first chunk is asked for."""
-        from quanta.butler.quantum_io import DeferredInput
+        from quanta.butler.quantum_io import DeferredFile
 
         try:
             stored = self.butler.registry.get_files([ref.id]).get(ref.id)
             if stored is None:
                 raise DatasetNotFoundError(f"dataset {ref} has no file in this repository")
-            yield from DeferredInput(self.butler.datastore, ref, stored).iter_rows(IMAGE_ROWS)
+            yield from DeferredFile(self.butler.datastore, ref, stored).iter_rows(IMAGE_ROWS)
         except (QuantaError, OSError) as err:
             raise _Unreadable(f"cannot read {self.label}: {err}") from err
 

@@ -1,7 +1,7 @@
 """What provenance holds: a quantum's outcome as recorded, and the lineage of datasets.
 
-These are the plain records the registry returns and the executor hands it; they live in
-core so that every package can name them without reaching into the registry.
+These are the plain records the executor hands the registry and the registry returns;
+they live in core so that every package can name them without reaching into the registry.
 """
 
 from __future__ import annotations
@@ -9,38 +9,27 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from .data_id import DataCoordinate
 
 
-class QuantumOutcome(Protocol):
-    """What the executor learned about one quantum; any object with these attributes."""
+@dataclass(frozen=True, slots=True)
+class QuantumOutcome:
+    """The final outcome of one quantum, as the executor hands it to provenance."""
 
-    @property
-    def label(self) -> str: ...
-    @property
-    def data_id(self) -> DataCoordinate: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def attempts(self) -> int: ...
-    @property
-    def start_ns(self) -> int | None: ...
-    @property
-    def end_ns(self) -> int | None: ...
-    @property
-    def host(self) -> str | None: ...
-    @property
-    def peak_memory_bytes(self) -> int | None: ...
-    @property
-    def error(self) -> str | None: ...
-    @property
-    def traceback(self) -> str | None: ...
-    @property
-    def inputs(self) -> Sequence[uuid.UUID]: ...
-    @property
-    def outputs(self) -> Sequence[uuid.UUID]: ...
+    label: str
+    data_id: DataCoordinate
+    status: str
+    attempts: int = 0
+    start_ns: int | None = None
+    end_ns: int | None = None
+    host: str | None = None
+    peak_memory_bytes: int | None = None
+    error: str | None = None
+    traceback: str | None = None
+    inputs: Sequence[uuid.UUID] = ()
+    outputs: Sequence[uuid.UUID] = ()
 
 
 @dataclass(frozen=True, slots=True)

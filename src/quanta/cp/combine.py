@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
+from ..core.deferred import DeferredInput
 from ..core.image import Image
 from ..pipe import Input, Output, PipelineTask, PipelineTaskConfig, PipelineTaskConnections
 from ..pipe.quantum_io import QuantumIO
@@ -29,7 +30,7 @@ from . import headers as hdr
 from .algorithms import ClipOptions, Combined, MaskBit, combine_rows, mask_header
 from .algorithms.combine import RowReader, StackChunk
 from .isr import DETECTOR, EXPOSURE
-from .rows import RowSource, planes, row_sources
+from .rows import planes, row_sources
 
 Header = dict[str, Any]
 
@@ -112,7 +113,7 @@ class CombineTask(PipelineTask):
         """Combine every input handle; write the master."""
         qio.put(self.run(qio.get("inputs"))["master"], "master")
 
-    def run(self, inputs: Sequence[RowSource | Image]) -> dict[str, Image]:  # type: ignore[override]
+    def run(self, inputs: Sequence[DeferredInput | Image]) -> dict[str, Image]:  # type: ignore[override]
         """The master of ``inputs`` (deferred handles, or ``Image``s for small data)."""
         if not inputs:
             raise ValueError(f"no inputs to combine into a {self.calibration}")
@@ -134,7 +135,7 @@ class CombineTask(PipelineTask):
         return {"master": self.master(combined, headers)}
 
     def normalization(
-        self, sources: Sequence[RowSource], headers: Sequence[Header]
+        self, sources: Sequence[DeferredInput], headers: Sequence[Header]
     ) -> Normalization:
         """How inputs are scaled and weighted: as they are, equally (a bias)."""
         return Normalization([1.0] * len(sources))
@@ -162,7 +163,11 @@ class CombineTask(PipelineTask):
         return max(1, budget // (BYTES_PER_SAMPLE * n_inputs * columns))
 
     def _reader(
-        self, sources: Sequence[RowSource], scales: Sequence[float], columns: int, chunk_rows: int
+        self,
+        sources: Sequence[DeferredInput],
+        scales: Sequence[float],
+        columns: int,
+        chunk_rows: int,
     ) -> RowReader:
         """Reads the next ``chunk_rows`` rows (``y0:y1``) of every input, scaled, with
         validity from the masks; each input's file stays open from chunk to chunk."""
@@ -211,7 +216,7 @@ class CpDarkCombineTask(CombineTask):
     calibration = "dark"
 
     def normalization(
-        self, sources: Sequence[RowSource], headers: Sequence[Header]
+        self, sources: Sequence[DeferredInput], headers: Sequence[Header]
     ) -> Normalization:
         """Each input divided by its dark time."""
         times = [float(h.get("DARKTIME", 0.0)) for h in headers]
@@ -234,7 +239,7 @@ class CpFlatCombineTask(CombineTask):
     calibration = "flat"
 
     def normalization(
-        self, sources: Sequence[RowSource], headers: Sequence[Header]
+        self, sources: Sequence[DeferredInput], headers: Sequence[Header]
     ) -> Normalization:
         """Each input divided by the mean of its valid pixels and weighted by the inverse
         of its mean variance once divided (deep flats count more), in one chunked pass."""

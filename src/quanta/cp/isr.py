@@ -23,6 +23,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
+from ..core.deferred import DeferredInput
 from ..core.image import Image
 from ..core.raw import RawImage, Section
 from ..pipe import (
@@ -50,7 +51,7 @@ from .algorithms import (
     trim,
     variance_plane,
 )
-from .rows import RowSource, planes, row_sources
+from .rows import planes, row_sources
 
 EXPOSURE = ("instrument", "detector", "exposure")
 DETECTOR = ("instrument", "detector")
@@ -164,9 +165,9 @@ class IsrTask(PipelineTask):
     def run(  # type: ignore[override]
         self,
         raw: RawImage,
-        bias: Image | RowSource | None = None,
-        dark: Image | RowSource | None = None,
-        flat: Image | RowSource | None = None,
+        bias: Image | DeferredInput | None = None,
+        dark: Image | DeferredInput | None = None,
+        flat: Image | DeferredInput | None = None,
     ) -> dict[str, Image]:
         """Correct one raw; calibrations are ``Image``s or row sources (deferred inputs)."""
         return {"post_isr": self.calibrate(self.assemble(raw), bias, dark, flat)}
@@ -209,12 +210,12 @@ class IsrTask(PipelineTask):
     def calibrate(
         self,
         assembled: Assembled,
-        bias: Image | RowSource | None = None,
-        dark: Image | RowSource | None = None,
-        flat: Image | RowSource | None = None,
+        bias: Image | DeferredInput | None = None,
+        dark: Image | DeferredInput | None = None,
+        flat: Image | DeferredInput | None = None,
     ) -> Image:
         """Second pass: the calibrations the config asks for, the variance, the edges."""
-        sources: dict[str, RowSource] = {}
+        sources: dict[str, DeferredInput] = {}
         for name, calibration in zip(CALIBRATIONS, (bias, dark, flat), strict=True):
             if not getattr(self.config, f"do_{name}"):
                 continue
@@ -237,7 +238,7 @@ class IsrTask(PipelineTask):
         image: np.ndarray,
         mask: np.ndarray,
         amps: list[AmpCalibration],
-        sources: Mapping[str, RowSource],
+        sources: Mapping[str, DeferredInput],
         dark_time: float,
     ) -> np.ndarray:
         """Apply the calibrations chunk by chunk, in place; return the variance plane."""

@@ -8,31 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
+from ..core.deferred import DeferredInput
 from ..core.image import Image
-
-
-class RowSource(Protocol):
-    """An ``Image`` that can be read a range of rows at a time (a deferred input)."""
-
-    def get(self, rows: tuple[int, int] | None = None) -> Image:
-        """Rows ``y0:y1`` of every plane (all rows for None), with the whole header."""
-
-    def iter_rows(self, chunk_rows: int) -> Iterator[Image]:
-        """Consecutive chunks of ``chunk_rows`` rows (the last may be shorter)."""
-
-    def shape(self) -> tuple[int, int]:
-        """Rows and columns of the image."""
 
 
 @dataclass(frozen=True)
 class InMemoryRows:
-    """An ``Image`` already in memory, as a ``RowSource``."""
+    """An ``Image`` already in memory, as a ``DeferredInput``."""
 
     image: Image
+    ref: None = None
 
     def get(self, rows: tuple[int, int] | None = None) -> Image:
         """Views of rows ``y0:y1`` of every plane."""
@@ -53,8 +41,8 @@ class InMemoryRows:
         return self.image.shape
 
 
-def row_sources(images: Sequence[Image | RowSource]) -> list[RowSource]:
-    """Every item as a ``RowSource`` (``Image``s wrapped in ``InMemoryRows``)."""
+def row_sources(images: Sequence[Image | DeferredInput]) -> list[DeferredInput]:
+    """Every item as a ``DeferredInput`` (``Image``s wrapped in ``InMemoryRows``)."""
     return [InMemoryRows(i) if isinstance(i, Image) else i for i in images]
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..core.errors import ConfigError, ConflictError
+from ..core.provenance import QuantumOutcome
 from ..graph.io import save_graph
 from ..pipe.pipeline_graph import ResolvedPipeline
 from .clustering import check_dimensions, cluster_ids
@@ -30,7 +31,7 @@ from .job import METADATA, QuantumResult
 from .lease import RunLease, run_lease
 from .prepare import files_in_run, prepare_run
 from .progress import Progress
-from .recording import Outcome, Recorder
+from .recording import Recorder
 
 if TYPE_CHECKING:
     from ..butler import Butler
@@ -341,7 +342,7 @@ class _Walk:
         refs: list[DatasetRef] | None = None,
     ) -> None:
         task, local = self.graph.locate(index)
-        outcome = Outcome(
+        outcome = QuantumOutcome(
             label=task.label,
             data_id=task.data_ids.data_id(local),
             status=status,

@@ -9,35 +9,15 @@ registry row never points at a missing file and a recorded output always has its
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..core.data_id import DataCoordinate
+from ..core.provenance import QuantumOutcome
 from ..core.refs import DatasetRef
 from ..core.stored_file import StoredFile
 
 if TYPE_CHECKING:
     from ..butler import Butler
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """The final outcome of one quantum, as provenance records it."""
-
-    label: str
-    data_id: DataCoordinate
-    status: str
-    attempts: int = 0
-    start_ns: int | None = None
-    end_ns: int | None = None
-    host: str | None = None
-    peak_memory_bytes: int | None = None
-    error: str | None = None
-    traceback: str | None = None
-    inputs: Sequence[uuid.UUID] = ()
-    outputs: Sequence[uuid.UUID] = ()
 
 
 class Recorder:
@@ -50,14 +30,14 @@ class Recorder:
         self._run = run
         self._batch_size = batch_size
         self._flush_seconds = flush_seconds
-        self._outcomes: list[Outcome] = []
+        self._outcomes: list[QuantumOutcome] = []
         self._refs: list[DatasetRef] = []
         self._files: list[StoredFile] = []
         self._last = time.monotonic()
 
     def add(
         self,
-        outcome: Outcome,
+        outcome: QuantumOutcome,
         refs: Sequence[DatasetRef] = (),
         files: Sequence[StoredFile] = (),
     ) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..butler import open_datastore
-from ..butler.quantum_io import InputBinding, OutputBinding, QuantumIO
+from ..butler.quantum_io import ButlerQuantumIO, InputBinding, OutputBinding
 from ..core.universe import DimensionUniverse
 from ..pipe.pipeline_graph import import_task_class
 from ..pipe.task import NoWorkFound, PipelineTask
@@ -39,7 +39,7 @@ def run_job(job: QuantumJob) -> QuantumResult:
     _reset_peak_memory()
     capture = _LogCapture(f"quanta.task.{job.label}")
     result = QuantumResult(job.index, "done", start_ns=start, host=_HOST)
-    qio: QuantumIO | None = None
+    qio: ButlerQuantumIO | None = None
     with capture:
         try:
             universe, datastore = _context(job.repo)
@@ -103,7 +103,7 @@ def _make_task(job: QuantumJob) -> PipelineTask:
 
 def _quantum_io(
     job: QuantumJob, universe: DimensionUniverse, datastore: FileDatastore
-) -> QuantumIO:
+) -> ButlerQuantumIO:
     inputs: dict[str, InputBinding] = {}
     outputs: dict[str, OutputBinding] = {}
     for conn in job.connections:
@@ -114,7 +114,9 @@ def _quantum_io(
             )
         else:
             outputs[conn.name] = OutputBinding(refs, conn.multiple)
-    return QuantumIO(datastore, job.data_id(universe), inputs, outputs, hidden=(METADATA, LOG))
+    return ButlerQuantumIO(
+        datastore, job.data_id(universe), inputs, outputs, hidden=(METADATA, LOG)
+    )
 
 
 class _LogCapture(logging.Handler):

@@ -14,15 +14,6 @@ if TYPE_CHECKING:
     from ..core.refs import DatasetRef
 
 
-class DeferredHandle(Protocol):
-    """An input not read yet (``defer_load``): call ``get()`` when it is needed."""
-
-    ref: DatasetRef
-
-    def get(self) -> Any:
-        """Read the dataset now."""
-
-
 class QuantumIO(Protocol):
     """Reads the inputs and writes the outputs of one quantum, nothing else."""
 
@@ -40,7 +31,8 @@ class QuantumIO(Protocol):
         """The refs of one connection, in order."""
 
     def get(self, name: str) -> Any:
-        """The object (a list for ``multiple``; handles for ``defer_load``) of an input."""
+        """The object of an input: a list for ``multiple``, and for ``defer_load`` a
+        ``quanta.core.deferred.DeferredInput`` (or a list of them) instead of the object."""
 
     def put(self, obj: Any, name: str) -> None:
         """Write an output (a list, in ``refs(name)`` order, for ``multiple``)."""

@@ -19,7 +19,7 @@ from quanta.registry.query import (
     Not,
     Or,
     Overlaps,
-    Range,
+    RangeLiteral,
     TimeLiteral,
     TimespanLiteral,
     parse_where,
@@ -108,13 +108,13 @@ def test_value_on_the_left() -> None:
 
 def test_in_list_with_ranges_and_binds() -> None:
     tree = parse_where("exposure IN (10..20, 25, 30..40:5, :more, 'a', T'2026-03-01')")
-    items = (Range(10, 20), Literal(25), Range(30, 40, 5), Bind("more"), Literal("a"))
+    items = (RangeLiteral(10, 20), Literal(25), RangeLiteral(30, 40, 5), Bind("more"), Literal("a"))
     assert tree == InList(ident("exposure"), (*items, TimeLiteral(MARCH_1)))
 
 
 def test_not_in() -> None:
     tree = parse_where("detector NOT IN (-3..-1)")
-    assert tree == InList(ident("detector"), (Range(-3, -1),), negated=True)
+    assert tree == InList(ident("detector"), (RangeLiteral(-3, -1),), negated=True)
 
 
 @pytest.mark.parametrize(

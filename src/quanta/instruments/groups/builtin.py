@@ -20,7 +20,7 @@ def _nights(exposures: Sequence[DimensionRecord]) -> list[list[DimensionRecord]]
     return [list(night) for _, night in groupby(exposures, key=lambda e: e.day_obs)]
 
 
-class FlatPairs(GroupRule):
+class FlatPairsRule(GroupRule):
     """Consecutive flats of one night whose exposure times agree within a tolerance.
 
     Pairs are taken greedily in time order, so four matching flats make two pairs; a
@@ -36,7 +36,7 @@ class FlatPairs(GroupRule):
         self.tolerance = tolerance
 
     @classmethod
-    def from_spec(cls, spec: RuleSpec) -> FlatPairs:
+    def from_spec(cls, spec: RuleSpec) -> FlatPairsRule:
         """``flat-pairs`` with an optional ``--tolerance`` in seconds (default 5 ms)."""
         check_arguments(spec, 0, "set the tolerance with --tolerance", tolerance=True)
         return cls(DEFAULT_TOLERANCE if spec.tolerance is None else spec.tolerance)
@@ -70,7 +70,7 @@ class FlatPairs(GroupRule):
         return result
 
 
-class ByKeyword(GroupRule):
+class ByKeywordRule(GroupRule):
     """Exposures sharing a value of KEY, one group per value, named by the value.
 
     KEY is an exposure record field (such as ``group_name``, which ingest fills from the
@@ -84,7 +84,7 @@ class ByKeyword(GroupRule):
         self.key = key
 
     @classmethod
-    def from_spec(cls, spec: RuleSpec) -> ByKeyword:
+    def from_spec(cls, spec: RuleSpec) -> ByKeywordRule:
         """``by-keyword KEY``."""
         check_arguments(spec, 1, "KEY, an exposure record field or a raw header keyword")
         return cls(spec.arguments[0])
@@ -121,7 +121,7 @@ class ByKeyword(GroupRule):
         return result
 
 
-class Consecutive(GroupRule):
+class ConsecutiveRule(GroupRule):
     """Consecutive exposures of one night in groups of N, named ``<first>-<last>``; the
     remainder of each night is left out."""
 
@@ -133,7 +133,7 @@ class Consecutive(GroupRule):
         self.size = size
 
     @classmethod
-    def from_spec(cls, spec: RuleSpec) -> Consecutive:
+    def from_spec(cls, spec: RuleSpec) -> ConsecutiveRule:
         """``consecutive N``."""
         check_arguments(spec, 1, "N, the group size")
         try:

@@ -14,7 +14,7 @@ from .ast import Literal as Literal
 from .ast import Not as Not
 from .ast import Or as Or
 from .ast import Overlaps as Overlaps
-from .ast import Range as Range
+from .ast import RangeLiteral as RangeLiteral
 from .ast import TimeLiteral as TimeLiteral
 from .ast import TimespanLiteral as TimespanLiteral
 from .ast import referenced_identifiers as referenced_identifiers

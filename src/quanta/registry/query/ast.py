@@ -52,7 +52,7 @@ class TimeLiteral:
 
 
 @dataclass(frozen=True, slots=True)
-class Range:
+class RangeLiteral:
     """An inclusive integer range ``start..stop[:stride]`` inside ``IN (...)``."""
 
     start: int
@@ -89,7 +89,7 @@ class InList:
     """``lhs IN (items)``, or ``lhs NOT IN (items)`` when ``negated``."""
 
     lhs: Identifier
-    items: tuple[Literal | Bind | TimeLiteral | Range, ...]
+    items: tuple[Literal | Bind | TimeLiteral | RangeLiteral, ...]
     negated: bool = False
     column: int = field(default=0, compare=False)
 

@@ -33,7 +33,7 @@ from .ast import (
     Not,
     Or,
     Overlaps,
-    Range,
+    RangeLiteral,
     Scalar,
     TimeLiteral,
     TimespanLiteral,
@@ -160,7 +160,7 @@ class _Compiler:
         values: list[Scalar] = []
         clauses: list[ColumnElement[bool]] = []
         for item in node.items:
-            if isinstance(item, Range):
+            if isinstance(item, RangeLiteral):
                 clauses.append(self.range(column, kind, node.lhs, item))
                 continue
             value = self.value(item, node.lhs, kind)
@@ -171,7 +171,7 @@ class _Compiler:
         return sa.not_(clause) if node.negated else clause
 
     def range(
-        self, column: ColumnElement[Any], kind: str | None, ident: Identifier, item: Range
+        self, column: ColumnElement[Any], kind: str | None, ident: Identifier, item: RangeLiteral
     ) -> ColumnElement[bool]:
         if kind not in ("int", None):
             raise _error(

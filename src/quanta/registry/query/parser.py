@@ -36,7 +36,7 @@ from .ast import (
     Not,
     Or,
     Overlaps,
-    Range,
+    RangeLiteral,
     TimeLiteral,
     TimespanLiteral,
 )
@@ -193,7 +193,7 @@ class _Builder:
     def time(self, children: list[Token]) -> TimeLiteral:
         return _time(children[0])
 
-    def range(self, children: list[Token]) -> Range:
+    def range(self, children: list[Token]) -> RangeLiteral:
         start, stop = int(children[0]), int(children[1])
         stride = int(children[2]) if len(children) == 3 else 1
         column = _column(children[0])
@@ -201,7 +201,7 @@ class _Builder:
             raise _InvalidLiteral(f"range stride must be positive, not {stride}", column)
         if stop < start:
             raise _InvalidLiteral(f"range {start}..{stop} ends before it starts", column)
-        return Range(start, stop, stride, column)
+        return RangeLiteral(start, stop, stride, column)
 
     def timespan(self, children: list[Token]) -> TimespanLiteral:
         begin, end = (_time(token) for token in children)
