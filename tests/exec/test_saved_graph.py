@@ -9,8 +9,9 @@ from exec.conftest import PIPELINE
 from quanta.butler import Butler
 from quanta.cli.main import cli
 from quanta.exec import ExecutionSettings
-from quanta.exec.workflow import RunRequest, run_pipeline
+from quanta.exec.workflow import run_pipeline
 from quanta.graph.io import load_graph
+from quanta.graph.planning import RunRequest
 
 
 def _run(butler: Butler, resume: bool = False, **calexp: object) -> str:
