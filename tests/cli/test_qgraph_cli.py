@@ -36,7 +36,7 @@ def test_qgraph_saves_shows_and_draws(tmp_path: Path) -> None:
     assert "task 'calexp': 3 data ID rows; candidates {raw: 3}; 3 quanta" in result.output
     assert "<- raw: raw {instrument=Cam,detector=1,exposure=2}" in result.output
     graph = load_graph(saved, butler.universe)
-    assert len(graph) == 4 and graph.header["output"] == "out"
+    assert len(graph) == 4 and graph.header.output == "out"
     text = dot.read_text()
     assert text.startswith("digraph quanta {") and text.count("shape=box") == 4
     assert "-> q3;" in text
@@ -57,8 +57,8 @@ def test_config_overrides_reach_the_graph(tmp_path: Path) -> None:
     args = ["qgraph", str(butler.root), "-p", "w1", "-i", "raw", "-o", "out"]
     result = CliRunner().invoke(cli, [*args, "-c", "calexp:scale=7", "--save", str(saved)])
     assert result.exit_code == 0, result.output
-    tasks = load_graph(saved, butler.universe).header["pipeline"]["tasks"]
-    assert next(t for t in tasks if t["label"] == "calexp")["config"]["scale"] == 7.0
+    pipeline = load_graph(saved, butler.universe).header.pipeline
+    assert pipeline.task("calexp").config.scale == 7.0
 
 
 def _imported(module: ast.Module, package: str) -> set[str]:

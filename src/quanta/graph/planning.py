@@ -83,7 +83,7 @@ def plan(butler: Butler, request: RunRequest, resume: bool) -> QuantumGraph:
     run of the output chain); saved if asked."""
     if request.qgraph is not None:
         graph = load_graph(request.qgraph, butler.universe)
-        saved_output = graph.header.get("output")
+        saved_output = graph.header.output
         if request.output is not None and request.output != saved_output:
             raise ConfigError(
                 f"--output {request.output!r} differs from the graph's output {saved_output!r}"
