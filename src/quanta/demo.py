@@ -176,7 +176,8 @@ def _run(
 ) -> str:
     """Run one pipeline into a new run of ``output``; its run name. Any failure stops the flow."""
     from .exec import ExecutionSettings
-    from .exec.workflow import RunRequest, run_pipeline
+    from .exec.workflow import run_pipeline
+    from .graph.planning import RunRequest
 
     request = RunRequest(output, pipeline, inputs, where)
     report = run_pipeline(butler, request, ExecutionSettings(progress=progress), executor=executor)

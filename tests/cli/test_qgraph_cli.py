@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
 
+import quanta.cli.commands_graph
 from graph.helpers import put_raws
 from quanta.butler import Butler
 from quanta.cli.main import cli
@@ -31,7 +36,7 @@ def test_qgraph_saves_shows_and_draws(tmp_path: Path) -> None:
     assert "task 'calexp': 3 data ID rows; candidates {raw: 3}; 3 quanta" in result.output
     assert "<- raw: raw {instrument=Cam,detector=1,exposure=2}" in result.output
     graph = load_graph(saved, butler.universe)
-    assert len(graph) == 4 and graph.header["output"] == "out"
+    assert len(graph) == 4 and graph.header.output == "out"
     text = dot.read_text()
     assert text.startswith("digraph quanta {") and text.count("shape=box") == 4
     assert "-> q3;" in text
@@ -52,5 +57,43 @@ def test_config_overrides_reach_the_graph(tmp_path: Path) -> None:
     args = ["qgraph", str(butler.root), "-p", "w1", "-i", "raw", "-o", "out"]
     result = CliRunner().invoke(cli, [*args, "-c", "calexp:scale=7", "--save", str(saved)])
     assert result.exit_code == 0, result.output
-    tasks = load_graph(saved, butler.universe).header["pipeline"]["tasks"]
-    assert next(t for t in tasks if t["label"] == "calexp")["config"]["scale"] == 7.0
+    pipeline = load_graph(saved, butler.universe).header.pipeline
+    assert pipeline.task("calexp").config.scale == 7.0
+
+
+def _imported(module: ast.Module, package: str) -> set[str]:
+    """Every module a file imports, statically (module level, in functions, in branches)."""
+    names: set[str] = set()
+    for node in ast.walk(module):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            target = ".".join(filter(None, [base, node.module]))
+            names.update([target, *(f"{target}.{alias.name}" for alias in node.names)])
+    return names
+
+
+def test_qgraph_never_imports_execution(tmp_path: Path) -> None:
+    source = Path(quanta.cli.commands_graph.__file__)
+    imported = _imported(ast.parse(source.read_text()), "quanta.cli")
+    assert "quanta.graph.planning.plan" in imported and "quanta.cli.operations" in imported
+    assert not [n for n in imported if n == "quanta.exec" or n.startswith("quanta.exec.")]
+
+    butler = _repo(tmp_path)
+    saved = tmp_path / "g.json.gz"
+    code = (
+        "import json, sys\n"
+        "from quanta.cli.commands_graph import qgraph\n"
+        "qgraph.main(sys.argv[1:], standalone_mode=False)\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    args = [str(butler.root), "-p", "w1", "-i", "raw", "-o", "out", "--save", str(saved)]
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+    )
+    *printed, modules = done.stdout.splitlines()
+    assert printed[0].startswith("8 quanta for run out/") and printed[-1] == f"saved {saved}"
+    loaded = set(json.loads(modules))
+    assert {"quanta.graph.planning", "quanta.graph.builder", "quanta.graph.io"} <= loaded
+    assert not [m for m in loaded if m == "quanta.exec" or m.startswith("quanta.exec.")]

@@ -26,7 +26,8 @@ from quanta.compare import (
 from quanta.cp.headers import amp_sections
 from quanta.demo import CALIB, RAW, run_calibration_flow
 from quanta.exec import ExecutionSettings
-from quanta.exec.workflow import RunRequest, run_pipeline
+from quanta.exec.workflow import run_pipeline
+from quanta.graph.planning import RunRequest
 
 FLATS = "exposure.observation_type = 'flat'"
 PAIRS = "group.system = 'flatPairs'"

@@ -23,8 +23,9 @@ from quanta.butler import Butler
 from quanta.cli.main import cli
 from quanta.demo import CALIB, RAW, FlowResult, certify_masters, run_calibration_flow
 from quanta.exec import ExecutionSettings
-from quanta.exec.workflow import RunRequest, run_pipeline
+from quanta.exec.workflow import run_pipeline
 from quanta.graph.builder import build_graph
+from quanta.graph.planning import RunRequest
 from quanta.instruments import get_instrument
 from quanta.instruments.ingest import ingest_raws
 from quanta.pipe.pipeline import Pipeline

@@ -10,13 +10,11 @@ from exec.conftest import make_graph, raw_value
 from quanta.butler import Butler
 from quanta.exec import QuantumJob, QuantumResult, run_job
 from quanta.exec.factory import JobFactory
-from quanta.pipe.pipeline_graph import ResolvedPipeline
 
 
 def _factory(butler: Butler, **config) -> JobFactory:
     graph = make_graph(butler, "out/run", **config)
-    pipeline = ResolvedPipeline.from_json(graph.header["pipeline"], butler.universe)
-    return JobFactory(butler, graph, pipeline)
+    return JobFactory(butler, graph, graph.header.pipeline)
 
 
 def test_a_job_runs_from_its_json_and_its_result_round_trips(sqlite_repo: Butler) -> None:

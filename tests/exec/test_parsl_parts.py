@@ -16,13 +16,11 @@ from quanta.butler import Butler
 from quanta.exec.factory import JobFactory
 from quanta.exec.job import QuantumResult
 from quanta.exec.parsl_app import run_jobs
-from quanta.pipe.pipeline_graph import ResolvedPipeline
 
 
 def test_run_jobs_appends_each_result_as_it_finishes(sqlite_repo: Butler, tmp_path: Path) -> None:
     graph = make_graph(sqlite_repo, "out/run", fail_on=[(10, 1)])
-    pipeline = ResolvedPipeline.from_json(graph.header["pipeline"], sqlite_repo.universe)
-    factory = JobFactory(sqlite_repo, graph, pipeline, None)
+    factory = JobFactory(sqlite_repo, graph, graph.header.pipeline, None)
     calexp = graph.task("calexp")
     jobs = [factory.make(calexp.first + i).job for i in range(len(calexp))]
     partial = tmp_path / "partial.jsonl"

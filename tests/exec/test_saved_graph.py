@@ -9,8 +9,10 @@ from exec.conftest import PIPELINE
 from quanta.butler import Butler
 from quanta.cli.main import cli
 from quanta.exec import ExecutionSettings
-from quanta.exec.workflow import RunRequest, run_pipeline
+from quanta.exec.workflow import run_pipeline
 from quanta.graph.io import load_graph
+from quanta.graph.planning import RunRequest
+from quanta.pipe.pipeline_graph import ResolvedPipeline
 
 
 def _run(butler: Butler, resume: bool = False, **calexp: object) -> str:
@@ -29,6 +31,22 @@ def test_run_saves_its_graph_inside_the_repository(repo: Butler) -> None:
     stored = {ref.id.bytes for ref in repo.query_datasets("calexpLike", run)}
     assert {bytes(i) for i in predicted.ids} == stored
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
+
+
+def test_one_process_plans_and_executes_without_parsing_the_pipeline_again(
+    repo: Butler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object) -> None:
+        raise AssertionError("the pipeline was parsed from JSON in the process that built it")
+
+    monkeypatch.setattr(ResolvedPipeline, "from_json", refuse)
+    report = run_pipeline(repo, RunRequest("out", str(PIPELINE), ["raw"]), ExecutionSettings())
+    assert report.ok and report.counts["calexp"]["done"] == 8
+    assert report.output == "out" and repo.get_collection_chain("out") == [report.run, "raw"]
+    monkeypatch.undo()
+    graph = load_graph(repo.graph_path(report.run), repo.universe)
+    assert graph.header.pipeline.labels == ["calexp", "summary"]
+    assert graph.header.run == report.run and graph.header.output == "out"
 
 
 def test_verify_sees_no_orphan_in_saved_graphs(sqlite_repo: Butler) -> None:

@@ -192,7 +192,8 @@ def test_graph_round_trips_through_json(butler: Butler, tmp_path: Path) -> None:
     save_graph(graph, path)
     loaded = load_graph(path, butler.universe)
     assert len(loaded) == len(graph)
-    assert loaded.header == graph.header
+    assert loaded.header.to_json() == graph.header.to_json()
+    assert loaded.header.pipeline == graph.header.pipeline
     for index in range(len(graph)):
         a, b = graph.quantum(index), loaded.quantum(index)
         assert (a.label, a.data_id, a.inputs, a.outputs) == (

@@ -57,7 +57,7 @@ def qgraph(
     save it, list it or draw it. An empty graph is an error that says, task by
     task, where the candidates were lost.
     """
-    from quanta.exec.workflow import plan
+    from quanta.graph.planning import plan
 
     from .operations import open_butler, run_request
 

@@ -259,7 +259,7 @@ def run_request(
     **kwargs: Any,
 ) -> Any:
     """The graph request of ``run`` and ``qgraph`` from their shared options."""
-    from quanta.exec.workflow import RunRequest
+    from quanta.graph.planning import RunRequest
     from quanta.pipe.config import parse_override
 
     from .params import split_collections

@@ -24,7 +24,6 @@ import numpy as np
 from ..core.errors import ConfigError, ConflictError
 from ..core.provenance import QuantumOutcome
 from ..graph.io import save_graph
-from ..pipe.pipeline_graph import ResolvedPipeline
 from .clustering import check_dimensions, cluster_ids
 from .factory import JobFactory, Planned
 from .job import METADATA, QuantumResult
@@ -112,7 +111,7 @@ def execute(
             f"{type(executor).__name__} cannot stop a quantum over its time limit; "
             "use a process pool for --timeout"
         )
-    pipeline = ResolvedPipeline.from_json(graph.header["pipeline"], butler.universe)
+    pipeline = graph.header.pipeline
     run = graph.output_run
     factory = JobFactory(butler, graph, pipeline, settings.timeout)
     present = factory.add_existing(files_in_run(butler, run))
@@ -134,7 +133,7 @@ def execute(
         walk.run(clusters)
     finally:
         lease.release()
-    return ExecutionReport(run, graph.header.get("output"), walk.counts, walk.failures)
+    return ExecutionReport(run, graph.header.output, walk.counts, walk.failures)
 
 
 def save_run_graph(butler: Butler, graph: QuantumGraph) -> None:

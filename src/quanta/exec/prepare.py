@@ -34,9 +34,9 @@ def prepare_run(butler: Butler, graph: QuantumGraph, pipeline: ResolvedPipeline)
         for dataset_type in pipeline.dataset_types.values():
             registry.register_dataset_type(dataset_type)
         registry.register_run(run)
-        output = graph.header.get("output")
+        output = graph.header.output
         if output:
-            _chain(butler, output, run, graph.header.get("inputs") or [])
+            _chain(butler, output, run, graph.header.inputs)
         for task in pipeline.tasks:
             _save_config(butler, task, run)
 

@@ -17,7 +17,6 @@ reads it: a million quanta cost a few hundred bytes each while the graph is buil
 
 from __future__ import annotations
 
-import datetime
 from array import array
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -37,6 +36,7 @@ from .columns import (
     output_ids,
     picker,
 )
+from .header import GraphHeader, UniverseVersion
 from .model import DatasetNodes, Edges, QuantumGraph, TaskNodes, TaskStats
 from .nodes import ExistingNodes, NodeAccumulator, PredictedNodes, TaskQuanta, group_pairs
 from .prerequisites import PrerequisiteFinder, TaskHooks
@@ -183,17 +183,18 @@ class GraphBuilder:
             )
         return graph
 
-    def _header(self) -> dict[str, Any]:
-        return {
-            "run": self.output_run,
-            "output": self.output_collection,
-            "inputs": self.collections,
-            "where": self.where,
-            "binds": self.binds,
-            "pipeline": self.pipeline.to_json(),
-            "universe": f"{self.universe.namespace}:{self.universe.version}",
-            "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        }
+    def _header(self) -> GraphHeader:
+        """The header: what the graph plans, and the resolved pipeline itself (serialised
+        only when the graph is saved)."""
+        return GraphHeader.of_pipeline(
+            self.pipeline,
+            run=self.output_run,
+            output=self.output_collection,
+            inputs=tuple(self.collections),
+            where=self.where,
+            binds=self.binds,
+            universe=UniverseVersion.of(self.universe),
+        )
 
     def _build_task(self, task: TaskDef, position: int, first: int) -> tuple[TaskNodes, TaskStats]:
         conns = task.connections

@@ -20,7 +20,8 @@ from ..core.dataset_type import DatasetType
 from ..core.errors import ConfigError
 from ..core.universe import DimensionUniverse
 from .columns import DataIdColumns
-from .model import GRAPH_FORMAT_VERSION, DatasetNodes, Edges, QuantumGraph, TaskNodes, TaskStats
+from .header import GRAPH_FORMAT_VERSION, GraphHeader, check_format_version
+from .model import DatasetNodes, Edges, QuantumGraph, TaskNodes, TaskStats
 
 FORMAT_NAME = "quanta-graph"
 _SEPARATORS = (",", ":")
@@ -52,7 +53,7 @@ def _graph_json(graph: QuantumGraph, lists: bool) -> dict[str, Any]:
     return {
         "format": FORMAT_NAME,
         "version": GRAPH_FORMAT_VERSION,
-        "header": graph.header,
+        "header": graph.header.to_json(),
         "runs": graph.runs,
         "datasets": {
             name: {
@@ -84,11 +85,8 @@ def graph_from_json(data: dict[str, Any], universe: DimensionUniverse) -> Quantu
     """Rebuild a graph from ``graph_to_json`` output."""
     if data.get("format") != FORMAT_NAME:
         raise ConfigError("not a quanta quantum graph file")
-    if data.get("version") != GRAPH_FORMAT_VERSION:
-        raise ConfigError(
-            f"quantum graph format version {data.get('version')} is not supported "
-            f"(this quanta reads version {GRAPH_FORMAT_VERSION}); rebuild the graph"
-        )
+    check_format_version(data.get("version"))
+    header = GraphHeader.from_json(data["header"], universe)
     datasets = {}
     for name, d in data["datasets"].items():
         dataset_type = DatasetType(
@@ -114,7 +112,7 @@ def graph_from_json(data: dict[str, Any], universe: DimensionUniverse) -> Quantu
             )
         )
     stats = [TaskStats(**s) for s in data.get("stats", [])]
-    return QuantumGraph(data["header"], data["runs"], datasets, tasks, stats)
+    return QuantumGraph(header, data["runs"], datasets, tasks, stats)
 
 
 def _edges(data: dict[str, Any]) -> Edges:

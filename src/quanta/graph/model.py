@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,7 +18,8 @@ from ..core.dataset_type import DatasetType
 from ..core.refs import DatasetRef
 from .columns import DataIdColumns
 
-GRAPH_FORMAT_VERSION = 1
+if TYPE_CHECKING:
+    from .header import GraphHeader
 
 
 @dataclass
@@ -105,7 +106,7 @@ class TaskStats:
 class QuantumGraph:
     """Quanta of a pipeline over a query, ready to execute into ``output_run``."""
 
-    header: dict[str, Any]
+    header: GraphHeader
     runs: list[str]
     datasets: dict[str, DatasetNodes]
     tasks: list[TaskNodes]

@@ -1,0 +1,106 @@
+"""Planning a run: the request (a pipeline over a query, or a saved graph), the run's name,
+and the graph to execute, built or loaded (and saved if asked)."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..core.collections import CollectionType
+from ..core.errors import CollectionNotFoundError, CollectionTypeError, ConfigError
+from ..pipe.pipeline import Pipeline
+from .builder import build_graph
+from .io import load_graph, save_graph
+
+if TYPE_CHECKING:
+    from ..butler import Butler
+    from .model import QuantumGraph
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """Where a run's graph comes from: a pipeline over a query, or a saved graph."""
+
+    output: str | None
+    pipeline: str | None = None
+    inputs: Sequence[str] = ()
+    where: str | None = None
+    binds: Mapping[str, Any] = field(default_factory=dict)
+    overrides: Sequence[tuple[str, str, Any]] = ()
+    qgraph: Path | None = None
+    save_qgraph: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.qgraph is not None:
+            given = [
+                flag
+                for flag, value in (
+                    ("a pipeline", self.pipeline),
+                    ("input collections", self.inputs),
+                    ("a where expression", self.where),
+                    ("binds", self.binds),
+                    ("config overrides", self.overrides),
+                )
+                if value
+            ]
+            if given:
+                raise ConfigError(f"a saved graph (--qgraph) cannot be combined with {given[0]}")
+        elif not (self.pipeline and self.inputs and self.output):
+            raise ConfigError("building a graph needs a pipeline, input collections and an output")
+
+
+def new_run_name(butler: Butler, output: str, now: datetime.datetime | None = None) -> str:
+    """``OUTPUT/YYYYMMDDTHHMMSSZ`` (UTC), with ``-2``, ``-3``... if that run already exists."""
+    stamp = (now or datetime.datetime.now(datetime.UTC)).strftime("%Y%m%dT%H%M%SZ")
+    name, n = f"{output}/{stamp}", 1
+    while butler.registry.find_collection(name) is not None:
+        n += 1
+        name = f"{output}/{stamp}-{n}"
+    return name
+
+
+def last_run(butler: Butler, output: str) -> str:
+    """The run a resumed execution continues: the first child of the OUTPUT chain."""
+    registry = butler.registry
+    record = registry.find_collection(output)
+    if record is None:
+        raise CollectionNotFoundError(f"cannot resume: output collection {output!r} does not exist")
+    if record.type != CollectionType.CHAINED:
+        raise CollectionTypeError(
+            f"cannot resume: {output!r} is {record.type.name}, not the CHAINED output of a run"
+        )
+    chain = registry.get_collection_chain(output)
+    if not chain or registry.get_collection(chain[0]).type != CollectionType.RUN:
+        raise CollectionTypeError(f"cannot resume: the chain {output!r} does not start with a RUN")
+    return chain[0]
+
+
+def plan(butler: Butler, request: RunRequest, resume: bool) -> QuantumGraph:
+    """The graph to execute: loaded, or built into a new run (or, to resume, into the last
+    run of the output chain); saved if asked."""
+    if request.qgraph is not None:
+        graph = load_graph(request.qgraph, butler.universe)
+        saved_output = graph.header.output
+        if request.output is not None and request.output != saved_output:
+            raise ConfigError(
+                f"--output {request.output!r} differs from the graph's output {saved_output!r}"
+            )
+    else:
+        assert request.pipeline is not None and request.output is not None
+        pipeline = Pipeline.load(request.pipeline).with_overrides(request.overrides)
+        run = last_run(butler, request.output) if resume else new_run_name(butler, request.output)
+        graph = build_graph(
+            butler,
+            pipeline.resolve(butler.universe),
+            list(request.inputs),
+            run,
+            request.output,
+            request.where,
+            dict(request.binds),
+        )
+    if request.save_qgraph is not None:
+        save_graph(graph, request.save_qgraph)
+    return graph
