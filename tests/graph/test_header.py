@@ -35,7 +35,7 @@ def repo(tmp_path: Path) -> Iterator[Butler]:
     butler = make_repo(tmp_path / "repo")
     put_raws(butler)
     yield butler
-    butler.registry.db.dispose()
+    butler.close()
 
 
 def _pipeline(butler: Butler) -> ResolvedPipeline:
@@ -142,7 +142,7 @@ def test_running_a_graph_of_another_universe_is_a_one_line_error(
         f"{repo.universe.namespace}:{version + 1}, but this repository's is "
         f"{repo.universe.namespace}:{version}; rebuild the graph"
     ]
-    assert repo.registry.collections.find("out") is None
+    assert repo.registry.find_collection("out") is None
 
 
 @pytest.mark.parametrize(
