@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 from cli.small_repo import Invoke
-from cli.test_import_weight import loaded_after
 
 SCALE = "quanta.pipe.examples.ScaleTask"
 
@@ -79,7 +78,3 @@ def test_validate_errors_are_one_line_and_exit_2(invoke: Invoke, tmp_path: Path)
         assert result.stderr.count("\n") == 1
         assert result.stdout == ""
     assert "w1" in invoke("pipeline", "validate", "nope").stderr
-
-
-def test_cli_import_does_not_load_the_pipeline_layer() -> None:
-    assert loaded_after("quanta.cli.main", ("pydantic", "yaml", "quanta.pipe")) == []

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections.abc import Collection
 
 import pytest
@@ -88,13 +85,3 @@ def test_pipeline_overrides_switch_calibrations_on(universe: DimensionUniverse) 
     pipeline = Pipeline.load("cp_bias").with_overrides([("isr", "do_bias", True)])
     with pytest.raises(ConfigError, match="prerequisite input 'bias' is written by"):
         pipeline.resolve(universe)
-
-
-def test_algorithms_import_no_pipeline_butler_or_astropy() -> None:
-    code = (
-        "import json, sys, quanta.cp.algorithms; print(json.dumps([m for m in "
-        "('quanta.pipe', 'quanta.butler', 'quanta.registry', 'astropy', 'pydantic') "
-        "if m in sys.modules]))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert json.loads(out.stdout) == []

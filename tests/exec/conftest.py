@@ -21,7 +21,7 @@ from quanta.exec.sites import load_site
 from quanta.graph.builder import build_graph
 from quanta.graph.model import QuantumGraph
 from quanta.pipe.pipeline import Pipeline
-from repo_data import INSTRUMENT, make_repo
+from repo_data import INSTRUMENT
 
 PIPELINE = Path(__file__).with_name("scale_summary.yaml")
 PAIRS_PIPELINE = Path(__file__).with_name("pairs.yaml")
@@ -66,21 +66,17 @@ def repo(butler: Butler) -> Butler:
 
 
 @pytest.fixture
-def sqlite_repo(tmp_path: Path) -> Iterator[Butler]:
+def sqlite_repo(sqlite_butler: Butler) -> Butler:
     """The test repository on SQLite only (for the slower process-pool tests)."""
-    butler = make_repo(tmp_path / "repo")
-    put_raws(butler)
-    yield butler
-    butler.close()
+    put_raws(sqlite_butler)
+    return sqlite_butler
 
 
 @pytest.fixture
-def pg_repo(postgres_url: str, tmp_path: Path) -> Iterator[Butler]:
+def pg_repo(postgres_butler: Butler) -> Butler:
     """The test repository on PostgreSQL only (for the cluster tests)."""
-    butler = make_repo(tmp_path / "repo", postgres_url)
-    put_raws(butler)
-    yield butler
-    butler.close()
+    put_raws(postgres_butler)
+    return postgres_butler
 
 
 @pytest.fixture(scope="session")

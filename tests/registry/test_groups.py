@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
 
 from quanta.butler import Butler
 from quanta.core import DataCoordinate, DatasetRef
 from quanta.core.errors import ConflictError
-from repo_data import DETECTORS, EXPOSURES, INSTRUMENT, make_repo
+from repo_data import DETECTORS, EXPOSURES, INSTRUMENT
 
 
 def add_system(butler: Butler, system: str, exclusive: bool) -> None:
@@ -151,28 +149,23 @@ def test_group_members_in_position_order(butler: Butler) -> None:
 
 
 @pytest.mark.postgres
-def test_bulk_membership_refreshes_postgresql_statistics(postgres_url: str, tmp_path: Path) -> None:
+def test_bulk_membership_refreshes_postgresql_statistics(postgres_butler: Butler) -> None:
     """Without fresh statistics PostgreSQL plans joins with the membership as if it were
     empty, and a query right after a large definition can take minutes."""
-    butler = make_repo(tmp_path / "repo", postgres_url)
-    try:
-        exposures = [
-            {"instrument": INSTRUMENT, "id": 1000 + i, "obs_id": f"B{i}"} for i in range(1200)
-        ]
-        butler.insert_dimension_records("exposure", exposures)
-        add_system(butler, "big", exclusive=True)
-        add_groups(butler, "big", {str(e["id"]): [e["id"]] for e in exposures})
-        with butler.registry._db.connect() as conn:
-            estimates = dict(
-                conn.execute(
-                    sa.text(
-                        "SELECT relname, reltuples FROM pg_class WHERE relname IN "
-                        "('dim_exposure', 'dim_group', 'join_group_membership')"
-                    )
-                ).all()
-            )
-    finally:
-        butler.close()
+    butler = postgres_butler
+    exposures = [{"instrument": INSTRUMENT, "id": 1000 + i, "obs_id": f"B{i}"} for i in range(1200)]
+    butler.insert_dimension_records("exposure", exposures)
+    add_system(butler, "big", exclusive=True)
+    add_groups(butler, "big", {str(e["id"]): [e["id"]] for e in exposures})
+    with butler.registry._db.connect() as conn:
+        estimates = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT relname, reltuples FROM pg_class WHERE relname IN "
+                    "('dim_exposure', 'dim_group', 'join_group_membership')"
+                )
+            ).all()
+        )
     assert estimates == {"dim_exposure": 1212, "dim_group": 1200, "join_group_membership": 1200}
 
 

@@ -69,6 +69,18 @@ class DataCoordinate(Mapping[str, DataIdValue]):
         not dimensions of the group (implied ones aside) are refused, naming
         the valid keys. Keys not in the universe go to ``extras`` only when
         passed there explicitly.
+
+        >>> universe = DimensionUniverse.default()
+        >>> data_id = DataCoordinate.standardize(
+        ...     {"instrument": "Cam", "detector": "3"}, universe=universe
+        ... )
+        >>> data_id, data_id["detector"] + 1
+        ({instrument=Cam,detector=3}, 4)
+        >>> DataCoordinate.standardize({"instrument": "Cam", "detector": "x"}, universe=universe)
+        Traceback (most recent call last):
+        ...
+        quanta.core.errors.DataIdError: invalid value for data ID key 'detector':
+        expected an integer, got 'x'
         """
         merged: dict[str, Any] = {}
         if isinstance(data_id, DataCoordinate):

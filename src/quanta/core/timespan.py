@@ -26,7 +26,13 @@ class TimespanError(QuantaError, ValueError):
 
 
 def tai_ns_from_iso(text: str) -> int:
-    """Parse an ISO-8601 TAI date-time (up to nanoseconds) to TAI nanoseconds."""
+    """Parse an ISO-8601 TAI date-time (up to nanoseconds) to TAI nanoseconds.
+
+    >>> tai_ns_from_iso("1970-01-01T00:00:01.5")
+    1500000000
+    >>> iso_from_tai_ns(tai_ns_from_iso("2026-03-01 12:34:56.123456789"))
+    '2026-03-01T12:34:56.123456789'
+    """
     text = text.strip()
     if not _ISO.match(text):
         raise TimespanError(f"invalid time {text!r}; expected YYYY-MM-DD[THH:MM[:SS[.fff]]]")
@@ -102,7 +108,17 @@ class Timespan:
         )
 
     def overlaps(self, other: Timespan) -> bool:
-        """True if the two intervals share any instant."""
+        """True if the two intervals share any instant.
+
+        The end is excluded, so back-to-back intervals do not overlap; an unbounded
+        side reaches every instant on that side.
+
+        >>> night = Timespan.from_iso("2025-01-01T20:00", "2025-01-02T06:00")
+        >>> night.overlaps(Timespan.from_iso("2025-01-02T06:00", None))
+        False
+        >>> night.overlaps(Timespan.from_iso(None, "2025-01-01T20:00:00.000000001"))
+        True
+        """
         b1, e1 = self.to_db()
         b2, e2 = other.to_db()
         return b1 < e2 and b2 < e1
