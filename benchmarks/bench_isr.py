@@ -165,15 +165,16 @@ def child(path: str) -> None:
     """One quantum of the stage ``path`` describes, measured: print one JSON object."""
     import astropy.io.fits  # noqa: F401  (a worker has it imported before its quantum)
 
-    from quanta.butler import open_datastore
-    from quanta.butler.quantum_io import InputBinding, OutputBinding, QuantumIO
+    from quanta.butler.quantum_io import ButlerQuantumIO, InputBinding, OutputBinding
+    from quanta.butler.repo_files import open_repo_files
     from quanta.core.stored_file import StoredFile
     from quanta.cp.combine import CpBiasCombineTask
     from quanta.cp.isr import IsrConfig, IsrTask
 
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     spec = json.loads(Path(path).read_text())
-    universe, store = open_datastore(Path(spec["root"]))
+    files = open_repo_files(Path(spec["root"]))
+    universe, store = files.universe, files.datastore
 
     def binding(name: str, type_name: str, storage_class: str, **flags: Any) -> InputBinding:
         entries = spec[name]
@@ -192,14 +193,14 @@ def child(path: str) -> None:
             if getattr(config, f"do_{name}"):
                 inputs[name] = binding(name, name, "Image", defer_load=True)
         output = dataset_ref(universe, "postISRCCD", "Image", 1)
-        qio = QuantumIO(store, output.data_id, inputs, {"post_isr": OutputBinding([output])})
+        qio = ButlerQuantumIO(store, output.data_id, inputs, {"post_isr": OutputBinding([output])})
         task = IsrTask(config)
     else:
         inputs = {
             "inputs": binding("inputs", "postISRCCD", "Image", multiple=True, defer_load=True)
         }
         output = dataset_ref(universe, "bias", "Image")
-        qio = QuantumIO(store, output.data_id, inputs, {"master": OutputBinding([output])})
+        qio = ButlerQuantumIO(store, output.data_id, inputs, {"master": OutputBinding([output])})
         task = CpBiasCombineTask()
     timed = TimedWrites(qio)
     before = _status("VmRSS")

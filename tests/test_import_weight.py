@@ -56,15 +56,6 @@ def test_the_command_line_loads_click_and_its_own_modules_only() -> None:
 WORKER_ENTRY_POINTS = ["quanta.exec.executors", "quanta.exec.parsl_app"]
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason=(
-        "quanta.exec.runner imports open_datastore from the quanta.butler package, whose "
-        "__init__ imports quanta.butler.butler (Butler), which imports quanta.registry "
-        "and so SQLAlchemy"
-    ),
-)
 @pytest.mark.parametrize("module", WORKER_ENTRY_POINTS)
 def test_a_worker_loads_no_database_registry_or_graph_builder(module: str) -> None:
     loaded = loaded_by(module)

@@ -77,21 +77,6 @@ ALLOWED[CLI] = frozenset(ALLOWED)
 #: Packages of the table that need not exist (yet).
 OPTIONAL = frozenset({CONVERT})
 
-#: Imports that break the layers today, as (importing module, imported package). The test
-#: tolerates each one but fails once it is gone, so that this list only ever shrinks.
-KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
-    {
-        # The prerequisite finder names ``Registry`` in type hints; it should see the
-        # butler (or a narrow query interface of its own) instead.
-        ("quanta.graph.prerequisites", REGISTRY),
-        # Provenance reports type their rows with the registry's ``Lineage`` and
-        # ``QuantumRecord``; those records belong in core (or behind the butler).
-        ("quanta.exec.reports", REGISTRY),
-        # The runner types the datastore the butler opens for it as ``FileDatastore``.
-        ("quanta.exec.runner", DATASTORE),
-    }
-)
-
 
 @dataclass(frozen=True)
 class Import:
@@ -178,18 +163,8 @@ def test_the_table_names_every_package_and_only_real_ones() -> None:
 
 
 def test_imports_follow_the_layers() -> None:
-    unexpected = [
-        str(imp)
-        for imp in violations(SRC)
-        if (imp.module, package_of(imp.target)) not in KNOWN_VIOLATIONS
-    ]
+    unexpected = [str(imp) for imp in violations(SRC)]
     assert not unexpected, "imports against the layers:\n" + "\n".join(unexpected)
-
-
-def test_known_violations_are_still_there() -> None:
-    found = {(imp.module, package_of(imp.target)) for imp in violations(SRC)}
-    stale = sorted(KNOWN_VIOLATIONS - found)
-    assert not stale, f"fixed, remove it from KNOWN_VIOLATIONS: {stale}"
 
 
 def test_scan_finds_imports_in_functions_and_type_hints_and_resolves_relative_ones(

@@ -15,11 +15,10 @@ from ..core.records import DimensionRecord
 from ..core.refs import DatasetRef
 from ..core.stored_file import StoredFile
 from ..core.timespan import Timespan
-from ..core.universe import DEFAULT_UNIVERSE_PATH, DimensionUniverse, load_universe
-from ..datastore.datastore import FileDatastore
-from ..datastore.templates import DEFAULT_TEMPLATE, FileTemplates
+from ..core.universe import DEFAULT_UNIVERSE_PATH, load_universe
 from ..registry import Registry
 from .config import UNIVERSE_NAME, RepoConfig
+from .repo_files import file_templates, open_repo_files
 
 if TYPE_CHECKING:
     from .verify import VerifyReport
@@ -37,7 +36,8 @@ class Butler:
     ) -> None:
         self.root = Path(root).resolve()
         self.config = RepoConfig.load(self.root)
-        self.universe, self.datastore = open_datastore(self.root, self.config)
+        files = open_repo_files(self.root, self.config)
+        self.universe, self.datastore = files.universe, files.datastore
         self.registry = Registry.open(self.config.db_url(self.root), self.universe)
         self.run = run
         self.collections = _as_list(collections) or ([run] if run else [])
@@ -77,7 +77,7 @@ class Butler:
             config.registry.db = db
         config.datastore.templates = dict(templates or {})
         config.datastore.default_template = default_template
-        _templates(parsed, config)
+        file_templates(parsed, config)
         created = not root.exists()
         try:
             root.mkdir(parents=True, exist_ok=True)
@@ -409,23 +409,6 @@ class Butler:
         from .verify import verify
 
         return verify(self, repair=repair, checksums=checksums)
-
-
-def open_datastore(
-    root: Path, config: RepoConfig | None = None
-) -> tuple[DimensionUniverse, FileDatastore]:
-    """A repository's universe and datastore, without connecting to its registry: what a
-    worker needs to read inputs and write outputs (DESIGN.md, invariant 1)."""
-    config = config if config is not None else RepoConfig.load(root)
-    universe = load_universe(root / UNIVERSE_NAME)
-    return universe, FileDatastore(root, _templates(universe, config))
-
-
-def _templates(universe: DimensionUniverse, config: RepoConfig) -> FileTemplates:
-    """File templates from the configuration, validated against the universe."""
-    settings = config.datastore
-    default = settings.default_template or DEFAULT_TEMPLATE
-    return FileTemplates(universe, default, settings.templates)
 
 
 def _as_list(collections: Collections) -> list[str]:

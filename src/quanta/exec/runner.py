@@ -17,17 +17,13 @@ import socket
 import time
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..butler import open_datastore
 from ..butler.quantum_io import ButlerQuantumIO, InputBinding, OutputBinding
-from ..core.universe import DimensionUniverse
+from ..butler.repo_files import RepoFiles, open_repo_files
 from ..pipe.pipeline_graph import import_task_class
 from ..pipe.task import NoWorkFound, PipelineTask
 from .job import LOG, METADATA, QuantumJob, QuantumResult
-
-if TYPE_CHECKING:
-    from ..datastore.datastore import FileDatastore
 
 _HOST = socket.gethostname()
 
@@ -42,8 +38,7 @@ def run_job(job: QuantumJob) -> QuantumResult:
     qio: ButlerQuantumIO | None = None
     with capture:
         try:
-            universe, datastore = _context(job.repo)
-            qio = _quantum_io(job, universe, datastore)
+            qio = _quantum_io(job, _repo_files(job.repo))
             _make_task(job).run_quantum(qio)
         except NoWorkFound as err:
             result.status, result.message = "no_work", str(err) or "no work found"
@@ -85,9 +80,9 @@ def _failed(result: QuantumResult, err: Exception) -> None:
 
 
 @functools.lru_cache(maxsize=8)
-def _context(repo: str) -> tuple[DimensionUniverse, FileDatastore]:
+def _repo_files(repo: str) -> RepoFiles:
     """The universe and datastore of a repository, made once per process."""
-    return open_datastore(Path(repo))
+    return open_repo_files(Path(repo))
 
 
 @functools.lru_cache(maxsize=64)
@@ -101,9 +96,8 @@ def _make_task(job: QuantumJob) -> PipelineTask:
     return task_class(config=config, label=job.label)
 
 
-def _quantum_io(
-    job: QuantumJob, universe: DimensionUniverse, datastore: FileDatastore
-) -> ButlerQuantumIO:
+def _quantum_io(job: QuantumJob, files: RepoFiles) -> ButlerQuantumIO:
+    universe = files.universe
     inputs: dict[str, InputBinding] = {}
     outputs: dict[str, OutputBinding] = {}
     for conn in job.connections:
@@ -114,9 +108,7 @@ def _quantum_io(
             )
         else:
             outputs[conn.name] = OutputBinding(refs, conn.multiple)
-    return ButlerQuantumIO(
-        datastore, job.data_id(universe), inputs, outputs, hidden=(METADATA, LOG)
-    )
+    return files.quantum_io(job.data_id(universe), inputs, outputs, hidden=(METADATA, LOG))
 
 
 class _LogCapture(logging.Handler):

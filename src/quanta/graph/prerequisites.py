@@ -29,9 +29,9 @@ from .columns import Extras
 from .nodes import NodeAccumulator, TaskQuanta, group_pairs
 
 if TYPE_CHECKING:
+    from ..butler import Registry
     from ..pipe.connections import ResolvedConnection
     from ..pipe.pipeline import TaskDef
-    from ..registry import Registry
     from .builder import GraphBuilder
     from .model import TaskStats
 
