@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from quanta.core.status import QuantumStatus
+
 from .commands_pipeline import config_option
 from .params import (
     BindValue,
@@ -34,11 +36,11 @@ if TYPE_CHECKING:
 
 #: Columns of the per-task summary, and the status each one counts.
 SUMMARY_COLUMNS = {
-    "done": "done",
-    "no work": "no_work",
-    "skipped": "skipped_existing",
-    "failed": "failed",
-    "blocked": "blocked",
+    "done": QuantumStatus.DONE,
+    "no work": QuantumStatus.NO_WORK,
+    "skipped": QuantumStatus.SKIPPED_EXISTING,
+    "failed": QuantumStatus.FAILED,
+    "blocked": QuantumStatus.BLOCKED,
 }
 
 
@@ -201,7 +203,7 @@ def _print_report(report: ExecutionReport) -> None:
     "--status",
     "statuses",
     multiple=True,
-    type=click.Choice(list(SUMMARY_COLUMNS.values())),
+    type=click.Choice([status.value for status in SUMMARY_COLUMNS.values()]),
     help="Show the logs of quanta with this status only (repeatable).",
 )
 def report(
@@ -271,7 +273,7 @@ def _log_lines(log: QuantumLog) -> list[str]:
         lines.append(f"{clock} {record['level']} {record['name']}: {record['message']}")
         lines.extend(_indented(record.get("exception")))
     if q.error:
-        lines.append(f"{'error' if q.status == 'failed' else 'reason'}: {q.error}")
+        lines.append(f"{'error' if q.status == QuantumStatus.FAILED else 'reason'}: {q.error}")
         lines.extend(_indented(q.traceback))
     return lines
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from ..core.data_id import DataCoordinate
 from ..core.refs import DatasetRef
+from ..core.status import QuantumStatus
 from ..core.stored_file import StoredFile
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ class Outcome:
 
     label: str
     data_id: DataCoordinate
-    status: str
+    status: QuantumStatus
     attempts: int = 0
     start_ns: int | None = None
     end_ns: int | None = None

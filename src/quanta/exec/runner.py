@@ -21,10 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..butler import open_datastore
 from ..butler.quantum_io import InputBinding, OutputBinding, QuantumIO
+from ..core.implicit import LOG, METADATA
+from ..core.status import QuantumStatus
 from ..core.universe import DimensionUniverse
 from ..pipe.pipeline_graph import import_task_class
 from ..pipe.task import NoWorkFound, PipelineTask
-from .job import LOG, METADATA, QuantumJob, QuantumResult
+from .job import QuantumJob, QuantumResult
 
 if TYPE_CHECKING:
     from ..datastore.datastore import FileDatastore
@@ -38,7 +40,7 @@ def run_job(job: QuantumJob) -> QuantumResult:
     cpu = time.process_time()
     _reset_peak_memory()
     capture = _LogCapture(f"quanta.task.{job.label}")
-    result = QuantumResult(job.index, "done", start_ns=start, host=_HOST)
+    result = QuantumResult(job.index, QuantumStatus.DONE, start_ns=start, host=_HOST)
     qio: QuantumIO | None = None
     with capture:
         try:
@@ -46,7 +48,7 @@ def run_job(job: QuantumJob) -> QuantumResult:
             qio = _quantum_io(job, universe, datastore)
             _make_task(job).run_quantum(qio)
         except NoWorkFound as err:
-            result.status, result.message = "no_work", str(err) or "no work found"
+            result.status, result.message = QuantumStatus.NO_WORK, str(err) or "no work found"
             capture.logger.info("no work found: %s", result.message)
         except Exception as err:
             _failed(result, err)
@@ -55,9 +57,9 @@ def run_job(job: QuantumJob) -> QuantumResult:
     result.logs = capture.records
     if qio is None:
         return result
-    if result.status != "done":
+    if result.status != QuantumStatus.DONE:
         qio.discard()
-    if result.status != "failed":
+    if result.status != QuantumStatus.FAILED:
         metadata = {
             "start_ns": result.start_ns,
             "end_ns": result.end_ns,
@@ -79,7 +81,7 @@ def run_job(job: QuantumJob) -> QuantumResult:
 
 def _failed(result: QuantumResult, err: Exception) -> None:
     """Mark ``result`` failed by ``err`` (called inside its ``except`` block)."""
-    result.status = "failed"
+    result.status = QuantumStatus.FAILED
     result.message = f"{type(err).__name__}: {err}"
     result.traceback = traceback.format_exc()
 
