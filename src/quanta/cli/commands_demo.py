@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .params import executor_options, parsl_site
+from .params import executor_options
 
 if TYPE_CHECKING:
     from quanta.demo import FlowResult
@@ -61,7 +61,6 @@ def demo(
     """
     from quanta.demo import run_calibration_flow
 
-    on_parsl = parsl_site(executor, site, processes)
     start = time.perf_counter()
     result = run_calibration_flow(
         directory,
@@ -71,7 +70,8 @@ def demo(
         seed,
         say=lambda line: click.echo(f"== {line}" if not line.startswith(" ") else line),
         progress=True,
-        site=on_parsl,
+        executor=executor,
+        site=site,
     )
     _print_results(result)
     click.echo("plots:")

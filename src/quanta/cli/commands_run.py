@@ -24,7 +24,6 @@ from .params import (
     executor_options,
     inputs_option,
     output_option,
-    parsl_site,
     pipeline_option,
     repo_argument,
     where_option,
@@ -133,6 +132,7 @@ def run(
     registry; --cluster-by groups quanta into longer jobs.
     """
     from quanta.exec.driver import ExecutionSettings
+    from quanta.exec.executor_choice import choose_executor
     from quanta.exec.workflow import run_pipeline
 
     from .operations import open_butler, run_request
@@ -147,7 +147,7 @@ def run(
         qgraph=qgraph,
         save_qgraph=save_qgraph,
     )
-    on_parsl = parsl_site(executor, site, jobs)
+    chosen = choose_executor(executor, jobs, timeout, site)
     settings = ExecutionSettings(
         retries=retries,
         timeout=timeout,
@@ -157,7 +157,7 @@ def run(
         cluster_by=tuple(d.strip() for d in (cluster_by or "").split(",") if d.strip()),
     )
     with open_butler(repo) as butler:
-        report = run_pipeline(butler, request, settings, jobs or 1, on_parsl)
+        report = run_pipeline(butler, request, settings, executor=chosen)
     _print_report(report)
     if not report.ok:
         click.get_current_context().exit(1)

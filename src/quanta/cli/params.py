@@ -5,15 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 
 from .errors import CommandError
 from .output import FORMATS
-
-if TYPE_CHECKING:
-    from quanta.exec.sites import Site
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -137,18 +134,6 @@ def executor_options(func: F) -> F:
         help="Parsl site: local, slurm, pbs, condor (see `quanta sites`) or a site file.",
     )
     return executor(site(func))
-
-
-def parsl_site(executor: str, site: str | None, workers: int | None) -> Site | None:
-    """The validated Parsl site asked for (``-j`` sets its workers per node), or None to
-    run locally; checked before anything starts."""
-    if executor != "parsl":
-        if site is not None:
-            raise CommandError("--site needs --executor parsl")
-        return None
-    from quanta.exec.sites import load_site
-
-    return load_site(site or "local", workers)
 
 
 pipeline_option = click.option(

@@ -4,6 +4,7 @@ from .collections import CollectionType as CollectionType
 from .data_id import DataCoordinate as DataCoordinate
 from .dataset_type import DatasetType as DatasetType
 from .errors import QuantaError as QuantaError
+from .plugins import PluginLoader as PluginLoader
 from .records import DimensionRecord as DimensionRecord
 from .refs import DatasetRef as DatasetRef
 from .status import QuantumStatus as QuantumStatus

@@ -3,6 +3,8 @@
 from .driver import ExecutionReport as ExecutionReport
 from .driver import ExecutionSettings as ExecutionSettings
 from .driver import execute as execute
+from .executor_choice import ExecutorChoice as ExecutorChoice
+from .executor_choice import choose_executor as choose_executor
 from .executors import Executor as Executor
 from .executors import InlineExecutor as InlineExecutor
 from .executors import ProcessPoolExecutor as ProcessPoolExecutor
