@@ -21,7 +21,7 @@ def widgets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PluginLoader[typ
     entry points name a good plugin, one of the wrong type, a missing attribute and a
     module that cannot be imported."""
     (tmp_path / "widget_plugins.py").write_text(
-        "class Good(Exception):\n    pass\n\n\nclass Other:\n    pass\n"
+        "class Good(Exception):\n    pass\n\n\nclass Other:\n    pass\n\n\nVALUE = 3\n"
     )
     (tmp_path / "broken_widgets.py").write_text("import no_such_module_anywhere\n")
     dist = tmp_path / "widget_plugins-1.0.dist-info"
@@ -31,6 +31,7 @@ def widgets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PluginLoader[typ
         f"[{GROUP}]\n"
         "good = widget_plugins:Good\n"
         "other = widget_plugins:Other\n"
+        "value = widget_plugins:VALUE\n"
         "missing = widget_plugins:Nowhere\n"
         "broken = broken_widgets:Widget\n"
     )
@@ -43,7 +44,7 @@ def widgets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PluginLoader[typ
 def test_known_lists_every_name_sorted_without_importing(
     widgets: PluginLoader[type[Exception]],
 ) -> None:
-    assert widgets.known() == ["broken", "good", "missing", "other"]
+    assert widgets.known() == ["broken", "good", "missing", "other", "value"]
     assert "widget_plugins" not in sys.modules
 
 
@@ -57,7 +58,9 @@ def test_load_imports_the_plugin_once(widgets: PluginLoader[type[Exception]]) ->
 def test_unknown_name_lists_the_known_ones(widgets: PluginLoader[type[Exception]]) -> None:
     with pytest.raises(UnknownNameError) as info:
         widgets.load("gadget")
-    assert str(info.value) == "unknown widget 'gadget'; known widgets: broken, good, missing, other"
+    assert str(info.value) == (
+        "unknown widget 'gadget'; known widgets: broken, good, missing, other, value"
+    )
     assert isinstance(info.value, LookupError)
 
 
@@ -107,6 +110,8 @@ def test_plugin_of_the_wrong_type_says_what_was_expected(
     )
     with pytest.raises(ConfigError, match="must name an Exception subclass"):
         widgets.load("other")
+    with pytest.raises(ConfigError, match=r"subclass, not an instance of int$"):
+        widgets.load("value")
 
 
 def test_shipped_plugin_groups() -> None:

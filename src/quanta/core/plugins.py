@@ -94,4 +94,4 @@ def _describe(plugin: Any) -> str:
     """What an entry point named, for an error message."""
     if isinstance(plugin, type):
         return f"class {plugin.__module__}.{plugin.__qualname__}"
-    return f"a {type(plugin).__name__}"
+    return f"an instance of {type(plugin).__qualname__}"
