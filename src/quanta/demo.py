@@ -75,14 +75,17 @@ def run_calibration_flow(
     say: Callable[[str], None] = lambda _: None,
     progress: bool = False,
     db: str | None = None,
-    site: Site | None = None,
+    site: str | Path | Site | None = None,
+    executor: str | None = None,
 ) -> FlowResult:
     """Run the whole flow inside ``directory`` (created; it must not hold a repository
-    yet); ``processes`` defaults to every core. ``say`` receives one line per step. The
-    registry is SQLite unless ``db`` names another database; with a Parsl ``site`` every
-    pipeline runs there, on one cluster started for the flow."""
+    yet). ``say`` receives one line per step. The registry is SQLite unless ``db`` names
+    another database. ``executor``, ``processes`` and ``site`` choose where quanta run as
+    in ``quanta run`` (``choose_executor``), except that on this machine ``processes``
+    defaults to every core; on Parsl every pipeline runs on one cluster started for the
+    flow."""
     from .butler import Butler
-    from .exec.workflow import make_executor
+    from .exec.executor_choice import LOCAL, choose_executor
     from .instruments import get_instrument
     from .instruments.groups import define_groups
     from .instruments.ingest import ingest_raws
@@ -94,7 +97,9 @@ def run_calibration_flow(
     repo = directory / "repo"
     if repo.exists():
         raise ConfigError(f"{repo} already exists; give the demo a new directory")
-    processes = processes or os.cpu_count() or 1
+    if processes is None and site is None and executor in (None, LOCAL):
+        processes = os.cpu_count() or 1
+    chosen = choose_executor(executor, processes, None, site)
     timings: dict[str, float] = {}
 
     @contextmanager
@@ -111,8 +116,8 @@ def run_calibration_flow(
         butler = Butler.create(repo, db=db)
     with ExitStack() as cleanup:
         cleanup.callback(butler.close)
-        executor = make_executor(butler, processes, None, site)
-        cleanup.callback(executor.shutdown)
+        running = chosen.start(butler.root)
+        cleanup.callback(running.shutdown)
         with step("ingest", "registering SimCam and ingesting the raws"):
             get_instrument(INSTRUMENT).register(butler)
             ingested = ingest_raws(butler, [directory / "raws"])
@@ -124,7 +129,7 @@ def run_calibration_flow(
             )
             say(f"  {defined.summary()}")
         with step("masters", "building the master calibrations"):
-            certify_masters(butler, executor, progress, say=lambda line: say(f"  {line}"))
+            certify_masters(butler, running, progress, say=lambda line: say(f"  {line}"))
         where = (
             f"group.system = '{PAIR_SYSTEM}'"
             if design == "groups"
@@ -132,7 +137,7 @@ def run_calibration_flow(
         )
         with step("ptc", f"running the Photon Transfer Curve ({PTC_PIPELINES[design]})"):
             pipeline = PTC_PIPELINES[design]
-            ptc_run = _run(butler, pipeline, [RAW, CALIB], "u/demo/ptc", where, executor, progress)
+            ptc_run = _run(butler, pipeline, [RAW, CALIB], "u/demo/ptc", where, running, progress)
         truth = json.loads(summary.truth_path.read_text())
         amps, plots = _results(butler, ptc_run, truth)
     return FlowResult(repo, ptc_run, amps, plots, timings)

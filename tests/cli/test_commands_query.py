@@ -91,7 +91,7 @@ def test_query_datasets_json_with_where_and_bind(
         "query-datasets",
         cli_repo,
         "raw",
-        "-c",
+        "--collections",
         "Cam/raw",
         "-d",
         "exposure.exposure_time > :t AND detector = :d",
@@ -132,12 +132,14 @@ def test_query_datasets_find_first_versus_find_all(
     for d in DETECTORS:
         repo_butler.put(np.zeros(4), "bias", instrument="Cam", detector=d, run="Cam/calib/run2")
     repo_butler.set_collection_chain("Cam/calibs", ["Cam/calib/run2", "Cam/calib/run1"])
-    first = query_json(invoke, "query-datasets", cli_repo, "bias", "-c", "Cam/calibs")
+    first = query_json(invoke, "query-datasets", cli_repo, "bias", "--collections", "Cam/calibs")
     assert [(r["detector"], r["run"]) for r in first] == [
         (0, "Cam/calib/run2"),
         (1, "Cam/calib/run2"),
     ]
-    every = query_json(invoke, "query-datasets", cli_repo, "bias", "-c", "Cam/calibs", "--find-all")
+    every = query_json(
+        invoke, "query-datasets", cli_repo, "bias", "--collections", "Cam/calibs", "--find-all"
+    )
     assert [(r["detector"], r["run"]) for r in every] == [
         (0, "Cam/calib/run1"),
         (0, "Cam/calib/run2"),
@@ -179,7 +181,14 @@ def test_query_data_ids_constrained_by_datasets(
     everything = query_json(invoke, "query-data-ids", cli_repo, "detector")
     assert [r["detector"] for r in everything] == [0, 1, 7]
     with_raws = query_json(
-        invoke, "query-data-ids", cli_repo, "detector", "--datasets", "raw", "-c", "Cam/raw"
+        invoke,
+        "query-data-ids",
+        cli_repo,
+        "detector",
+        "--datasets",
+        "raw",
+        "--collections",
+        "Cam/raw",
     )
     assert [r["detector"] for r in with_raws] == [0, 1]
     result = invoke("query-data-ids", cli_repo, "detector", "--datasets", "raw", "--format", "csv")
@@ -223,7 +232,7 @@ def test_query_dimension_records_without_timespan(invoke: Invoke, cli_repo: Path
     ("args", "message"),
     [
         (
-            ("query-datasets", "{repo}", "raw", "-c", "Cam/nope"),
+            ("query-datasets", "{repo}", "raw", "--collections", "Cam/nope"),
             "collection 'Cam/nope' does not exist",
         ),
         (("query-datasets", "{repo}", "flat"), "unknown dataset type 'flat'; known: bias, raw"),

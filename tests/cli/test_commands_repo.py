@@ -42,8 +42,12 @@ def test_query_and_certify_on_each_backend(invoke: Invoke, tmp_path: Path, db_ur
     assert result.exit_code == 0, result.output
     assert [r["exposure"] for r in json.loads(result.stdout)] == [3, 4]
     assert invoke("certify", root, "Cam/calib/run1", "Cam/calib", "bias").exit_code == 0
-    certified = invoke("query-datasets", root, "bias", "-c", "Cam/calib", "--format", "csv")
-    in_run = invoke("query-datasets", root, "bias", "-c", "Cam/calib/run1", "--format", "csv")
+    certified = invoke(
+        "query-datasets", root, "bias", "--collections", "Cam/calib", "--format", "csv"
+    )
+    in_run = invoke(
+        "query-datasets", root, "bias", "--collections", "Cam/calib/run1", "--format", "csv"
+    )
     assert certified.stdout == in_run.stdout
     assert len(certified.stdout.splitlines()) == 1 + len(DETECTORS)
     assert_user_error(invoke("query-datasets", root, "raw", "-d", "detector = 'x'"), "int values")
@@ -231,7 +235,16 @@ def test_transfer_copies_datasets_into_a_second_repository(
 ) -> None:
     target = tmp_path / "target"
     assert invoke("create", target).exit_code == 0
-    args = ("transfer", cli_repo, target, "raw", "-c", "Cam/raw", "-d", "exposure.id >= 3")
+    args = (
+        "transfer",
+        cli_repo,
+        target,
+        "raw",
+        "--collections",
+        "Cam/raw",
+        "-d",
+        "exposure.id >= 3",
+    )
     result = invoke(*args, "--transfer", mode)
     assert result.exit_code == 0, result.output
     assert result.stdout == f"transferred 4 dataset(s) (0 already in {target})\n"
@@ -256,10 +269,11 @@ def test_transfer_needs_collections_and_known_types(
     missing = invoke("transfer", cli_repo, target, "raw")
     assert missing.exit_code == 2 and "Missing option '--collections'" in missing.stderr
     assert_user_error(
-        invoke("transfer", cli_repo, target, "dark", "-c", "Cam/raw"), "unknown dataset type 'dark'"
+        invoke("transfer", cli_repo, target, "dark", "--collections", "Cam/raw"),
+        "unknown dataset type 'dark'",
     )
     assert_user_error(
-        invoke("transfer", cli_repo, tmp_path / "nowhere", "raw", "-c", "Cam/raw"),
+        invoke("transfer", cli_repo, tmp_path / "nowhere", "raw", "--collections", "Cam/raw"),
         "is not a quanta repository",
     )
 
@@ -267,7 +281,17 @@ def test_transfer_needs_collections_and_known_types(
 def test_transfer_of_arrays_keeps_values(invoke: Invoke, cli_repo: Path, tmp_path: Path) -> None:
     target = tmp_path / "target"
     invoke("create", target)
-    invoke("transfer", cli_repo, target, "bias", "raw", "-c", "Cam/calib/run1", "-c", "Cam/raw")
+    invoke(
+        "transfer",
+        cli_repo,
+        target,
+        "bias",
+        "raw",
+        "--collections",
+        "Cam/calib/run1",
+        "--collections",
+        "Cam/raw",
+    )
     with open_butler(target) as copy:
         bias = copy.get("bias", instrument="Cam", detector=1, collections="Cam/calib/run1")
         assert np.array_equal(bias, np.full(4, 1))

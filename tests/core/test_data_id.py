@@ -63,7 +63,7 @@ def test_group_inferred_from_keys_and_subset() -> None:
 def test_fast_uuid5_matches_the_standard_library() -> None:
     import uuid
 
-    from quanta.core.refs import QUANTA_NAMESPACE, output_dataset_id, uuid5_bytes
+    from quanta.core.ids import QUANTA_NAMESPACE, output_dataset_id, uuid5_bytes
 
     for name in ["", "run\x1fraw\x1finstrument=Cam", "é" * 40]:
         assert uuid5_bytes(name) == uuid.uuid5(QUANTA_NAMESPACE, name).bytes

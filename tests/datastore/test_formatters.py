@@ -301,7 +301,7 @@ def test_unreadable_file_raises_datastore_error_naming_the_path(
 
 
 def test_unknown_storage_class_lists_valid_ones() -> None:
-    with pytest.raises(ConfigError, match="'Catalog'; valid storage classes: Image, ArrowTable"):
+    with pytest.raises(ConfigError, match="'Catalog'; valid storage classes: ArrowTable, Image"):
         formatter_for("Catalog")
 
 

@@ -11,6 +11,7 @@ from click.testing import CliRunner, Result
 
 from quanta.cli.main import cli
 from quanta.core.errors import ConfigError
+from quanta.exec.parsl_executor import parsl_config
 from quanta.exec.sites import BUILTIN_SITES, Site, load_site, template_text
 
 
@@ -21,7 +22,7 @@ def invoke(*args: object) -> Result:
 @pytest.mark.parametrize("name", BUILTIN_SITES)
 def test_builtin_sites_validate_and_make_a_parsl_config(name: str, tmp_path: Path) -> None:
     site = load_site(name)
-    config = site.parsl_config(tmp_path / "runinfo")
+    config = parsl_config(site, tmp_path / "runinfo")
     (executor,) = config.executors
     provider = executor.provider
     expected = {
@@ -49,7 +50,7 @@ def test_site_file_fields_reach_the_provider(tmp_path: Path) -> None:
     )
     site = load_site(str(path))
     assert site.workers == 8 * 2 * 3 and site.in_flight == 2 * 48
-    provider = site.parsl_config(tmp_path).executors[0].provider
+    provider = parsl_config(site, tmp_path).executors[0].provider
     assert (provider.partition, provider.account, provider.walltime) == (
         "short",
         "astro",

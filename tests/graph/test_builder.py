@@ -10,7 +10,7 @@ import pytest
 from graph.helpers import certify_biases, put_raws, resolved
 from graph.tasks import Adjusting, Calibrated, Pairs, PerDetector, PerExposure, PerGroup, PerPair
 from quanta.butler import Butler
-from quanta.core.refs import output_dataset_id
+from quanta.core.ids import output_dataset_id
 from quanta.graph.builder import EmptyGraphError, build_graph
 from quanta.graph.io import load_graph, save_graph
 from repo_data import DETECTORS, EXPOSURES, INSTRUMENT, exposure_timespan

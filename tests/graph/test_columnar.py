@@ -18,10 +18,10 @@ from graph.tasks import DETECTOR, EXPOSURE, PerDetector, PerExposure
 from quanta.butler import Butler
 from quanta.core import DataCoordinate, DatasetRef
 from quanta.core.errors import ConflictError
-from quanta.core.refs import output_dataset_id
+from quanta.core.ids import output_dataset_id, output_dataset_ids
 from quanta.core.universe import DEFAULT_UNIVERSE_PATH, load_universe
 from quanta.graph.builder import GraphBuilder, build_graph
-from quanta.graph.columns import first_duplicate, output_ids
+from quanta.graph.columns import first_duplicate
 from quanta.graph.io import graph_to_json, save_graph
 from quanta.graph.model import TaskStats
 from quanta.graph.nodes import TaskQuanta, group_pairs
@@ -89,14 +89,14 @@ def test_output_ids_are_output_dataset_ids() -> None:
         np.array([2025010100001, 7]),
     ]
     extras = [(), (("pair", "5+6"),)]
-    calexp, log = output_ids(["run\x1fcalexp\x1f", "run\x1fc_log\x1f"], group.required, columns,
-                             extras, 2)  # fmt: skip
+    prefixes = ["run\x1fcalexp\x1f", "run\x1fc_log\x1f"]
+    calexp, log = output_dataset_ids(prefixes, group.required, columns, extras, 2)
     for i, row in enumerate(rows):
         data_id = DataCoordinate(group, row, None, None, extras[i])
         assert calexp[i].tobytes() == output_dataset_id("run", "calexp", data_id).bytes
         assert log[i].tobytes() == output_dataset_id("run", "c_log", data_id).bytes
     empty = universe.group([])
-    (only,) = output_ids(["r\x1ft\x1f"], (), [], [(("k", "v"),)], 1)
+    (only,) = output_dataset_ids(["r\x1ft\x1f"], (), [], [(("k", "v"),)], 1)
     key = DataCoordinate(empty, (), None, None, (("k", "v"),))
     assert only[0].tobytes() == output_dataset_id("r", "t", key).bytes
 

@@ -22,8 +22,8 @@ from instruments.simcam_raws import (
 )
 from quanta.butler import Butler
 from quanta.core.errors import DatastoreError
+from quanta.core.ids import raw_dataset_id
 from quanta.core.raw import RawImage
-from quanta.core.refs import raw_dataset_id
 from quanta.instruments import get_instrument
 from quanta.instruments.ingest import IngestError, IngestReport, ingest_raws
 from quanta.instruments.simcam_layout import amp_geometry

@@ -7,7 +7,7 @@ import pytest
 from quanta.butler import Butler
 from quanta.core import DataCoordinate, DatasetRef, DatasetType
 from quanta.core.errors import ConflictError, DatasetNotFoundError, QueryError, QuerySyntaxError
-from quanta.core.refs import raw_dataset_id
+from quanta.core.ids import raw_dataset_id
 from repo_data import DETECTORS, EXPOSURES, INSTRUMENT
 
 

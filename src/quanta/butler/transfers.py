@@ -10,15 +10,16 @@ from ..core.errors import DatasetNotFoundError
 from ..core.records import DimensionRecord
 from ..core.refs import DatasetRef
 from ..core.stored_file import StoredFile
+from ..core.transfer import TransferMode, transfer_mode
 
 if TYPE_CHECKING:
     from .butler import Butler
 
-TRANSFER_MODES = ("copy", "move", "link", "symlink", "direct")
-
 
 def ingest(
-    butler: Butler, items: Sequence[tuple[str | Path, DatasetRef]], transfer: str = "copy"
+    butler: Butler,
+    items: Sequence[tuple[str | Path, DatasetRef]],
+    transfer: str = TransferMode.COPY,
 ) -> list[DatasetRef]:
     """Register existing files as datasets with the given refs, all or nothing.
 
@@ -26,8 +27,7 @@ def ingest(
     files twice adds nothing. Files are placed first; if the registry refuses them, the
     placed files are taken back (a moved file is moved back).
     """
-    if transfer not in TRANSFER_MODES:
-        raise ValueError(f"unknown transfer mode {transfer!r}; valid: {', '.join(TRANSFER_MODES)}")
+    mode = transfer_mode(transfer)
     known = _known_ids(butler, [ref for _, ref in items])
     todo = [(Path(path), ref) for path, ref in items if ref.id not in known]
     for run in {ref.run for _, ref in todo}:
@@ -37,11 +37,11 @@ def ingest(
         with butler.registry.transaction():
             butler.registry.insert_datasets([ref for _, ref in todo])
             for path, ref in todo:
-                placed.append((path, butler.datastore.ingest(path, ref, transfer)))
+                placed.append((path, butler.datastore.ingest(path, ref, mode)))
             butler.registry.store_files([stored for _, stored in placed])
     except BaseException:
         for source, stored in placed:
-            if transfer == "move":
+            if mode == TransferMode.MOVE:
                 butler.datastore.path(stored).replace(source)
             else:
                 butler.datastore.remove(stored)
@@ -55,12 +55,12 @@ def _known_ids(butler: Butler, refs: Sequence[DatasetRef]) -> set:
 
 
 def transfer_from(
-    target: Butler, source: Butler, refs: Sequence[DatasetRef], transfer: str = "copy"
+    target: Butler, source: Butler, refs: Sequence[DatasetRef], transfer: str = TransferMode.COPY
 ) -> list[DatasetRef]:
     """Copy datasets (with their dataset types, dimension records and runs) from another
     repository, keeping their IDs; returns the refs that were new here. ``move`` is refused:
     the source repository would be left with rows pointing at missing files."""
-    if transfer == "move":
+    if transfer == TransferMode.MOVE:
         raise ValueError("transfer mode 'move' cannot be used between repositories; use copy")
     for dataset_type in {ref.dataset_type for ref in refs}:
         target.registry.register_dataset_type(dataset_type)

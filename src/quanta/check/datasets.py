@@ -1,6 +1,6 @@
 """The dataset expectations of a file: counts, table rows and field values.
 
-Counts are over the checked collection as ``quanta query-datasets -c COLLECTION`` sees
+Counts are over the checked collection as ``quanta query-datasets --collections COLLECTION`` sees
 it: one dataset per data ID, the first in search order. Rows come from the Parquet
 footer alone; structured datasets are read once each for all of their field paths.
 """

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..core.collections import CollectionType
 from ..core.errors import DatasetTypeNotFoundError
+from ..core.status import QuantumStatus
 from ..graph.io import load_graph
 from .report import ExpectationResult
 
@@ -26,11 +27,11 @@ if TYPE_CHECKING:
 
 #: How a problem says what became of a quantum, by recorded status.
 _FATES = {
-    "failed": "failed",
-    "no_work": "found no work",
-    "blocked": "was blocked",
-    "done": "is recorded done without it",
-    "skipped_existing": "is recorded done without it",
+    QuantumStatus.FAILED: "failed",
+    QuantumStatus.NO_WORK: "found no work",
+    QuantumStatus.BLOCKED: "was blocked",
+    QuantumStatus.DONE: "is recorded done without it",
+    QuantumStatus.SKIPPED_EXISTING: "is recorded done without it",
 }
 
 
@@ -82,7 +83,7 @@ class _Fates:
     def __init__(self, butler: Butler, run: str) -> None:
         self._registry = butler.registry
         self._run = run
-        self._statuses: dict[tuple[str, str], str] | None = None
+        self._statuses: dict[tuple[str, str], QuantumStatus] | None = None
         self._errors: dict[tuple[str, str], str] = {}
 
     def of(self, label: str, data_id: DataCoordinate) -> str:
@@ -90,7 +91,8 @@ class _Fates:
         if self._statuses is None:
             self._statuses = self._registry.quantum_statuses(self._run)
             unfinished = self._registry.query_quanta(
-                self._run, statuses=("failed", "no_work", "blocked")
+                self._run,
+                statuses=(QuantumStatus.FAILED, QuantumStatus.NO_WORK, QuantumStatus.BLOCKED),
             )
             self._errors = {(q.label, q.data_id_key): _first_line(q.error) for q in unfinished}
         key = (label, data_id.key())
@@ -98,7 +100,7 @@ class _Fates:
         if status is None:
             return "never ran"
         error = self._errors.get(key, "")
-        if status == "blocked" and error.startswith("blocked "):
+        if status == QuantumStatus.BLOCKED and error.startswith("blocked "):
             return f"was {error}"
         return _FATES[status] + (f": {error}" if error else "")
 

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .params import executor_options, parsl_site
+from .option_groups import jobs_option
+from .params import deprecated_spelling, executor_options
 
 if TYPE_CHECKING:
     from quanta.demo import FlowResult
@@ -38,16 +39,15 @@ DESIGNS = ("groups", "pairs", "inline")
     show_default=True,
     help="Simulation size: ptc (20 flat pairs, the demo) or quick (6 pairs, seconds).",
 )
-@click.option(
-    "-j", "--processes", type=click.IntRange(min=1), help="Worker processes [default: all cores]."
-)
+@jobs_option("Worker processes [default: all cores].")
+@deprecated_spelling("--processes", "--jobs", "jobs", type=click.IntRange(min=1))
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (>= 0).")
 @executor_options
 def demo(
     directory: Path,
     design: str,
     preset: str,
-    processes: int | None,
+    jobs: int | None,
     seed: int,
     executor: str,
     site: str | None,
@@ -61,17 +61,17 @@ def demo(
     """
     from quanta.demo import run_calibration_flow
 
-    on_parsl = parsl_site(executor, site, processes)
     start = time.perf_counter()
     result = run_calibration_flow(
         directory,
         design,  # type: ignore[arg-type]
         preset,
-        processes,
+        jobs,
         seed,
         say=lambda line: click.echo(f"== {line}" if not line.startswith(" ") else line),
         progress=True,
-        site=on_parsl,
+        executor=executor,
+        site=site,
     )
     _print_results(result)
     click.echo("plots:")

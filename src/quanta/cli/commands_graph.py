@@ -3,52 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from .commands_pipeline import config_option
-from .params import (
-    BindValue,
-    bind_option,
-    inputs_option,
-    output_option,
-    pipeline_option,
-    repo_argument,
-    where_option,
-)
+from .option_groups import graph_request_options
+from .params import repo_argument
+
+if TYPE_CHECKING:
+    from quanta.graph.planning import RunRequest
 
 
 @click.command("qgraph")
 @repo_argument
-@pipeline_option
-@inputs_option
-@output_option
-@where_option
-@bind_option
-@config_option
-@click.option(
-    "--save",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the graph here (gzip-compressed JSON) for 'quanta run --qgraph'.",
-)
+@graph_request_options(save_flag="--save", load=False)
 @click.option("--show", is_flag=True, help="List every quantum with its inputs and outputs.")
 @click.option(
     "--dot",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the graph in Graphviz DOT format (for small graphs).",
 )
-def qgraph(
-    repo: Path,
-    pipeline_ref: str | None,
-    inputs: tuple[str, ...],
-    output: str | None,
-    where: str | None,
-    binds: dict[str, BindValue],
-    overrides: tuple[str, ...],
-    save: Path | None,
-    show: bool,
-    dot: Path | None,
-) -> None:
+def qgraph(repo: Path, request: RunRequest, show: bool, dot: Path | None) -> None:
     """Build a quantum graph.
 
     Build the graph of PIPELINE over the INPUT collections (constrained by
@@ -59,9 +34,8 @@ def qgraph(
     """
     from quanta.graph.planning import plan
 
-    from .operations import open_butler, run_request
+    from .operations import open_butler
 
-    request = run_request(pipeline_ref, inputs, output, where, binds, overrides, save_qgraph=save)
     with open_butler(repo) as butler:
         graph = plan(butler, request, resume=False)
     click.echo(f"{len(graph)} quanta for run {graph.output_run}")
@@ -81,8 +55,8 @@ def qgraph(
         with dot.open("w") as stream:
             write_dot(graph, stream)
         click.echo(f"wrote {dot}")
-    if save is not None:
-        click.echo(f"saved {save}")
+    if request.save_qgraph is not None:
+        click.echo(f"saved {request.save_qgraph}")
 
 
 COMMANDS = (qgraph,)

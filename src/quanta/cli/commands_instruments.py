@@ -11,9 +11,11 @@ from pathlib import Path
 
 import click
 
+from quanta.core.transfer import TransferMode
+
+from .option_groups import jobs_option
 from .params import BindValue, bind_option, repo_argument, where_option
 
-TRANSFER_MODES = ("copy", "move", "link", "symlink", "direct")
 #: Left-out exposures define-groups lists before summing up the rest.
 SHOWN_LEFT_OUT = 20
 
@@ -44,20 +46,13 @@ def register_instrument(repo: Path, name: str) -> None:
 )
 @click.option(
     "--transfer",
-    type=click.Choice(TRANSFER_MODES),
-    default="copy",
+    type=click.Choice([mode.value for mode in TransferMode]),
+    default=TransferMode.COPY.value,
     show_default=True,
     help="How files enter the repository: copied, moved, hard-linked, symlinked, or "
     "left where they are (direct).",
 )
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Processes reading headers.",
-)
+@jobs_option("Processes reading headers.", default=1)
 def ingest_raws(repo: Path, paths: tuple[Path, ...], transfer: str, jobs: int) -> None:
     """Ingest raw FITS files.
 

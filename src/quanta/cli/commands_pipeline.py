@@ -13,21 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .option_groups import config_option
+
 if TYPE_CHECKING:
     from quanta.pipe.pipeline import Pipeline
     from quanta.pipe.pipeline_graph import ResolvedPipeline
 
 pipeline_argument = click.argument("pipeline_ref", metavar="PIPELINE")
-
-config_option = click.option(
-    "--config",
-    "-c",
-    "overrides",
-    multiple=True,
-    metavar="LABEL:FIELD=VALUE",
-    help="Override one config field of one task; VALUE is read as a YAML scalar "
-    "(3 is a number, true a boolean). Repeatable; applied after the pipeline's own config.",
-)
 
 
 def load(pipeline_ref: str, overrides: tuple[str, ...]) -> tuple[Pipeline, ResolvedPipeline]:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from quanta.core.transfer import BETWEEN_REPOSITORIES, TransferMode
+
 from .errors import CommandError
 from .params import BindValue, bind_option, collections_option, repo_argument, where_option
 
@@ -137,8 +139,8 @@ def verify(repo: Path, repair: bool, checksums: bool) -> None:
 @bind_option
 @click.option(
     "--transfer",
-    type=click.Choice(["copy", "link", "symlink"]),
-    default="copy",
+    type=click.Choice([mode.value for mode in BETWEEN_REPOSITORIES]),
+    default=TransferMode.COPY.value,
     show_default=True,
     help="How files get into REPO_TO: copied, hard-linked (same file system) or symlinked.",
 )

@@ -14,109 +14,39 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .commands_pipeline import config_option
+from quanta.core.status import QuantumStatus
+
+from .option_groups import execution_options, graph_request_options
 from .params import (
     BindValue,
     bind_option,
     collections_option,
-    executor_options,
-    inputs_option,
-    output_option,
-    parsl_site,
-    pipeline_option,
     repo_argument,
     where_option,
 )
 
 if TYPE_CHECKING:
-    from quanta.exec.driver import ExecutionReport
+    from quanta.exec.driver import ExecutionReport, ExecutionSettings
+    from quanta.exec.executor_choice import ExecutorChoice
     from quanta.exec.reports import QuantumLog, RunSummary
+    from quanta.graph.planning import RunRequest
 
 #: Columns of the per-task summary, and the status each one counts.
 SUMMARY_COLUMNS = {
-    "done": "done",
-    "no work": "no_work",
-    "skipped": "skipped_existing",
-    "failed": "failed",
-    "blocked": "blocked",
+    "done": QuantumStatus.DONE,
+    "no work": QuantumStatus.NO_WORK,
+    "skipped": QuantumStatus.SKIPPED_EXISTING,
+    "failed": QuantumStatus.FAILED,
+    "blocked": QuantumStatus.BLOCKED,
 }
 
 
 @click.command("run")
 @repo_argument
-@pipeline_option
-@inputs_option
-@output_option
-@where_option
-@bind_option
-@config_option
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(min=1),
-    help="Worker processes (default 1: quanta run in this process); on Parsl, workers per node.",
-)
-@executor_options
-@click.option(
-    "--cluster-by",
-    metavar="DIMENSIONS",
-    help="Run the quanta of a task that share these dimensions' values (comma-separated, "
-    "e.g. detector) as one job.",
-)
-@click.option(
-    "--qgraph",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Execute this saved graph instead of building one.",
-)
-@click.option(
-    "--save-qgraph",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Save the graph (gzip-compressed JSON) before executing it.",
-)
-@click.option(
-    "--resume",
-    is_flag=True,
-    help="Continue the last run of OUTPUT, skipping quanta whose outputs exist.",
-)
-@click.option(
-    "--retries",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Attempts to add to a failing quantum before it counts as failed.",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    metavar="SECONDS",
-    help="Kill a quantum running longer than this (runs quanta in worker processes).",
-)
-@click.option("--fail-fast", is_flag=True, help="Start no quantum after the first failure.")
-@click.option(
-    "--progress/--no-progress",
-    default=True,
-    show_default=True,
-    help="Show progress on stderr: a bar on a terminal, a line now and then otherwise.",
-)
+@graph_request_options(save_flag="--save-qgraph", load=True)
+@execution_options
 def run(
-    repo: Path,
-    pipeline_ref: str | None,
-    inputs: tuple[str, ...],
-    output: str | None,
-    where: str | None,
-    binds: dict[str, BindValue],
-    overrides: tuple[str, ...],
-    jobs: int | None,
-    executor: str,
-    site: str | None,
-    cluster_by: str | None,
-    qgraph: Path | None,
-    save_qgraph: Path | None,
-    resume: bool,
-    retries: int,
-    timeout: float | None,
-    fail_fast: bool,
-    progress: bool,
+    repo: Path, request: RunRequest, settings: ExecutionSettings, executor: ExecutorChoice
 ) -> None:
     """Run a pipeline.
 
@@ -130,32 +60,12 @@ def run(
     files in the repository (a filesystem they all see) and never open the
     registry; --cluster-by groups quanta into longer jobs.
     """
-    from quanta.exec.driver import ExecutionSettings
     from quanta.exec.workflow import run_pipeline
 
-    from .operations import open_butler, run_request
+    from .operations import open_butler
 
-    request = run_request(
-        pipeline_ref,
-        inputs,
-        output,
-        where,
-        binds,
-        overrides,
-        qgraph=qgraph,
-        save_qgraph=save_qgraph,
-    )
-    on_parsl = parsl_site(executor, site, jobs)
-    settings = ExecutionSettings(
-        retries=retries,
-        timeout=timeout,
-        fail_fast=fail_fast,
-        resume=resume,
-        progress=progress,
-        cluster_by=tuple(d.strip() for d in (cluster_by or "").split(",") if d.strip()),
-    )
     with open_butler(repo) as butler:
-        report = run_pipeline(butler, request, settings, jobs or 1, on_parsl)
+        report = run_pipeline(butler, request, settings, executor=executor)
     _print_report(report)
     if not report.ok:
         click.get_current_context().exit(1)
@@ -201,7 +111,7 @@ def _print_report(report: ExecutionReport) -> None:
     "--status",
     "statuses",
     multiple=True,
-    type=click.Choice(list(SUMMARY_COLUMNS.values())),
+    type=click.Choice([status.value for status in SUMMARY_COLUMNS.values()]),
     help="Show the logs of quanta with this status only (repeatable).",
 )
 def report(
@@ -271,7 +181,7 @@ def _log_lines(log: QuantumLog) -> list[str]:
         lines.append(f"{clock} {record['level']} {record['name']}: {record['message']}")
         lines.extend(_indented(record.get("exception")))
     if q.error:
-        lines.append(f"{'error' if q.status == 'failed' else 'reason'}: {q.error}")
+        lines.append(f"{'error' if q.status == QuantumStatus.FAILED else 'reason'}: {q.error}")
         lines.extend(_indented(q.traceback))
     return lines
 

@@ -247,29 +247,3 @@ def transfer_datasets(
         refs.update((ref.id, ref) for ref in found)
     new = target.transfer_from(source, list(refs.values()), transfer)
     return len(refs), len(new)
-
-
-def run_request(
-    pipeline_ref: str | None,
-    inputs: Sequence[str],
-    output: str | None,
-    where: str | None,
-    binds: Mapping[str, Any],
-    overrides: Sequence[str],
-    **kwargs: Any,
-) -> Any:
-    """The graph request of ``run`` and ``qgraph`` from their shared options."""
-    from quanta.graph.planning import RunRequest
-    from quanta.pipe.config import parse_override
-
-    from .params import split_collections
-
-    return RunRequest(
-        output=output,
-        pipeline=pipeline_ref,
-        inputs=split_collections(inputs),
-        where=where,
-        binds=binds,
-        overrides=[parse_override(o) for o in overrides],
-        **kwargs,
-    )

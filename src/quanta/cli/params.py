@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 
 from .errors import CommandError
 from .output import FORMATS
-
-if TYPE_CHECKING:
-    from quanta.exec.sites import Site
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -89,17 +87,56 @@ bind_option = click.option(
 )
 
 
+def deprecated_spelling(
+    old: str, new: str, dest: str, *, multiple: bool = False, **option: Any
+) -> Callable[[F], F]:
+    """Accept the hidden flag ``old`` as a spelling of ``new`` (parameter ``dest``) for one
+    more release: its values join ``new``'s, and stderr gets one line saying so."""
+    hidden = f"deprecated_{dest}"
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            value = kwargs.pop(hidden)
+            if value:
+                click.echo(
+                    f"warning: {old} is deprecated and will be removed in the next release; "
+                    f"use {new}",
+                    err=True,
+                )
+                current = kwargs.get(dest)
+                kwargs[dest] = (*(current or ()), *value) if multiple else current or value
+            return func(*args, **kwargs)
+
+        help = f"Deprecated spelling of {new}."
+        declare = click.option(old, hidden, hidden=True, multiple=multiple, help=help, **option)
+        return declare(wrapper)  # type: ignore[no-any-return]
+
+    return decorate
+
+
 def collections_option(help: str, *, required: bool = False) -> Callable[[F], F]:
-    """A repeatable ``--collections`` option (``-c``) with a command-specific help text."""
-    return click.option(
-        "--collections",
-        "-c",
-        "collections",
-        multiple=True,
-        required=required,
-        metavar="COLLECTION",
-        help=help,
-    )
+    """A repeatable ``--collections`` option with a command-specific help text (``-c``, its
+    old short form, still works for one release: ``-c`` now always means ``--config``)."""
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            if required and not kwargs["collections"]:
+                raise click.UsageError("Missing option '--collections'.")
+            return func(*args, **kwargs)
+
+        option = click.option(
+            "--collections",
+            "collections",
+            multiple=True,
+            metavar="COLLECTION",
+            help=help + (" Required." if required else ""),
+        )
+        old = deprecated_spelling("-c", "--collections", "collections", multiple=True)
+        return option(old(checked))  # type: ignore[no-any-return]
+
+    return decorate
 
 
 def timespan_options(action: str) -> Callable[[F], F]:
@@ -137,18 +174,6 @@ def executor_options(func: F) -> F:
         help="Parsl site: local, slurm, pbs, condor (see `quanta sites`) or a site file.",
     )
     return executor(site(func))
-
-
-def parsl_site(executor: str, site: str | None, workers: int | None) -> Site | None:
-    """The validated Parsl site asked for (``-j`` sets its workers per node), or None to
-    run locally; checked before anything starts."""
-    if executor != "parsl":
-        if site is not None:
-            raise CommandError("--site needs --executor parsl")
-        return None
-    from quanta.exec.sites import load_site
-
-    return load_site(site or "local", workers)
 
 
 pipeline_option = click.option(

@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from quanta.core.implicit import LOG, METADATA
+
 #: Table columns left out of the comparison by default: run times and wall-clock stamps,
 #: which differ between any two runs (``deblend_runtime``, ``isr_seconds``,
 #: ``timestamp_ns``, ``start_time``, ``end_mjd``...). ``*_time`` is deliberately absent, so
@@ -27,7 +29,7 @@ DEFAULT_IGNORE_COLUMNS = (
 )
 #: Dataset types skipped unless named: the per-quantum logs and metadata, which hold
 #: timings, hosts and memory use.
-DEFAULT_SKIP_TYPES = ("*_log", "*_metadata")
+DEFAULT_SKIP_TYPES = (f"*{LOG}", f"*{METADATA}")
 #: Sky coordinate columns (degrees) ``match_sky`` uses, in order of preference.
 SKY_COLUMNS = (("ra", "dec"), ("coord_ra", "coord_dec"))
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .errors import DataIdError
+from .ids import data_id_key
 from .universe import DimensionGroup, DimensionUniverse
 
 if TYPE_CHECKING:
@@ -184,9 +185,7 @@ class DataCoordinate(Mapping[str, DataIdValue]):
         Used for uniqueness in the registry and as input of deterministic UUIDs.
         """
         if self._key is None:
-            parts = [f"{k}={v}" for k, v in zip(self.group.required, self._values, strict=True)]
-            parts.extend(f"{k}={v}" for k, v in self._extras)
-            self._key = ",".join(parts)
+            self._key = data_id_key(self.group.required, self._values, self._extras)
         return self._key
 
     def __getitem__(self, key: str) -> DataIdValue:

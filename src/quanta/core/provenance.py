@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .data_id import DataCoordinate
+from .status import QuantumStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +21,7 @@ class QuantumOutcome:
 
     label: str
     data_id: DataCoordinate
-    status: str
+    status: QuantumStatus
     attempts: int = 0
     start_ns: int | None = None
     end_ns: int | None = None
@@ -43,7 +44,7 @@ class QuantumRecord:
     data_id: dict[str, Any]
     extras: dict[str, str]
     data_id_key: str
-    status: str
+    status: QuantumStatus
     attempts: int
     start_ns: int | None
     end_ns: int | None

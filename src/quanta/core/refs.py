@@ -1,41 +1,13 @@
-"""Dataset references and the deterministic IDs that keep ingest and resume idempotent."""
+"""Dataset references: a dataset's ID, type, data ID and run (IDs are derived in ``ids.py``)."""
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import dataclass
 
 from .data_id import DataCoordinate
 from .dataset_type import DatasetType
-
-#: Namespace of every UUIDv5 quanta derives; changing it would change every dataset ID.
-QUANTA_NAMESPACE = uuid.UUID("6f1e6a52-4c1b-5a3e-9d54-7a6b3c2f0e11")
-_NAMESPACE_BYTES = QUANTA_NAMESPACE.bytes
-
-
-def uuid5_bytes(name: str) -> bytes:
-    """The 16 bytes of ``uuid.uuid5(QUANTA_NAMESPACE, name)``, without building a UUID
-    object (graph building makes millions of them)."""
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode()).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50
-    digest[8] = (digest[8] & 0x3F) | 0x80
-    return bytes(digest)
-
-
-def output_id_prefix(run: str, dataset_type: str) -> str:
-    """The part of an output ID's name shared by every dataset of one type in one run."""
-    return f"{run}\x1f{dataset_type}\x1f"
-
-
-def output_dataset_id(run: str, dataset_type: str, data_id: DataCoordinate) -> uuid.UUID:
-    """UUIDv5 of (run, dataset type, canonical data ID): the ID of a produced dataset."""
-    return uuid.uuid5(QUANTA_NAMESPACE, output_id_prefix(run, dataset_type) + data_id.key())
-
-
-def raw_dataset_id(instrument: str, obs_id: str, detector: int) -> uuid.UUID:
-    """UUIDv5 of (instrument, obs_id, detector): the ID of a raw, whatever run holds it."""
-    return uuid.uuid5(QUANTA_NAMESPACE, f"raw\x1f{instrument}\x1f{obs_id}\x1f{detector}")
+from .ids import output_dataset_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from typing import Literal
 from quanta.core.errors import DatastoreError
 from quanta.core.refs import DatasetRef
 from quanta.core.stored_file import StoredFile
+from quanta.core.transfer import TransferMode, transfer_mode
 
 from .formatters import formatter_for
 from .templates import FileTemplates
@@ -28,7 +29,6 @@ from .templates import FileTemplates
 #: Names at the repository root that belong to the repository, not to the datastore.
 RESERVED_ROOT_NAMES = ("quanta.yaml", "dimensions.yaml")
 _RESERVED_ROOT_PREFIXES = ("registry.sqlite3", ".")
-TRANSFER_MODES = ("copy", "move", "link", "symlink", "direct")
 FileStatus = Literal["ok", "missing", "corrupt"]
 
 
@@ -61,32 +61,30 @@ class FileDatastore:
         return formatter_for(stored.storage_class).read(self.path(stored))
 
     def ingest(self, source: Path, ref: DatasetRef, transfer: str) -> StoredFile:
-        """Bring an existing file in as ``ref``'s file; ``transfer`` is one of TRANSFER_MODES.
+        """Bring an existing file in as ``ref``'s file; ``transfer`` is a ``TransferMode``.
 
         ``copy``, ``move``, ``link`` (hard link, same device only) and ``symlink`` put the
         file at the templated path with the formatter's extension; ``move`` deletes the
         source once the file is in place. ``direct`` leaves the file where it is and records
         its absolute path. The checksum is recorded in every mode.
         """
-        if transfer not in TRANSFER_MODES:
-            raise DatastoreError(
-                f"unknown transfer mode {transfer!r}; valid modes: {', '.join(TRANSFER_MODES)}"
-            )
+        mode = transfer_mode(transfer, DatastoreError)
         source = Path(os.path.abspath(source))
         if not source.is_file():
             raise DatastoreError(f"cannot ingest {source}: no such file")
-        if transfer == "direct":
+        if mode == TransferMode.DIRECT:
             return self._stored(ref, str(source), source)
         formatter = formatter_for(ref.dataset_type.storage_class)
         relpath = self.templates.path(ref) + formatter.extension
         stage: Callable[[Path], None] = {
-            "copy": lambda tmp: shutil.copyfile(source, tmp),
-            "move": lambda tmp: _link_or_copy(source, tmp),
-            "link": lambda tmp: _hard_link(source, tmp),
-            "symlink": lambda tmp: tmp.symlink_to(source),
-        }[transfer]
+            TransferMode.COPY: lambda tmp: shutil.copyfile(source, tmp),
+            TransferMode.MOVE: lambda tmp: _link_or_copy(source, tmp),
+            TransferMode.LINK: lambda tmp: _hard_link(source, tmp),
+            TransferMode.SYMLINK: lambda tmp: tmp.symlink_to(source),
+        }[mode]
         stored = self._place(ref, relpath, stage)
-        if transfer == "move" and os.path.realpath(source) != os.path.realpath(self.path(stored)):
+        moved = mode == TransferMode.MOVE
+        if moved and os.path.realpath(source) != os.path.realpath(self.path(stored)):
             source.unlink()
         return stored
 

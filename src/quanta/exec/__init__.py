@@ -6,13 +6,16 @@ an executor module) and must not pay for the driver, the graph model or the regi
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..core.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .driver import ExecutionReport as ExecutionReport
     from .driver import ExecutionSettings as ExecutionSettings
     from .driver import execute as execute
+    from .executor_choice import ExecutorChoice as ExecutorChoice
+    from .executor_choice import choose_executor as choose_executor
     from .executors import Executor as Executor
     from .executors import InlineExecutor as InlineExecutor
     from .executors import ProcessPoolExecutor as ProcessPoolExecutor
@@ -20,22 +23,19 @@ if TYPE_CHECKING:
     from .job import QuantumResult as QuantumResult
     from .runner import run_job as run_job
 
-_HOMES = {
-    "ExecutionReport": "driver",
-    "ExecutionSettings": "driver",
-    "execute": "driver",
-    "Executor": "executors",
-    "InlineExecutor": "executors",
-    "ProcessPoolExecutor": "executors",
-    "QuantumJob": "job",
-    "QuantumResult": "job",
-    "run_job": "runner",
-}
-
-
-def __getattr__(name: str) -> Any:
-    """The public name ``name``, imported from its module when first asked for."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{home}", __name__), name)
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "ExecutionReport": ".driver",
+        "ExecutionSettings": ".driver",
+        "execute": ".driver",
+        "ExecutorChoice": ".executor_choice",
+        "choose_executor": ".executor_choice",
+        "Executor": ".executors",
+        "InlineExecutor": ".executors",
+        "ProcessPoolExecutor": ".executors",
+        "QuantumJob": ".job",
+        "QuantumResult": ".job",
+        "run_job": ".runner",
+    },
+)

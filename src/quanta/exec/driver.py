@@ -22,11 +22,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..core.errors import ConfigError, ConflictError
+from ..core.implicit import METADATA
 from ..core.provenance import QuantumOutcome
+from ..core.status import QuantumStatus
 from ..graph.io import save_graph
 from .clustering import check_dimensions, cluster_ids
 from .factory import JobFactory, Planned
-from .job import METADATA, QuantumResult
+from .job import QuantumResult
 from .lease import RunLease, run_lease
 from .prepare import files_in_run, prepare_run
 from .progress import Progress
@@ -40,8 +42,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("quanta.exec")
 
-#: Statuses in the order reports show them.
-STATUSES = ("done", "no_work", "skipped_existing", "failed", "blocked")
 _PENDING, _RUNNING, _FINISHED = 0, 1, 2
 
 
@@ -92,7 +92,7 @@ class ExecutionReport:
     @property
     def ok(self) -> bool:
         """True if every quantum ran (or had no work, or was already done)."""
-        return self.total("failed") == 0 and self.total("blocked") == 0
+        return self.total(QuantumStatus.FAILED) == 0 and self.total(QuantumStatus.BLOCKED) == 0
 
 
 def execute(
@@ -181,8 +181,8 @@ class _Walk:
         self.clusters: list[int] | None = None
         self.cluster_left: list[int] = []
         self.cluster_ready: dict[int, list[int]] = {}
-        self.counts = {t.label: dict.fromkeys(STATUSES, 0) for t in graph.tasks}
-        self.totals = dict.fromkeys(STATUSES, 0)
+        self.counts = {t.label: dict.fromkeys(QuantumStatus, 0) for t in graph.tasks}
+        self.totals = dict.fromkeys(QuantumStatus, 0)
         self.failures: list[Failure] = []
         self.stopped = False
 
@@ -253,18 +253,18 @@ class _Walk:
         """The plan of a quantum to run, or None if it needs no run (its outcome is
         recorded here: already done, no input, or an input without its file)."""
         if self.present and self._complete(index):
-            self._record(index, "skipped_existing", outputs=self._output_ids(index))
+            self._record(index, QuantumStatus.SKIPPED_EXISTING, outputs=self._output_ids(index))
             self._release(index)
             return None
         planned = self.factory.make(index)
         if planned.lost:
             message = f"existing input(s) {', '.join(planned.lost)} have no file here"
-            self._record(index, "failed", error=message, inputs=planned.inputs)
+            self._record(index, QuantumStatus.FAILED, error=message, inputs=planned.inputs)
             self._fail(index, message)
             return None
         if planned.missing:
             message = f"no {', '.join(planned.missing)} input: upstream quanta found no work"
-            self._record(index, "no_work", error=message, inputs=planned.inputs)
+            self._record(index, QuantumStatus.NO_WORK, error=message, inputs=planned.inputs)
             self._release(index)
             return None
         return planned
@@ -302,11 +302,12 @@ class _Walk:
         self.job_left[number] -= 1
         if not self.job_left[number]:
             del self.job_left[number]
-        if result.status == "failed" and attempts <= self.settings.retries and not self.stopped:
+        failed = result.status == QuantumStatus.FAILED
+        if failed and attempts <= self.settings.retries and not self.stopped:
             log.info("retrying quantum %s after: %s", self._describe(index), result.message)
             self._submit([planned], attempts + 1)
             return
-        if result.status == "failed":
+        if failed:
             self._remove_unrecorded(planned)
         refs = []
         for stored in result.outputs:
@@ -323,7 +324,7 @@ class _Walk:
             outputs=[f.dataset_id.bytes for f in result.outputs],
             refs=refs,
         )
-        if result.status == "failed":
+        if failed:
             self._fail(index, result.message or "failed")
         else:
             self._release(index)
@@ -331,7 +332,7 @@ class _Walk:
     def _record(
         self,
         index: int,
-        status: str,
+        status: QuantumStatus,
         *,
         attempts: int = 0,
         result: QuantumResult | None = None,
@@ -387,7 +388,7 @@ class _Walk:
         while pending:
             child = pending.pop()
             if self.state[child] == _PENDING:
-                self._record(child, "blocked", error=reason)
+                self._record(child, QuantumStatus.BLOCKED, error=reason)
                 pending.extend(self._children(child))
                 if self.clusters is not None:
                     self._settle(self.clusters[child])
@@ -399,7 +400,7 @@ class _Walk:
         reason = "not run: execution stopped after a failure (fail-fast)"
         for index in range(len(self.graph)):
             if self.state[index] == _PENDING:
-                self._record(index, "blocked", error=reason)
+                self._record(index, QuantumStatus.BLOCKED, error=reason)
 
     def _children(self, index: int) -> list[int]:
         start, end = self.child_offsets[index], self.child_offsets[index + 1]
@@ -417,7 +418,7 @@ class _Walk:
 def _traceback_and_log(result: QuantumResult) -> str | None:
     """A failure's traceback followed by what the task logged before it failed (a failed
     attempt writes no ``_log`` dataset, so provenance keeps those records)."""
-    if result.status != "failed" or not result.logs:
+    if result.status != QuantumStatus.FAILED or not result.logs:
         return result.traceback
     lines = [f"{r['level']} {r['name']}: {r['message']}" for r in result.logs]
     return "\n".join([result.traceback or "", "log of the failed attempt:", *lines])

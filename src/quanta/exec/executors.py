@@ -5,7 +5,9 @@ reference the others are compared with. ``ProcessPoolExecutor`` keeps its own wo
 processes (started with ``spawn`` or ``forkserver``, never ``fork``), one job each at a
 time, so that a job over its time limit can be killed and its worker replaced, and a
 worker that dies turns into a failed result instead of a hung run. The Parsl executor
-(``parsl_executor.py``) implements the same members for clusters.
+(``parsl_executor.py``) implements the same members for clusters. Each is a plugin of the
+``quanta.executors`` entry point group (``ExecutorPlugin``) with a settings model;
+``executor_choice.py`` chooses one.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from multiprocessing.connection import Connection, wait
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.errors import ConfigError
 from .job import QuantumJob, QuantumResult
@@ -45,15 +50,53 @@ class Executor(Protocol):
         """Stop every worker; unfinished jobs are abandoned."""
 
 
+class ExecutorPlugin(Protocol):
+    """What a ``quanta.executors`` entry point names: an executor class with the pydantic
+    model of its settings, started from validated settings."""
+
+    #: The executor's settings: a frozen pydantic model that forbids unknown fields.
+    Settings: ClassVar[type[BaseModel]]
+    #: As ``Executor.can_interrupt``, known before the executor starts.
+    can_interrupt: ClassVar[bool]
+
+    @classmethod
+    def from_settings(cls, settings: Any, root: Path) -> Executor:
+        """Start the executor; files of its own (logs) go under the repository ``root``."""
+        ...
+
+
+class InlineSettings(BaseModel):
+    """The inline executor has no settings: it runs one quantum at a time, in this process."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PoolSettings(BaseModel):
+    """Settings of the process pool."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    processes: int = Field(1, ge=1, description="Worker processes, one quantum each at a time.")
+    start_method: Literal["spawn", "forkserver"] = Field(
+        "spawn", description="How worker processes start: spawn or forkserver, never fork."
+    )
+
+
 class InlineExecutor:
     """Runs each job in the calling process when it is submitted."""
 
+    Settings = InlineSettings
     max_in_flight = 1
     can_interrupt = False
     grace_seconds = 0.0
 
     def __init__(self) -> None:
         self._done: list[QuantumResult] = []
+
+    @classmethod
+    def from_settings(cls, settings: InlineSettings, root: Path) -> InlineExecutor:
+        """An inline executor (there is nothing to start)."""
+        return cls()
 
     def submit(self, jobs: Sequence[QuantumJob]) -> None:
         """Run the quanta now."""
@@ -123,6 +166,7 @@ class ProcessPoolExecutor:
     of the driver and stop when it dies, after the quantum they are running.
     """
 
+    Settings = PoolSettings
     can_interrupt = True
     grace_seconds = 0.0
 
@@ -135,6 +179,11 @@ class ProcessPoolExecutor:
         self.max_in_flight = 2 * processes
         self._workers = [_Worker(self._context) for _ in range(processes)]
         self._queue: deque[QuantumJob] = deque()
+
+    @classmethod
+    def from_settings(cls, settings: PoolSettings, root: Path) -> ProcessPoolExecutor:
+        """Start the pool's workers."""
+        return cls(settings.processes, start_method=settings.start_method)
 
     def submit(self, jobs: Sequence[QuantumJob]) -> None:
         """Queue the quanta; idle workers start them at once."""

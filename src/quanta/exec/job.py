@@ -16,11 +16,9 @@ from typing import Any
 from ..core.data_id import DataCoordinate
 from ..core.dataset_type import DatasetType
 from ..core.refs import DatasetRef
+from ..core.status import QuantumStatus
 from ..core.stored_file import StoredFile
 from ..core.universe import DimensionUniverse
-
-#: Connection names of the datasets the runner writes for every quantum.
-METADATA, LOG = "_metadata", "_log"
 
 Extras = tuple[tuple[str, str], ...]
 
@@ -193,7 +191,7 @@ class QuantumResult:
     """
 
     index: int
-    status: str
+    status: QuantumStatus
     outputs: list[StoredFile] = field(default_factory=list)
     start_ns: int = 0
     end_ns: int = 0
@@ -207,7 +205,9 @@ class QuantumResult:
     @classmethod
     def failure(cls, job: QuantumJob, message: str, start_ns: int, end_ns: int) -> QuantumResult:
         """A failed attempt the executor observed from outside (timeout, dead worker)."""
-        return cls(job.index, "failed", start_ns=start_ns, end_ns=end_ns, message=message)
+        return cls(
+            job.index, QuantumStatus.FAILED, start_ns=start_ns, end_ns=end_ns, message=message
+        )
 
     def to_json(self) -> dict[str, Any]:
         """JSON-compatible form."""
@@ -237,7 +237,7 @@ class QuantumResult:
         ]
         return cls(
             index=data["index"],
-            status=data["status"],
+            status=QuantumStatus(data["status"]),
             outputs=outputs,
             start_ns=data["start_ns"],
             end_ns=data["end_ns"],

@@ -1,4 +1,4 @@
-"""Running jobs on a Parsl cluster: ``ParslExecutor``.
+"""Running jobs on a Parsl cluster: ``ParslExecutor``, the only module that imports Parsl.
 
 One HighThroughputExecutor on the site's provider (``sites.py``) runs each job through
 ``parsl_app.run_jobs``. Workers get plain job records and the repository's path; they
@@ -6,6 +6,7 @@ read and write files on the shared filesystem and return result records, and onl
 driver opens the registry (DESIGN.md, invariant 1). The driver bounds the jobs in
 flight to the site's ``max_in_flight``. A job whose worker is lost (killed, out of
 memory, its node gone) fails its unfinished quanta, which the driver retries if asked.
+Parsl itself is imported only when a cluster starts.
 """
 
 from __future__ import annotations
@@ -14,16 +15,35 @@ import concurrent.futures
 import contextlib
 import json
 import logging
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from .job import QuantumJob, QuantumResult
 from .parsl_app import run_jobs
-from .sites import LABEL, Site
+from .sites import Site
+
+if TYPE_CHECKING:
+    from parsl.config import Config
 
 log = logging.getLogger("quanta.exec")
+
+#: Directory under a repository's root for Parsl's logs, one numbered directory per start.
+RUN_DIR = ".parsl"
+#: The executor label jobs are submitted to.
+LABEL = "quanta"
+
+
+class ParslSettings(BaseModel):
+    """Settings of the Parsl executor: the validated site it runs on."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    site: Site = Field(description="Batch system and resources (``-j`` sets workers_per_node).")
 
 
 class ParslExecutor:
@@ -33,6 +53,7 @@ class ParslExecutor:
     for Parsl's log, the workers' logs and the partial results of jobs in flight.
     """
 
+    Settings = ParslSettings
     can_interrupt = False
 
     def __init__(self, site: Site, run_dir: Path) -> None:
@@ -43,12 +64,17 @@ class ParslExecutor:
         self.grace_seconds = site.grace_seconds
         # Parsl logs everything at DEBUG into run_dir/NNN/parsl.log; not to the terminal.
         logging.getLogger("parsl").propagate = False
-        self._dfk = DataFlowKernel(site.parsl_config(run_dir))
+        self._dfk = DataFlowKernel(parsl_config(site, run_dir))
         self._partial_dir = Path(self._dfk.run_dir) / "partial"
         self._partial_dir.mkdir(parents=True, exist_ok=True)
         self._app = python_app(run_jobs, data_flow_kernel=self._dfk, executors=[LABEL])
         self._futures: dict[Any, tuple[Sequence[QuantumJob], Path | None, int]] = {}
         self._count = 0
+
+    @classmethod
+    def from_settings(cls, settings: ParslSettings, root: Path) -> ParslExecutor:
+        """Start the site's cluster, with Parsl's files under ``root/.parsl``."""
+        return cls(settings.site, root / RUN_DIR)
 
     def submit(self, jobs: Sequence[QuantumJob]) -> None:
         """Send one job to the cluster."""
@@ -82,6 +108,82 @@ class ParslExecutor:
         self._futures.clear()
         with contextlib.suppress(Exception):
             self._dfk.cleanup()
+
+
+def parsl_config(site: Site, run_dir: Path) -> Config:
+    """The Parsl configuration of ``site``: one HighThroughputExecutor on its provider.
+
+    Workers find ``process_worker_pool.py`` through PATH, so the driver's environment
+    comes first there (a shared filesystem holds the same environment on every node);
+    the interchange runs under ``quanta.exec.guard`` so that it dies with the driver.
+    """
+    from parsl.config import Config
+    from parsl.executors import HighThroughputExecutor
+
+    bin_dir = Path(sys.executable).parent
+    executor = HighThroughputExecutor(
+        label=LABEL,
+        provider=_provider(site, f'export PATH="{bin_dir}:$PATH"'),
+        address=site.address or ("127.0.0.1" if site.provider == "local" else None),
+        max_workers_per_node=site.workers_per_node,
+        cores_per_worker=site.cores_per_quantum,
+        mem_per_worker=site.memory_per_quantum,
+        heartbeat_period=site.heartbeat_period,
+        heartbeat_threshold=site.heartbeat_threshold,
+        interchange_launch_cmd=[
+            sys.executable,
+            "-m",
+            "quanta.exec.guard",
+            str(bin_dir / "interchange.py"),
+        ],
+    )
+    return Config(
+        executors=[executor],
+        run_dir=str(run_dir),
+        retries=0,
+        strategy="none" if site.provider == "local" else "simple",
+        usage_tracking=0,
+    )
+
+
+def _provider(site: Site, path_line: str) -> Any:
+    """The Parsl execution provider of ``site``."""
+    from parsl import providers
+
+    init = "\n".join([path_line, *site.worker_init])
+    blocks = {
+        "nodes_per_block": site.nodes_per_block,
+        "init_blocks": site.init_blocks,
+        "min_blocks": site.min_blocks,
+        "max_blocks": site.max_blocks,
+        "worker_init": init,
+    }
+    cores = max(1, round(site.cores_per_quantum * site.workers_per_node))
+    memory = site.memory_per_quantum and site.memory_per_quantum * site.workers_per_node
+    if site.provider == "local":
+        return providers.LocalProvider(**blocks)
+    batch = {"walltime": site.walltime, "scheduler_options": site.scheduler_options}
+    if site.provider == "slurm":
+        return providers.SlurmProvider(
+            partition=site.partition,
+            account=site.account,
+            cores_per_node=cores,
+            mem_per_node=int(memory) if memory else None,
+            **batch,
+            **blocks,
+        )
+    if site.provider == "pbs":
+        return providers.PBSProProvider(
+            account=site.account, queue=site.queue, cpus_per_node=cores, **batch, **blocks
+        )
+    return providers.CondorProvider(
+        project=site.account or "",
+        requirements=site.requirements,
+        cores_per_slot=cores,
+        mem_per_slot=memory,
+        **batch,
+        **blocks,
+    )
 
 
 def _salvage(

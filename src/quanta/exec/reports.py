@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.collections import CollectionType
 from ..core.errors import CollectionTypeError, UnknownNameError
-from .driver import STATUSES
-from .job import LOG
+from ..core.implicit import log_name
+from ..core.status import QuantumStatus
 
 if TYPE_CHECKING:
     from ..butler import Butler
     from ..core.provenance import Lineage, QuantumRecord
 
 #: Statuses of quanta that wrote no ``<label>_log`` dataset.
-UNLOGGED = ("failed", "blocked")
+UNLOGGED = (QuantumStatus.FAILED, QuantumStatus.BLOCKED)
 
 
 @dataclass
@@ -50,10 +50,10 @@ def summarize_run(butler: Butler, collection: str) -> RunSummary:
     run = resolve_run(butler, collection)
     registry = butler.registry
     counts = {
-        label: {status: found.get(status, 0) for status in STATUSES}
+        label: {status: found.get(status, 0) for status in QuantumStatus}
         for label, found in sorted(registry.quantum_summary(run).items())
     }
-    return RunSummary(run, counts, registry.query_quanta(run, statuses=["failed"]))
+    return RunSummary(run, counts, registry.query_quanta(run, statuses=[QuantumStatus.FAILED]))
 
 
 @dataclass
@@ -130,7 +130,7 @@ def _log_records(
     wanted = {q.data_id_key for q in quanta if q.status not in UNLOGGED}
     if not wanted:
         return {}
-    refs = butler.query_datasets(label + LOG, [run], where=where, binds=binds)
+    refs = butler.query_datasets(log_name(label), [run], where=where, binds=binds)
     refs = [r for r in refs if r.data_id.key() in wanted]
     files = butler.registry.get_files([r.id for r in refs])
     return {r.data_id.key(): butler.datastore.read(files[r.id]) for r in refs}

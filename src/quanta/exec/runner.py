@@ -21,9 +21,11 @@ from typing import Any
 
 from ..butler.quantum_io import ButlerQuantumIO, InputBinding, OutputBinding
 from ..butler.repo_files import RepoFiles, open_repo_files
+from ..core.implicit import LOG, METADATA
+from ..core.status import QuantumStatus
 from ..pipe.pipeline_graph import import_task_class
 from ..pipe.task import NoWorkFound, PipelineTask
-from .job import LOG, METADATA, QuantumJob, QuantumResult
+from .job import QuantumJob, QuantumResult
 
 _HOST = socket.gethostname()
 
@@ -34,14 +36,14 @@ def run_job(job: QuantumJob) -> QuantumResult:
     cpu = time.process_time()
     _reset_peak_memory()
     capture = _LogCapture(f"quanta.task.{job.label}")
-    result = QuantumResult(job.index, "done", start_ns=start, host=_HOST)
+    result = QuantumResult(job.index, QuantumStatus.DONE, start_ns=start, host=_HOST)
     qio: ButlerQuantumIO | None = None
     with capture:
         try:
             qio = _quantum_io(job, _repo_files(job.repo))
             _make_task(job).run_quantum(qio)
         except NoWorkFound as err:
-            result.status, result.message = "no_work", str(err) or "no work found"
+            result.status, result.message = QuantumStatus.NO_WORK, str(err) or "no work found"
             capture.logger.info("no work found: %s", result.message)
         except Exception as err:
             _failed(result, err)
@@ -50,9 +52,9 @@ def run_job(job: QuantumJob) -> QuantumResult:
     result.logs = capture.records
     if qio is None:
         return result
-    if result.status != "done":
+    if result.status != QuantumStatus.DONE:
         qio.discard()
-    if result.status != "failed":
+    if result.status != QuantumStatus.FAILED:
         metadata = {
             "start_ns": result.start_ns,
             "end_ns": result.end_ns,
@@ -74,7 +76,7 @@ def run_job(job: QuantumJob) -> QuantumResult:
 
 def _failed(result: QuantumResult, err: Exception) -> None:
     """Mark ``result`` failed by ``err`` (called inside its ``except`` block)."""
-    result.status = "failed"
+    result.status = QuantumStatus.FAILED
     result.message = f"{type(err).__name__}: {err}"
     result.traceback = traceback.format_exc()
 

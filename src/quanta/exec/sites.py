@@ -5,29 +5,24 @@ it to use: nodes per block, blocks, walltime, partition or queue, the shell comm
 that prepare a worker's environment, and the cores and memory one quantum needs.
 Built-in templates ship in ``quanta/exec/site_templates``; ``quanta sites NAME`` prints
 one to copy and edit. Every field is validated before anything is submitted, and an
-error names the file, the line and the field.
+error names the file, the line and the field. The Parsl configuration a site makes is
+built by ``parsl_executor.parsl_config``, so that only that module imports Parsl.
 """
 
 from __future__ import annotations
 
 import re
-import sys
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from ..core.errors import ConfigError
 from ..core.yaml_io import config_error, load_yaml
 
-if TYPE_CHECKING:
-    from parsl.config import Config
-
 #: Names of the built-in sites, in the order help text lists them.
 BUILTIN_SITES = ("local", "slurm", "pbs", "condor")
-#: The executor label jobs are submitted to.
-LABEL = "quanta"
 _WALLTIME = re.compile(r"^\d+:[0-5]\d:[0-5]\d$")
 #: Fields that only one kind of batch system understands.
 _ONLY_FOR = {"partition": "slurm", "queue": "pbs", "requirements": "condor"}
@@ -119,80 +114,6 @@ class Site(BaseModel):
     def grace_seconds(self) -> float:
         """How long workers may outlive a dead driver: they stop when heartbeats stop."""
         return float(self.heartbeat_threshold + self.heartbeat_period)
-
-    def parsl_config(self, run_dir: Path) -> Config:
-        """The Parsl configuration: one HighThroughputExecutor on this site's provider.
-
-        Workers find ``process_worker_pool.py`` through PATH, so the driver's environment
-        comes first there (a shared filesystem holds the same environment on every node);
-        the interchange runs under ``quanta.exec.guard`` so that it dies with the driver.
-        """
-        from parsl.config import Config
-        from parsl.executors import HighThroughputExecutor
-
-        bin_dir = Path(sys.executable).parent
-        executor = HighThroughputExecutor(
-            label=LABEL,
-            provider=self._provider(f'export PATH="{bin_dir}:$PATH"'),
-            address=self.address or ("127.0.0.1" if self.provider == "local" else None),
-            max_workers_per_node=self.workers_per_node,
-            cores_per_worker=self.cores_per_quantum,
-            mem_per_worker=self.memory_per_quantum,
-            heartbeat_period=self.heartbeat_period,
-            heartbeat_threshold=self.heartbeat_threshold,
-            interchange_launch_cmd=[
-                sys.executable,
-                "-m",
-                "quanta.exec.guard",
-                str(bin_dir / "interchange.py"),
-            ],
-        )
-        return Config(
-            executors=[executor],
-            run_dir=str(run_dir),
-            retries=0,
-            strategy="none" if self.provider == "local" else "simple",
-            usage_tracking=0,
-        )
-
-    def _provider(self, path_line: str) -> Any:
-        """The Parsl execution provider for this site."""
-        from parsl import providers
-
-        init = "\n".join([path_line, *self.worker_init])
-        blocks = {
-            "nodes_per_block": self.nodes_per_block,
-            "init_blocks": self.init_blocks,
-            "min_blocks": self.min_blocks,
-            "max_blocks": self.max_blocks,
-            "worker_init": init,
-        }
-        cores = max(1, round(self.cores_per_quantum * self.workers_per_node))
-        memory = self.memory_per_quantum and self.memory_per_quantum * self.workers_per_node
-        if self.provider == "local":
-            return providers.LocalProvider(**blocks)
-        batch = {"walltime": self.walltime, "scheduler_options": self.scheduler_options}
-        if self.provider == "slurm":
-            return providers.SlurmProvider(
-                partition=self.partition,
-                account=self.account,
-                cores_per_node=cores,
-                mem_per_node=int(memory) if memory else None,
-                **batch,
-                **blocks,
-            )
-        if self.provider == "pbs":
-            return providers.PBSProProvider(
-                account=self.account, queue=self.queue, cpus_per_node=cores, **batch, **blocks
-            )
-        return providers.CondorProvider(
-            project=self.account or "",
-            requirements=self.requirements,
-            cores_per_slot=cores,
-            mem_per_slot=memory,
-            **batch,
-            **blocks,
-        )
 
 
 def template_text(name: str) -> str:

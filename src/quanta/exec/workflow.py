@@ -5,35 +5,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..core.errors import ConfigError
 from ..graph.planning import plan
 from .clustering import check_dimensions
 from .driver import ExecutionReport, ExecutionSettings, execute
-from .executors import Executor, InlineExecutor, ProcessPoolExecutor
+from .executor_choice import ExecutorChoice, choose_executor
 
 if TYPE_CHECKING:
     from ..butler import Butler
     from ..graph.planning import RunRequest
+    from .executors import Executor
     from .sites import Site
-
-#: Directory under a repository's root for Parsl's logs, one numbered directory per start.
-PARSL_DIR = ".parsl"
-
-
-def make_executor(
-    butler: Butler, processes: int, timeout: float | None, site: Site | None = None
-) -> Executor:
-    """The Parsl ``site`` if given; else inline for one process without a time limit, and
-    a process pool otherwise (only a separate process can be stopped when it overruns)."""
-    if site is not None:
-        if timeout is not None:
-            raise ConfigError("--timeout needs local worker processes; Parsl cannot stop a quantum")
-        from .parsl_executor import ParslExecutor
-
-        return ParslExecutor(site, butler.root / PARSL_DIR)
-    if processes == 1 and timeout is None:
-        return InlineExecutor()
-    return ProcessPoolExecutor(processes)
 
 
 def run_pipeline(
@@ -42,15 +23,17 @@ def run_pipeline(
     settings: ExecutionSettings,
     processes: int = 1,
     site: Site | None = None,
-    executor: Executor | None = None,
+    executor: Executor | ExecutorChoice | None = None,
 ) -> ExecutionReport:
-    """Plan the graph and execute it with ``processes`` workers, on a Parsl ``site``, or
-    on a running ``executor`` (left running for the next pipeline)."""
+    """Plan the graph and execute it with ``processes`` workers, on a Parsl ``site``, on
+    an executor chosen beforehand (``choose_executor``) and started once the graph is
+    ready, or on a running ``executor`` (left running for the next pipeline)."""
     check_dimensions(settings.cluster_by, butler.universe)
     graph = plan(butler, request, settings.resume)
-    if executor is not None:
+    if executor is not None and not isinstance(executor, ExecutorChoice):
         return execute(butler, graph, executor, settings)
-    made = make_executor(butler, processes, settings.timeout, site)
+    chosen = executor or choose_executor(None, processes, settings.timeout, site)
+    made = chosen.start(butler.root)
     try:
         return execute(butler, graph, made, settings)
     finally:

@@ -25,17 +25,10 @@ import numpy as np
 
 from ..core.collections import CollectionType
 from ..core.errors import ConflictError, QuantaError
+from ..core.ids import data_id_key, output_dataset_ids, output_id_prefix
+from ..core.implicit import LOG, METADATA
 from ..core.memory import paused_gc
-from ..core.refs import output_id_prefix
-from .columns import (
-    DataIdColumns,
-    Extras,
-    column,
-    data_id_key,
-    first_duplicate,
-    output_ids,
-    picker,
-)
+from .columns import DataIdColumns, Extras, column, first_duplicate, picker
 from .header import GraphHeader, UniverseVersion
 from .model import DatasetNodes, Edges, QuantumGraph, TaskNodes, TaskStats
 from .nodes import ExistingNodes, NodeAccumulator, PredictedNodes, TaskQuanta, group_pairs
@@ -46,10 +39,6 @@ if TYPE_CHECKING:
     from ..core.refs import DatasetRef
     from ..pipe.connections import ResolvedConnection
     from ..pipe.pipeline import ResolvedPipeline, TaskDef
-
-#: Connection names of the datasets every quantum writes besides its declared outputs.
-METADATA_CONNECTION = "_metadata"
-LOG_CONNECTION = "_log"
 
 
 class EmptyGraphError(QuantaError):
@@ -336,8 +325,8 @@ class GraphBuilder:
         for name, conn in {**conns.inputs, **conns.prerequisites}.items():
             nodes.inputs[name] = Edges(conn.dataset_type.name, *quanta.inputs.get(name, empty))
         outputs = {name: conn.dataset_type for name, conn in conns.outputs.items()}
-        outputs[METADATA_CONNECTION] = task.metadata_dataset_type
-        outputs[LOG_CONNECTION] = task.log_dataset_type
+        outputs[METADATA] = task.metadata_dataset_type
+        outputs[LOG] = task.log_dataset_type
         by_dims: dict[tuple[str, ...], list[str]] = {}
         for dataset_type in outputs.values():
             by_dims.setdefault(tuple(dataset_type.dimensions.required), []).append(
@@ -346,7 +335,7 @@ class GraphBuilder:
         ids: dict[str, np.ndarray] = {}
         for dims, types in by_dims.items():
             prefixes = [output_id_prefix(self.output_run, t) for t in types]
-            found = output_ids(prefixes, dims, columns_of(dims), quanta.extras, count)
+            found = output_dataset_ids(prefixes, dims, columns_of(dims), quanta.extras, count)
             ids.update(zip(types, found, strict=True))
         repeats: dict[tuple[str, ...], int | None] = {}
         local = _read_only(np.arange(count, dtype=np.int64))
@@ -360,8 +349,8 @@ class GraphBuilder:
                 repeats[dims] = first_duplicate(ids[dataset_type.name])
             repeated = repeats[dims]
             if repeated is not None:
-                parts = ",".join(f"{k}={c[repeated]}" for k, c in zip(dims, values, strict=True))
-                key = data_id_key(parts, quanta.extras_of(repeated))
+                row = [c[repeated] for c in values]
+                key = data_id_key(dims, row, quanta.extras_of(repeated))
                 raise ConflictError(
                     f"task {task.label!r} would write {dataset_type.name} {{{key}}} more "
                     "than once; its output dimensions must identify each quantum"

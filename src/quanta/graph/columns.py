@@ -8,19 +8,15 @@ computed from the columns too, as are picks of values from query rows.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import islice, repeat
+from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
 from typing import Any
 
 import numpy as np
 
 from ..core.data_id import DataCoordinate
-from ..core.refs import QUANTA_NAMESPACE
+from ..core.ids import Extras
 from ..core.universe import DimensionGroup
-
-Extras = tuple[tuple[str, str], ...]
 
 
 class DataIdColumns:
@@ -106,48 +102,6 @@ def csr(groups: Iterable[Sequence[int]], count: int) -> tuple[np.ndarray, np.nda
         flat.extend(members)
         offsets[i + 1] = len(flat)
     return offsets, np.asarray(flat, dtype=np.int64)
-
-
-def output_ids(
-    prefixes: Sequence[str],
-    dims: Sequence[str],
-    columns: Sequence[np.ndarray],
-    extras: Sequence[Extras] | None,
-    count: int,
-) -> list[np.ndarray]:
-    """16-byte IDs (dtype V16) of ``count`` outputs of each ID prefix (run and dataset
-    type), whose data IDs over ``dims`` are given as columns: the bytes of
-    ``output_dataset_id``, UUIDv5 of the prefix and the canonical data ID key, computed
-    without a ``DataCoordinate`` or ``UUID`` per dataset, and each key made once for all
-    the prefixes."""
-    template = ",".join(f"{d}={{}}" for d in dims)
-    keys: Iterator[str] = (
-        map(template.format, *(c.tolist() for c in columns)) if dims else repeat("", count)
-    )
-    if extras is not None:
-        keys = map(data_id_key, keys, extras)
-    heads = [QUANTA_NAMESPACE.bytes + p.encode() for p in prefixes]
-    digests = [bytearray() for _ in prefixes]
-    sha1 = hashlib.sha1
-    while chunk := [k.encode() for k in islice(keys, 65536)]:
-        for head, out in zip(heads, digests, strict=True):
-            out += b"".join([sha1(head + k).digest() for k in chunk])
-    result = []
-    for out in digests:
-        raw = np.frombuffer(out, dtype=np.uint8).reshape(count, 20)[:, :16].copy()
-        raw[:, 6] = (raw[:, 6] & 0x0F) | 0x50  # version 5
-        raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
-        result.append(raw.view("V16").reshape(count))
-    return result
-
-
-def data_id_key(base: str, extras: Extras) -> str:
-    """``DataCoordinate.key()`` from the key of the required values and free-form keys."""
-    if not extras:
-        return base
-    parts = [base] if base else []
-    parts.extend(f"{k}={v}" for k, v in extras)
-    return ",".join(parts)
 
 
 def first_duplicate(ids: np.ndarray) -> int | None:

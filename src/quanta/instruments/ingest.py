@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..butler.transfers import TRANSFER_MODES
 from ..core.data_id import DataCoordinate
 from ..core.dataset_type import DatasetType
 from ..core.errors import QuantaError
+from ..core.ids import raw_dataset_id
 from ..core.records import DimensionRecord
-from ..core.refs import DatasetRef, raw_dataset_id
+from ..core.refs import DatasetRef
+from ..core.transfer import TransferMode, transfer_mode
 from .base import ObservationInfo
 from .headers import find_raw_files, read_observations
 
@@ -55,11 +56,10 @@ def raw_run(instrument: str) -> str:
 
 
 def ingest_raws(
-    butler: Butler, paths: Iterable[str | Path], transfer: str = "copy", jobs: int = 1
+    butler: Butler, paths: Iterable[str | Path], transfer: str = TransferMode.COPY, jobs: int = 1
 ) -> IngestReport:
     """Ingest raw files and the ``*.fits`` files under directories; see the module doc."""
-    if transfer not in TRANSFER_MODES:
-        raise IngestError(f"unknown transfer mode {transfer!r}; valid: {', '.join(TRANSFER_MODES)}")
+    transfer = transfer_mode(transfer, IngestError)
     if jobs < 1:
         raise IngestError(f"jobs must be at least 1, not {jobs!r}")
     report = IngestReport()

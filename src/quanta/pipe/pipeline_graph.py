@@ -17,6 +17,7 @@ from typing import Any
 
 from ..core.dataset_type import DatasetType
 from ..core.errors import ConfigError, UnknownNameError
+from ..core.implicit import config_name, log_name, metadata_name
 from ..core.universe import DimensionGroup, DimensionUniverse
 from .config import PipelineTaskConfig, build_config
 from .connections import Input, TaskConnections, resolve_connections
@@ -83,17 +84,17 @@ class TaskDef:
     def config_dataset_type(self) -> DatasetType:
         """``<label>_config``: the task's config, written once per run."""
         empty = self.dimensions.universe.empty()
-        return DatasetType(f"{self.label}_config", empty, IMPLICIT_STORAGE_CLASS)
+        return DatasetType(config_name(self.label), empty, IMPLICIT_STORAGE_CLASS)
 
     @functools.cached_property
     def metadata_dataset_type(self) -> DatasetType:
         """``<label>_metadata``: timings and other facts about each quantum."""
-        return DatasetType(f"{self.label}_metadata", self.dimensions, IMPLICIT_STORAGE_CLASS)
+        return DatasetType(metadata_name(self.label), self.dimensions, IMPLICIT_STORAGE_CLASS)
 
     @functools.cached_property
     def log_dataset_type(self) -> DatasetType:
         """``<label>_log``: the log records of each quantum."""
-        return DatasetType(f"{self.label}_log", self.dimensions, IMPLICIT_STORAGE_CLASS)
+        return DatasetType(log_name(self.label), self.dimensions, IMPLICIT_STORAGE_CLASS)
 
     def written(self) -> list[tuple[str, DatasetType]]:
         """What the task writes: (connection name or implicit kind, dataset type)."""

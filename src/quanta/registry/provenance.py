@@ -16,16 +16,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..core.collections import CollectionType
-from ..core.data_id import DataCoordinate
+from ..core.ids import quantum_id
 from ..core.provenance import DatasetSummary, Lineage, QuantumOutcome, QuantumRecord
-from ..core.refs import QUANTA_NAMESPACE
+from ..core.status import QuantumStatus
 from .collections import CollectionManager
 from .database import Database
 from .schema import RegistryTables
 
 CHUNK = 500
-#: Every status a quantum can be recorded with.
-STATUSES = ("done", "no_work", "failed", "blocked", "skipped_existing")
 #: The value of ``quantum_dataset.role`` for what a quantum read and what it wrote.
 INPUT, OUTPUT = "input", "output"
 
@@ -77,11 +75,6 @@ def provenance_tables(md: sa.MetaData) -> tuple[sa.Table, sa.Table]:
     return quantum, quantum_dataset
 
 
-def quantum_id(run: str, label: str, data_id: DataCoordinate) -> uuid.UUID:
-    """UUIDv5 of (run, task label, canonical data ID): the ID of one quantum of a run."""
-    return uuid.uuid5(QUANTA_NAMESPACE, f"quantum\x1f{run}\x1f{label}\x1f{data_id.key()}")
-
-
 class ProvenanceManager:
     """Record quanta in bulk and answer questions about runs and datasets."""
 
@@ -105,8 +98,6 @@ class ProvenanceManager:
         rows: dict[uuid.UUID, dict[str, Any]] = {}
         links: dict[uuid.UUID, list[dict[str, Any]]] = {}
         for outcome in batch:
-            if outcome.status not in STATUSES:
-                raise ValueError(f"unknown quantum status {outcome.status!r}; valid: {STATUSES}")
             qid = quantum_id(run, outcome.label, outcome.data_id)
             rows[qid] = _row(qid, run_id, outcome)
             links[qid] = [
@@ -115,8 +106,8 @@ class ProvenanceManager:
                 for dataset in dict.fromkeys(ids)
             ]
         table = self._tables.quantum
-        keep = [r for r in rows.values() if r["status"] == "skipped_existing"]
-        replace = [r for r in rows.values() if r["status"] != "skipped_existing"]
+        keep = [r for r in rows.values() if r["status"] == QuantumStatus.SKIPPED_EXISTING]
+        replace = [r for r in rows.values() if r["status"] != QuantumStatus.SKIPPED_EXISTING]
         with self._db.transaction() as conn:
             written = [r["id"] for r in replace]
             if keep:
@@ -164,7 +155,7 @@ class ProvenanceManager:
                 result.setdefault(label, {})[status] = count
         return result
 
-    def statuses(self, run: str) -> dict[tuple[str, str], str]:
+    def statuses(self, run: str) -> dict[tuple[str, str], QuantumStatus]:
         """The recorded status of every quantum of a run, by (task label, data ID key)."""
         table = self._tables.quantum
         run_id = self._collections.get(run, CollectionType.RUN).id
@@ -172,7 +163,8 @@ class ProvenanceManager:
             table.c.run_id == run_id
         )
         with self._db.connect() as conn:
-            return {(label, key): status for label, key, status in conn.execute(query)}
+            rows = conn.execute(query)
+            return {(label, key): QuantumStatus(status) for label, key, status in rows}
 
     def get(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, QuantumRecord]:
         """Recorded quanta by ID (unknown IDs are absent)."""
@@ -272,7 +264,7 @@ def _row(qid: uuid.UUID, run_id: int, outcome: QuantumOutcome) -> dict[str, Any]
         "data_id_key": data_id.key(),
         "data_id": json.dumps(values),
         "extras": json.dumps(extras, sort_keys=True) if extras else None,
-        "status": outcome.status,
+        "status": _status(outcome.status).value,
         "attempts": outcome.attempts,
         "start_ns": outcome.start_ns,
         "end_ns": outcome.end_ns,
@@ -283,6 +275,15 @@ def _row(qid: uuid.UUID, run_id: int, outcome: QuantumOutcome) -> dict[str, Any]
     }
 
 
+def _status(status: str) -> QuantumStatus:
+    """``status`` as a ``QuantumStatus``; a ``ValueError`` names the valid ones."""
+    try:
+        return QuantumStatus(status)
+    except ValueError:
+        valid = ", ".join(QuantumStatus)
+        raise ValueError(f"unknown quantum status {status!r}; valid: {valid}") from None
+
+
 def _record(row: Any, run: str) -> QuantumRecord:
     return QuantumRecord(
         id=row["id"],
@@ -291,7 +292,7 @@ def _record(row: Any, run: str) -> QuantumRecord:
         data_id=json.loads(row["data_id"]),
         extras=json.loads(row["extras"]) if row["extras"] else {},
         data_id_key=row["data_id_key"],
-        status=row["status"],
+        status=QuantumStatus(row["status"]),
         attempts=row["attempts"],
         start_ns=row["start_ns"],
         end_ns=row["end_ns"],

@@ -1,33 +1,36 @@
-"""One formatter per storage class, each imported only when first used."""
+"""One formatter per storage class, found through the ``quanta.formatters`` entry points
+and each imported only when first used."""
 
 from __future__ import annotations
 
-import importlib
+from typing import Any
 
 from quanta.core.errors import ConfigError
+from quanta.core.plugins import PluginLoader
 
 from .base import Formatter as Formatter
 
-#: Storage class -> module of this package that holds its ``FORMATTER``.
-_MODULES = {
-    "Image": "image",
-    "ArrowTable": "parquet",
-    "StructuredData": "json",
-    "NumpyArray": "numpy",
-    "RawImage": "raw",
-    "Plot": "png",
-}
+
+def _accepts(name: str, plugin: Any) -> bool:
+    """A formatter object for the storage class its entry point is named after."""
+    return (
+        getattr(plugin, "storage_class", None) == name
+        and isinstance(getattr(plugin, "extension", None), str)
+        and callable(getattr(plugin, "write", None))
+        and callable(getattr(plugin, "read", None))
+    )
+
+
+FORMATTERS: PluginLoader[Formatter] = PluginLoader(
+    "quanta.formatters",
+    "storage class",
+    _accepts,
+    "a formatter (storage_class, extension, write, read) of that storage class",
+    unknown=ConfigError,
+    listing="valid storage classes",
+)
 
 
 def formatter_for(storage_class: str) -> Formatter:
     """The formatter of ``storage_class``, importing its module (and heavy libraries) lazily."""
-    try:
-        module_name = _MODULES[storage_class]
-    except KeyError:
-        raise ConfigError(
-            f"no formatter for storage class {storage_class!r}; "
-            f"valid storage classes: {', '.join(_MODULES)}"
-        ) from None
-    module = importlib.import_module(f"{__name__}.{module_name}")
-    formatter: Formatter = module.FORMATTER
-    return formatter
+    return FORMATTERS.load(storage_class)

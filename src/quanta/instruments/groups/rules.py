@@ -12,17 +12,16 @@ returns groups and the exposures it left out, with why; it never touches the reg
 
 from __future__ import annotations
 
-import functools
 import shlex
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib.metadata import EntryPoint, entry_points
 from typing import Any, ClassVar
 
-from ...core.errors import ConfigError, UnknownNameError
+from ...core.errors import ConfigError
 from ...core.group_files import Group as Group
 from ...core.pairing import LeftOut as LeftOut
+from ...core.plugins import PluginLoader, subclass_of
 from ...core.records import DimensionRecord
 
 ENTRY_POINT_GROUP = "quanta.group_rules"
@@ -99,33 +98,20 @@ def check_arguments(spec: RuleSpec, count: int, usage: str, tolerance: bool = Fa
         raise ConfigError(f"rule {spec.name!r} takes no --tolerance")
 
 
-@functools.cache
-def _entry_points() -> dict[str, EntryPoint]:
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+RULES: PluginLoader[type[GroupRule]] = PluginLoader(
+    ENTRY_POINT_GROUP,
+    "grouping rule",
+    subclass_of(GroupRule),
+    "a GroupRule subclass",
+    listing="known rules",
+)
 
 
 def known_rules() -> list[str]:
     """Short names of every installed grouping rule."""
-    return sorted(_entry_points())
+    return RULES.known()
 
 
 def load_rule(spec: RuleSpec) -> GroupRule:
     """The rule ``spec`` names, built from its arguments."""
-    try:
-        entry_point = _entry_points()[spec.name]
-    except KeyError:
-        known = ", ".join(known_rules()) or "none installed"
-        raise UnknownNameError(
-            f"unknown grouping rule {spec.name!r}; known rules: {known}"
-        ) from None
-    try:
-        cls = entry_point.load()
-    except (ImportError, AttributeError) as err:
-        raise ConfigError(
-            f"grouping rule {spec.name!r} ({entry_point.value}) cannot be loaded: {err}"
-        ) from err
-    if not (isinstance(cls, type) and issubclass(cls, GroupRule)):
-        raise ConfigError(
-            f"entry point {spec.name!r} ({entry_point.value}) must name a GroupRule subclass"
-        )
-    return cls.from_spec(spec)
+    return RULES.load(spec.name).from_spec(spec)

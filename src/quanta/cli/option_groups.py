@@ -1,0 +1,171 @@
+"""Option groups: the options of one concern declared once and parsed into one typed object.
+
+``graph_request_options`` gives ``run`` and ``qgraph`` a ``RunRequest`` (which graph to
+build or load), ``execution_options`` gives ``run`` its ``ExecutionSettings`` and
+``ExecutorChoice`` (how and where quanta run), and ``jobs_option`` is the one ``-j``.
+The typed objects are made when the command runs, so importing the CLI stays light.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .params import (
+    bind_option,
+    executor_options,
+    inputs_option,
+    output_option,
+    pipeline_option,
+    split_collections,
+    where_option,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+config_option = click.option(
+    "--config",
+    "-c",
+    "overrides",
+    multiple=True,
+    metavar="LABEL:FIELD=VALUE",
+    help="Override one config field of one task; VALUE is read as a YAML scalar "
+    "(3 is a number, true a boolean). Repeatable; applied after the pipeline's own config.",
+)
+
+
+def jobs_option(help: str, default: int | None = None) -> Callable[[F], F]:
+    """``-j/--jobs N``: how many workers, in every command that has them."""
+    return click.option(
+        "--jobs",
+        "-j",
+        "jobs",
+        type=click.IntRange(min=1),
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )
+
+
+def graph_request_options(*, save_flag: str, load: bool) -> Callable[[F], F]:
+    """The options that say which graph to build (``--pipeline``, ``--input``,
+    ``--output``, ``--where``, ``--bind``, ``--config``) and where to save it (``save_flag``)
+    or, with ``load``, which saved graph to use (``--qgraph``); the command gets them as
+    one ``request: RunRequest``."""
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            from quanta.graph.planning import RunRequest
+            from quanta.pipe.config import parse_override
+
+            kwargs["request"] = RunRequest(
+                output=kwargs.pop("output"),
+                pipeline=kwargs.pop("pipeline_ref"),
+                inputs=split_collections(kwargs.pop("inputs")),
+                where=kwargs.pop("where"),
+                binds=kwargs.pop("binds"),
+                overrides=[parse_override(o) for o in kwargs.pop("overrides")],
+                qgraph=kwargs.pop("qgraph", None),
+                save_qgraph=kwargs.pop("save_qgraph"),
+            )
+            return func(*args, **kwargs)
+
+        options = [pipeline_option, inputs_option, output_option, where_option, bind_option]
+        options.append(config_option)
+        if load:
+            options.append(
+                click.option(
+                    "--qgraph",
+                    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                    help="Execute this saved graph instead of building one.",
+                )
+            )
+        options.append(
+            click.option(
+                save_flag,
+                "save_qgraph",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="Save the graph (gzip-compressed JSON)"
+                + (" before executing it." if load else " for 'quanta run --qgraph'."),
+            )
+        )
+        decorated: Any = wrapper
+        for option in reversed(options):
+            decorated = option(decorated)
+        return decorated  # type: ignore[no-any-return]
+
+    return decorate
+
+
+def execution_options(func: F) -> F:
+    """The options that say how and where quanta run (``-j``, ``--executor``, ``--site``,
+    ``--cluster-by``, ``--resume``, ``--retries``, ``--timeout``, ``--fail-fast``,
+    ``--progress``); the command gets them as ``settings: ExecutionSettings`` and
+    ``executor: ExecutorChoice``, checked before anything is built or started."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from quanta.exec.driver import ExecutionSettings
+        from quanta.exec.executor_choice import choose_executor
+
+        timeout = kwargs.pop("timeout")
+        kwargs["executor"] = choose_executor(
+            kwargs.pop("executor"), kwargs.pop("jobs"), timeout, kwargs.pop("site")
+        )
+        cluster_by = kwargs.pop("cluster_by") or ""
+        kwargs["settings"] = ExecutionSettings(
+            retries=kwargs.pop("retries"),
+            timeout=timeout,
+            fail_fast=kwargs.pop("fail_fast"),
+            resume=kwargs.pop("resume"),
+            progress=kwargs.pop("progress"),
+            cluster_by=tuple(d.strip() for d in cluster_by.split(",") if d.strip()),
+        )
+        return func(*args, **kwargs)
+
+    options = [
+        jobs_option(
+            "Worker processes (default 1: quanta run in this process); on Parsl, workers per node."
+        ),
+        executor_options,
+        click.option(
+            "--cluster-by",
+            metavar="DIMENSIONS",
+            help="Run the quanta of a task that share these dimensions' values "
+            "(comma-separated, e.g. detector) as one job.",
+        ),
+        click.option(
+            "--resume",
+            is_flag=True,
+            help="Continue the last run of OUTPUT, skipping quanta whose outputs exist.",
+        ),
+        click.option(
+            "--retries",
+            type=click.IntRange(min=0),
+            default=0,
+            show_default=True,
+            help="Attempts to add to a failing quantum before it counts as failed.",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            metavar="SECONDS",
+            help="Kill a quantum running longer than this (runs quanta in worker processes).",
+        ),
+        click.option("--fail-fast", is_flag=True, help="Start no quantum after the first failure."),
+        click.option(
+            "--progress/--no-progress",
+            default=True,
+            show_default=True,
+            help="Show progress on stderr: a bar on a terminal, a line now and then otherwise.",
+        ),
+    ]
+    decorated: Any = wrapper
+    for option in reversed(options):
+        decorated = option(decorated)
+    return decorated  # type: ignore[no-any-return]
