@@ -14,7 +14,7 @@ interpreter that opens the repository, so that its peak resident memory is its o
   size and the process's peak RSS by then;
 * ``load``: ``load_graph`` of the saved file in another fresh child; seconds and peak RSS.
 
-Workloads (``shared/BENCHMARKS.md``):
+Workloads (see ``benchmarks/README.md``):
 
 * W1 (``--w1 N ...``): the shipped ``w1`` pipeline, ``calexp`` per exposure-detector
   and ``summary`` per detector: N x 4 + 4 quanta. Targets: at most 8,004 quanta
@@ -70,7 +70,7 @@ FULL_W2 = (250_000,)
 
 W2_PIPELINE = """\
 description: >-
-  W2 of BENCHMARKS.md: two tasks per (instrument, detector, exposure), then one per
+  W2: two tasks per (instrument, detector, exposure), then one per
   (instrument, detector) reading every output of the second.
 tasks:
   isr:

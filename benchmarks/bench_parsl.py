@@ -1,4 +1,4 @@
-"""W4, cluster execution (shared/BENCHMARKS.md): per-quantum overhead of the process pool
+"""W4, cluster execution (see benchmarks/README.md): per-quantum overhead of the process pool
 and of Parsl, with one quantum per job and with jobs clustered by detector.
 
 Each repeat makes a new repository in a temporary directory with N exposures x 4

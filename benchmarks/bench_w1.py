@@ -1,4 +1,4 @@
-"""W1, the reference middleware workload (shared/BENCHMARKS.md), stage by stage.
+"""W1, the reference middleware workload (see benchmarks/README.md), stage by stage.
 
 Each repeat builds a new repository in a temporary directory and runs the stages in
 order: create, dimensions, put (N x 4 float32 64x64 arrays with ``put_many`` into RUN

@@ -1,6 +1,6 @@
 """Shared fixtures for the quanta test suite.
 
-Database fixtures (DESIGN.md, invariant 7: both databases, one code path):
+Database fixtures (invariant 7: both databases, one code path):
 
 * ``pg_server`` (session): a throwaway PostgreSQL cluster, started on first use.
 * ``postgres_url`` (function): a fresh, uniquely named, empty PostgreSQL database.

@@ -12,7 +12,7 @@ from quanta.exec import ExecutionSettings
 from quanta.exec.workflow import run_pipeline
 from quanta.graph.io import load_graph
 from quanta.graph.planning import RunRequest
-from quanta.pipe.pipeline_graph import ResolvedPipeline
+from quanta.pipe.resolved import ResolvedPipeline
 
 
 def _run(butler: Butler, resume: bool = False, **calexp: object) -> str:

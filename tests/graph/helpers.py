@@ -9,7 +9,7 @@ import numpy as np
 from quanta.butler import Butler
 from quanta.core import Timespan
 from quanta.pipe.config import build_config
-from quanta.pipe.pipeline_graph import ResolvedPipeline, TaskDef, connect
+from quanta.pipe.resolved import ResolvedPipeline, TaskDef, connect
 from quanta.pipe.task import PipelineTask
 from repo_data import DETECTORS, EXPOSURES, INSTRUMENT
 

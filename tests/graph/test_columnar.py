@@ -20,11 +20,11 @@ from quanta.core import DataCoordinate, DatasetRef
 from quanta.core.errors import ConflictError
 from quanta.core.ids import output_dataset_id, output_dataset_ids
 from quanta.core.universe import DEFAULT_UNIVERSE_PATH, load_universe
+from quanta.graph.accumulators import TaskQuanta, group_pairs
 from quanta.graph.builder import GraphBuilder, build_graph
 from quanta.graph.columns import first_duplicate
 from quanta.graph.io import graph_to_json, save_graph
 from quanta.graph.model import TaskStats
-from quanta.graph.nodes import TaskQuanta, group_pairs
 from quanta.pipe import Input, Output, PipelineTask, PipelineTaskConnections, PrerequisiteInput
 from repo_data import DETECTORS, EXPOSURES, INSTRUMENT
 

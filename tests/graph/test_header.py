@@ -23,7 +23,7 @@ from quanta.graph.builder import build_graph
 from quanta.graph.header import GRAPH_FORMAT_VERSION, UniverseVersion
 from quanta.graph.io import load_graph, save_graph
 from quanta.graph.model import QuantumGraph
-from quanta.pipe.pipeline_graph import ResolvedPipeline
+from quanta.pipe.resolved import ResolvedPipeline
 from repo_data import make_repo
 
 WHERE = "detector < :d"

@@ -12,7 +12,7 @@ from quanta.core import DimensionUniverse
 from quanta.core.errors import ConfigError, UnknownNameError
 from quanta.pipe.examples import ScaleConfig, ScaleTask
 from quanta.pipe.pipeline import Pipeline
-from quanta.pipe.pipeline_graph import ResolvedPipeline
+from quanta.pipe.resolved import ResolvedPipeline
 
 UNIVERSE = DimensionUniverse.default()
 SCALE = "quanta.pipe.examples.ScaleTask"

@@ -1,6 +1,6 @@
 """The rule every run obeys: each output its saved quantum graph predicted exists.
 
-Output IDs are deterministic (DESIGN.md, invariant 2), so the graph holds the ID of
+Output IDs are deterministic (invariant 2), so the graph holds the ID of
 every predicted output; the check compares them, one dataset type at a time, with the
 IDs the registry holds in the run, one query per dataset type. Missing outputs of quanta
 the expectations allow to fail are ignored; each other one is a problem that says, from

@@ -17,7 +17,7 @@ from .option_groups import config_option
 
 if TYPE_CHECKING:
     from quanta.pipe.pipeline import Pipeline
-    from quanta.pipe.pipeline_graph import ResolvedPipeline
+    from quanta.pipe.resolved import ResolvedPipeline
 
 pipeline_argument = click.argument("pipeline_ref", metavar="PIPELINE")
 

@@ -21,7 +21,7 @@ from .job import ConnectionSpec, QuantumJob, RefSpec
 if TYPE_CHECKING:
     from ..butler import Butler
     from ..graph.model import DatasetNodes, QuantumGraph
-    from ..pipe.pipeline_graph import ResolvedPipeline
+    from ..pipe.resolved import ResolvedPipeline
 
 Node = tuple[str, int]
 

@@ -3,7 +3,7 @@
 Both hold plain values only (strings, numbers, tuples), convert to and from
 JSON-compatible dicts, and are small enough to send to another process or host. A job
 names the repository root instead of carrying a Butler: workers
-build a datastore of their own and never open the registry (DESIGN.md, invariant 1).
+build a datastore of their own and never open the registry (invariant 1).
 """
 
 from __future__ import annotations

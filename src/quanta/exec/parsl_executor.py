@@ -3,7 +3,7 @@
 One HighThroughputExecutor on the site's provider (``sites.py``) runs each job through
 ``parsl_app.run_jobs``. Workers get plain job records and the repository's path; they
 read and write files on the shared filesystem and return result records, and only the
-driver opens the registry (DESIGN.md, invariant 1). The driver bounds the jobs in
+driver opens the registry (invariant 1). The driver bounds the jobs in
 flight to the site's ``max_in_flight``. A job whose worker is lost (killed, out of
 memory, its node gone) fails its unfinished quanta, which the driver retries if asked.
 Parsl itself is imported only when a cluster starts.

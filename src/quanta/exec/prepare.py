@@ -12,7 +12,7 @@ from ..core.stored_file import StoredFile
 if TYPE_CHECKING:
     from ..butler import Butler
     from ..graph.model import QuantumGraph
-    from ..pipe.pipeline_graph import ResolvedPipeline, TaskDef
+    from ..pipe.resolved import ResolvedPipeline, TaskDef
 
 log = logging.getLogger("quanta.exec")
 

@@ -1,6 +1,6 @@
 """Recording finished quanta in the registry: outputs and provenance, in batches.
 
-Only the driver writes the registry (DESIGN.md, invariant 1). Each batch, of up to
+Only the driver writes the registry (invariant 1). Each batch, of up to
 ``batch_size`` quanta or whatever finished within ``flush_seconds``, goes in one
 transaction: the output datasets, their file records and the quanta's provenance, so a
 registry row never points at a missing file and a recorded output always has its quantum.

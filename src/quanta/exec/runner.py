@@ -23,7 +23,7 @@ from ..butler.quantum_io import ButlerQuantumIO, InputBinding, OutputBinding
 from ..butler.repo_files import RepoFiles, open_repo_files
 from ..core.implicit import LOG, METADATA
 from ..core.status import QuantumStatus
-from ..pipe.pipeline_graph import import_task_class
+from ..pipe.resolved import import_task_class
 from ..pipe.task import NoWorkFound, PipelineTask
 from .job import QuantumJob, QuantumResult
 

@@ -28,10 +28,10 @@ from ..core.errors import ConflictError, QuantaError
 from ..core.ids import data_id_key, output_dataset_ids, output_id_prefix
 from ..core.implicit import LOG, METADATA
 from ..core.memory import paused_gc
+from .accumulators import ExistingNodes, NodeAccumulator, PredictedNodes, TaskQuanta, group_pairs
 from .columns import DataIdColumns, Extras, column, first_duplicate, picker
 from .header import GraphHeader, UniverseVersion
 from .model import DatasetNodes, Edges, QuantumGraph, TaskNodes, TaskStats
-from .nodes import ExistingNodes, NodeAccumulator, PredictedNodes, TaskQuanta, group_pairs
 from .prerequisites import PrerequisiteFinder, TaskHooks
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from ..core.errors import ConfigError
 
 if TYPE_CHECKING:
     from ..core.universe import DimensionUniverse
-    from ..pipe.pipeline_graph import ResolvedPipeline
+    from ..pipe.resolved import ResolvedPipeline
 
 #: Version of the saved graph's layout; a file of any other version must be rebuilt.
 GRAPH_FORMAT_VERSION = 2
@@ -87,7 +87,7 @@ class GraphHeader(BaseModel):
         saved description, imported and validated on first use (``quanta check`` needs
         no task classes)."""
         if self._resolved is None:
-            from ..pipe.pipeline_graph import ResolvedPipeline
+            from ..pipe.resolved import ResolvedPipeline
 
             assert self._saved is not None
             self._resolved = ResolvedPipeline.from_json(*self._saved)

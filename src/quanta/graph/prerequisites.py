@@ -25,8 +25,8 @@ from ..core.errors import ConflictError
 from ..core.refs import DatasetRef
 from ..core.timespan import Timespan
 from ..pipe.task import Candidate, NoWorkFound, PipelineTask
+from .accumulators import NodeAccumulator, TaskQuanta, group_pairs
 from .columns import Extras
-from .nodes import NodeAccumulator, TaskQuanta, group_pairs
 
 if TYPE_CHECKING:
     from ..butler import Registry

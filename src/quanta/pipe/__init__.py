@@ -7,7 +7,7 @@ from .connections import Output as Output
 from .connections import PipelineTaskConnections as PipelineTaskConnections
 from .connections import PrerequisiteInput as PrerequisiteInput
 from .pipeline import Pipeline as Pipeline
-from .pipeline_graph import ResolvedPipeline as ResolvedPipeline
-from .pipeline_graph import TaskDef as TaskDef
+from .resolved import ResolvedPipeline as ResolvedPipeline
+from .resolved import TaskDef as TaskDef
 from .task import NoWorkFound as NoWorkFound
 from .task import PipelineTask as PipelineTask

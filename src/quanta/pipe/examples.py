@@ -1,4 +1,4 @@
-"""Example tasks of the W1 benchmark workload (BENCHMARKS.md), shipped so workers can import them.
+"""Example tasks of the W1 benchmark workload, shipped so workers can import them.
 
 ``ScaleTask`` turns each ``raw`` array into ``calexpLike = raw * scale + offset``;
 ``SummaryTask`` reduces every ``calexpLike`` of a detector to a small dict; ``BusyTask``

@@ -24,7 +24,7 @@ description are replaced by name; a task label defined again with the same class
 Import cycles are errors. ``Pipeline.load("file.yaml#step1")`` or ``"w1#calexp,summary"``
 keeps only the named subsets and labels. ``resolve(universe)`` imports the task classes,
 builds their configs (file layers, then ``-c label:field=value`` overrides) and checks
-the dataset-type flow (``pipeline_graph.py``).
+the dataset-type flow (``resolved.py``).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from ..core.errors import ConfigError, UnknownNameError
 from ..core.universe import DimensionUniverse
 from ..core.yaml_io import config_error, line_of, load_yaml
 from .config import PipelineTaskConfig, build_config
-from .pipeline_graph import ResolvedPipeline, TaskDef, connect, import_task_class
+from .resolved import ResolvedPipeline, TaskDef, connect, import_task_class
 
 _TOP_KEYS = ("description", "parameters", "imports", "tasks", "subsets")
 _TASK_KEYS = ("class", "config")

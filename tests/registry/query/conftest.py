@@ -23,7 +23,7 @@ from registry.query.exposure_table import EXPOSURE, METADATA, ROWS, ExposureDb
     ],
 )
 def exposure_db(request: pytest.FixtureRequest) -> Iterator[ExposureDb]:
-    """The exposure table on each backend in turn (DESIGN.md, invariant 7)."""
+    """The exposure table on each backend in turn (invariant 7)."""
     dbname = None
     if request.param == "sqlite":
         engine = sa.create_engine("sqlite://")

@@ -1,4 +1,4 @@
-"""Hostile ``where`` strings and bind values never reach SQL as text (DESIGN.md, invariant 4).
+"""Hostile ``where`` strings and bind values never reach SQL as text (invariant 4).
 
 Each one either fails to parse, fails to compile, or is compared as a plain
 value: the table survives and only the row that really holds that value
