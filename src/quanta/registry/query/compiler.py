@@ -2,7 +2,8 @@
 
 Every value (literal or bind) reaches SQL as a bound parameter through column
 operators; no text from the query is ever spliced into SQL (invariant 4). The compiler
-knows no schema: a :class:`ColumnResolver` maps names to columns and raises ``QueryError`` for names it does not know.
+knows no schema: a :class:`ColumnResolver` maps names to columns and raises
+``QueryError`` for names it does not know.
 
 Timespans are stored as half-open ``[begin, end)`` integer TAI nanoseconds, so
 ``[b1, e1)`` overlaps ``[b2, e2)`` when ``b1 < e2 AND b2 < e1``, and contains
