@@ -31,6 +31,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy src/quanta
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .coverage quanta-demo

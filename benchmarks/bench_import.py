@@ -15,7 +15,7 @@ import sys
 
 from common import ChildError, emit, log, python_child, summarize, time_import
 
-MODULES = ("quanta", "quanta.butler", "quanta.cli", "quanta.cli.main")
+MODULES = ("quanta", "quanta.butler.butler", "quanta.cli", "quanta.cli.main")
 _IMPORTTIME = re.compile(r"^import time:\s+\d+\s+\|\s+(\d+)\s+\|\s*(\S+)")
 
 

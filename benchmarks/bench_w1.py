@@ -153,10 +153,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         try:
-            imports = [time_import("quanta.butler") for _ in range(max(args.repeat, 5))]
+            imports = [time_import("quanta.butler.butler") for _ in range(max(args.repeat, 5))]
             for run in imports:
                 run.pop("namespace")
-            emit(summarize("w1", "import", imports, module="quanta.butler", **common))
+            emit(summarize("w1", "import", imports, module="quanta.butler.butler", **common))
         except ChildError as err:
             emit({"bench": "w1", "stage": "import", "error": str(err), **common})
 

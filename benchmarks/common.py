@@ -32,7 +32,7 @@ TARGETS: dict[str, tuple[str, str, float]] = {
     "query_tracemalloc": ("peak_mb", "<", 300),
     "query_rss": ("rss_growth_mb", "<", 300),
     "import quanta.cli": ("seconds", "<", 0.3),
-    "import quanta.cli.main": ("seconds", "<", 0.3),
+    "import quanta.cli.main": ("seconds", "<", 0.1),
 }
 
 

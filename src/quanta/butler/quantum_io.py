@@ -141,6 +141,7 @@ class ButlerQuantumIO:
                 f"inputs: {', '.join(self._inputs) or '(none)'}"
             )
         pairs = list(zip(binding.refs, binding.files, strict=True))
+        values: list[Any]
         if binding.defer_load:
             values = [DeferredFile(self._datastore, ref, stored) for ref, stored in pairs]
         else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -97,7 +97,7 @@ def graph_request_options(*, save_flag: str, load: bool) -> Callable[[F], F]:
         decorated: Any = wrapper
         for option in reversed(options):
             decorated = option(decorated)
-        return decorated  # type: ignore[no-any-return]
+        return cast(F, decorated)
 
     return decorate
 
@@ -168,4 +168,4 @@ def execution_options(func: F) -> F:
     decorated: Any = wrapper
     for option in reversed(options):
         decorated = option(decorated)
-    return decorated  # type: ignore[no-any-return]
+    return cast(F, decorated)

@@ -6,7 +6,7 @@ import functools
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -110,7 +110,7 @@ def deprecated_spelling(
 
         help = f"Deprecated spelling of {new}."
         declare = click.option(old, hidden, hidden=True, multiple=multiple, help=help, **option)
-        return declare(wrapper)  # type: ignore[no-any-return]
+        return cast(F, declare(wrapper))
 
     return decorate
 
@@ -134,7 +134,7 @@ def collections_option(help: str, *, required: bool = False) -> Callable[[F], F]
             help=help + (" Required." if required else ""),
         )
         old = deprecated_spelling("-c", "--collections", "collections", multiple=True)
-        return option(old(checked))  # type: ignore[no-any-return]
+        return cast(F, option(old(checked)))
 
     return decorate
 

@@ -138,8 +138,10 @@ def _by_sky(a: pa.Table, b: pa.Table, radius_arcsec: float) -> RowMatch:
     nearest = np.zeros(rows_a.size, dtype=np.intp)
     if rows_a.size and rows_b.size:
         chord = 2.0 * np.sin(np.radians(radius_arcsec / 3600.0) / 2.0)
-        _, nearest = KDTree(xyz_b[rows_b]).query(xyz_a[rows_a], distance_upper_bound=chord)
-        _, back = KDTree(xyz_a[rows_a]).query(xyz_b[rows_b], distance_upper_bound=chord)
+        nearest = np.asarray(
+            KDTree(xyz_b[rows_b]).query(xyz_a[rows_a], distance_upper_bound=chord)[1]
+        )
+        back = np.asarray(KDTree(xyz_a[rows_a]).query(xyz_b[rows_b], distance_upper_bound=chord)[1])
         found = nearest < rows_b.size
         matched[found] = back[nearest[found]] == np.flatnonzero(found)
     index_a, index_b = rows_a[matched], rows_b[nearest[matched]]

@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 class DeferredInput(Protocol):
     """An input not read yet: whole, a range of rows at a time, or just its shape."""
 
-    #: The dataset it reads; None for an image that is already in memory.
-    ref: DatasetRef | None
+    @property
+    def ref(self) -> DatasetRef | None:
+        """The dataset it reads; None for an image that is already in memory."""
 
     def get(self, rows: tuple[int, int] | None = None) -> Any:
         """The dataset; ``rows=(y0, y1)`` reads only those rows of an ``Image`` (its

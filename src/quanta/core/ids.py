@@ -39,7 +39,7 @@ def data_id_key(names: Sequence[str], values: Sequence[Any], extras: Extras = ()
 
 def data_id_keys(
     names: Sequence[str],
-    columns: Sequence[Sequence[Any]],
+    columns: Sequence[Sequence[Any] | np.ndarray],
     extras: Sequence[Extras] | None,
     count: int,
 ) -> Iterator[str]:
@@ -85,7 +85,7 @@ def output_dataset_id(run: str, dataset_type: str, data_id: DataCoordinate) -> u
 def output_dataset_ids(
     prefixes: Sequence[str],
     names: Sequence[str],
-    columns: Sequence[Sequence[Any]],
+    columns: Sequence[Sequence[Any] | np.ndarray],
     extras: Sequence[Extras] | None,
     count: int,
 ) -> list[np.ndarray]:

@@ -35,4 +35,5 @@ class Image:
     @property
     def shape(self) -> tuple[int, int]:
         """Rows and columns of the image."""
-        return self.image.shape  # type: ignore[return-value]
+        rows, columns = self.image.shape
+        return rows, columns

@@ -8,7 +8,7 @@ dataclasses that the hot paths use.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -209,7 +209,7 @@ class DimensionGroup:
     def __contains__(self, name: object) -> bool:
         return name in self.required or name in self.implied
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[str]:
         return iter(self.required)
 
     def __len__(self) -> int:
@@ -239,7 +239,8 @@ class DimensionGroup:
         return "(" + ", ".join(self.required) + ")"
 
 
-def _model_classes() -> tuple[type, type, type, type]:
+def _model_classes() -> tuple[Any, Any, Any, Any]:
+    """The pydantic models of a universe file, made on first use (pydantic loads then)."""
     from pydantic import BaseModel, ConfigDict, Field
 
     class _Strict(BaseModel):

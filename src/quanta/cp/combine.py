@@ -52,7 +52,7 @@ class CombineConfig(PipelineTaskConfig):
     )
     memory_mb: float = Field(128.0, gt=0, description="Working memory for one chunk of rows.")
     bad_mask: list[Literal["SAT", "BAD", "EDGE"]] = Field(
-        default_factory=lambda: ["SAT", "BAD"], description="Input mask bits left out."
+        default=["SAT", "BAD"], description="Input mask bits left out."
     )
 
     def clip_options(self) -> ClipOptions:

@@ -36,6 +36,7 @@ from ..pipe.task import Candidate, QuantumSpec
 from . import headers as hdr
 from .algorithms import MaskBit
 from .algorithms.ptc import PairMeasurement, PairOptions, measure_pair
+from .rows import planes
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -93,7 +94,7 @@ def measure_exposure_pair(
         raise ValueError("the image has no AMPSEC cards; run it through IsrTask first")
     if first.shape != second.shape:
         raise ValueError(f"the pair's images have shapes {first.shape} and {second.shape}")
-    good = ((first.mask | second.mask) & bad_bits) == 0
+    good = ((planes(first)[1] | planes(second)[1]) & bad_bits) == 0
     rows: list[tuple[str, PairMeasurement]] = []
     for amp, section in sections.items():
         where = section.slices

@@ -111,7 +111,9 @@ class SolveTask(PipelineTask):
 
     def run_quantum(self, qio: QuantumIO) -> None:
         """Fit the quantum's pair tables; write ``ptc`` and ``ptcPlot``."""
-        outputs = self.run(qio.get("pairs"), qio.data_id["instrument"], qio.data_id["detector"])
+        outputs = self.run(
+            qio.get("pairs"), str(qio.data_id["instrument"]), int(qio.data_id["detector"])
+        )
         write_outputs(qio, outputs)
 
     def run(  # type: ignore[override]
@@ -187,7 +189,9 @@ class PtcInlineTask(PipelineTask):
         """Pair and measure the deferred flats, fit, write."""
         exposures = [int(ref.data_id["exposure"]) for ref in qio.refs("inputs")]
         handles = dict(zip(exposures, qio.get("inputs"), strict=True))
-        write_outputs(qio, self.run(handles, qio.data_id["instrument"], qio.data_id["detector"]))
+        write_outputs(
+            qio, self.run(handles, str(qio.data_id["instrument"]), int(qio.data_id["detector"]))
+        )
 
     def run(  # type: ignore[override]
         self, flats: Mapping[int, Any], instrument: str, detector: int

@@ -43,7 +43,8 @@ class InMemoryRows:
 
 def row_sources(images: Sequence[Image | DeferredInput]) -> list[DeferredInput]:
     """Every item as a ``DeferredInput`` (``Image``s wrapped in ``InMemoryRows``)."""
-    return [InMemoryRows(i) if isinstance(i, Image) else i for i in images]
+    sources: list[DeferredInput] = [InMemoryRows(i) if isinstance(i, Image) else i for i in images]
+    return sources
 
 
 def planes(image: Image) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -82,10 +82,10 @@ class ExecutionReport:
 
     run: str
     output: str | None
-    counts: dict[str, dict[str, int]]
+    counts: dict[str, dict[QuantumStatus, int]]
     failures: list[Failure] = field(default_factory=list)
 
-    def total(self, status: str) -> int:
+    def total(self, status: QuantumStatus) -> int:
         """Quanta of one status over all tasks."""
         return sum(c[status] for c in self.counts.values())
 

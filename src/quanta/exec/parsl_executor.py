@@ -151,7 +151,7 @@ def _provider(site: Site, path_line: str) -> Any:
     from parsl import providers
 
     init = "\n".join([path_line, *site.worker_init])
-    blocks = {
+    blocks: dict[str, Any] = {
         "nodes_per_block": site.nodes_per_block,
         "init_blocks": site.init_blocks,
         "min_blocks": site.min_blocks,
@@ -162,7 +162,7 @@ def _provider(site: Site, path_line: str) -> Any:
     memory = site.memory_per_quantum and site.memory_per_quantum * site.workers_per_node
     if site.provider == "local":
         return providers.LocalProvider(**blocks)
-    batch = {"walltime": site.walltime, "scheduler_options": site.scheduler_options}
+    batch: dict[str, Any] = {"walltime": site.walltime, "scheduler_options": site.scheduler_options}
     if site.provider == "slurm":
         return providers.SlurmProvider(
             partition=site.partition,

@@ -7,6 +7,8 @@ import time
 from collections.abc import Mapping
 from typing import IO, Any
 
+from ..core.status import QuantumStatus
+
 
 class Progress:
     """Reports finished quanta to ``stream`` (stderr by default) while a run goes on.
@@ -47,7 +49,7 @@ class Progress:
             self._task = self._bar.add_task("quanta", total=total)
             self._bar.start()
 
-    def update(self, finished: int, counts: Mapping[str, int]) -> None:
+    def update(self, finished: int, counts: Mapping[QuantumStatus, int]) -> None:
         """Show ``finished`` of ``total`` quanta, with counts by status."""
         if not self.enabled:
             return
@@ -60,18 +62,18 @@ class Progress:
             self._line(finished, counts)
             self._last_count, self._last_time = finished, now
 
-    def close(self, finished: int, counts: Mapping[str, int]) -> None:
+    def close(self, finished: int, counts: Mapping[QuantumStatus, int]) -> None:
         """Remove the bar, or write the last line."""
         if self._bar is not None:
             self._bar.stop()
         elif self.enabled and finished != self._last_count:
             self._line(finished, counts)
 
-    def _line(self, finished: int, counts: Mapping[str, int]) -> None:
+    def _line(self, finished: int, counts: Mapping[QuantumStatus, int]) -> None:
         self.stream.write(f"quanta: {finished}/{self.total} finished ({_describe(counts)})\n")
         self.stream.flush()
 
 
-def _describe(counts: Mapping[str, int]) -> str:
+def _describe(counts: Mapping[QuantumStatus, int]) -> str:
     shown = [f"{n} {status.replace('_', ' ')}" for status, n in counts.items() if n]
     return ", ".join(shown) or "starting"

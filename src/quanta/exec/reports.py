@@ -26,7 +26,7 @@ class RunSummary:
     """Per task, how many quanta ended in each status; and the failed quanta."""
 
     run: str
-    counts: dict[str, dict[str, int]]
+    counts: dict[str, dict[QuantumStatus, int]]
     failures: list[Any] = field(default_factory=list)
 
 

@@ -261,10 +261,10 @@ class GraphBuilder:
                 key = key_of(row)
                 matches = [match(pick(row)) for pick, match, _, _ in plans]
                 variants: dict[Extras, None] = {}
-                for (single, acc), nodes, seen in zip(singles, matches, found, strict=True):
-                    seen.update(nodes)
+                for (single, acc), matched, seen in zip(singles, matches, found, strict=True):
+                    seen.update(matched)
                     if single:
-                        variants.update(dict.fromkeys(acc.extras_of(n) for n in nodes))
+                        variants.update(dict.fromkeys(acc.extras_of(n) for n in matched))
                 variants.pop((), None)
                 for variant in variants or ((),):
                     q = index.get((key, variant))
@@ -272,10 +272,10 @@ class GraphBuilder:
                         q = index[(key, variant)] = len(first_rows)
                         first_rows.append(row)
                         extras.append(variant)
-                    for (single, acc), nodes, (_, _, quanta, kept) in zip(
+                    for (single, acc), matched, (_, _, quanta, kept) in zip(
                         singles, matches, plans, strict=True
                     ):
-                        for n in nodes:
+                        for n in matched:
                             if not single or not variant or acc.extras_of(n) in ((), variant):
                                 quanta.append(q)
                                 kept.append(n)

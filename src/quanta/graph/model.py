@@ -9,6 +9,7 @@ Edges are compressed rows (offsets plus indices) from quanta to dataset nodes.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +36,7 @@ class DatasetNodes:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def ref(self, i: int, runs: list[str]) -> DatasetRef:
+    def ref(self, i: int, runs: Sequence[str]) -> DatasetRef:
         """The ref of one node."""
         return DatasetRef(
             uuid.UUID(bytes=self.ids[i].tobytes()),

@@ -267,7 +267,8 @@ def _typed(doc: Any, source: str, path: tuple[Any, ...], kind: type, default: An
     if value is None:
         return default
     if not isinstance(value, kind):
-        expected = {dict: "a mapping", list: "a list", str: "a string"}[kind]
+        names: dict[type, str] = {dict: "a mapping", list: "a list", str: "a string"}
+        expected = names.get(kind, kind.__name__)
         raise config_error(source, doc, path, f"{'.'.join(map(str, path))} must be {expected}")
     return value
 

@@ -128,7 +128,7 @@ class DatasetManager:
         for row in rows:
             run = run_names[row[1]]
             extras = tuple(tuple(p) for p in json.loads(row[2])) if row[2] else ()
-            data_id = new_coordinate(group, tuple(row[3:]), None, None, extras)  # type: ignore[arg-type]
+            data_id = new_coordinate(group, tuple(row[3:]), None, None, extras)
             yield new_ref(row[0], dataset_type, data_id, run)
 
     def _rows_for(self, refs: Sequence[DatasetRef], run_id: int, now: int) -> list[dict[str, Any]]:

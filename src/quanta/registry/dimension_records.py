@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.schema import SchemaItem
 
 from ..core.data_id import DataCoordinate
 from ..core.errors import ConflictError, DataIdError, RecordNotFoundError
@@ -37,7 +38,7 @@ def _key_columns(universe: DimensionUniverse, dim: Dimension) -> list[str]:
 
 
 def _dimension_table(md: sa.MetaData, universe: DimensionUniverse, dim: Dimension) -> sa.Table:
-    columns: list[sa.SchemaItem] = []
+    columns: list[SchemaItem] = []
     for req in dim.required:
         columns.append(sa.Column(req, column_type(universe[req].key), primary_key=True))
     columns.append(sa.Column(dim.key.name, column_type(dim.key), primary_key=True))
@@ -60,7 +61,7 @@ def _dimension_table(md: sa.MetaData, universe: DimensionUniverse, dim: Dimensio
 
 def _join_table(md: sa.MetaData, universe: DimensionUniverse, join: JoinSpec) -> sa.Table:
     group = universe.group(join.dimensions)
-    columns: list[sa.SchemaItem] = [
+    columns: list[SchemaItem] = [
         sa.Column(name, column_type(universe[name].key), primary_key=True)
         for name in group.required
     ]
@@ -84,7 +85,7 @@ def record_to_row(record: DimensionRecord) -> dict[str, Any]:
     return row
 
 
-def row_to_record(dim: Dimension, row: Mapping[str, Any]) -> DimensionRecord:
+def row_to_record(dim: Dimension, row: Mapping[Any, Any]) -> DimensionRecord:
     """The record for a database row of a dimension table."""
     values = {name: row[name] for name in dim.field_names if name != "timespan"}
     if dim.has_timespan:

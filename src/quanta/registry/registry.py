@@ -21,6 +21,7 @@ from ..core.errors import RepositoryError
 from ..core.provenance import Lineage, QuantumOutcome, QuantumRecord
 from ..core.records import DimensionRecord
 from ..core.refs import DatasetRef
+from ..core.status import QuantumStatus
 from ..core.stored_file import StoredFile
 from ..core.timespan import Timespan
 from ..core.universe import DimensionUniverse
@@ -360,12 +361,12 @@ class Registry:
         return self._provenance.summary(run)
 
     def query_quanta(
-        self, run: str, label: str | None = None, statuses: Sequence[str] | None = None
+        self, run: str, label: str | None = None, statuses: Iterable[str] | None = None
     ) -> list[QuantumRecord]:
         """The recorded quanta of a run, optionally of one task and some statuses."""
         return self._provenance.quanta(run, label=label, statuses=statuses)
 
-    def quantum_statuses(self, run: str) -> dict[tuple[str, str], str]:
+    def quantum_statuses(self, run: str) -> dict[tuple[str, str], QuantumStatus]:
         """The status of every recorded quantum of a run, by (label, canonical data ID)."""
         return self._provenance.statuses(run)
 

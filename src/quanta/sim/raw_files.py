@@ -42,7 +42,7 @@ def raw_filename(expid: int, detector: int) -> str:
 def amp_header(amp: AmpImage) -> list[tuple[str, Any, str]]:
     """The cards of one amplifier HDU: name, sections, gain, read noise, saturation."""
     g = amp.geometry
-    cards = [
+    cards: list[tuple[str, Any, str]] = [
         ("EXTNAME", g.name, "amplifier name"),
         ("DATASEC", g.data.to_fits(), "imaging pixels in this HDU"),
         ("BIASSEC", g.overscan.to_fits(), "serial overscan in this HDU"),

@@ -32,7 +32,8 @@ def draw_stars(rng: np.random.Generator, count: int, detector_shape: tuple[int, 
     sigma = float(rng.uniform(*SIGMA_RANGE))
     ys = rng.uniform(0, rows - 1, count)
     xs = rng.uniform(0, columns - 1, count)
-    fluxes = 10 ** rng.uniform(*np.log10(STAR_FLUX_RANGE), count)
+    low, high = np.log10(STAR_FLUX_RANGE)
+    fluxes = 10 ** rng.uniform(low, high, count)
     return [
         Star(float(x), float(y), float(f), sigma) for x, y, f in zip(xs, ys, fluxes, strict=True)
     ]

@@ -365,7 +365,7 @@ def _fit_astier(mean: np.ndarray, variance: np.ndarray) -> _Solution:
 
     result = least_squares(residuals, [a00, gain, noise], jac=jacobian, method="lm", x_scale="jac")
     a00, gain, noise = (float(v) for v in result.x)
-    cov = _covariance(result.jac, result.fun)
+    cov = _covariance(np.asarray(result.jac), result.fun)
     a00_err, gain_err, noise_err = (math.sqrt(v) for v in np.diag(cov))
     solution = (gain, gain_err, abs(noise), noise_err, a00, a00_err)
 

@@ -137,7 +137,8 @@ class ImageFormatter:
                     parts = [self._rows(plane, rows, path) for plane in planes]
                 except (OSError, ValueError, TypeError) as err:
                     raise unreadable(self.storage_class, path, err) from err
-                yield Image(*parts, header)
+                image, mask, variance = parts
+                yield Image(image, mask, variance, header)
 
     def read_shape(self, path: Path) -> tuple[int, int]:
         """Rows and columns of the planes, from the IMAGE header alone."""

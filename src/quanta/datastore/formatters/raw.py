@@ -121,7 +121,10 @@ def _read_amp(path: Path, index: int, hdu: Any) -> Any:
     if data is None or data.ndim != 2:
         raise DatastoreError(f"cannot read {where} as RawImage: it holds no 2-d image")
     pixels = _physical(data, hdu.header.get("BSCALE", 1), hdu.header.get("BZERO", 0))
-    return RawAmp(AmpGeometry(name=name, **sections), pixels, header_dict(hdu.header))
+    data, overscan, detector = sections["data"], sections["overscan"], sections["detector"]
+    assert data is not None and overscan is not None and detector is not None  # required
+    geometry = AmpGeometry(name, data, overscan, detector, sections["prescan"])
+    return RawAmp(geometry, pixels, header_dict(hdu.header))
 
 
 def _physical(stored: Any, bscale: float, bzero: float) -> Any:

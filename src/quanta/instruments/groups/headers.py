@@ -29,7 +29,7 @@ def raw_headers(
         return {}
     first: dict[int, Any] = {}
     for ref in refs:
-        exposure, detector = ref.data_id["exposure"], ref.data_id["detector"]
+        exposure, detector = int(ref.data_id["exposure"]), int(ref.data_id["detector"])
         if exposure in wanted and (
             exposure not in first or detector < first[exposure].data_id["detector"]
         ):

@@ -29,7 +29,7 @@ class QueryBuilder:
         self._universe = universe
         self._providers: dict[str, list[sa.ColumnElement]] = {}
         self._froms: list[sa.FromClause] = []
-        self._dim_tables: dict[str, sa.FromClause] = {}
+        self._dim_tables: dict[str, sa.Table] = {}
         self._conditions: list[sa.ColumnElement[bool]] = []
         self._needed: set[str] = set()
         self._fixed: dict[str, Any] = {}
@@ -53,7 +53,7 @@ class QueryBuilder:
         """AND a condition into the WHERE clause."""
         self._conditions.append(condition)
 
-    def _add_dimension_table(self, name: str) -> sa.FromClause:
+    def _add_dimension_table(self, name: str) -> sa.Table:
         table = self._dim_tables.get(name)
         if table is not None:
             return table
@@ -75,7 +75,7 @@ class QueryBuilder:
         """True if ``relation`` is joined into the query (after ``finish_joins``)."""
         return relation in self._froms
 
-    def dimension_table(self, name: str) -> sa.FromClause:
+    def dimension_table(self, name: str) -> sa.Table:
         """The table of ``name``'s records, joined into the query."""
         self._needed.add(name)
         return self._add_dimension_table(name)

@@ -150,6 +150,7 @@ class _Compiler:
             return _OPERATORS[op](column, other)
         value = self.value(rhs, lhs, kind)
         if isinstance(value, _COLLECTIONS):
+            assert isinstance(rhs, Bind)  # only a bind can hold several values
             raise _error(f"bind :{rhs.name} holds several values; use IN", rhs.column)
         return _OPERATORS[op](column, value)
 

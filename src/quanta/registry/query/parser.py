@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from quanta.core.errors import QuerySyntaxError
 from quanta.core.timespan import TimespanError, tai_ns_from_iso
@@ -66,9 +66,9 @@ def parse_where(text: str) -> Expression | None:
 
     parser = _parser()
     try:
-        tree: Expression = parser.parse(text)
+        tree = cast(Expression, parser.parse(text))
     except UnexpectedCharacters as err:
-        position = err.pos_in_stream
+        position = err.pos_in_stream or 0
         found = text[position]
         message = "unterminated string" if found == "'" else f"unexpected {found!r}"
         raise QuerySyntaxError(message, text, position + 1) from err
@@ -128,7 +128,7 @@ class _InvalidLiteral(Exception):
 
 def _column(token: Token) -> int:
     """The 1-based column of ``token`` in the whole text."""
-    return token.start_pos + 1
+    return (token.start_pos or 0) + 1
 
 
 def _identifier(token: Token) -> Identifier:
