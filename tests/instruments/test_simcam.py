@@ -102,7 +102,8 @@ def test_bad_values_are_header_errors(simcam: SimCam, changes: dict, message: st
 def test_simcam_detectors_and_filters(simcam: SimCam) -> None:
     assert [d.id for d in simcam.detectors] == list(range(MAX_DETECTORS))
     assert simcam.detector(5).full_name == "S05"
-    assert all(d.amplifiers == tuple(amp_geometry()) for d in simcam.detectors)
+    full = tuple(amp_geometry())
+    assert all(tuple(a.geometry for a in d.amplifiers) == full for d in simcam.detectors)
     assert simcam.filters == FILTERS
 
 

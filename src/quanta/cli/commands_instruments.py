@@ -22,20 +22,35 @@ SHOWN_LEFT_OUT = 20
 
 @click.command("register-instrument")
 @repo_argument
-@click.argument("name")
-def register_instrument(repo: Path, name: str) -> None:
+@click.argument("name", required=False)
+@click.option(
+    "--camera",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A camera file (YAML: filters, detectors, amplifiers) defining the instrument.",
+)
+def register_instrument(repo: Path, name: str | None, camera: Path | None) -> None:
     """Write an instrument's dimension records.
 
-    The instrument NAME (SimCam, or one another package provides) with its bands,
-    physical filters and detectors, into REPO. Running it again changes nothing.
+    The instrument NAME (SimCam, or one another package provides), or the one a
+    --camera file defines, with its bands, physical filters and detectors, into
+    REPO. A camera file is checked whole first and kept in REPO/cameras. Running
+    it again changes nothing.
     """
-    from quanta.instruments import get_instrument
-
+    from .errors import CommandError
     from .operations import open_butler
 
-    instrument = get_instrument(name)
+    if (name is None) == (camera is None):
+        raise CommandError("give an instrument NAME or a --camera file, not both")
     with open_butler(repo) as butler:
-        new = instrument.register(butler)
+        if camera is not None:
+            from quanta.instruments.camera import register_camera
+
+            defined, new = register_camera(butler, camera)
+            name = defined.name
+        else:
+            from quanta.instruments import get_instrument
+
+            new = get_instrument(str(name)).register(butler)
     click.echo(f"registered {name}: {new} new dimension records")
 
 

@@ -32,13 +32,27 @@ class UnknownInstrumentError(UnknownNameError):
 
 
 @dataclass(frozen=True)
+class AmplifierInfo:
+    """One amplifier: its geometry in the raw and the detector, and its nominal
+    electronics (gain in e-/ADU, read noise in e-, saturation and linearity limit in
+    ADU; None where the camera file does not say)."""
+
+    geometry: AmpGeometry
+    gain: float | None = None
+    read_noise: float | None = None
+    saturation: float | None = None
+    linearity_limit: float | None = None
+
+
+@dataclass(frozen=True)
 class DetectorInfo:
-    """One detector: its id, full name and amplifiers (file order)."""
+    """One detector: its id, full name, amplifiers (file order), purpose and serial."""
 
     id: int
     full_name: str
-    amplifiers: tuple[AmpGeometry, ...]
+    amplifiers: tuple[AmplifierInfo, ...]
     purpose: str = "SCIENCE"
+    serial: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,8 +105,12 @@ class Instrument(ABC):
 
     #: The short name: the ``instrument`` dimension value and the entry point name.
     name: ClassVar[str]
-    #: Physical filter -> band (``None`` for a filter with no band, such as an empty slot).
-    filters: ClassVar[Mapping[str, str | None]]
+
+    @property
+    @abstractmethod
+    def filters(self) -> Mapping[str, str | None]:
+        """Physical filter -> band (``None`` for a filter with no band, such as an empty
+        slot)."""
 
     @property
     @abstractmethod
@@ -129,45 +147,53 @@ class Instrument(ABC):
 
     def dimension_records(self) -> list[tuple[str, list[dict[str, Any]]]]:
         """The instrument, band, physical_filter and detector records, in insertion order."""
-        bands = sorted({b for b in self.filters.values() if b is not None})
-        return [
-            (
-                "instrument",
-                [
-                    {
-                        "name": self.name,
-                        "class_name": self.class_name(),
-                        "detector_max": max(d.id for d in self.detectors) + 1,
-                    }
-                ],
-            ),
-            ("band", [{"name": band} for band in bands]),
-            (
-                "physical_filter",
-                [{"instrument": self.name, "name": f, "band": b} for f, b in self.filters.items()],
-            ),
-            (
-                "detector",
-                [
-                    {
-                        "instrument": self.name,
-                        "id": d.id,
-                        "full_name": d.full_name,
-                        "purpose": d.purpose,
-                    }
-                    for d in self.detectors
-                ],
-            ),
-        ]
+        return instrument_records(self.name, self.class_name(), self.filters, self.detectors)
 
     def register(self, butler: Butler) -> int:
         """Write this instrument's dimension records, idempotently, in one transaction;
         returns how many were new."""
-        with butler.registry.transaction():
-            return sum(
-                butler.insert_dimension_records(element, records)
-                for element, records in self.dimension_records()
-            )
+        return register_records(butler, self.dimension_records())
+
+
+def instrument_records(
+    name: str,
+    class_name: str,
+    filters: Mapping[str, str | None],
+    detectors: Sequence[DetectorInfo],
+) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The instrument, band, physical_filter and detector records of a camera, in
+    insertion order."""
+    bands = sorted({b for b in filters.values() if b is not None})
+    return [
+        (
+            "instrument",
+            [
+                {
+                    "name": name,
+                    "class_name": class_name,
+                    "detector_max": max(d.id for d in detectors) + 1,
+                }
+            ],
+        ),
+        ("band", [{"name": band} for band in bands]),
+        (
+            "physical_filter",
+            [{"instrument": name, "name": f, "band": b} for f, b in filters.items()],
+        ),
+        (
+            "detector",
+            [
+                {"instrument": name, "id": d.id, "full_name": d.full_name, "purpose": d.purpose}
+                for d in detectors
+            ],
+        ),
+    ]
+
+
+def register_records(butler: Butler, records: list[tuple[str, list[dict[str, Any]]]]) -> int:
+    """Insert dimension records idempotently, in one transaction; how many were new."""
+    with butler.registry.transaction():
+        return sum(butler.insert_dimension_records(element, rows) for element, rows in records)
 
 
 def required(header: Mapping[str, Any], keyword: str, kind: type[T]) -> T:

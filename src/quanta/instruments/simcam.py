@@ -1,5 +1,6 @@
-"""SimCam, the simulated camera: 16 detector slots of the full amplifier geometry, and the
-translator of the headers ``simcam_layout.HEADER_KEYWORDS`` describes."""
+"""SimCam, the simulated camera: its camera file (``cameras/simcam.yaml``: 16 detector
+slots of the full amplifier geometry) and the translator of the headers
+``simcam_layout.HEADER_KEYWORDS`` describes."""
 
 from __future__ import annotations
 
@@ -18,19 +19,28 @@ from .base import (
     optional,
     required,
 )
+from .camera import Camera, shipped_camera
 
 
 class SimCam(Instrument):
     """The simulated camera written by ``quanta simulate``."""
 
     name = layout.INSTRUMENT
-    filters = layout.FILTERS
 
     @cached_property
+    def camera(self) -> Camera:
+        """SimCam's camera file."""
+        return shipped_camera(self.name)
+
+    @property
+    def filters(self) -> Mapping[str, str | None]:
+        """The filters of the camera file (the simulator writes the same)."""
+        return self.camera.filters
+
+    @property
     def detectors(self) -> tuple[DetectorInfo, ...]:
-        """``MAX_DETECTORS`` detectors named ``S00``.., each with the full amplifier layout."""
-        amps = tuple(layout.amp_geometry())
-        return tuple(DetectorInfo(i, f"S{i:02d}", amps) for i in range(layout.MAX_DETECTORS))
+        """The detectors of the camera file: ``S00``.. with the full amplifier layout."""
+        return self.camera.detectors
 
     def translate(self, header: Mapping[str, Any]) -> ObservationInfo:
         """Map the SimCam primary header keywords to an ``ObservationInfo``."""
