@@ -33,7 +33,8 @@ def universe() -> DimensionUniverse:
 def test_by_default_nothing_is_omitted(universe: DimensionUniverse) -> None:
     assert PipelineTaskConnections.omitted(PipelineTaskConfig()) == ()
     everything = resolve_connections("isr", IsrConnections, {}, universe)
-    assert set(everything.prerequisites) == {"bias", "dark", "flat"}
+    curated = {"crosstalk", "linearity", "gains", "defects"}
+    assert set(everything.prerequisites) == {"bias", "dark", "flat", *curated}
 
 
 @pytest.mark.parametrize(
@@ -43,6 +44,11 @@ def test_by_default_nothing_is_omitted(universe: DimensionUniverse) -> None:
         ({"do_flat": False}, {"bias", "dark"}),
         ({"do_bias": False, "do_dark": False, "do_flat": False}, set()),
         ({"do_bias": False}, {"dark", "flat"}),
+        (
+            {"do_defects": True, "do_linearity": True, "do_flat": False},
+            {"bias", "dark", "defects", "linearity"},
+        ),
+        ({"do_crosstalk": True, "do_gains": True}, {"bias", "dark", "flat", "crosstalk", "gains"}),
     ],
 )
 def test_isr_has_the_prerequisites_its_config_asks_for(

@@ -9,9 +9,15 @@ noise of the bias-subtracted signal plus read noise), dark subtraction scaled by
 dark time, flat division. A calibration in electrons corrects an image in ADU (or the
 reverse) through each amplifier's gain.
 
-Which calibrations ISR applies is configuration (``do_bias``, ``do_dark``, ``do_flat``);
-a switched-off calibration is not a connection at all (``IsrConnections.omitted``), so
-building a graph never looks it up.
+Before the overscan-corrected amplifiers are placed, the camera's curated signatures can
+be removed: crosstalk between amplifiers, non-linearity (both in ADU, in readout
+orientation), and curated gains and read noise in place of the raw's header values;
+curated defects are masked BAD in the assembled image.
+
+Which calibrations ISR applies is configuration (``do_bias``, ``do_dark``, ``do_flat``,
+``do_crosstalk``, ``do_linearity``, ``do_gains``, ``do_defects``); a switched-off
+calibration is not a connection at all (``IsrConnections.omitted``), so building a graph
+never looks it up.
 """
 
 from __future__ import annotations
@@ -40,9 +46,12 @@ from .algorithms import (
     MaskBit,
     OverscanOptions,
     apply_gain,
+    correct_crosstalk,
     correct_overscan,
+    defect_mask,
     divide_flat,
     edge_slices,
+    linearize,
     mask_header,
     place,
     saturated,
@@ -56,6 +65,8 @@ from .rows import planes, row_sources
 EXPOSURE = ("instrument", "detector", "exposure")
 DETECTOR = ("instrument", "detector")
 CALIBRATIONS = ("bias", "dark", "flat")
+#: The curated signatures of a camera, in the order ISR removes them.
+SIGNATURES = ("crosstalk", "linearity", "gains", "defects")
 
 
 class IsrConnections(PipelineTaskConnections, dimensions=EXPOSURE):
@@ -76,12 +87,40 @@ class IsrConnections(PipelineTaskConnections, dimensions=EXPOSURE):
         is_calibration=True,
         defer_load=True,
     )
+    crosstalk = PrerequisiteInput(
+        "crosstalk",
+        "StructuredData",
+        DETECTOR,
+        doc="Curated crosstalk: {coefficients: {target: {source: c}}}.",
+        is_calibration=True,
+    )
+    linearity = PrerequisiteInput(
+        "linearity",
+        "StructuredData",
+        DETECTOR,
+        doc="Curated linearity: {amplifiers: {amp: {polynomial: [c0, c1, ...]}}}.",
+        is_calibration=True,
+    )
+    gains = PrerequisiteInput(
+        "gains",
+        "StructuredData",
+        DETECTOR,
+        doc="Curated gains: {amplifiers: {amp: {gain: g, read_noise: r}}}.",
+        is_calibration=True,
+    )
+    defects = PrerequisiteInput(
+        "defects",
+        "ArrowTable",
+        DETECTOR,
+        doc="Curated defects: boxes x0, y0, width, height in detector pixels.",
+        is_calibration=True,
+    )
     post_isr = Output("postISRCCD", "Image", EXPOSURE, doc="The corrected detector image.")
 
     @classmethod
     def omitted(cls, config: PipelineTaskConfig) -> Collection[str]:
-        """The calibrations whose ``do_<name>`` switch is off."""
-        return [name for name in CALIBRATIONS if not getattr(config, f"do_{name}")]
+        """The calibrations and signatures whose ``do_<name>`` switch is off."""
+        return [n for n in (*CALIBRATIONS, *SIGNATURES) if not getattr(config, f"do_{n}")]
 
 
 class IsrConfig(PipelineTaskConfig):
@@ -98,6 +137,12 @@ class IsrConfig(PipelineTaskConfig):
     do_bias: bool = Field(True, description="Subtract the master bias.")
     do_dark: bool = Field(True, description="Subtract the master dark times the dark time.")
     do_flat: bool = Field(True, description="Divide by the master flat.")
+    do_crosstalk: bool = Field(False, description="Remove the curated crosstalk.")
+    do_linearity: bool = Field(False, description="Apply the curated linearity polynomials.")
+    do_gains: bool = Field(
+        False, description="Use the curated gains and read noise, not the raw's header values."
+    )
+    do_defects: bool = Field(False, description="Mask the curated defects BAD.")
     apply_gain: bool = Field(True, description="Output electrons (else ADU).")
     saturation: float | None = Field(
         None, description="Raw ADU that saturates (null: each amplifier's SATURATE)."
@@ -158,7 +203,8 @@ class IsrTask(PipelineTask):
     def run_quantum(self, qio: QuantumIO) -> None:
         """Assemble, then calibrate from the calibrations' handles. The raw is handed to
         ``assemble`` alone, so its pixels are freed before the variance plane exists."""
-        assembled = self.assemble(qio.get("raw"))
+        signatures = {n: qio.get(n) for n in SIGNATURES if n in qio.input_names}
+        assembled = self.assemble(qio.get("raw"), **signatures)
         calibrations = {n: qio.get(n) for n in CALIBRATIONS if n in qio.input_names}
         qio.put(self.calibrate(assembled, **calibrations), "post_isr")
 
@@ -168,22 +214,51 @@ class IsrTask(PipelineTask):
         bias: Image | DeferredInput | None = None,
         dark: Image | DeferredInput | None = None,
         flat: Image | DeferredInput | None = None,
+        **signatures: Any,
     ) -> dict[str, Image]:
-        """Correct one raw; calibrations are ``Image``s or row sources (deferred inputs)."""
-        return {"post_isr": self.calibrate(self.assemble(raw), bias, dark, flat)}
+        """Correct one raw; calibrations are ``Image``s or row sources (deferred inputs),
+        curated signatures (``crosstalk``, ``linearity``, ``gains``, ``defects``) as stored."""
+        assembled = self.assemble(raw, **signatures)
+        return {"post_isr": self.calibrate(assembled, bias, dark, flat)}
 
-    def assemble(self, raw: RawImage) -> Assembled:
-        """First pass, amplifier by amplifier: overscan, gain, saturation, placement."""
+    def assemble(
+        self,
+        raw: RawImage,
+        crosstalk: Mapping[str, Any] | None = None,
+        linearity: Mapping[str, Any] | None = None,
+        gains: Mapping[str, Any] | None = None,
+        defects: Any = None,
+    ) -> Assembled:
+        """First pass: overscan of every amplifier, then crosstalk, linearity, gain,
+        saturation and placement amplifier by amplifier, then the defects."""
+        given = {"crosstalk": crosstalk, "linearity": linearity, "gains": gains}
+        for name, value in {**given, "defects": defects}.items():
+            if getattr(self.config, f"do_{name}") and value is None:
+                raise ValueError(f"do_{name} is set but no {name} was given")
         shape = raw.detector_shape
         image = np.zeros(shape, dtype=np.float32)
         mask = np.zeros(shape, dtype=np.int32)
         header = dict(raw.header)
         amps = []
         options = self.config.overscan_options()
+        fits = {}
+        signals = {}
         for amp in raw.amps:
             geometry, name = amp.geometry, amp.geometry.name
-            signal, fit = correct_overscan(amp.pixels, geometry.data, geometry.overscan, options)
-            gain = _number(amp.header, "GAIN")
+            signals[name], fits[name] = correct_overscan(
+                amp.pixels, geometry.data, geometry.overscan, options
+            )
+        if crosstalk is not None and self.config.do_crosstalk:
+            signals = correct_crosstalk(signals, crosstalk["coefficients"])
+        for amp in raw.amps:
+            geometry, name = amp.geometry, amp.geometry.name
+            signal, fit = signals.pop(name), fits[name]
+            if linearity is not None and self.config.do_linearity:
+                signal = linearize(signal, _per_amp(linearity, "linearity", name)["polynomial"])
+            curated = (
+                _per_amp(gains, "gains", name) if gains is not None and self.config.do_gains else {}
+            )
+            gain = curated.get("gain", _number(amp.header, "GAIN"))
             if self.config.apply_gain:
                 if gain is None:
                     raise ValueError(f"amplifier {name!r} has no GAIN; set apply_gain false")
@@ -194,7 +269,7 @@ class IsrTask(PipelineTask):
             if level is not None:
                 flags = saturated(trim(amp.pixels, geometry.data), level) * np.int32(MaskBit.SAT)
                 place(mask, flags, geometry.detector)
-            read_noise = _number(amp.header, "RDNOISE")
+            read_noise = curated.get("read_noise", _number(amp.header, "RDNOISE"))
             if read_noise is None:
                 read_noise = fit.noise * (gain or 1.0)
             header[hdr.amp_key(hdr.AMPSEC, name)] = geometry.detector.to_fits()
@@ -204,6 +279,9 @@ class IsrTask(PipelineTask):
                 header[hdr.amp_key(hdr.OSNOISE_E, name)] = fit.noise * gain
                 header[hdr.amp_key(hdr.GAIN, name)] = gain
             amps.append(AmpCalibration(name, geometry.detector, gain, read_noise))
+        if defects is not None and self.config.do_defects:
+            boxes = [(d["x0"], d["y0"], d["width"], d["height"]) for d in defects.to_pylist()]
+            mask[defect_mask(shape, boxes)] |= MaskBit.BAD
         dark_time = _dark_time(raw.header) if self.config.do_dark else 0.0
         return Assembled(image, mask, amps, header, dark_time)
 
@@ -294,6 +372,15 @@ class IsrTask(PipelineTask):
             signal, variance = corrected.image, corrected.variance
             bad |= corrected.bad | flat.bad(local)
         return signal, variance, bad
+
+
+def _per_amp(signature: Mapping[str, Any], what: str, amp: str) -> Mapping[str, Any]:
+    """The entry of one amplifier in a curated signature; an error naming both if none."""
+    entries = signature.get("amplifiers", {})
+    if amp not in entries:
+        raise ValueError(f"the curated {what} has no amplifier {amp!r}; it has {sorted(entries)}")
+    entry: Mapping[str, Any] = entries[amp]
+    return entry
 
 
 def _number(header: Mapping[str, Any], key: str) -> float | None:

@@ -31,4 +31,7 @@ from .ptc import covariances_fft as covariances_fft
 from .ptc import fit_ptc as fit_ptc
 from .ptc import measure_pair as measure_pair
 from .ptc import ptc_model as ptc_model
+from .signature import correct_crosstalk as correct_crosstalk
+from .signature import defect_mask as defect_mask
+from .signature import linearize as linearize
 from .stats import robust_sigma as robust_sigma
