@@ -38,6 +38,7 @@ COMMANDS = {
     "ingest-raws",
     "define-visits",
     "define-groups",
+    "write-curated-calibrations",
     "demo",
     "simulate",
     "check",

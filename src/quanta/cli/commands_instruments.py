@@ -1,5 +1,5 @@
-"""Instrument commands: ``register-instrument``, ``ingest-raws``, ``define-visits`` and
-``define-groups``.
+"""Instrument commands: ``register-instrument``, ``ingest-raws``, ``define-visits``,
+``define-groups`` and ``write-curated-calibrations``.
 
 ``ingest-raws`` exits with 0 when every file went in (or was already there), 1 when any
 file was refused (each named on stderr), and 2 on a user error.
@@ -199,4 +199,47 @@ def define_groups(
         click.echo(f"  ... and {len(report.left_out) - SHOWN_LEFT_OUT} more")
 
 
-COMMANDS = (register_instrument, ingest_raws, define_visits, define_groups)
+@click.command("write-curated-calibrations")
+@repo_argument
+@click.argument("instrument")
+@click.argument(
+    "directory", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="DIR"
+)
+@click.option(
+    "--collection",
+    metavar="COLLECTION",
+    help="CALIBRATION collection to certify into [default: INSTRUMENT/calib].",
+)
+def write_curated_calibrations(
+    repo: Path, instrument: str, directory: Path, collection: str | None
+) -> None:
+    """Ingest and certify curated calibrations.
+
+    DIR holds TYPE/DETECTOR/START.ecsv|yaml files: defects (ECSV boxes x0, y0,
+    width, height), linearity, crosstalk and gains (YAML), each valid from its
+    START (a TAI date or date-time) until the next of its type and detector. All
+    are checked before anything is written; running it again changes nothing.
+    """
+    from quanta.core.timespan import iso_from_tai_ns
+    from quanta.instruments.curated import write_curated_calibrations as write
+
+    from .operations import open_butler
+
+    with open_butler(repo) as butler:
+        report = write(butler, instrument, directory, collection)
+    click.echo(
+        f"wrote {len(report.written)} curated calibrations "
+        f"({report.already_present} already present); certified into {report.collection}:"
+    )
+    for (type_, detector), spans in report.ranges.items():
+        starts = ", ".join(iso_from_tai_ns(s.begin) for s in spans if s.begin is not None)
+        click.echo(f"  {type_} detector {detector}: from {starts}")
+
+
+COMMANDS = (
+    register_instrument,
+    ingest_raws,
+    define_visits,
+    define_groups,
+    write_curated_calibrations,
+)
