@@ -124,7 +124,10 @@ def _read_amps(path: Path, index: int, hdu: Any) -> list[Any]:
 
     name = hdu.header.get("EXTNAME")
     where = f"{path}, HDU {index} ({name or 'no EXTNAME'})"
-    data = hdu.data
+    try:
+        data = hdu.data
+    except Exception as err:  # a corrupt compressed HDU fails in its codec, with its own types
+        raise DatastoreError(f"cannot read {where} as RawImage: bad data: {err}") from err
     if data is None or data.ndim != 2:
         raise DatastoreError(f"cannot read {where} as RawImage: it holds no 2-d image")
     try:
