@@ -18,6 +18,7 @@ from astropy.io import fits
 
 from cp.rawdata import quadrants, read_out
 from quanta.core.raw import RawAmp, RawImage, Section
+from quanta.datastore.formatters.raw_layout import PER_AMP_VALUES
 
 LETTERS = "ABCDEFGH"
 SHAPE = (20, 24)
@@ -39,7 +40,8 @@ def detector_raw(
 
 def side_by_side(raw: RawImage) -> tuple[np.ndarray, dict[str, Any]]:
     """The amplifiers' arrays side by side in one array, with each amplifier's sections
-    (shifted to its columns) and header values under its suffix letter."""
+    (shifted to its columns) and gain, read noise and saturation under its suffix letter;
+    other header values, the same for every amplifier, once."""
     cards: dict[str, Any] = {}
     offset = 0
     for letter, amp in zip(LETTERS, raw.amps, strict=False):
@@ -53,7 +55,11 @@ def side_by_side(raw: RawImage) -> tuple[np.ndarray, dict[str, Any]]:
             if section is not None:
                 cards[f"{keyword}{letter}"] = _shift(section, offset).to_fits()
         cards[f"DETSEC{letter}"] = geometry.detector.to_fits()
-        cards.update({f"{key[:7]}{letter}": value for key, value in amp.header.items()})
+        for key, value in amp.header.items():
+            if key in PER_AMP_VALUES:
+                cards[f"{key[:7]}{letter}"] = value
+            else:
+                assert cards.setdefault(key, value) == value, f"amplifiers differ in {key}"
         offset += amp.pixels.shape[1]
     return np.hstack([amp.pixels for amp in raw.amps]), cards
 
