@@ -72,9 +72,9 @@ def transfer_from(
     target: Butler, source: Butler, refs: Sequence[DatasetRef], transfer: str = TransferMode.COPY
 ) -> list[DatasetRef]:
     """Copy datasets (with their dataset types, dimension records and runs) from another
-    repository, keeping their IDs, and a file several of them share once; returns the refs
-    that were new here. ``move`` is refused:
-    the source repository would be left with rows pointing at missing files."""
+    repository, keeping their IDs and HDUs (a file several of them share is copied once);
+    returns the refs that were new here. ``move`` is refused: the source repository would
+    be left with rows pointing at missing files."""
     if transfer == TransferMode.MOVE:
         raise ValueError("transfer mode 'move' cannot be used between repositories; use copy")
     for dataset_type in {ref.dataset_type for ref in refs}:
