@@ -10,6 +10,7 @@ from exec.conftest import make_graph, raw_value
 from quanta.butler import Butler
 from quanta.exec import QuantumJob, QuantumResult, run_job
 from quanta.exec.factory import JobFactory
+from quanta.exec.job import RefSpec
 
 
 def _factory(butler: Butler, **config) -> JobFactory:
@@ -47,3 +48,9 @@ def test_a_failing_job_leaves_no_files(sqlite_repo: Butler) -> None:
     assert "Traceback" in result.traceback
     assert result.logs[0]["message"].startswith("scaling exposure")
     assert not any((sqlite_repo.root / "out").rglob("*.npy"))
+
+
+def test_an_input_in_one_hdu_of_a_shared_file_keeps_its_hdu_through_json() -> None:
+    spec = RefSpec("ab" * 16, "raw", (1, 2), (), ("raw/e.fits", "RawImage", "c0ffee", 10, 3))
+    again = RefSpec.from_json(json.loads(json.dumps(spec.to_json())))
+    assert again == spec and again.file is not None and again.file[4] == 3

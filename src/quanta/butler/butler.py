@@ -21,6 +21,7 @@ from .config import UNIVERSE_NAME, RepoConfig
 from .repo_files import file_templates, open_repo_files
 
 if TYPE_CHECKING:
+    from .transfers import IngestItem
     from .verify import VerifyReport
 
 Collections = str | Sequence[str] | None
@@ -371,8 +372,8 @@ class Butler:
 
         The registry rows go first, in one transaction; files are deleted after the commit,
         so a crash can leave orphan files (which ``verify --repair`` removes) but never a row
-        pointing at a missing file. The runs' saved graphs go too. Returns the number of
-        files removed.
+        pointing at a missing file; a file that datasets of other runs still use stays. The
+        runs' saved graphs go too. Returns the number of files removed.
         """
         files: list[StoredFile] = []
         with self.registry.transaction():
@@ -380,17 +381,21 @@ class Butler:
                 files.extend(self.registry.remove_run(name))
         for name in names:
             self.graph_path(name).unlink(missing_ok=True)
-        if unstore:
-            for stored in files:
-                self.datastore.remove(stored)
-        return len(files) if unstore else 0
+        if not unstore:
+            return 0
+        by_path = {stored.path: stored for stored in files}
+        in_use = self.registry.paths_in_use(by_path)
+        unused = [stored for path, stored in by_path.items() if path not in in_use]
+        for stored in unused:
+            self.datastore.remove(stored)
+        return len(unused)
 
     # -- files in and out ------------------------------------------------------------------
 
-    def ingest(
-        self, items: Sequence[tuple[str | Path, DatasetRef]], transfer: str = "copy"
-    ) -> list[DatasetRef]:
-        """Register existing files as datasets (modes copy, move, link, symlink, direct)."""
+    def ingest(self, items: Sequence[IngestItem], transfer: str = "copy") -> list[DatasetRef]:
+        """Register existing files as datasets (modes copy, move, link, symlink, direct):
+        items are ``(path, ref)``, or ``(path, ref, hdu)`` for one HDU of a file several
+        datasets share; items naming the same file share one copy of it."""
         from .transfers import ingest
 
         return ingest(self, items, transfer)

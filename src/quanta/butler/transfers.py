@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,37 +17,50 @@ if TYPE_CHECKING:
     from .butler import Butler
 
 
+#: A file to ingest, the dataset it holds and, optionally, the HDU holding that dataset
+#: when several datasets share the file (``None`` or absent: the whole file).
+IngestItem = tuple[str | Path, DatasetRef] | tuple[str | Path, DatasetRef, int | None]
+
+
 def ingest(
     butler: Butler,
-    items: Sequence[tuple[str | Path, DatasetRef]],
+    items: Sequence[IngestItem],
     transfer: str = TransferMode.COPY,
 ) -> list[DatasetRef]:
     """Register existing files as datasets with the given refs, all or nothing.
 
     Refs already in the repository with the same ID are skipped, so ingesting the same
-    files twice adds nothing. Files are placed first; if the registry refuses them, the
-    placed files are taken back (a moved file is moved back).
+    files twice adds nothing. Items naming the same file share one copy of it, placed at
+    the templated path of the first of them (``move`` moves it once). Files are placed
+    first; if the registry refuses them, the placed files are taken back (a moved file is
+    moved back).
     """
     mode = transfer_mode(transfer)
-    known = _known_ids(butler, [ref for _, ref in items])
-    todo = [(Path(path), ref) for path, ref in items if ref.id not in known]
-    for run in {ref.run for _, ref in todo}:
+    known = _known_ids(butler, [item[1] for item in items])
+    files: dict[Path, list[tuple[DatasetRef, int | None]]] = {}
+    todo: list[DatasetRef] = []
+    for item in items:
+        ref, hdu = item[1], item[2] if len(item) > 2 else None
+        if ref.id not in known:
+            files.setdefault(Path(os.path.abspath(item[0])), []).append((ref, hdu))
+            todo.append(ref)
+    for run in {ref.run for ref in todo}:
         butler.registry.register_run(run)
-    placed: list[tuple[Path, StoredFile]] = []
+    placed: list[tuple[Path, list[StoredFile]]] = []
     try:
         with butler.registry.transaction():
-            butler.registry.insert_datasets([ref for _, ref in todo])
-            for path, ref in todo:
-                placed.append((path, butler.datastore.ingest(path, ref, mode)))
-            butler.registry.store_files([stored for _, stored in placed])
+            butler.registry.insert_datasets(todo)
+            for path, datasets in files.items():
+                placed.append((path, butler.datastore.ingest_file(path, datasets, mode)))
+            butler.registry.store_files([stored for _, records in placed for stored in records])
     except BaseException:
-        for source, stored in placed:
+        for source, records in placed:
             if mode == TransferMode.MOVE:
-                butler.datastore.path(stored).replace(source)
+                butler.datastore.path(records[0]).replace(source)
             else:
-                butler.datastore.remove(stored)
+                butler.datastore.remove(records[0])
         raise
-    return [ref for _, ref in todo]
+    return todo
 
 
 def _known_ids(butler: Butler, refs: Sequence[DatasetRef]) -> set:
@@ -58,8 +72,9 @@ def transfer_from(
     target: Butler, source: Butler, refs: Sequence[DatasetRef], transfer: str = TransferMode.COPY
 ) -> list[DatasetRef]:
     """Copy datasets (with their dataset types, dimension records and runs) from another
-    repository, keeping their IDs; returns the refs that were new here. ``move`` is refused:
-    the source repository would be left with rows pointing at missing files."""
+    repository, keeping their IDs and HDUs (a file several of them share is copied once);
+    returns the refs that were new here. ``move`` is refused: the source repository would
+    be left with rows pointing at missing files."""
     if transfer == TransferMode.MOVE:
         raise ValueError("transfer mode 'move' cannot be used between repositories; use copy")
     for dataset_type in {ref.dataset_type for ref in refs}:
@@ -69,7 +84,9 @@ def transfer_from(
     missing = [ref for ref in refs if ref.id not in files]
     if missing:
         raise DatasetNotFoundError(f"dataset {missing[0]} has no file in the source repository")
-    items = [(source.datastore.path(files[ref.id]), ref) for ref in refs]
+    items: list[IngestItem] = [
+        (source.datastore.path(files[ref.id]), ref, files[ref.id].hdu) for ref in refs
+    ]
     return ingest(target, items, transfer)
 
 

@@ -11,7 +11,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class VerifyReport:
-    """What ``quanta verify`` found."""
+    """What ``quanta verify`` found: ``checked`` counts file records, the lists hold paths
+    (a file several datasets share is checked and listed once)."""
 
     checked: int = 0
     missing: list[str] = field(default_factory=list)
@@ -29,11 +30,12 @@ def verify(butler: Butler, *, repair: bool = False, checksums: bool = True) -> V
     """Check every file record; find files no record points to and, with ``repair``,
     delete them (they are leftovers of interrupted writes or removals)."""
     report = VerifyReport()
-    known: set[str] = set()
+    seen: set[str] = set()
     for stored in butler.registry.all_files():
         report.checked += 1
-        if not stored.is_external:
-            known.add(stored.path)
+        if stored.path in seen:
+            continue
+        seen.add(stored.path)
         if checksums:
             status = butler.datastore.check(stored)
         else:
@@ -42,7 +44,7 @@ def verify(butler: Butler, *, repair: bool = False, checksums: bool = True) -> V
             report.missing.append(stored.path)
         elif status == "corrupt":
             report.corrupt.append(stored.path)
-    report.orphans = sorted(p for p in butler.datastore.walk_files() if p not in known)
+    report.orphans = sorted(p for p in butler.datastore.walk_files() if p not in seen)
     if repair:
         for path in report.orphans:
             butler.datastore.remove_orphan(path)

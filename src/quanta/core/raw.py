@@ -1,9 +1,8 @@
 """The in-memory type of the ``RawImage`` storage class: one detector's amplifiers as read out.
 
-On disk a raw is a multi-extension FITS file: a primary HDU with the observation
-header (no data) and one image HDU per amplifier, ``EXTNAME`` = amplifier name, holding
-the amplifier's pixels as read, prescan and overscan included. Each amplifier HDU
-carries FITS-style sections, 1-based and inclusive, ``[x1:x2,y1:y2]``:
+On disk a raw is a FITS file: a primary HDU with the observation header (no data) and
+image HDUs holding the pixels as read, prescan and overscan included. Each amplifier has
+FITS-style sections, 1-based and inclusive, ``[x1:x2,y1:y2]``:
 
 - ``DATASEC``: the imaging pixels within the HDU;
 - ``BIASSEC``: the serial overscan columns within the HDU;
@@ -12,8 +11,12 @@ carries FITS-style sections, 1-based and inclusive, ``[x1:x2,y1:y2]``:
   written high-to-low (``[509:1,...]``) means the amplifier is read out flipped along
   that axis.
 
-Cameras (and ``quanta simulate``) write this layout; the ``RawImage`` formatter reads it
-into the objects below; ISR uses only these sections, never instrument code.
+An HDU holds one amplifier, named by its ``EXTNAME`` (SimCam), or several, whose sections
+carry a letter suffix (``DATASECA``...; DECam, MegaPrime); a file holds one detector, or
+many, one per image HDU, each its own dataset. The ``RawImage`` formatter reads every
+layout into the objects below, whose sections are relative to ``RawAmp.pixels`` (an
+HDU's whole array, shared by the amplifiers in it); ISR uses only these sections, never
+instrument code.
 """
 
 from __future__ import annotations

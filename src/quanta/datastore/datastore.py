@@ -4,17 +4,19 @@ Every file is written (or copied) to a temporary name beside its final path,
 checksummed, then renamed into place, so a path the registry records always
 holds a complete file (invariant 1) and a failed write leaves nothing behind.
 The datastore never touches the registry: it returns a ``StoredFile`` that the
-caller records.
+caller records. An ingested file may hold several datasets, one per HDU (a raw file
+of many detectors): it is placed once and each dataset's record names its HDU.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import hashlib
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -23,7 +25,7 @@ from quanta.core.refs import DatasetRef
 from quanta.core.stored_file import StoredFile
 from quanta.core.transfer import TransferMode, transfer_mode
 
-from .formatters import formatter_for
+from .formatters import HduReader, formatter_for
 from .templates import FileTemplates
 
 #: Names at the repository root that belong to the repository, not to the datastore.
@@ -57,23 +59,61 @@ class FileDatastore:
         return self._place(ref, relpath, lambda tmp: formatter.write(obj, tmp))
 
     def read(self, stored: StoredFile) -> object:
-        """Read a dataset's file with its storage class's formatter."""
-        return formatter_for(stored.storage_class).read(self.path(stored))
+        """Read a dataset's file, or its HDU of a shared file, with its storage class's
+        formatter."""
+        formatter = formatter_for(stored.storage_class)
+        path = self.path(stored)
+        if stored.hdu is None:
+            return formatter.read(path)
+        if not isinstance(formatter, HduReader):
+            raise DatastoreError(
+                f"cannot read HDU {stored.hdu} of {path}: storage class "
+                f"{stored.storage_class!r} reads whole files only"
+            )
+        return formatter.read_hdu(path, stored.hdu)
 
-    def ingest(self, source: Path, ref: DatasetRef, transfer: str) -> StoredFile:
-        """Bring an existing file in as ``ref``'s file; ``transfer`` is a ``TransferMode``.
+    def ingest(
+        self, source: Path, ref: DatasetRef, transfer: str, hdu: int | None = None
+    ) -> StoredFile:
+        """Bring an existing file in as ``ref``'s file (or, with ``hdu``, as the HDU of it
+        that holds ``ref``); ``transfer`` is a ``TransferMode``. See ``ingest_file``."""
+        return self.ingest_file(source, [(ref, hdu)], transfer)[0]
+
+    def ingest_file(
+        self, source: Path, datasets: Sequence[tuple[DatasetRef, int | None]], transfer: str
+    ) -> list[StoredFile]:
+        """Bring one existing file in for the datasets it holds, each with its HDU (``None``:
+        the whole file), and return their records, in the same order.
 
         ``copy``, ``move``, ``link`` (hard link, same device only) and ``symlink`` put the
-        file at the templated path with the formatter's extension; ``move`` deletes the
-        source once the file is in place. ``direct`` leaves the file where it is and records
-        its absolute path. The checksum is recorded in every mode.
+        file once, at the templated path of the first dataset with the formatter's
+        extension; ``move`` deletes the source once the file is in place, so every dataset
+        of a file must come in this one call. ``direct`` leaves the file where it is and
+        records its absolute path. Every record has the whole file's checksum and size.
         """
         mode = transfer_mode(transfer, DatastoreError)
         source = Path(os.path.abspath(source))
+        if not datasets:
+            return []
+        bad = [hdu for _, hdu in datasets if hdu is not None and hdu < 0]
+        if bad:
+            raise DatastoreError(f"cannot ingest {source}: HDU {bad[0]} is not an HDU index")
         if not source.is_file():
             raise DatastoreError(f"cannot ingest {source}: no such file")
+        first = datasets[0][0]
         if mode == TransferMode.DIRECT:
-            return self._stored(ref, str(source), source)
+            stored = self._stored(first, str(source), source)
+        else:
+            stored = self._place_copy(source, first, mode)
+        return [
+            dataclasses.replace(
+                stored, dataset_id=ref.id, storage_class=ref.dataset_type.storage_class, hdu=hdu
+            )
+            for ref, hdu in datasets
+        ]
+
+    def _place_copy(self, source: Path, ref: DatasetRef, mode: TransferMode) -> StoredFile:
+        """Put ``source`` at ``ref``'s templated path by ``mode`` (not ``direct``)."""
         formatter = formatter_for(ref.dataset_type.storage_class)
         relpath = self.templates.path(ref) + formatter.extension
         stage: Callable[[Path], None] = {
@@ -92,6 +132,8 @@ class FileDatastore:
         """Delete a dataset's file (never an external one) and its now-empty directories.
 
         A file that is already gone is not an error, so an interrupted cleanup can be rerun.
+        The datastore does not know which datasets share a file: the caller removes a shared
+        file only with the last dataset that uses it.
         """
         if stored.is_external:
             return
@@ -110,7 +152,8 @@ class FileDatastore:
         return self.path(stored).as_uri()
 
     def check(self, stored: StoredFile) -> FileStatus:
-        """``"ok"``, ``"missing"``, or ``"corrupt"`` (size or checksum differ from the record)."""
+        """``"ok"``, ``"missing"``, or ``"corrupt"`` (size or checksum differ from the record);
+        the whole file is checked, whichever HDU the dataset is in."""
         path = self.path(stored)
         try:
             if path.stat().st_size != stored.size:

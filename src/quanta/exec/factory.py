@@ -132,7 +132,13 @@ class JobFactory:
                     if nodes.producers[node] < 0 and name not in lost:
                         lost.append(name)
                     continue
-                file = (stored.path, stored.storage_class, stored.checksum, stored.size)
+                file = (
+                    stored.path,
+                    stored.storage_class,
+                    stored.checksum,
+                    stored.size,
+                    stored.hdu,
+                )
                 refs.append(_ref_spec(nodes, node, graph.runs, file))
                 inputs.append(bytes(nodes.ids[node]))
             if len(refs) < (flags.minimum if flags.multiple else 1):
@@ -183,7 +189,10 @@ def _count_consumers(graph: QuantumGraph) -> dict[str, np.ndarray]:
 
 
 def _ref_spec(
-    nodes: DatasetNodes, node: int, runs: list[str], file: tuple[str, str, str, int] | None
+    nodes: DatasetNodes,
+    node: int,
+    runs: list[str],
+    file: tuple[str, str, str, int, int | None] | None,
 ) -> RefSpec:
     return RefSpec(
         uuid.UUID(bytes=bytes(nodes.ids[node])).hex,

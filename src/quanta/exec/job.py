@@ -26,13 +26,13 @@ Extras = tuple[tuple[str, str], ...]
 @dataclass(frozen=True, slots=True)
 class RefSpec:
     """One dataset of a connection: ID (hex), run, data ID values, free-form keys and,
-    for inputs, its file as (path, storage class, checksum, size)."""
+    for inputs, its file as (path, storage class, checksum, size, HDU or None)."""
 
     id: str
     run: str
     values: tuple[Any, ...]
     extras: Extras = ()
-    file: tuple[str, str, str, int] | None = None
+    file: tuple[str, str, str, int, int | None] | None = None
 
     def to_json(self) -> list[Any]:
         """A compact JSON form: a list of the fields."""
@@ -53,7 +53,7 @@ class RefSpec:
             run,
             tuple(values),
             tuple((k, v) for k, v in extras),
-            (file[0], file[1], file[2], int(file[3])) if file else None,
+            (file[0], file[1], file[2], int(file[3]), file[4]) if file else None,
         )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,7 +30,8 @@ def dataset_tables(
 ) -> tuple[sa.Table, sa.Table, sa.Table]:
     """``dataset`` (one nullable column per dimension, so data IDs are queryable by plain
     joins, and a canonical ``data_id_key`` that carries uniqueness), ``dataset_tag``
-    (TAGGED membership) and ``file_record`` (where each dataset's file is)."""
+    (TAGGED membership) and ``file_record`` (where each dataset's file is, and which HDU
+    of it when datasets share a file; indexed by path to find a shared file's users)."""
     dim_columns = [
         sa.Column(name, column_type(dim.key), nullable=True)
         for name, dim in universe.dimensions.items()
@@ -85,6 +86,8 @@ def dataset_tables(
         sa.Column("storage_class", sa.String(64), nullable=False),
         sa.Column("checksum", sa.String(128), nullable=False),
         sa.Column("size", sa.BigInteger, nullable=False),
+        sa.Column("hdu", sa.Integer, nullable=True),
+        sa.Index("file_record_path", "path"),
     )
     return dataset, dataset_tag, file_record
 
@@ -217,6 +220,7 @@ class DatasetManager:
                 "storage_class": f.storage_class,
                 "checksum": f.checksum,
                 "size": f.size,
+                "hdu": f.hdu,
             }
             for f in files
         ]
@@ -259,19 +263,28 @@ class DatasetManager:
             for start in range(0, len(ids), CHUNK):
                 query = sa.select(table).where(table.c.dataset_id.in_(ids[start : start + CHUNK]))
                 for row in conn.execute(query):
-                    result[row.dataset_id] = StoredFile(
-                        row.dataset_id, row.path, row.storage_class, row.checksum, row.size
-                    )
+                    result[row.dataset_id] = _stored_file(row)
         return result
+
+    def paths_in_use(self, paths: Collection[str]) -> set[str]:
+        """Those of ``paths`` that some file record still points at."""
+        table = self._tables.file_record
+        wanted = list(paths)
+        found: set[str] = set()
+        with self._db.connect() as conn:
+            for start in range(0, len(wanted), CHUNK):
+                query = sa.select(table.c.path).where(
+                    table.c.path.in_(wanted[start : start + CHUNK])
+                )
+                found.update(row[0] for row in conn.execute(query.distinct()))
+        return found
 
     def all_files(self) -> Iterator[StoredFile]:
         """Every file record, streamed."""
         table = self._tables.file_record
         with self._db.connect() as conn:
             for row in conn.execute(sa.select(table)).yield_per(10_000):
-                yield StoredFile(
-                    row.dataset_id, row.path, row.storage_class, row.checksum, row.size
-                )
+                yield _stored_file(row)
 
     # -- TAGGED ----------------------------------------------------------------------------
 
@@ -327,10 +340,7 @@ class DatasetManager:
         ds, fr = self._tables.dataset, self._tables.file_record
         query = sa.select(fr).join(ds, ds.c.id == fr.c.dataset_id).where(ds.c.run_id == run_id)
         with self._db.connect() as conn:
-            return [
-                StoredFile(r.dataset_id, r.path, r.storage_class, r.checksum, r.size)
-                for r in conn.execute(query)
-            ]
+            return [_stored_file(row) for row in conn.execute(query)]
 
     def delete_run_contents(self, run_id: int) -> None:
         """Delete every dataset of a run, with its tags, certifications and file records."""
@@ -344,3 +354,8 @@ class DatasetManager:
             ):
                 conn.execute(table.delete().where(table.c.dataset_id.in_(ids)))
             conn.execute(ds.delete().where(ds.c.run_id == run_id))
+
+
+def _stored_file(row: Any) -> StoredFile:
+    """A ``file_record`` row as a ``StoredFile``."""
+    return StoredFile(row.dataset_id, row.path, row.storage_class, row.checksum, row.size, row.hdu)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -242,6 +242,11 @@ class Registry:
     def all_files(self) -> Iterator[StoredFile]:
         """Every file record of the repository, streamed."""
         return self._datasets.all_files()
+
+    def paths_in_use(self, paths: Collection[str]) -> set[str]:
+        """Those of ``paths`` that a file record still points at (a file several datasets
+        share is deleted only with the last of them)."""
+        return self._datasets.paths_in_use(paths)
 
     def associate(self, collection: str, refs: Sequence[DatasetRef]) -> None:
         """Add refs to a TAGGED collection; another dataset of the same type and data ID

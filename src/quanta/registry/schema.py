@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from ..core.universe import FieldSpec
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def column_type(spec: FieldSpec) -> sa.types.TypeEngine:

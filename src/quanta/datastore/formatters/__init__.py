@@ -9,6 +9,7 @@ from quanta.core.errors import ConfigError
 from quanta.core.plugins import PluginLoader
 
 from .base import Formatter as Formatter
+from .base import HduReader as HduReader
 
 
 def _accepts(name: str, plugin: Any) -> bool:

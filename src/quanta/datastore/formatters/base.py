@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from quanta.core.errors import DatastoreError
 
@@ -22,6 +22,16 @@ class Formatter(Protocol):
 
     def read(self, path: Path) -> object:
         """Read the file at ``path``; raise ``DatastoreError`` if it cannot be read."""
+        ...
+
+
+@runtime_checkable
+class HduReader(Protocol):
+    """A formatter that can also read one dataset from one HDU of a file several share."""
+
+    def read_hdu(self, path: Path, hdu: int) -> object:
+        """Read the dataset in HDU ``hdu`` of the file at ``path``, touching no other HDU's
+        data; raise ``DatastoreError`` if it cannot be read."""
         ...
 
 

@@ -1,13 +1,16 @@
-"""Formatter for the ``RawImage`` storage class: a raw multi-extension FITS file.
+"""Formatter for the ``RawImage`` storage class: raw FITS files in three layouts.
 
-The layout is the one ``quanta.core.raw`` describes: a primary HDU with the observation
-header and no data, then one image HDU per amplifier named by ``EXTNAME`` and carrying
-its ``DATASEC``, ``BIASSEC``, optional ``PRESEC`` and ``DETSEC``. Pixels keep the dtype
-they were stored with, in native byte order: FITS's unsigned-integer convention
+A primary HDU holds the observation header; image HDUs hold the pixels, as
+``quanta.core.raw`` describes: one amplifier per HDU, several amplifiers in one HDU with
+letter-suffixed sections (``raw_layout`` reads both), or, in a file of many detectors,
+one detector per image HDU, read alone by ``read_hdu`` (the datastore passes the HDU its
+record names). Tile-compressed HDUs (``.fits.fz``) read like plain ones. Pixels keep the
+dtype they were stored with, in native byte order: FITS's unsigned-integer convention
 (``BZERO`` = 2**(bits-1)) gives unsigned arrays back, any other ``BSCALE``/``BZERO``
 floats, as astropy would. Pixel data is memory-mapped while read and scaled here (astropy
-cannot memory-map scaled images), so a file's pixels are copied once, not read into a
-buffer and then byte-swapped or scaled into another.
+cannot memory-map scaled images), so an HDU's pixels are copied once, not read into a
+buffer and then byte-swapped or scaled into another; amplifiers sharing an HDU share
+that copy. ``write`` puts one amplifier in each HDU.
 """
 
 from __future__ import annotations
@@ -21,15 +24,8 @@ from typing import Any
 from quanta.core.errors import DatastoreError
 
 from .base import unreadable, unwritable, wrong_type
+from .raw_layout import SECTIONS, amp_layouts, header_dict, is_reserved
 
-#: Section keyword -> ``AmpGeometry`` attribute, in the order they are written.
-SECTIONS = {"DATASEC": "data", "BIASSEC": "overscan", "PRESEC": "prescan", "DETSEC": "detector"}
-_REQUIRED_SECTIONS = ("DATASEC", "BIASSEC", "DETSEC")
-#: Keywords astropy writes from the data and the HDU itself; never part of a header dict.
-_STRUCTURAL = re.compile(
-    r"^(SIMPLE|BITPIX|NAXIS\d*|EXTEND|XTENSION|PCOUNT|GCOUNT|EXTNAME|BSCALE|BZERO|BLANK"
-    r"|CHECKSUM|DATASUM|COMMENT|HISTORY|)$"
-)
 _STANDARD_KEY = re.compile(r"^[A-Z0-9_-]{1,8}$")
 
 
@@ -40,7 +36,15 @@ class RawFormatter:
     extension = ".fits"
 
     def read(self, path: Path) -> object:
-        """Read every amplifier HDU with its geometry, pixels and header."""
+        """Read every image HDU's amplifiers with their geometry, pixels and header."""
+        return self._read(path, None)
+
+    def read_hdu(self, path: Path, hdu: int) -> object:
+        """Read the primary header and the amplifiers of image HDU ``hdu`` alone (one
+        detector of a file of many); other HDUs' data is never touched."""
+        return self._read(path, hdu)
+
+    def _read(self, path: Path, hdu: int | None) -> object:
         import warnings
 
         from astropy.io import fits
@@ -54,13 +58,21 @@ class RawFormatter:
                 warnings.simplefilter("error", AstropyWarning)
                 with fits.open(path, memmap=True, do_not_scale_image_data=True) as hdus:
                     header = header_dict(hdus[0].header)
-                    amps = [_read_amp(path, index, hdu) for index, hdu in enumerate(hdus[1:], 1)]
+                    if hdu is None:
+                        images = list(enumerate(hdus[1:], 1))
+                    else:
+                        images = [(hdu, _extension(path, hdus, hdu))]
+                    amps = [a for index, image in images for a in _read_amps(path, index, image)]
         except DatastoreError:
             raise
         except (OSError, ValueError, TypeError, VerifyError, AstropyWarning) as err:
             raise unreadable(self.storage_class, path, err) from err
         if not amps:
             raise unreadable(self.storage_class, path, ValueError("it has no amplifier HDU"))
+        names = [amp.geometry.name for amp in amps]
+        twice = next((name for name in names if names.count(name) > 1), None)
+        if twice is not None:
+            raise unreadable(self.storage_class, path, ValueError(f"two amplifiers {twice!r}"))
         return RawImage(amps, header)
 
     def write(self, obj: object, path: Path) -> None:
@@ -90,41 +102,40 @@ class RawFormatter:
             raise unwritable(self.storage_class, path, err) from err
 
 
-def header_dict(header: Any) -> dict[str, Any]:
-    """A FITS header as a plain dict, without structural, commentary or section keywords."""
-    return {
-        key: value
-        for key, value in header.items()
-        if not _STRUCTURAL.match(key) and key not in SECTIONS
-    }
+def _extension(path: Path, hdus: Any, index: int) -> Any:
+    """Image HDU ``index`` of an open file; only the headers before it are read."""
+    if index < 1:
+        raise DatastoreError(
+            f"cannot read {path}, HDU {index} as RawImage: a detector is an image extension "
+            "(HDU 1 or later), never the primary HDU"
+        )
+    try:
+        return hdus[index]
+    except IndexError:
+        raise DatastoreError(
+            f"cannot read {path}, HDU {index} as RawImage: the file has HDUs 0 to {len(hdus) - 1}"
+        ) from None
 
 
-def _read_amp(path: Path, index: int, hdu: Any) -> Any:
-    """One amplifier HDU as a ``RawAmp``; bad or missing sections name the file and HDU."""
-
-    from quanta.core.raw import AmpGeometry, RawAmp, Section
+def _read_amps(path: Path, index: int, hdu: Any) -> list[Any]:
+    """The amplifiers of one image HDU, sharing its pixels; bad or missing
+    sections name the file, the HDU and the keyword."""
+    from quanta.core.raw import RawAmp
 
     name = hdu.header.get("EXTNAME")
     where = f"{path}, HDU {index} ({name or 'no EXTNAME'})"
-    if not name:
-        raise DatastoreError(f"cannot read {where} as RawImage: no EXTNAME (amplifier name)")
-    sections: dict[str, Section | None] = {}
-    for keyword, attribute in SECTIONS.items():
-        text = hdu.header.get(keyword)
-        if text is None and keyword in _REQUIRED_SECTIONS:
-            raise DatastoreError(f"cannot read {where} as RawImage: no {keyword} keyword")
-        try:
-            sections[attribute] = None if text is None else Section.parse(str(text))
-        except ValueError as err:
-            raise DatastoreError(f"cannot read {where} as RawImage: {keyword}: {err}") from None
-    data = hdu.data
+    try:
+        data = hdu.data
+    except Exception as err:  # a corrupt compressed HDU fails in its codec, with its own types
+        raise DatastoreError(f"cannot read {where} as RawImage: bad data: {err}") from err
     if data is None or data.ndim != 2:
         raise DatastoreError(f"cannot read {where} as RawImage: it holds no 2-d image")
+    try:
+        layouts = amp_layouts(dict(hdu.header.items()), name, data.shape)
+    except ValueError as err:
+        raise DatastoreError(f"cannot read {where} as RawImage: {err}") from None
     pixels = _physical(data, hdu.header.get("BSCALE", 1), hdu.header.get("BZERO", 0))
-    data, overscan, detector = sections["data"], sections["overscan"], sections["detector"]
-    assert data is not None and overscan is not None and detector is not None  # required
-    geometry = AmpGeometry(name, data, overscan, detector, sections["prescan"])
-    return RawAmp(geometry, pixels, header_dict(hdu.header))
+    return [RawAmp(geometry, pixels, header) for geometry, header in layouts]
 
 
 def _physical(stored: Any, bscale: float, bzero: float) -> Any:
@@ -151,7 +162,7 @@ def _header(values: Mapping[str, Any], what: str) -> Any:
 
     header = fits.Header()
     for key, value in values.items():
-        if not isinstance(key, str) or _STRUCTURAL.match(key.upper()) or key in SECTIONS:
+        if not isinstance(key, str) or is_reserved(key.upper()):
             raise DatastoreError(
                 f"{what} cannot hold {key!r}: structural, commentary and section keywords "
                 "are written from the data and the amplifier geometry"
