@@ -1,0 +1,300 @@
+"""Header translation by astro-metadata-translator: the raw headers of any camera that the
+library, or a translator package the user installed, knows become quanta's
+``ObservationInfo``.
+
+The library is imported inside functions, so ``import quanta.instruments`` stays light.
+Before the first translation in a process, every entry point of two groups is imported,
+which registers the translators they define: quanta's ``quanta.header_translators``
+(each entry names a module or a translator class) and the library's own
+``astro_metadata_translators``, which the library lists but never loads by itself.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime
+import functools
+import re
+import types
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..core.errors import ConfigError, UnknownNameError
+from ..core.plugins import PluginLoader
+from ..core.timespan import Timespan, TimespanError, tai_ns_from_time
+from .base import DetectorInfo, HeaderError, Instrument, ObservationInfo
+
+if TYPE_CHECKING:
+    from astro_metadata_translator import MetadataTranslator
+    from astro_metadata_translator import ObservationInfo as TranslatedObservation
+
+TRANSLATOR_GROUP = "quanta.header_translators"
+LIBRARY_GROUP = "astro_metadata_translators"
+
+#: The library's properties quanta needs, and the optional ones.
+REQUIRED = (
+    "instrument",
+    "detector_num",
+    "exposure_id",
+    "observation_id",
+    "observation_type",
+    "exposure_time",
+    "dark_time",
+    "physical_filter",
+    "observing_day",
+    "observation_counter",
+    "datetime_begin",
+    "datetime_end",
+)
+OPTIONAL = ("exposure_group", "object")
+
+#: The library's observation types that quanta names otherwise; others are kept as given.
+#: Sky and twilight flats are not ``flat``: flat pairs and the PTC want dome flats.
+OBSERVATION_TYPES = {
+    "object": "science",
+    "zero": "bias",
+    "dome flat": "flat",
+    "domeflat": "flat",
+    "sky flat": "skyflat",
+    "twilight flat": "skyflat",
+}
+
+#: Keywords that only processed images carry, with what each one records.
+PROCESSED_KEYWORDS = {
+    "FLUXMAG0": "a photometric zero point",
+    "FLUX20": "an SDSS photometric calibration",
+    "IMRED_FF": "an Elixir flat-field correction",
+}
+
+_PROPERTY = re.compile(r"property '?(\w+)'?")
+
+
+class UnrecognisedHeaderError(HeaderError):
+    """A header that no installed header translator claims."""
+
+    def __init__(self, header: Mapping[str, Any], translators: Sequence[str]) -> None:
+        instrument = header.get("INSTRUME")
+        said = f"INSTRUME {str(instrument).strip()!r}" if instrument else "no INSTRUME"
+        super().__init__(
+            f"no header translator recognises this header ({said}); "
+            f"known translators: {', '.join(translators)}"
+        )
+        self.translators = tuple(translators)
+
+
+def _is_translator(_name: str, plugin: Any) -> bool:
+    """A module (importing it registered its translators) or a translator class."""
+    from astro_metadata_translator import MetadataTranslator
+
+    if isinstance(plugin, types.ModuleType):
+        return True
+    return isinstance(plugin, type) and issubclass(plugin, MetadataTranslator)
+
+
+TRANSLATORS: PluginLoader[Any] = PluginLoader(
+    TRANSLATOR_GROUP,
+    "header translator",
+    _is_translator,
+    "a module or an astro_metadata_translator.MetadataTranslator subclass",
+)
+LIBRARY_PLUGINS: PluginLoader[Any] = PluginLoader(
+    LIBRARY_GROUP, "astro-metadata-translator plugin", lambda _name, _plugin: True, "anything"
+)
+
+
+@functools.cache
+def load_translators() -> tuple[str, ...]:
+    """Import every installed translator package, once per process; the names of all the
+    translators the library knows afterwards."""
+    from astro_metadata_translator import MetadataTranslator
+
+    for loader in (TRANSLATORS, LIBRARY_PLUGINS):
+        for name in loader.known():
+            loader.load(name)
+    return tuple(sorted(MetadataTranslator.translators))
+
+
+def correction_dirs(paths: Sequence[str | Path]) -> tuple[Path, ...]:
+    """``paths`` as directories of header corrections; a ``ConfigError`` for one that is
+    not a directory."""
+    dirs = tuple(Path(path) for path in paths)
+    for path in dirs:
+        if not path.is_dir():
+            raise ConfigError(f"header correction directory {str(path)!r} does not exist")
+    return dirs
+
+
+def processed_reason(header: Mapping[str, Any]) -> str | None:
+    """Why ``header`` is that of a processed image rather than a raw, or ``None``."""
+    proctype = header.get("PROCTYPE")
+    if proctype is not None and str(proctype).strip().upper() != "RAW":
+        return f"a processed image, not a raw: PROCTYPE is {str(proctype).strip()!r}"
+    for keyword, meaning in PROCESSED_KEYWORDS.items():
+        if keyword in header:
+            return f"a processed image, not a raw: {keyword} records {meaning}"
+    return None
+
+
+def observation_type(name: str) -> str:
+    """Quanta's name for one of the library's observation types (lower case)."""
+    name = " ".join(name.lower().replace("_", " ").split())
+    return OBSERVATION_TYPES.get(name, name)
+
+
+def translate_header(
+    header: Mapping[str, Any],
+    *,
+    filename: str | None = None,
+    corrections: Sequence[Path] = (),
+    translator: str | None = None,
+) -> ObservationInfo:
+    """The observation a raw header describes, by the library's translator (the one called
+    ``translator``, or the one that recognises the header), after the corrections found in
+    the ``corrections`` directories; ``HeaderError`` with one line saying what is wrong."""
+    if (reason := processed_reason(header)) is not None:
+        raise HeaderError(reason)
+    from astro_metadata_translator import ObservationInfo as Translated
+
+    translator_class = _translator_class(header, filename, translator)
+    try:
+        record = Translated(
+            dict(header),
+            filename=filename,
+            translator_class=translator_class,
+            search_path=[str(path) for path in corrections],
+            subset={*REQUIRED, *OPTIONAL},
+            required=set(REQUIRED),
+            quiet=True,
+        )
+    except (KeyError, TypeError, ValueError, NotImplementedError) as err:
+        raise HeaderError(_failure(translator_class.name, err)) from None
+    return _observation(record, translator_class.name)
+
+
+def _translator_class(
+    header: Mapping[str, Any], filename: str | None, name: str | None
+) -> type[MetadataTranslator]:
+    """The translator called ``name``, or the first that recognises ``header``."""
+    from astro_metadata_translator import MetadataTranslator
+
+    known = load_translators()
+    if name is not None:
+        found = MetadataTranslator.translators.get(name)
+        if found is None:
+            raise UnknownNameError(
+                f"unknown header translator {name!r}; known translators: {', '.join(known)}"
+            )
+        return found
+    try:
+        return MetadataTranslator.determine_translator(header, filename=filename)
+    except ValueError:
+        raise UnrecognisedHeaderError(header, known) from None
+
+
+def _failure(translator: str | None, err: Exception) -> str:
+    """One line from the library's error about a property it could not compute."""
+    message = str(err.args[0]) if err.args else str(err)
+    found = _PROPERTY.search(message)
+    what = found.group(1) if found else "the header"
+    cause = err.__cause__
+    if cause is None:
+        return f"{translator} translator cannot compute {what}: {message}"
+    if isinstance(cause, KeyError) and cause.args and " " not in str(cause.args[0]):
+        detail = f"missing keyword {cause.args[0]}"
+    else:
+        detail = str(cause.args[0]) if cause.args else type(cause).__name__
+    return f"{translator} translator cannot compute {what}: {detail}"
+
+
+def _observation(record: TranslatedObservation, translator: str | None) -> ObservationInfo:
+    """Quanta's fields from the library's record (whose required properties are set)."""
+    value: dict[str, Any] = {name: getattr(record, name) for name in (*REQUIRED, *OPTIONAL)}
+    kind = observation_type(str(value["observation_type"]))
+    if kind in ("", "none"):
+        raise HeaderError(f"{translator} translator gives no observation type")
+    try:
+        timespan = Timespan(
+            tai_ns_from_time(value["datetime_begin"]), tai_ns_from_time(value["datetime_end"])
+        )
+    except TimespanError as err:
+        raise HeaderError(f"datetime_begin and datetime_end: {err}") from None
+    return ObservationInfo(
+        instrument=str(value["instrument"]),
+        detector=int(value["detector_num"]),
+        exposure_id=int(value["exposure_id"]),
+        obs_id=str(value["observation_id"]),
+        observation_type=kind,
+        exposure_time=float(value["exposure_time"].to_value("s")),
+        dark_time=float(value["dark_time"].to_value("s")),
+        physical_filter=str(value["physical_filter"]),
+        day_obs=_day_obs(value["observing_day"]),
+        seq_num=int(value["observation_counter"]),
+        timespan=timespan,
+        group_name=_text(value["exposure_group"]),
+        target_name=_text(value["object"]),
+    )
+
+
+def _text(value: object) -> str | None:
+    """An optional string property, ``None`` when absent or blank."""
+    if value is None:
+        return None
+    return str(value).strip() or None
+
+
+def _day_obs(value: int | None) -> int:
+    """The observing day as a checked YYYYMMDD integer."""
+    try:
+        datetime.datetime.strptime(str(value), "%Y%m%d")
+    except ValueError:
+        raise HeaderError(f"observing_day {value!r} is not a YYYYMMDD date") from None
+    return int(str(value))
+
+
+class TranslatedInstrument(Instrument):
+    """A camera whose raw headers astro-metadata-translator translates: quanta's name,
+    filters and detectors around one of the library's translators.
+
+    ``translator`` names the library's translator (by default, the one that recognises
+    each header); ``corrections`` are directories of header corrections searched first.
+    The translated filter and detector must be ones of this instrument.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        filters: Mapping[str, str | None],
+        detectors: Sequence[DetectorInfo],
+        *,
+        translator: str | None = None,
+        corrections: Sequence[str | Path] = (),
+    ) -> None:
+        self.name = name
+        self.filters = dict(filters)
+        self._detectors = tuple(sorted(detectors, key=lambda detector: detector.id))
+        self.translator = translator
+        self.corrections = tuple(Path(path) for path in corrections)
+
+    @property
+    def detectors(self) -> tuple[DetectorInfo, ...]:
+        """Every detector slot, by increasing id."""
+        return self._detectors
+
+    def with_corrections(self, corrections: Sequence[Path]) -> TranslatedInstrument:
+        """This instrument, searching ``corrections`` before its own correction directories."""
+        changed = copy.copy(self)
+        changed.corrections = (*corrections, *self.corrections)
+        return changed
+
+    def translate(self, header: Mapping[str, Any]) -> ObservationInfo:
+        """The library's translation, under this instrument's name and checked against its
+        filters and detectors."""
+        info = translate_header(header, corrections=self.corrections, translator=self.translator)
+        return dataclasses.replace(
+            info,
+            instrument=self.name,
+            detector=self.detector(info.detector).id,
+            physical_filter=self.check_filter(info.physical_filter),
+        )
