@@ -102,7 +102,7 @@ def read_header(path: Path) -> dict[str, Any]:
         if data.pop("__CONTENT__", None) != "metadata":
             raise ValueError(f"{path.name} holds a translation, not a header")
     else:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
+        data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
     return {key: value for key, value in data.items() if key and value is not None}
 
 

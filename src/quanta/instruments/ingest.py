@@ -3,9 +3,10 @@
 A file is refused, by name and with a one-line reason, when it cannot be read or is
 truncated, is a processed image, lacks a keyword its instrument needs, names an unknown
 or unregistered instrument, holds several detectors, repeats another file, or describes
-its exposure differently from another file or from the registry. Refused files leave no record at all; the others go in
-together, in one transaction, into the RUN ``<instrument>/raw/all``. Dataset IDs are
-UUIDv5 of (instrument, obs_id, detector), so ingesting the same files again adds nothing.
+its exposure differently from another file or from the registry. Refused files leave no
+record at all; the others go in together, in one transaction, into the RUN
+``<instrument>/raw/all``. Dataset IDs are UUIDv5 of (instrument, obs_id, detector), so
+ingesting the same files again adds nothing.
 """
 
 from __future__ import annotations

@@ -15,11 +15,10 @@ import copy
 import dataclasses
 import datetime
 import functools
-import re
 import types
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..core.errors import ConfigError, UnknownNameError
 from ..core.plugins import PluginLoader
@@ -30,6 +29,7 @@ if TYPE_CHECKING:
     from astro_metadata_translator import MetadataTranslator
     from astro_metadata_translator import ObservationInfo as TranslatedObservation
 
+T = TypeVar("T")
 TRANSLATOR_GROUP = "quanta.header_translators"
 LIBRARY_GROUP = "astro_metadata_translators"
 
@@ -67,8 +67,6 @@ PROCESSED_KEYWORDS = {
     "FLUX20": "an SDSS photometric calibration",
     "IMRED_FF": "an Elixir flat-field correction",
 }
-
-_PROPERTY = re.compile(r"property '?(\w+)'?")
 
 
 class UnrecognisedHeaderError(HeaderError):
@@ -158,18 +156,21 @@ def translate_header(
     from astro_metadata_translator import ObservationInfo as Translated
 
     translator_class = _translator_class(header, filename, translator)
+    fixed = dict(header)  # the library applies corrections to the header it is given
     try:
         record = Translated(
-            dict(header),
+            fixed,
             filename=filename,
             translator_class=translator_class,
             search_path=[str(path) for path in corrections],
             subset={*REQUIRED, *OPTIONAL},
-            required=set(REQUIRED),
             quiet=True,
         )
     except (KeyError, TypeError, ValueError, NotImplementedError) as err:
-        raise HeaderError(_failure(translator_class.name, err)) from None
+        raise HeaderError(f"{translator_class.name} translator failed: {err}") from None
+    for name in REQUIRED:
+        if getattr(record, name) is None:
+            raise HeaderError(_failure(translator_class(fixed, filename=filename), name))
     return _observation(record, translator_class.name)
 
 
@@ -193,48 +194,59 @@ def _translator_class(
         raise UnrecognisedHeaderError(header, known) from None
 
 
-def _failure(translator: str | None, err: Exception) -> str:
-    """One line from the library's error about a property it could not compute."""
-    message = str(err.args[0]) if err.args else str(err)
-    found = _PROPERTY.search(message)
-    what = found.group(1) if found else "the header"
-    cause = err.__cause__
-    if cause is None:
-        return f"{translator} translator cannot compute {what}: {message}"
-    if isinstance(cause, KeyError) and cause.args and " " not in str(cause.args[0]):
-        detail = f"missing keyword {cause.args[0]}"
-    else:
-        detail = str(cause.args[0]) if cause.args else type(cause).__name__
-    return f"{translator} translator cannot compute {what}: {detail}"
+def _failure(translator: MetadataTranslator, name: str) -> str:
+    """Why ``translator`` gives no value of the property ``name``, in one line."""
+    what = f"{translator.name} translator"
+    try:
+        getattr(translator, f"to_{name}")()
+    except KeyError as err:
+        key = str(err.args[0]) if err.args else ""
+        detail = key if " " in key else f"missing keyword {key}"
+        return f"{what} cannot compute {name}: {detail}"
+    except Exception as err:  # whatever a translator raises, one line says what
+        return f"{what} cannot compute {name}: {err}"
+    return f"{what} gives no {name.replace('_', ' ')}"
 
 
 def _observation(record: TranslatedObservation, translator: str | None) -> ObservationInfo:
     """Quanta's fields from the library's record (whose required properties are set)."""
-    value: dict[str, Any] = {name: getattr(record, name) for name in (*REQUIRED, *OPTIONAL)}
-    kind = observation_type(str(value["observation_type"]))
+
+    def value(name: str, convert: Callable[[Any], T]) -> T:
+        given = getattr(record, name)
+        try:
+            return convert(given)
+        except (AttributeError, TypeError, ValueError):
+            raise HeaderError(f"{translator} translator gives {name} {given!r}") from None
+
+    kind = observation_type(str(record.observation_type))
     if kind in ("", "none"):
         raise HeaderError(f"{translator} translator gives no observation type")
     try:
         timespan = Timespan(
-            tai_ns_from_time(value["datetime_begin"]), tai_ns_from_time(value["datetime_end"])
+            value("datetime_begin", tai_ns_from_time), value("datetime_end", tai_ns_from_time)
         )
     except TimespanError as err:
         raise HeaderError(f"datetime_begin and datetime_end: {err}") from None
     return ObservationInfo(
-        instrument=str(value["instrument"]),
-        detector=int(value["detector_num"]),
-        exposure_id=int(value["exposure_id"]),
-        obs_id=str(value["observation_id"]),
+        instrument=value("instrument", str),
+        detector=value("detector_num", int),
+        exposure_id=value("exposure_id", int),
+        obs_id=value("observation_id", str),
         observation_type=kind,
-        exposure_time=float(value["exposure_time"].to_value("s")),
-        dark_time=float(value["dark_time"].to_value("s")),
-        physical_filter=str(value["physical_filter"]),
-        day_obs=_day_obs(value["observing_day"]),
-        seq_num=int(value["observation_counter"]),
+        exposure_time=value("exposure_time", _seconds),
+        dark_time=value("dark_time", _seconds),
+        physical_filter=value("physical_filter", str),
+        day_obs=value("observing_day", _day_obs),
+        seq_num=value("observation_counter", int),
         timespan=timespan,
-        group_name=_text(value["exposure_group"]),
-        target_name=_text(value["object"]),
+        group_name=_text(record.exposure_group),
+        target_name=_text(record.object),
     )
+
+
+def _seconds(quantity: Any) -> float:
+    """A time quantity in seconds."""
+    return float(quantity.to_value("s"))
 
 
 def _text(value: object) -> str | None:
@@ -244,13 +256,10 @@ def _text(value: object) -> str | None:
     return str(value).strip() or None
 
 
-def _day_obs(value: int | None) -> int:
-    """The observing day as a checked YYYYMMDD integer."""
-    try:
-        datetime.datetime.strptime(str(value), "%Y%m%d")
-    except ValueError:
-        raise HeaderError(f"observing_day {value!r} is not a YYYYMMDD date") from None
-    return int(str(value))
+def _day_obs(day: Any) -> int:
+    """An observing day as a YYYYMMDD integer that is a real date."""
+    datetime.datetime.strptime(str(day), "%Y%m%d")
+    return int(day)
 
 
 class TranslatedInstrument(Instrument):
