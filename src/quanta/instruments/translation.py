@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..core.errors import ConfigError, UnknownNameError
 from ..core.plugins import PluginLoader
-from ..core.timespan import Timespan, TimespanError, tai_ns_from_time
+from ..core.timespan import Timespan, tai_ns_from_time, utc_iso_from_tai_ns
 from .base import DetectorInfo, HeaderError, Instrument, ObservationInfo
 
 if TYPE_CHECKING:
@@ -221,12 +221,12 @@ def _observation(record: TranslatedObservation, translator: str | None) -> Obser
     kind = observation_type(str(record.observation_type))
     if kind in ("", "none"):
         raise HeaderError(f"{translator} translator gives no observation type")
-    try:
-        timespan = Timespan(
-            value("datetime_begin", tai_ns_from_time), value("datetime_end", tai_ns_from_time)
+    begin, end = value("datetime_begin", tai_ns_from_time), value("datetime_end", tai_ns_from_time)
+    if end < begin:
+        raise HeaderError(
+            f"{translator} translator gives an end time ({utc_iso_from_tai_ns(end)} UTC) "
+            f"before the start ({utc_iso_from_tai_ns(begin)} UTC)"
         )
-    except TimespanError as err:
-        raise HeaderError(f"datetime_begin and datetime_end: {err}") from None
     return ObservationInfo(
         instrument=value("instrument", str),
         detector=value("detector_num", int),
@@ -238,7 +238,7 @@ def _observation(record: TranslatedObservation, translator: str | None) -> Obser
         physical_filter=value("physical_filter", str),
         day_obs=value("observing_day", _day_obs),
         seq_num=value("observation_counter", int),
-        timespan=timespan,
+        timespan=Timespan(begin, end),
         group_name=_text(record.exposure_group),
         target_name=_text(record.object),
     )
