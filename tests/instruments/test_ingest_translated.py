@@ -98,7 +98,7 @@ def test_a_missing_correction_directory_in_the_config_is_a_user_error(
 
 def test_ingest_takes_files_of_one_detector(repo: Path, tmp_path: Path) -> None:
     values = header("fitsheader-decam.yaml")
-    single = write_raw(tmp_path / "raws" / "decam_s1.fits", values)
+    write_raw(tmp_path / "raws" / "decam_s1.fits", values)
     other = {"CCDNUM": 1, "DETPOS": "S29", "EXTNAME": "S29"}
     mef = write_raw(tmp_path / "raws" / "decam_mef.fits", values, extensions=[{}, other])
     result = invoke("ingest-raws", repo, tmp_path / "raws")
