@@ -17,8 +17,12 @@ from astropy.io import fits
 from click.testing import CliRunner, Result
 
 from instruments.real_headers import PROCESSED, RAW, data_sections, header, write_raw
+from instruments.simcam_raws import header as simcam_header
 from instruments.simcam_raws import write_exposures
+from instruments.simcam_raws import write_raw as write_simcam_raw
 from quanta.cli.main import cli
+from quanta.instruments import HeaderError
+from quanta.instruments.headers import LazyHeader
 from quanta.instruments.scan import COLUMNS, scan
 
 #: Quanta's observation type of each raw header.
@@ -245,3 +249,33 @@ def test_full_size_raws_have_the_camera_layout(tmp_path: Path, name: str) -> Non
     assert dict(zip(COLUMNS, row.values(), strict=True)) == expected_row(
         path, hdu, values, "science"
     )
+
+
+def card_header(*cards: str) -> fits.Header:
+    """An astropy header parsed from card images, as a FITS file holds them."""
+    return fits.Header.fromstring("".join(c.ljust(80) for c in [*cards, "END"]).ljust(2880))
+
+
+def test_a_lazy_header_layers_headers_and_parses_values_on_use() -> None:
+    primary = card_header("SIMPLE  =                    T", "EXPTIME =                 12.5")
+    extension = card_header("XTENSION= 'IMAGE   '", "EXPTIME =                 30.0")
+    both = LazyHeader(primary, extension)
+    assert list(both) == ["SIMPLE", "EXPTIME", "XTENSION"] and len(both) == 3
+    assert both["EXPTIME"] == 30.0 and LazyHeader(primary)["EXPTIME"] == 12.5
+    assert "XTENSION" in both and "OBJECT" not in both
+    assert both.get("OBJECT") is None
+
+
+def test_an_unparsable_card_is_a_header_error_naming_it(tmp_path: Path) -> None:
+    broken = LazyHeader(card_header("SIMPLE  =                    T", "EXPTIME = 12.3.4 / bad"))
+    with pytest.raises(HeaderError, match=r"^keyword EXPTIME: unreadable value: Unparsable"):
+        broken["EXPTIME"]
+    path = tmp_path / "simcam.fits"
+    values = simcam_header(1, 0)
+    write_simcam_raw(path, values)
+    data = path.read_bytes()
+    exptime = data.index(b"EXPTIME =")
+    path.write_bytes(data[:exptime] + b"EXPTIME = 12.3.4".ljust(80) + data[exptime + 80 :])
+    (row,) = scan([path]).rows
+    assert row.reason is not None
+    assert row.reason.startswith("keyword EXPTIME: unreadable value: Unparsable card (EXPTIME)")

@@ -17,7 +17,8 @@ import functools
 import math
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
@@ -57,7 +58,7 @@ def find_raw_files(paths: Iterable[str | Path], action: str = "ingest") -> list[
 
 def read_primary_header(path: Path) -> dict[str, Any]:
     """The primary header of a FITS file whose every HDU lies complete within the file."""
-    return parse_header(read_header_blocks(path)[0])
+    return dict(LazyHeader(parse_header(read_header_blocks(path)[0])).items())
 
 
 def read_header_blocks(path: Path) -> list[bytes]:
@@ -72,18 +73,47 @@ def read_header_blocks(path: Path) -> list[bytes]:
         raise DatastoreError(f"unreadable: {err}") from err
 
 
-def parse_header(block: bytes) -> dict[str, Any]:
-    """The keywords and values of one HDU's header bytes."""
-    import warnings
-
+def parse_header(block: bytes) -> Any:
+    """One HDU's header bytes as an astropy ``Header`` (whose values are parsed on use)."""
     from astropy.io import fits
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return dict(fits.Header.fromstring(block.decode("ascii")).items())
+            return fits.Header.fromstring(block.decode("ascii"))
     except ValueError as err:
         raise DatastoreError(f"unreadable: {err}") from err
+
+
+class LazyHeader(Mapping[str, Any]):
+    """The keywords of one or more astropy headers (a later one wins), each value parsed
+    from its card on first use: a translator reads a few dozen of hundreds of cards."""
+
+    def __init__(self, *headers: Any) -> None:
+        self._headers = headers[::-1]
+
+    def __getitem__(self, key: str) -> Any:
+        from astropy.io.fits.verify import VerifyError
+
+        for header in self._headers:
+            if key in header:
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        return header[key]
+                except (ValueError, VerifyError) as err:
+                    raise HeaderError(f"keyword {key}: unreadable value: {err}") from None
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        return any(key in header for header in self._headers)
+
+    def __iter__(self) -> Iterator[str]:
+        keys = (key for header in reversed(self._headers) for key in header if key)
+        return iter(dict.fromkeys(keys))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def _walk_hdus(stream: BinaryIO, size: int) -> list[bytes]:
@@ -196,21 +226,22 @@ def observe_file(path: str, corrections: Sequence[str] = ()) -> list[Outcome]:
     return outcomes
 
 
-def _header_units(blocks: list[bytes]) -> list[tuple[int | None, dict[str, Any]]]:
+def _header_units(blocks: list[bytes]) -> list[tuple[int | None, Mapping[str, Any]]]:
     """The headers to translate: the primary header alone, or, when the primary has no
     pixels and the file has image extensions and no quanta instrument of its own reads
     the primary alone, the primary merged with each image extension."""
-    primary = parse_header(blocks[0])
+    first = parse_header(blocks[0])
+    primary = LazyHeader(first)
     instrument = _installed(str(primary.get("INSTRUME") or "").strip())
     if primary.get("NAXIS", 0) or (
         instrument is not None and not isinstance(instrument, TranslatedInstrument)
     ):
         return [(None, primary)]
-    units: list[tuple[int | None, dict[str, Any]]] = []
+    units: list[tuple[int | None, Mapping[str, Any]]] = []
     for index, block in enumerate(blocks[1:], 1):
         extension = parse_header(block)
-        if _is_image(extension):
-            units.append((index, {**primary, **extension}))
+        if _is_image(LazyHeader(extension)):
+            units.append((index, LazyHeader(first, extension)))
     return units or [(None, primary)]
 
 

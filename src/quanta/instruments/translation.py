@@ -16,9 +16,10 @@ import dataclasses
 import datetime
 import functools
 import types
-from collections.abc import Callable, Mapping, Sequence
+from collections import ChainMap
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ..core.errors import ConfigError, UnknownNameError
 from ..core.plugins import PluginLoader
@@ -156,7 +157,8 @@ def translate_header(
     from astro_metadata_translator import ObservationInfo as Translated
 
     translator_class = _translator_class(header, filename, translator)
-    fixed = dict(header)  # the library applies corrections to the header it is given
+    # The library writes corrections into the header it is given: into a layer over ours.
+    fixed = ChainMap[str, Any]({}, cast(MutableMapping[str, Any], header))
     try:
         record = Translated(
             fixed,
