@@ -107,6 +107,7 @@ def test_proctype_raw_in_any_case_is_a_raw() -> None:
         ("sky flat", "skyflat"),
         ("twilight_flat", "skyflat"),
         ("focus", "focus"),
+        ("Standard_Star", "standard_star"),
     ],
 )
 def test_observation_types_take_quanta_names(given: str, expected: str) -> None:
@@ -199,6 +200,9 @@ def test_correction_directories_must_exist(tmp_path: Path) -> None:
     assert correction_dirs([str(tmp_path)]) == (tmp_path,)
     with pytest.raises(ConfigError, match=r"header correction directory '.*nowhere' does not"):
         correction_dirs([tmp_path / "nowhere"])
+    (tmp_path / "file.yaml").write_text("EXPTIME: 1\n")
+    with pytest.raises(ConfigError, match=r"'.*file\.yaml' is not a directory$"):
+        correction_dirs([tmp_path, tmp_path / "file.yaml"])
 
 
 def decam(**options: Any) -> TranslatedInstrument:

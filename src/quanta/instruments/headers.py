@@ -249,8 +249,10 @@ def _is_image(header: Mapping[str, Any]) -> bool:
     """An image extension with pixels (tile-compressed images included)."""
     kind = str(header.get("XTENSION", "")).strip()
     if kind == "BINTABLE" and header.get("ZIMAGE") is True:
-        return int(header.get("ZNAXIS", 0)) > 0
-    return kind == "IMAGE" and int(header.get("NAXIS", 0)) > 0
+        axes = header.get("ZNAXIS")
+    else:
+        axes = header.get("NAXIS") if kind == "IMAGE" else None
+    return isinstance(axes, int) and axes > 0
 
 
 def observe(path: str, corrections: Sequence[str] = ()) -> tuple[dict[str, Any] | None, str | None]:

@@ -121,7 +121,8 @@ def correction_dirs(paths: Sequence[str | Path]) -> tuple[Path, ...]:
     dirs = tuple(Path(path) for path in paths)
     for path in dirs:
         if not path.is_dir():
-            raise ConfigError(f"header correction directory {str(path)!r} does not exist")
+            problem = "is not a directory" if path.exists() else "does not exist"
+            raise ConfigError(f"header correction directory {str(path)!r} {problem}")
     return dirs
 
 
@@ -138,8 +139,8 @@ def processed_reason(header: Mapping[str, Any]) -> str | None:
 
 def observation_type(name: str) -> str:
     """Quanta's name for one of the library's observation types (lower case)."""
-    name = " ".join(name.lower().replace("_", " ").split())
-    return OBSERVATION_TYPES.get(name, name)
+    key = " ".join(name.lower().replace("_", " ").split())
+    return OBSERVATION_TYPES.get(key, name.strip().lower())
 
 
 def translate_header(
