@@ -98,8 +98,8 @@ def ingest_raws(
 def scan(paths: tuple[Path, ...], jobs: int, corrections: tuple[Path, ...], fmt: str) -> None:
     """Show what ingest-raws would record for raw files, without a repository.
 
-    PATHS are raw files or directories searched for *.fits. Prints one row per detector
-    (one per image extension of a multi-extension file): instrument, detector, obs_id,
+    DIR|FILES are raw files, or directories searched for *.fits. Prints one row per
+    detector (one per image extension of a multi-extension file): instrument, detector, obs_id,
     observation type, physical filter, exposure time and start time (UTC), or why the
     file would be refused. Cameras without a quanta instrument are read by the header
     translators of astro-metadata-translator. Exits with 1 when a file would be refused.
