@@ -96,7 +96,7 @@ def ingest_raws(
 @header_corrections_option
 @format_option
 def scan(paths: tuple[Path, ...], jobs: int, corrections: tuple[Path, ...], fmt: str) -> None:
-    """Show what ingest-raws would record for raw files, without a repository.
+    """Check raw files as ingest-raws would, without a repository.
 
     DIR|FILES are raw files, or directories searched for *.fits. Prints one row per
     detector (one per image extension of a multi-extension file): instrument, detector, obs_id,
