@@ -37,6 +37,8 @@ run bench_graph.py
 # job and clustered by detector (about 2 min a repeat).
 run bench_parsl.py
 run bench_ingest.py --n 1000 --jobs 2
+# quanta scan of 1,000 DECam raws read by astro-metadata-translator (about 30 s).
+run bench_scan.py --n 1000 --jobs 2
 run bench_groups.py
 run bench_pairs_graph.py
 # ISR of one full detector and a 20-frame bias combine (writes ~4 GB of temporary files).

@@ -92,6 +92,12 @@ def test_a_worker_loads_no_database_registry_or_graph_builder(module: str) -> No
             {"quanta.butler", "quanta.registry", "quanta.datastore"}
             | {"astropy", "sqlalchemy", "pyarrow"},
         ),
+        # Header translation and scanning load the translation library, astropy and the
+        # fits reader only when they translate, and never need a repository.
+        (
+            "quanta.instruments, quanta.instruments.scan",
+            {"astro_metadata_translator", "astropy", "sqlalchemy", "quanta.butler"},
+        ),
         # Planning builds graphs; it never needs the executors or the command line.
         ("quanta.graph.planning", {"quanta.exec", "quanta.cli", "parsl"}),
         # Checks read saved graphs, not pipelines; tables and images only when checked.

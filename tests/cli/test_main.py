@@ -36,6 +36,7 @@ COMMANDS = {
     "pipeline",
     "register-instrument",
     "ingest-raws",
+    "scan",
     "define-visits",
     "define-groups",
     "write-curated-calibrations",

@@ -30,6 +30,14 @@ class DatastoreSettings(BaseModel):
     templates: dict[str, str] = Field(default_factory=dict)
 
 
+class InstrumentSettings(BaseModel):
+    """Raw ingest: directories of per-observation header corrections, searched in order;
+    relative paths are relative to the repository root."""
+
+    model_config = ConfigDict(extra="forbid")
+    header_corrections: list[str] = Field(default_factory=list)
+
+
 class RepoConfig(BaseModel):
     """Everything ``quanta.yaml`` holds."""
 
@@ -37,6 +45,7 @@ class RepoConfig(BaseModel):
     version: int = 1
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     datastore: DatastoreSettings = Field(default_factory=DatastoreSettings)
+    instruments: InstrumentSettings = Field(default_factory=InstrumentSettings)
 
     def db_url(self, root: Path) -> str:
         """The registry URL with a relative SQLite path resolved against ``root``."""
@@ -45,6 +54,10 @@ class RepoConfig(BaseModel):
         if url.startswith(prefix) and not url[len(prefix) :].startswith("/"):
             return prefix + str((root / url[len(prefix) :]).resolve())
         return url
+
+    def header_corrections(self, root: Path) -> list[Path]:
+        """The header correction directories, relative ones resolved against ``root``."""
+        return [(root / path).resolve() for path in self.instruments.header_corrections]
 
     @classmethod
     def load(cls, root: Path) -> RepoConfig:

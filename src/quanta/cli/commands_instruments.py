@@ -1,8 +1,8 @@
-"""Instrument commands: ``register-instrument``, ``ingest-raws``, ``define-visits``,
-``define-groups`` and ``write-curated-calibrations``.
+"""Instrument commands: ``register-instrument``, ``ingest-raws``, ``scan``,
+``define-visits``, ``define-groups`` and ``write-curated-calibrations``.
 
-``ingest-raws`` exits with 0 when every file went in (or was already there), 1 when any
-file was refused (each named on stderr), and 2 on a user error.
+``ingest-raws`` and ``scan`` exit with 0 when every file went in or would go in (or was
+already there), 1 when any file was refused (each named on stderr), and 2 on a user error.
 """
 
 from __future__ import annotations
@@ -14,7 +14,14 @@ import click
 from quanta.core.transfer import TransferMode
 
 from .option_groups import jobs_option
-from .params import BindValue, bind_option, repo_argument, where_option
+from .params import (
+    BindValue,
+    bind_option,
+    format_option,
+    header_corrections_option,
+    repo_argument,
+    where_option,
+)
 
 #: Left-out exposures define-groups lists before summing up the rest.
 SHOWN_LEFT_OUT = 20
@@ -68,26 +75,59 @@ def register_instrument(repo: Path, name: str | None, camera: Path | None) -> No
     "left where they are (direct).",
 )
 @jobs_option("Processes reading headers.", default=1)
-def ingest_raws(repo: Path, paths: tuple[Path, ...], transfer: str, jobs: int) -> None:
+@header_corrections_option
+def ingest_raws(
+    repo: Path, paths: tuple[Path, ...], transfer: str, jobs: int, corrections: tuple[Path, ...]
+) -> None:
     """Ingest raw FITS files.
 
     PATHS are raw files or directories searched for *.fits. Raws go into the RUN
     <instrument>/raw/all with their exposure records; files already ingested are
     skipped. A bad file is refused by name on stderr and nothing of it is recorded;
-    the exit code is then 1.
+    the exit code is then 1. Header corrections are also looked up in the directories
+    the repository's quanta.yaml lists under instruments: header_corrections.
     """
     from quanta.instruments.ingest import ingest_raws as ingest
 
     from .operations import open_butler
 
     with open_butler(repo) as butler:
-        report = ingest(butler, paths, transfer, jobs)
+        report = ingest(butler, paths, transfer, jobs, corrections)
     click.echo(
         f"ingested: {len(report.ingested)}, already present: {len(report.already_present)}, "
         f"refused: {len(report.refused)}"
     )
     for path, reason in report.refused:
         click.echo(f"refused: {path}: {reason}", err=True)
+    if report.refused:
+        click.get_current_context().exit(1)
+
+
+@click.command("scan")
+@click.argument(
+    "paths", metavar="DIR|FILES...", nargs=-1, required=True, type=click.Path(path_type=Path)
+)
+@jobs_option("Processes reading headers.", default=1)
+@header_corrections_option
+@format_option
+def scan(paths: tuple[Path, ...], jobs: int, corrections: tuple[Path, ...], fmt: str) -> None:
+    """Check raw files as ingest-raws would, without a repository.
+
+    DIR|FILES are raw files, or directories searched for *.fits. Prints one row per
+    detector (one per image extension of a multi-extension file): instrument, detector, obs_id,
+    observation type, physical filter, exposure time and start time (UTC), or why the
+    file would be refused. Cameras without a quanta instrument are read by the header
+    translators of astro-metadata-translator. Exits with 1 when a file would be refused.
+    """
+    from quanta.instruments.scan import COLUMNS
+    from quanta.instruments.scan import scan as scan_files
+
+    from .output import Rows, show
+
+    report = scan_files(paths, jobs=jobs, corrections=corrections)
+    show(Rows(list(COLUMNS), [row.values() for row in report.rows]), fmt)
+    for row in report.refused:
+        click.echo(f"refused: {row.label}: {row.reason}", err=True)
     if report.refused:
         click.get_current_context().exit(1)
 
@@ -239,6 +279,7 @@ def write_curated_calibrations(
 COMMANDS = (
     register_instrument,
     ingest_raws,
+    scan,
     define_visits,
     define_groups,
     write_curated_calibrations,

@@ -67,6 +67,17 @@ format_option = click.option(
     help="Output format: a table for people, or JSON (a list of objects) or CSV for programs.",
 )
 
+header_corrections_option = click.option(
+    "--header-corrections",
+    "corrections",
+    multiple=True,
+    metavar="DIR",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Directory of per-observation header corrections (files named "
+    "<instrument>-<obs_id>.yaml, each a mapping of keywords to the values that replace "
+    "them), searched before any other. Repeatable.",
+)
+
 where_option = click.option(
     "--where",
     "-d",

@@ -76,6 +76,21 @@ def tai_ns_from_utc_iso(text: str) -> int:
         raise TimespanError(f"invalid UTC time {text!r}: {err}") from None
 
 
+def utc_iso_from_tai_ns(ns: int) -> str:
+    """Format TAI nanoseconds as a UTC ISO-8601 time to the millisecond, as FITS headers
+    give it.
+
+    >>> utc_iso_from_tai_ns(tai_ns_from_utc_iso("2013-09-01T06:02:55.754"))
+    '2013-09-01T06:02:55.754'
+    """
+    from astropy.time import Time
+
+    days, rest = divmod(ns, 86_400_000_000_000)
+    time = Time(2440587.5 + days, rest / 86_400_000_000_000, format="jd", scale="tai")
+    time.precision = 3
+    return str(time.utc.isot)
+
+
 @dataclass(frozen=True, slots=True)
 class Timespan:
     """A half-open interval [begin, end) in TAI nanoseconds; ``None`` means unbounded."""

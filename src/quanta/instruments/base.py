@@ -11,7 +11,7 @@ import datetime
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..core.errors import QuantaError, UnknownNameError
 from ..core.raw import AmpGeometry
@@ -103,14 +103,11 @@ class ObservationInfo:
 class Instrument(ABC):
     """A camera: name, filters, detectors, and the translator of its raw headers."""
 
-    #: The short name: the ``instrument`` dimension value and the entry point name.
-    name: ClassVar[str]
-
-    @property
-    @abstractmethod
-    def filters(self) -> Mapping[str, str | None]:
-        """Physical filter -> band (``None`` for a filter with no band, such as an empty
-        slot)."""
+    #: The short name: the ``instrument`` dimension value and the entry point name (a class
+    #: attribute, or set by the constructor of an instrument built from arguments).
+    name: str
+    #: Physical filter -> band (``None`` for a filter with no band, such as an empty slot).
+    filters: Mapping[str, str | None]
 
     @property
     @abstractmethod

@@ -1,11 +1,12 @@
 """Raw ingest: headers read in parallel, exposures and raws registered in bulk.
 
 A file is refused, by name and with a one-line reason, when it cannot be read or is
-truncated, lacks a keyword its instrument needs, names an unknown or unregistered
-instrument, repeats another file, or describes its exposure differently from another
-file or from the registry. Refused files leave no record at all; the others go in
-together, in one transaction, into the RUN ``<instrument>/raw/all``. Dataset IDs are
-UUIDv5 of (instrument, obs_id, detector), so ingesting the same files again adds nothing.
+truncated, is a processed image, lacks a keyword its instrument needs, names an unknown
+or unregistered instrument, holds several detectors, repeats another file, or describes
+its exposure differently from another file or from the registry. Refused files leave no
+record at all; the others go in together, in one transaction, into the RUN
+``<instrument>/raw/all``. Dataset IDs are UUIDv5 of (instrument, obs_id, detector), so
+ingesting the same files again adds nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..core.refs import DatasetRef
 from ..core.transfer import TransferMode, transfer_mode
 from .base import ObservationInfo
 from .headers import find_raw_files, read_observations
+from .translation import correction_dirs
 
 if TYPE_CHECKING:
     from ..butler import Butler
@@ -56,15 +58,23 @@ def raw_run(instrument: str) -> str:
 
 
 def ingest_raws(
-    butler: Butler, paths: Iterable[str | Path], transfer: str = TransferMode.COPY, jobs: int = 1
+    butler: Butler,
+    paths: Iterable[str | Path],
+    transfer: str = TransferMode.COPY,
+    jobs: int = 1,
+    corrections: Sequence[str | Path] = (),
 ) -> IngestReport:
-    """Ingest raw files and the ``*.fits`` files under directories; see the module doc."""
+    """Ingest raw files and the ``*.fits`` files under directories; see the module doc.
+
+    Header corrections are looked up in the ``corrections`` directories, then in those of
+    the repository's configuration (``instruments.header_corrections``)."""
     transfer = transfer_mode(transfer, IngestError)
     if jobs < 1:
         raise IngestError(f"jobs must be at least 1, not {jobs!r}")
+    dirs = correction_dirs([*corrections, *butler.config.header_corrections(butler.root)])
     report = IngestReport()
     accepted: Accepted = []
-    for path, info, reason in read_observations(find_raw_files(paths), jobs):
+    for path, info, reason in read_observations(find_raw_files(paths), jobs, dirs):
         if info is None:
             report.refused.append((path, reason or "unreadable"))
         else:

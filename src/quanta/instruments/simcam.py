@@ -5,7 +5,6 @@ slots of the full amplifier geometry) and the translator of the headers
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cached_property
 from typing import Any
 
 from ..core.timespan import Timespan, TimespanError, tai_ns_from_utc_iso
@@ -27,15 +26,10 @@ class SimCam(Instrument):
 
     name = layout.INSTRUMENT
 
-    @cached_property
-    def camera(self) -> Camera:
-        """SimCam's camera file."""
-        return shipped_camera(self.name)
-
-    @property
-    def filters(self) -> Mapping[str, str | None]:
-        """The filters of the camera file (the simulator writes the same)."""
-        return self.camera.filters
+    def __init__(self) -> None:
+        self.camera: Camera = shipped_camera(self.name)
+        #: The filters of the camera file (the simulator writes the same).
+        self.filters = self.camera.filters
 
     @property
     def detectors(self) -> tuple[DetectorInfo, ...]:
