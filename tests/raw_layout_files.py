@@ -18,7 +18,7 @@ from astropy.io import fits
 
 from cp.rawdata import quadrants, read_out
 from quanta.core.raw import RawAmp, RawImage, Section
-from quanta.datastore.formatters.raw_layout import PER_AMP_VALUES
+from quanta.core.raw_layout import PER_AMP_VALUES
 
 LETTERS = "ABCDEFGH"
 SHAPE = (20, 24)

@@ -9,7 +9,8 @@ original file are left out: astropy writes the new file's own.
 
 With ``full=True`` the pixels have the original image size: a bias level of 1000, and in
 each amplifier's data section (``DATASECA``/``DATASECB``, ``DSECA``/``DSECB``, or HSC's
-``T_EFMNn1``.. ranges) 1000 plus 100 times the amplifier's number. Otherwise a tiny array.
+``T_EFMNn1``.. ranges) 1000 plus 100 times the amplifier's number. Otherwise a tiny array,
+and no section keywords (they would lie outside it).
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ EXTENSION = re.compile(
     r"|GAIN[A-Z]?|RDNOISE[A-Z]?|SATURAT[A-Z]|SATURATE|LT[MV]\d(_\d)?"
     r"|(CRPIX|CRVAL|CTYPE|CUNIT)\d[A-Z]?|CD\d_\d|PV\d_\d+|EQUINOX|RADESYS|WCSDIM)$"
 )
+#: Amplifier section keywords, plain or suffixed.
+SECTION = re.compile(r"^((TRIM|DATA|BIAS|DET|CCD|AMP|PRE|POST)SEC[A-Z]?|[ABCDT]SEC[A-Z])$")
 TINY = (4, 6)
 BIAS = 1000
 
@@ -123,6 +126,8 @@ def write_raw(
     """Write ``values`` as a raw in its camera's layout; a multi-extension file gets one
     image HDU per item of ``extensions`` (keywords changing that detector's)."""
     kept = {k: v for k, v in values.items() if not STRUCTURAL.match(k)}
+    if not full:  # sections of the original size would lie outside the tiny array
+        kept = {k: v for k, v in kept.items() if not SECTION.match(k)}
     shape = _shape(values) if full else TINY
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # HIERARCH cards for long keywords

@@ -5,6 +5,7 @@ headers of the library's translator it names."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -176,9 +177,85 @@ def test_a_detector_spread_over_extensions_is_one_raw_of_the_whole_file(
     repo: Path, tmp_path: Path
 ) -> None:
     amps = [{"CCDNUM": 25, "EXTNAME": name} for name in ("S1", "S1B")]
-    raw = write_raw(tmp_path / "raws" / "amps.fits", header(DECAM), extensions=amps)
+    raw = write_raw(tmp_path / "raws" / "amps.fits", header(DECAM), extensions=amps, full=True)
     result = invoke("ingest-raws", repo, raw)
     assert (result.exit_code, result.stdout) == (0, "ingested: 1, already present: 0, refused: 0\n")
     with open_butler(repo) as butler:
         (ref,) = butler.query_datasets("raw", "MyDECam/raw/all")
         assert butler.registry.get_files([ref.id])[ref.id].hdu is None
+
+
+def test_sections_agreeing_with_the_camera_file_give_no_warning(repo: Path, tmp_path: Path) -> None:
+    raw = mef(tmp_path / "raws" / "c4d.fits", [(25, "S1")])
+    result = invoke("ingest-raws", repo, raw)
+    assert (result.exit_code, result.stderr) == (0, "")
+
+
+def test_sections_differing_from_the_camera_file_are_ingested_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "repo"
+    assert invoke("create", root).exit_code == 0
+    camera = camera_file(tmp_path / "cam.yaml")
+    text = camera.read_text().replace("'[2105:2154,51:4146]'", "'[2105:2150,51:4146]'")
+    camera.write_text(text)
+    assert invoke("register-instrument", root, "--camera", camera).exit_code == 0
+    raw = mef(tmp_path / "raws" / "c4d.fits", [(25, "S1"), (1, "S29")])
+    result = invoke("ingest-raws", root, raw)
+    assert result.exit_code == 0
+    assert result.stdout == "ingested: 2, already present: 0, refused: 0\n"
+    assert result.stderr.splitlines() == [
+        f"warning: {raw}: HDU {hdu}: amplifier {name}A: overscan section [2105:2154,51:4146] "
+        "in the raw, [2105:2150,51:4146] in the camera file"
+        for hdu, name in ((1, "S1"), (2, "S29"))
+    ]
+    scanned = invoke("scan", raw, "--camera", camera, "--format", "csv")
+    assert scanned.exit_code == 0
+    assert scanned.stderr.count("overscan section [2105:2154,51:4146] in the raw") == 2
+
+
+def test_sections_outside_the_pixels_refuse_that_detector_only(repo: Path, tmp_path: Path) -> None:
+    extensions = [
+        {"CCDNUM": 25, "DETPOS": "S1", "EXTNAME": "S1"},
+        {"CCDNUM": 1, "DETPOS": "S29", "EXTNAME": "S29", "DATASECA": "[2181:3204,51:4146]"},
+    ]
+    raw = write_raw(tmp_path / "raws" / "c4d.fits", header(DECAM), extensions=extensions, full=True)
+    result = invoke("ingest-raws", repo, raw)
+    assert result.exit_code == 1
+    assert result.stdout == "ingested: 1, already present: 0, refused: 1\n"
+    assert result.stderr == (
+        f"refused: {raw}: HDU 2: bad sections: DATASECA [2181:3204,51:4146] falls outside "
+        "the 2160x4146 array (NAXIS1 x NAXIS2)\n"
+    )
+
+
+def test_megaprime_vendor_sections_give_its_two_amplifiers(tmp_path: Path) -> None:
+    from quanta.datastore.formatters.raw import FORMATTER
+
+    raw = write_raw(tmp_path / "mp.fits", header("fitsheader-megaprime.yaml"), full=True)
+    image = FORMATTER.read(raw)
+    a, b = image.amps
+    assert (a.geometry.data.to_fits(), a.geometry.overscan.to_fits()) == (
+        "[33:1056,1:4612]",
+        "[1:32,1:4644]",
+    )
+    assert b.geometry.detector.to_fits() == "[1025:2048,1:4612]"
+    assert np.all(a.pixels[a.geometry.data.slices] == BIAS + 100)
+    assert np.all(b.pixels[b.geometry.data.slices] == BIAS + 200)
+    assert a.header["DETSEC"] == "[8394:7371,19353:14742]"
+
+
+def test_geometry_differences_name_missing_and_unknown_amplifiers(tmp_path: Path) -> None:
+    from quanta.instruments.camera import load_camera
+    from quanta.instruments.geometry import geometry_differences
+
+    detector = load_camera(camera_file(tmp_path / "cam.yaml")).detector(25)
+    a, b = (amp.geometry for amp in detector.amplifiers)
+    assert geometry_differences([("S1", replace(a, name="S1A")), (None, b)], detector) == []
+    assert geometry_differences([("S1", replace(a, name="S1C"))], detector) == [
+        "amplifier S1C is not in the camera file's detector D25 (amplifiers A, B)",
+        "the raw has no amplifier A, B of the camera file",
+    ]
+    assert geometry_differences([(None, replace(a, prescan=None)), (None, b)], detector) == [
+        "amplifier A: prescan section none in the raw, [2155:2160,51:4146] in the camera file"
+    ]

@@ -99,6 +99,8 @@ def ingest_raws(
         f"ingested: {len(report.ingested)}, already present: {len(report.already_present)}, "
         f"refused: {len(report.refused)}"
     )
+    for path, warning in report.warnings:
+        click.echo(f"warning: {path}: {warning}", err=True)
     for path, reason in report.refused:
         click.echo(f"refused: {path}: {reason}", err=True)
     if report.refused:
@@ -144,6 +146,9 @@ def scan(
 
     report = scan_files(paths, jobs=jobs, corrections=corrections, cameras=cameras)
     show(Rows(list(COLUMNS), [row.values() for row in report.rows]), fmt)
+    for row in report.rows:
+        for warning in row.warnings:
+            click.echo(f"warning: {row.label}: {warning}", err=True)
     for row in report.refused:
         click.echo(f"refused: {row.label}: {row.reason}", err=True)
     if report.refused:

@@ -23,11 +23,14 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, NamedTuple, TypeVar
 
 from ..core.errors import DatastoreError, QuantaError
+from ..core.raw import AmpGeometry
+from ..core.raw_layout import amp_layouts, has_sections
 from .base import HeaderError, Instrument, ObservationInfo
 from .camera import Camera, load_camera
+from .geometry import geometry_differences
 from .loader import get_instrument, known_instruments
 from .translation import (
     TranslatedInstrument,
@@ -38,13 +41,31 @@ from .translation import (
 )
 
 T = TypeVar("T")
-#: (path, HDU or None for the whole file, translated observation or None, refusal reason)
-Observation = tuple[Path, int | None, dict[str, Any] | None, str | None]
+
+
+class Outcome(NamedTuple):
+    """One detector of a file: its HDU (``None``: the whole file), its translated
+    observation or why it is refused, and what is worth a warning (its sections
+    disagree with its camera file's)."""
+
+    hdu: int | None
+    info: dict[str, Any] | None
+    reason: str | None
+    warnings: tuple[str, ...] = ()
+
+
+class Observation(NamedTuple):
+    """An ``Outcome`` with its file."""
+
+    path: Path
+    hdu: int | None
+    info: dict[str, Any] | None
+    reason: str | None
+    warnings: tuple[str, ...] = ()
+
+
 #: Name patterns of the raw files found under a directory.
 RAW_PATTERNS = ("*.fits", "*.fits.fz")
-#: One detector of a file: (the extension merged with the primary header, or None for the
-#: primary alone; translated observation or None; refusal reason or None)
-Outcome = tuple[int | None, dict[str, Any] | None, str | None]
 BLOCK = 2880
 CARD = 80
 _SIZE_KEYWORDS = ("BITPIX", "NAXIS", "PCOUNT", "GCOUNT")
@@ -275,9 +296,10 @@ def observe_file(
     dirs = [Path(d) for d in corrections]
     try:
         known = load_cameras(cameras)
-        units = _header_units(read_header_blocks(Path(path)), known)
+        blocks = read_header_blocks(Path(path))
+        units = _header_units(blocks, known)
     except QuantaError as err:
-        return [(None, None, str(err))]
+        return [Outcome(None, None, str(err))]
     outcomes: list[Outcome] = []
     holder: dict[tuple[str, str, int], int | None] = {}
     repeats: list[tuple[int | None, int, int | None]] = []
@@ -285,21 +307,70 @@ def observe_file(
         try:
             info = translate_observation(header, path, dirs, known).to_dict()
         except QuantaError as err:
-            outcomes.append((hdu, None, str(err)))
+            outcomes.append(Outcome(hdu, None, str(err)))
             continue
         key = (info["instrument"], info["obs_id"], info["detector"])
         if key in holder:
             repeats.append((hdu, key[2], holder[key]))
         else:
             holder[key] = hdu
-            outcomes.append((hdu, info, None))
-    one_detector = len(outcomes) == 1 and (len(units) > 1 or outcomes[0][1] is None)
-    one_refusal = not holder and len({reason for _, _, reason in outcomes}) == 1
+            outcomes.append(Outcome(hdu, info, None))
+    one_detector = len(outcomes) == 1 and (len(units) > 1 or outcomes[0].info is None)
+    one_refusal = not holder and len({outcome.reason for outcome in outcomes}) == 1
     if one_detector or one_refusal:
-        return [(None, outcomes[0][1], outcomes[0][2])]
-    for hdu, detector, first in repeats:
-        outcomes.append((hdu, None, f"detector {detector} again (HDU {first} holds it)"))
-    return sorted(outcomes, key=lambda outcome: outcome[0] or 0)
+        outcomes = [outcomes[0]._replace(hdu=None)]
+    else:
+        for hdu, detector, first in repeats:
+            again = f"detector {detector} again (HDU {first} holds it)"
+            outcomes.append(Outcome(hdu, None, again))
+    return sorted(
+        (_checked(outcome, blocks, known) for outcome in outcomes),
+        key=lambda outcome: outcome.hdu or 0,
+    )
+
+
+def _checked(outcome: Outcome, blocks: list[bytes], cameras: Mapping[str, Camera]) -> Outcome:
+    """A translated detector refused when its raw's sections cannot be read (sections
+    outside the pixels, overlapping, incomplete), with a warning for each way they differ
+    from its camera file's; sections are checked only where the raw gives them."""
+    if outcome.info is None:
+        return outcome
+    amps: list[tuple[str | None, AmpGeometry]] = []
+    for index, header in _detector_hdus(blocks, outcome.hdu):
+        extname = header.get("EXTNAME")
+        try:
+            layouts = amp_layouts(header, extname, _shape(header))
+        except ValueError as err:
+            where = f"HDU {index}" + (f" ({extname})" if extname else "") + ": "
+            reason = f"{'' if outcome.hdu is not None else where}bad sections: {err}"
+            return outcome._replace(info=None, reason=reason)
+        amps += [(extname, geometry) for geometry, _ in layouts]
+    camera = cameras.get(outcome.info["instrument"])
+    if camera is None or not amps:
+        return outcome
+    try:
+        detector = camera.detector(outcome.info["detector"])
+    except KeyError:
+        return outcome
+    return outcome._replace(warnings=tuple(geometry_differences(amps, detector)))
+
+
+def _detector_hdus(blocks: list[bytes], hdu: int | None) -> list[tuple[int, Any]]:
+    """The headers (by HDU index) that give one detector's sections: its own extension,
+    or every HDU of a file of one detector."""
+    indices = [hdu] if hdu is not None else range(len(blocks))
+    found = []
+    for index in indices:
+        header = parse_header(blocks[index])
+        if has_sections(header):
+            found.append((index, header))
+    return found
+
+
+def _shape(header: Mapping[str, Any]) -> tuple[int, int]:
+    """Rows and columns of an image HDU (tile-compressed or not)."""
+    prefix = "Z" if header.get("ZIMAGE") is True else ""
+    return int(header.get(f"{prefix}NAXIS2", 0)), int(header.get(f"{prefix}NAXIS1", 0))
 
 
 def _header_units(
@@ -364,7 +435,7 @@ def read_observations(
     )
     results = map_files(function, files, jobs)
     return [
-        (path, hdu, info, reason)
+        Observation(path, *outcome)
         for path, outcomes in zip(files, results, strict=True)
-        for hdu, info, reason in outcomes
+        for outcome in outcomes
     ]

@@ -3,13 +3,15 @@
 A file holds one detector, or, in a file of many (a primary header without pixels and
 one image extension per detector), one raw per detector extension, each read alone later.
 A file, or one detector of it (``HDU n:``), is refused by name and with a one-line
-reason when it cannot be read or is truncated, is a processed image, lacks a keyword its
-instrument needs, names an unknown or unregistered instrument, repeats another raw, or
+reason when it cannot be read or is truncated, is a processed image, has amplifier
+sections that cannot be read (outside its pixels, overlapping, incomplete), lacks a
+keyword its instrument needs, names an unknown or unregistered instrument, repeats another raw, or
 describes its exposure differently from another file or from the registry. Refused raws
 leave no record at all; the others go in together, in one transaction, into the RUN
 ``<instrument>/raw/all`` (a file of many detectors is placed once). Dataset IDs are
 UUIDv5 of (instrument, obs_id, detector), so ingesting the same files again adds nothing.
-Cameras defined by camera files registered in the repository translate their headers.
+Cameras defined by camera files registered in the repository translate their headers,
+and a raw whose sections differ from its camera file's goes in with a warning for each.
 """
 
 from __future__ import annotations
@@ -50,11 +52,13 @@ class IngestError(QuantaError, ValueError):
 
 @dataclass
 class IngestReport:
-    """What an ingest did: new raws, raws already in the repository, refused files."""
+    """What an ingest did: new raws, raws already in the repository, refused files, and
+    warnings about raws that went in (their sections disagree with their camera file)."""
 
     ingested: list[DatasetRef] = field(default_factory=list)
     already_present: list[DatasetRef] = field(default_factory=list)
     refused: Refused = field(default_factory=list)
+    warnings: Refused = field(default_factory=list)
 
 
 def raw_run(instrument: str) -> str:
@@ -80,11 +84,12 @@ def ingest_raws(
     report = IngestReport()
     accepted: Accepted = []
     files = find_raw_files(paths)
-    for path, hdu, info, reason in read_observations(files, jobs, dirs, repo_cameras(butler)):
-        if info is None:
-            report.refused.append((path, _at(hdu, reason or "unreadable")))
+    for seen in read_observations(files, jobs, dirs, repo_cameras(butler)):
+        if seen.info is None:
+            report.refused.append((seen.path, _at(seen.hdu, seen.reason or "unreadable")))
         else:
-            accepted.append((path, hdu, ObservationInfo.from_dict(info)))
+            accepted.append((seen.path, seen.hdu, ObservationInfo.from_dict(seen.info)))
+            report.warnings += [(seen.path, _at(seen.hdu, w)) for w in seen.warnings]
     accepted = _registered(butler, accepted, report.refused)
     accepted = _unique(accepted, report.refused)
     accepted, exposures = _consistent(butler, accepted, report.refused)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +39,14 @@ COLUMNS = (
 
 @dataclass(frozen=True)
 class ScanRow:
-    """One detector of one file: its observation, or why ingest would refuse it."""
+    """One detector of one file: its observation, or why ingest would refuse it, and how
+    its sections disagree with its camera file's."""
 
     path: Path
     hdu: int | None
     info: ObservationInfo | None
     reason: str | None = None
+    warnings: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -103,8 +105,9 @@ def scan(
     universe = DimensionUniverse.default()
     report = ScanReport()
     for path, outcomes in zip(files, results, strict=True):
-        for hdu, info, reason in outcomes:
-            report.rows.append(_row(universe, path, hdu, info, reason))
+        for outcome in outcomes:
+            row = _row(universe, path, outcome.hdu, outcome.info, outcome.reason)
+            report.rows.append(replace(row, warnings=outcome.warnings))
     return report
 
 

@@ -24,9 +24,16 @@ from pathlib import Path
 from typing import Any
 
 from quanta.core.errors import DatastoreError
+from quanta.core.raw_layout import (
+    CCD_SECTION,
+    FOCAL_PLANE,
+    SECTIONS,
+    amp_layouts,
+    header_dict,
+    is_reserved,
+)
 
 from .base import unreadable, unwritable, wrong_type
-from .raw_layout import CCD_SECTION, FOCAL_PLANE, SECTIONS, amp_layouts, header_dict, is_reserved
 
 _STANDARD_KEY = re.compile(r"^[A-Z0-9_-]{1,8}$")
 

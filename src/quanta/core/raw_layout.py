@@ -17,7 +17,9 @@ consecutive pieces of it, as wide as their ``DETSEC`` (``DATASEC``) or of equal 
 (keywords have eight characters at most) become that amplifier's ``GAIN``, ``RDNOISE``
 and ``SATURATE``, the keywords ISR reads. Every section must lie within the HDU's array,
 imaging pixels must have their ``DETSEC``'s size, and no two sections of the HDU's
-amplifiers, nor two of their detector sections, may overlap.
+amplifiers, nor two of their detector sections, may overlap. A vendor's spelling stands
+for a standard keyword the header lacks (MegaPrime's ``DSECA``, ``BSECA``, ``CSECA`` for
+``DATASECA``, ``BIASSECA``, ``CCDSECA``), and a section of ``[0:0,0:0]`` means none.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from quanta.core.raw import AmpGeometry, Section
+from .raw import AmpGeometry, Section
 
 #: Section keyword -> ``AmpGeometry`` attribute, in the order they are written.
 SECTIONS = {"DATASEC": "data", "BIASSEC": "overscan", "PRESEC": "prescan", "DETSEC": "detector"}
@@ -40,6 +42,12 @@ CCD_SECTION = "CCDSEC"
 #: Where an amplifier whose detector section is its ``CCDSEC`` keeps its focal-plane section.
 FOCAL_PLANE = "DETSEC"
 _SUFFIXED = re.compile(r"^(DATASEC|BIASSEC|PRESEC|DETSEC|CCDSEC)([A-Z])$")
+#: Vendor spellings of per-amplifier sections (CFHT's Elixir: MegaPrime), read as the
+#: standard keyword when that is absent.
+VENDOR_SECTIONS = {"DSEC": "DATASEC", "BSEC": "BIASSEC", "CSEC": CCD_SECTION}
+_VENDOR = re.compile(r"^(DSEC|BSEC|CSEC)([A-Z])$")
+#: A section value meaning "none" (MegaPrime's BIASSEC beside BSECA and BSECB).
+EMPTY_SECTION = "[0:0,0:0]"
 #: Keywords astropy writes from the data and the HDU itself; never part of a header dict.
 _STRUCTURAL = re.compile(
     r"^(SIMPLE|BITPIX|NAXIS\d*|EXTEND|XTENSION|PCOUNT|GCOUNT|EXTNAME|BSCALE|BZERO|BLANK"
@@ -56,6 +64,33 @@ def is_reserved(key: str) -> bool:
     )
 
 
+def has_sections(header: Mapping[str, Any]) -> bool:
+    """True when an HDU's header gives amplifier sections, plain, suffixed or in a
+    vendor's spelling."""
+    return any(
+        key in SECTIONS or key == CCD_SECTION or _SUFFIXED.match(key) or _VENDOR.match(key)
+        for key in header
+    )
+
+
+def standard_sections(header: Mapping[str, Any]) -> dict[str, Any]:
+    """The header with vendor-spelled sections under their standard names (where those
+    are not given) and without sections that say "none" (``[0:0,0:0]``)."""
+    values = {
+        key: value
+        for key, value in header.items()
+        if not (str(value).strip() == EMPTY_SECTION and _is_section(key))
+    }
+    for key, value in header.items():
+        if (match := _VENDOR.match(key)) and str(value).strip() != EMPTY_SECTION:
+            values.setdefault(VENDOR_SECTIONS[match.group(1)] + match.group(2), value)
+    return values
+
+
+def _is_section(key: str) -> bool:
+    return bool(key in SECTIONS or key == CCD_SECTION or _SUFFIXED.match(key) or _VENDOR.match(key))
+
+
 def header_dict(header: Any) -> dict[str, Any]:
     """A FITS header as a plain dict, without structural, commentary or section keywords."""
     return {key: value for key, value in header.items() if not is_reserved(key)}
@@ -66,6 +101,7 @@ def amp_layouts(
 ) -> list[tuple[AmpGeometry, dict[str, Any]]]:
     """Each amplifier of an HDU (its header, EXTNAME and array shape): geometry and own
     header; ``ValueError`` names the keyword at fault."""
+    header = standard_sections(header)
     own = header_dict(header)
     letters = sorted({m.group(2) for key in header if (m := _SUFFIXED.match(key))})
     if not letters:
@@ -110,8 +146,8 @@ def _suffixed(header: Mapping[str, Any], letters: list[str]) -> dict[str, dict[s
     """Each letter's sections, from its suffixed keywords or pieces of the plain ones."""
     in_ccd = [letter for letter in letters if f"{CCD_SECTION}{letter}" in header]
     if in_ccd and len(in_ccd) < len(letters):
-        missing = next(letter for letter in letters if letter not in in_ccd)
-        raise ValueError(f"{CCD_SECTION}{in_ccd[0]} is given but not {CCD_SECTION}{missing}")
+        lacking = next(letter for letter in letters if letter not in in_ccd)
+        raise ValueError(f"{CCD_SECTION}{in_ccd[0]} is given but not {CCD_SECTION}{lacking}")
     stem = CCD_SECTION if in_ccd else "DETSEC"
     detectors: dict[str, Labelled] = {}
     for letter in letters:
