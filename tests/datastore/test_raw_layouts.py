@@ -1,5 +1,6 @@
 """The three raw layouts (one HDU per amplifier, amplifiers sharing an HDU, one detector
-of many in a file), plain and tile-compressed, read to the same detector; bad sections."""
+of many in a file), plain and tile-compressed, read to the same detector; bad sections;
+DECam's CCDSEC (place in the CCD) beside its focal-plane DETSEC."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ import pytest
 from astropy.io import fits
 
 from quanta.core.errors import DatastoreError
-from quanta.core.raw import RawImage, Section
+from quanta.core.raw import AmpGeometry, RawImage, Section
 from quanta.cp.algorithms.assembly import assemble, trim
 from quanta.cp.isr import IsrConfig, IsrTask
 from quanta.datastore import formatter_for
+from instruments.real_headers import header as real_header
+from instruments.real_headers import write_raw as write_real_raw
 from raw_layout_files import (
     detector_raw,
     side_by_side,
@@ -106,6 +109,65 @@ def test_suffixed_sections_win_over_plain_ones(tmp_path: Path) -> None:
     result = FORMATTER.read(path)
     assert result.amp("CCD07A").geometry.overscan == Section(0, 10, 4, 8)
     assert result.amp("CCD07B").geometry.overscan == Section(0, 10, 0, 4)
+
+
+def test_decam_ccdsec_places_amplifiers_in_the_ccd_and_detsec_stays_in_the_header(
+    tmp_path: Path,
+) -> None:
+    # A real DECam extension (CCD S1) at full size: DETSECA/B place its amplifiers in the
+    # 62-CCD focal plane, CCDSECA/B in the 2048 x 4096 CCD; B on the left, A on the right.
+    values = real_header("fitsheader-decam-raw_dec050441_25.yaml")
+    path = write_real_raw(tmp_path / "dec050441.fits", values, full=True)
+    raw = FORMATTER.read_hdu(path, 1)
+    assert [amp.geometry.name for amp in raw.amps] == ["S1A", "S1B"]
+    parse = Section.parse
+    assert raw.amp("S1A").geometry == AmpGeometry(
+        "S1A",
+        parse("[1081:2104,51:4146]"),
+        parse("[2105:2154,51:4146]"),
+        parse("[1025:2048,1:4096]"),
+        parse("[2155:2160,51:4146]"),
+    )
+    assert raw.amp("S1B").geometry == AmpGeometry(
+        "S1B",
+        parse("[57:1080,51:4146]"),
+        parse("[7:56,51:4146]"),
+        parse("[1:1024,1:4096]"),
+        parse("[1:6,51:4146]"),
+    )
+    assert raw.detector_shape == (4096, 2048)
+    for letter in "AB":
+        own = raw.amp(f"S1{letter}").header
+        assert own["DETSEC"] == values[f"DETSEC{letter}"]
+        assert (own["GAIN"], own["RDNOISE"]) == (
+            values[f"GAIN{letter}"],
+            values[f"RDNOISE{letter}"],
+        )
+    pieces = [(trim(amp.pixels, amp.geometry.data), amp.geometry.detector) for amp in raw.amps]
+    assembled = assemble(pieces, raw.detector_shape, np.float64)
+    # The stored pixels are 1000 + 100 x the amplifier's number in its DATASEC (A 1, B 2).
+    assert np.all(assembled[:, :1024] == 1200.0) and np.all(assembled[:, 1024:] == 1100.0)
+
+    FORMATTER.write(raw, tmp_path / "again.fits")
+    with fits.open(tmp_path / "again.fits") as hdus:
+        written = hdus["S1A"].header
+        assert (written["CCDSEC"], written["DETSEC"]) == ("[1025:2048,1:4096]", values["DETSECA"])
+    again = FORMATTER.read(tmp_path / "again.fits")
+    for before, after in zip(raw.amps, again.amps, strict=True):
+        assert (after.geometry, after.header) == (before.geometry, before.header)
+
+
+def test_one_amplifier_hdu_with_ccdsec_uses_it_and_needs_no_valid_detsec(tmp_path: Path) -> None:
+    path = tmp_path / "amps.fits"
+    FORMATTER.write(detector_raw(), path)
+    with fits.open(path, mode="update") as hdus:
+        hdus[2].header["CCDSEC"] = hdus[2].header["DETSEC"]
+        hdus[2].header["DETSEC"] = "[5001:5012,1:10]"  # in a focal plane: not this detector
+    raw = FORMATTER.read(path)
+    assert raw.amps[1].geometry == detector_raw().amps[1].geometry
+    assert raw.amps[1].header["DETSEC"] == "[5001:5012,1:10]"
+    assert "DETSEC" not in raw.amps[0].header
+    assert raw.detector_shape == (20, 24)
 
 
 def _pipeline_views(raw: RawImage) -> tuple[np.ndarray, Any]:
@@ -231,6 +293,14 @@ BAD_HDUS = {
         r"DATASECA \[3:13,1:10\] is 11x10 pixels but DETSECA \[1:12,1:10\] is 12x10",
     ),
     "malformed section": ({"PRESECD": "[1:2;1:10]"}, r"PRESECD: invalid FITS section"),
+    "CCDSEC for some amplifiers only": (
+        {"CCDSECB": "[13:24,1:10]"},
+        r"CCDSECB is given but not CCDSECA",
+    ),
+    "overlapping CCD sections": (
+        {f"CCDSEC{letter}": "[1:12,1:10]" for letter in "ABCD"},
+        r"CCDSECA \[1:12,1:10\] overlaps CCDSECB \[1:12,1:10\]",
+    ),
 }
 
 

@@ -9,7 +9,8 @@ FITS-style sections, 1-based and inclusive, ``[x1:x2,y1:y2]``:
 - ``PRESEC`` (optional): the serial prescan columns within the HDU;
 - ``DETSEC``: where the imaging pixels go in the assembled detector image; a range
   written high-to-low (``[509:1,...]``) means the amplifier is read out flipped along
-  that axis.
+  that axis; where a ``CCDSEC`` is given (DECam), it is the place in the detector and
+  ``DETSEC`` the place in the whole focal plane, kept only as header information.
 
 An HDU holds one amplifier, named by its ``EXTNAME`` (SimCam), or several, whose sections
 carry a letter suffix (``DATASECA``...; DECam, MegaPrime); a file holds one detector, or

@@ -10,7 +10,9 @@ dtype they were stored with, in native byte order: FITS's unsigned-integer conve
 floats, as astropy would. Pixel data is memory-mapped while read and scaled here (astropy
 cannot memory-map scaled images), so an HDU's pixels are copied once, not read into a
 buffer and then byte-swapped or scaled into another; amplifiers sharing an HDU share
-that copy. ``write`` puts one amplifier in each HDU.
+that copy. ``write`` puts one amplifier in each HDU; an amplifier whose header keeps its
+focal-plane ``DETSEC`` (read beside a ``CCDSEC``) is written back the same way, its
+detector section as ``CCDSEC``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 from quanta.core.errors import DatastoreError
 
 from .base import unreadable, unwritable, wrong_type
-from .raw_layout import SECTIONS, amp_layouts, header_dict, is_reserved
+from .raw_layout import CCD_SECTION, FOCAL_PLANE, SECTIONS, amp_layouts, header_dict, is_reserved
 
 _STANDARD_KEY = re.compile(r"^[A-Z0-9_-]{1,8}$")
 
@@ -90,11 +92,16 @@ class RawFormatter:
             name = amp.geometry.name
             if not isinstance(amp.pixels, np.ndarray) or amp.pixels.ndim != 2:
                 raise DatastoreError(f"the pixels of amplifier {name!r} must be a 2-d array")
-            header = _header(amp.header, f"the header of amplifier {name!r}")
+            own = {k: v for k, v in amp.header.items() if k != FOCAL_PLANE}
+            header = _header(own, f"the header of amplifier {name!r}")
+            focal_plane = amp.header.get(FOCAL_PLANE)
             for keyword, attribute in SECTIONS.items():
                 section = getattr(amp.geometry, attribute)
+                in_ccd = keyword == "DETSEC" and focal_plane is not None
                 if section is not None:
-                    header[keyword] = section.to_fits()
+                    header[CCD_SECTION if in_ccd else keyword] = section.to_fits()
+            if focal_plane is not None:
+                header[FOCAL_PLANE] = str(focal_plane)
             hdus.append(fits.ImageHDU(amp.pixels, header=header, name=name))
         try:
             fits.HDUList(hdus).writeto(path)

@@ -4,9 +4,13 @@ An HDU holding one amplifier, named by its ``EXTNAME``, carries ``DATASEC``, ``B
 optional ``PRESEC`` and ``DETSEC``. An HDU holding several (DECam, MegaPrime) carries
 them once per amplifier with a one-letter suffix (``DATASECA``, ``DETSECB``...): each
 letter is an amplifier named ``<EXTNAME><letter>`` (the bare letter without ``EXTNAME``),
-in letter order, and needs its ``DETSEC<letter>``. For ``DATASEC``, ``BIASSEC`` and
-``PRESEC``, either every amplifier has its suffixed keyword, or none has and the plain
-keyword is split between them: the amplifiers must sit side by side (every
+in letter order, and needs its ``DETSEC<letter>``. Where ``CCDSEC`` (or ``CCDSEC<letter>``)
+is given, it is the amplifier's place in the detector and ``DETSEC`` its place in the
+whole focal plane (DECam): then ``CCDSEC`` plays ``DETSEC``'s part everywhere below, and
+the ``DETSEC`` value is only kept in the amplifier's header, as ``DETSEC``; either every
+amplifier of the HDU has its ``CCDSEC<letter>`` or none has. For ``DATASEC``,
+``BIASSEC`` and ``PRESEC``, either every amplifier has its suffixed keyword, or none has
+and the plain keyword is split between them: the amplifiers must sit side by side (every
 ``DETSEC<letter>`` on the same rows) and, in the order of their ``DETSEC`` columns, take
 consecutive pieces of it, as wide as their ``DETSEC`` (``DATASEC``) or of equal widths
 (``BIASSEC``, ``PRESEC``). ``GAIN<letter>``, ``RDNOISE<letter>`` and ``SATURAT<letter>``
@@ -31,7 +35,11 @@ SECTIONS = {"DATASEC": "data", "BIASSEC": "overscan", "PRESEC": "prescan", "DETS
 PER_AMP_VALUES = ("GAIN", "RDNOISE", "SATURATE")
 _REQUIRED = ("DATASEC", "BIASSEC", "DETSEC")
 _PIXEL_SECTIONS = ("DATASEC", "BIASSEC", "PRESEC")
-_SUFFIXED = re.compile(r"^(DATASEC|BIASSEC|PRESEC|DETSEC)([A-Z])$")
+#: The amplifier's place in the detector when ``DETSEC`` places it in the focal plane.
+CCD_SECTION = "CCDSEC"
+#: Where an amplifier whose detector section is its ``CCDSEC`` keeps its focal-plane section.
+FOCAL_PLANE = "DETSEC"
+_SUFFIXED = re.compile(r"^(DATASEC|BIASSEC|PRESEC|DETSEC|CCDSEC)([A-Z])$")
 #: Keywords astropy writes from the data and the HDU itself; never part of a header dict.
 _STRUCTURAL = re.compile(
     r"^(SIMPLE|BITPIX|NAXIS\d*|EXTEND|XTENSION|PCOUNT|GCOUNT|EXTNAME|BSCALE|BZERO|BLANK"
@@ -43,7 +51,9 @@ Labelled = tuple[str, Section]
 
 def is_reserved(key: str) -> bool:
     """True for keywords written from the data and geometry, never from a header dict."""
-    return bool(_STRUCTURAL.match(key) or key in SECTIONS or _SUFFIXED.match(key))
+    return bool(
+        _STRUCTURAL.match(key) or key in SECTIONS or key == CCD_SECTION or _SUFFIXED.match(key)
+    )
 
 
 def header_dict(header: Any) -> dict[str, Any]:
@@ -61,16 +71,24 @@ def amp_layouts(
     if not letters:
         if not name:
             raise ValueError("no EXTNAME (amplifier name)")
-        sections = {k: _labelled(header, k) for k in SECTIONS if k in header or k in _REQUIRED}
+        in_ccd = CCD_SECTION in header
+        pixels = [k for k in SECTIONS if k != "DETSEC" and (k in header or k in _REQUIRED)]
+        sections = {k: _labelled(header, k) for k in pixels}
+        sections["DETSEC"] = _labelled(header, CCD_SECTION if in_ccd else "DETSEC")
         amps = {name: sections}
-        headers = {name: own}
+        headers = {name: {**own, **_focal_plane(header, "DETSEC", in_ccd)}}
     else:
         by_letter = _suffixed(header, letters)
         amps = {f"{name or ''}{letter}": by_letter[letter] for letter in letters}
         used = {f"{stem[:7]}{letter}" for stem in PER_AMP_VALUES for letter in letters}
         shared = {k: v for k, v in own.items() if k not in used}
+        in_ccd = any(f"{CCD_SECTION}{letter}" in header for letter in letters)
         headers = {
-            f"{name or ''}{letter}": {**shared, **_per_amp_values(header, letter)}
+            f"{name or ''}{letter}": {
+                **shared,
+                **_per_amp_values(header, letter),
+                **_focal_plane(header, f"DETSEC{letter}", in_ccd),
+            }
             for letter in letters
         }
     _check(amps, shape)
@@ -90,12 +108,17 @@ def _labelled(header: Mapping[str, Any], keyword: str) -> Labelled:
 
 def _suffixed(header: Mapping[str, Any], letters: list[str]) -> dict[str, dict[str, Labelled]]:
     """Each letter's sections, from its suffixed keywords or pieces of the plain ones."""
+    in_ccd = [letter for letter in letters if f"{CCD_SECTION}{letter}" in header]
+    if in_ccd and len(in_ccd) < len(letters):
+        missing = next(letter for letter in letters if letter not in in_ccd)
+        raise ValueError(f"{CCD_SECTION}{in_ccd[0]} is given but not {CCD_SECTION}{missing}")
+    stem = CCD_SECTION if in_ccd else "DETSEC"
     detectors: dict[str, Labelled] = {}
     for letter in letters:
-        if f"DETSEC{letter}" not in header:
+        if f"{stem}{letter}" not in header:
             given = next(f"{k}{letter}" for k in _PIXEL_SECTIONS if f"{k}{letter}" in header)
             raise ValueError(f"{given} is given but not DETSEC{letter}")
-        detectors[letter] = _labelled(header, f"DETSEC{letter}")
+        detectors[letter] = _labelled(header, f"{stem}{letter}")
     result: dict[str, dict[str, Labelled]] = {
         letter: {"DETSEC": detectors[letter]} for letter in letters
     }
@@ -152,6 +175,14 @@ def _split(keyword: str, whole: Section, detectors: Mapping[str, Labelled]) -> d
         )
         for letter, x0, w in zip(order, starts, widths, strict=False)
     }
+
+
+def _focal_plane(header: Mapping[str, Any], keyword: str, in_ccd: bool) -> dict[str, Any]:
+    """``{"DETSEC": value}`` of ``keyword`` when ``CCDSEC`` gives the detector section and
+    ``DETSEC`` is only the amplifier's place in the focal plane; else nothing."""
+    if not in_ccd or keyword not in header:
+        return {}
+    return {FOCAL_PLANE: header[keyword]}
 
 
 def _per_amp_values(header: Mapping[str, Any], letter: str) -> dict[str, Any]:
