@@ -5,8 +5,7 @@ side by side as on DECam: columns ``PRESECB | BIASSECB | DATASECB | DATASECA | B
 PRESECA`` (6 prescan and 50 overscan columns each), B imaging the left half of the CCD
 and A the right half, both stored in CCD orientation. CCDs are numbered from 1
 (``CCDNUM``) and named ``S1``, ``S2``... (``DETPOS``); amplifier ``A`` of ``S1`` is the
-``RawImage`` formatter's ``S1A``. By default a CCD keeps the preset's detector size, each
-amplifier imaging one half of it (the ``ptc`` preset: 200 x 400 pixels per amplifier).
+``RawImage`` formatter's ``S1A``. Each preset has its own default size (``SIZES``).
 """
 
 from __future__ import annotations
@@ -15,9 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import ConfigError
 from ..core.raw import AmpGeometry, Section
-from ..instruments import simcam_layout
 from .decam_files import (
     CAMERA_FILE,
     INSTRUMENT,
@@ -26,9 +23,8 @@ from .decam_files import (
     raw_filename,
     write_exposure,
 )
-from .layout import AmpBlock, Layout, Readouts, WrittenFile
-from .physics import detector_shape
-from .presets import Preset, resolve_preset
+from .layout import AmpBlock, Layout, Readouts, WrittenFile, fixed_amps_preset
+from .presets import Preset
 from .schedule import Exposure
 from .truth import DetectorTruth
 
@@ -39,6 +35,10 @@ OVERSCAN = 50
 LIGHT_FILTER = "r DECam SDSS c0002 6415.0 1480.0"
 DARK_FILTER = "solid plate 0.0 0.0"
 FILTERS = {LIGHT_FILTER: "r", DARK_FILTER: None}
+#: Default detectors and amplifier imaging size (width, height) per preset: ``quick`` and
+#: ``ptc`` keep SimCam's detector size in two halves (``ptc``: 80,000 pixels per amplifier,
+#: its PTC gain to ~0.2%), ``full`` is one real DECam CCD of two 1024 x 4096 amplifiers.
+SIZES = {"quick": (2, (64, 96)), "ptc": (2, (200, 400)), "full": (1, (1024, 4096))}
 
 
 def decam_blocks(width: int, height: int) -> list[AmpBlock]:
@@ -78,19 +78,11 @@ class DecamLayout(Layout):
         amps: int | None,
         amp_size: tuple[int, int] | None,
     ) -> Preset:
-        """The preset's detectors and detector size (unless ``amp_size`` is given), split
-        between two amplifiers; flats and science frames through the DECam r filter."""
-        if amps not in (None, AMPS):
-            raise ConfigError(
-                f"invalid number of amplifiers {amps!r}: the decam layout always has {AMPS} "
-                "per detector"
-            )
-        base = resolve_preset(preset, detectors)
-        rows, columns = detector_shape(simcam_layout.amp_geometry(base.amps, *base.amp_size))
-        size = (columns // 2, rows) if amp_size is None else (int(amp_size[0]), int(amp_size[1]))
-        return replace(
-            base, amps=AMPS, amp_size=size, flat_filter=LIGHT_FILTER, science_filter=LIGHT_FILTER
-        )
+        """The preset with two amplifiers per CCD and this layout's default size
+        (``SIZES``) where ``detectors`` and ``amp_size`` do not override it; flats and
+        science frames through the DECam r filter."""
+        resolved = fixed_amps_preset(self.name, preset, detectors, amps, amp_size, AMPS, SIZES)
+        return replace(resolved, flat_filter=LIGHT_FILTER, science_filter=LIGHT_FILTER)
 
     def blocks(self, preset: Preset) -> list[AmpBlock]:
         """Amplifiers A and B of a CCD."""
@@ -116,8 +108,10 @@ class DecamLayout(Layout):
         detectors = write_exposure(path, primary_header(exposure), readouts)
         return [WrittenFile(detector, path, hdu) for hdu, detector in enumerate(detectors, 1)]
 
-    def write_extras(self, outdir: Path, preset: Preset, detectors: list[DetectorTruth]) -> None:
+    def write_camera(self, outdir: Path, preset: Preset, detectors: list[DetectorTruth]) -> Path:
         """``camera.yaml``: the camera file of the simulated CCDs, for ``register-instrument``."""
         blocks = [block.geometry for block in self.blocks(preset)]
         names = [(d.id, d.name) for d in detectors]
-        (outdir / CAMERA_FILE).write_text(camera_file(INSTRUMENT, FILTERS, blocks, names))
+        path = outdir / CAMERA_FILE
+        path.write_text(camera_file(INSTRUMENT, FILTERS, blocks, names))
+        return path

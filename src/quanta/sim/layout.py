@@ -10,11 +10,12 @@ amplifier, in the SimCam header dialect.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..core.errors import ConfigError
 from ..core.raw import AmpGeometry
 from ..instruments import simcam_layout
 from .physics import hdu_shape
@@ -25,6 +26,8 @@ from .truth import DetectorTruth, detector_name
 
 #: One detector's truth and its amplifiers as read out, in block order.
 Readouts = Iterable[tuple[DetectorTruth, list[AmpImage]]]
+#: A layout's default size per preset: (detectors, (amplifier width, height)).
+Sizes = Mapping[str, tuple[int, tuple[int, int]]]
 
 
 @dataclass(frozen=True)
@@ -101,5 +104,35 @@ class Layout:
             written.append(WrittenFile(detector.id, path))
         return written
 
-    def write_extras(self, outdir: Path, preset: Preset, detectors: list[DetectorTruth]) -> None:
-        """Write any file besides the raws and ``truth.json`` (none for SimCam)."""
+    def write_camera(
+        self, outdir: Path, preset: Preset, detectors: list[DetectorTruth]
+    ) -> Path | None:
+        """Write the camera file of the simulated camera, when it is not a shipped instrument;
+        its path (``None`` for SimCam, which ships with quanta)."""
+        return None
+
+
+def fixed_amps_preset(
+    layout: str,
+    preset: str,
+    detectors: int | None,
+    amps: int | None,
+    amp_size: tuple[int, int] | None,
+    fixed: int,
+    sizes: Sizes,
+) -> Preset:
+    """The preset for a layout of ``fixed`` amplifiers per detector, with the layout's
+    default size (``sizes``) where ``detectors`` and ``amp_size`` do not override it;
+    asking for another number of amplifiers is a ``ConfigError``."""
+    if amps not in (None, fixed):
+        raise ConfigError(
+            f"invalid number of amplifiers {amps!r}: the {layout} layout always has {fixed} "
+            "per detector"
+        )
+    default_detectors, default_size = sizes.get(preset, (detectors, amp_size))
+    return resolve_preset(
+        preset,
+        default_detectors if detectors is None else detectors,
+        fixed,
+        default_size if amp_size is None else amp_size,
+    )

@@ -6,23 +6,27 @@ imaging rows plus 48 rows of parallel overscan above them (the ``RawImage`` form
 ignores pixels outside the sections). HDUs come in the order C10..C17 (bottom row, left
 to right, each read out flipped in x) then C07..C00 (top row, right to left, each read out
 flipped in y), as on an ITL-style LSST sensor. Headers are SimCam's: no LSST header
-translator ships with astro-metadata-translator.
+translator ships with astro-metadata-translator. Each preset has its own default size
+(``SIZES``): sixteen amplifiers need more pixels each than SimCam's four for the same
+precision, and ``full`` is one real LSST CCD.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..core.errors import ConfigError
 from ..core.raw import AmpGeometry, Section
-from .layout import AmpBlock, Layout
-from .presets import Preset, resolve_preset
+from .layout import AmpBlock, Layout, fixed_amps_preset
+from .presets import Preset
 
 AMPS = 16
 COLUMNS = 8
 PRESCAN = 3
 OVERSCAN = 64
 PARALLEL_OVERSCAN = 48
+#: Default detectors and amplifier imaging size (width, height) per preset: ``ptc`` gives
+#: each amplifier 80,000 pixels (its PTC gain to ~0.2%), ``full`` is LSST's 509 x 2000.
+SIZES = {"quick": (1, (32, 48)), "ptc": (1, (200, 400)), "full": (1, (509, 2000))}
 
 
 def amp_names() -> list[str]:
@@ -68,13 +72,9 @@ class LsstLayout(Layout):
         amps: int | None,
         amp_size: tuple[int, int] | None,
     ) -> Preset:
-        """The preset's detectors and amplifier size, with 16 amplifiers per detector."""
-        if amps not in (None, AMPS):
-            raise ConfigError(
-                f"invalid number of amplifiers {amps!r}: the lsst layout always has {AMPS} "
-                "per detector"
-            )
-        return resolve_preset(preset, detectors, AMPS, amp_size)
+        """The preset with 16 amplifiers per detector and this layout's default size
+        (``SIZES``) where ``detectors`` and ``amp_size`` do not override it."""
+        return fixed_amps_preset(self.name, preset, detectors, amps, amp_size, AMPS, SIZES)
 
     def blocks(self, preset: Preset) -> list[AmpBlock]:
         """The 16 amplifiers of a detector in file order."""

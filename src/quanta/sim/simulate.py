@@ -41,12 +41,15 @@ BRIGHTER_FATTER_MODEL = (
 
 @dataclass(frozen=True)
 class SimulationSummary:
-    """What ``simulate`` wrote: raw files by image type (in time order) and the truth file."""
+    """What ``simulate`` wrote: raw files by image type (in time order), the truth file,
+    and the camera file of a camera quanta does not ship (``None`` for SimCam)."""
 
     outdir: Path
     truth_path: Path
     preset: Preset
     files: dict[str, list[Path]] = field(default_factory=dict)
+    instrument: str = "SimCam"
+    camera_path: Path | None = None
 
     @property
     def n_files(self) -> int:
@@ -125,10 +128,10 @@ def simulate(
             if stars[written.detector]:
                 record.setdefault("stars", {})[key] = [asdict(s) for s in stars[written.detector]]
         records.append(record)
-    chosen.write_extras(out, config, camera.detectors)
+    camera_path = chosen.write_camera(out, config, camera.detectors)
     truth_path = out / TRUTH_FILE
     truth_path.write_text(json.dumps(_truth(camera, records), indent=2) + "\n")
-    return SimulationSummary(out, truth_path, config, files)
+    return SimulationSummary(out, truth_path, config, files, chosen.instrument, camera_path)
 
 
 def _stars(camera: _Camera, exposure: Exposure, detector: int) -> list[Star]:
