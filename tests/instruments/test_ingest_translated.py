@@ -1,6 +1,6 @@
 """Ingest of cameras whose headers astro-metadata-translator reads, through instruments
 built on ``TranslatedInstrument``: header corrections from ``--header-corrections`` and
-from the repository's configuration, and one detector per file."""
+from the repository's configuration, and files of many detectors."""
 
 from __future__ import annotations
 
@@ -96,20 +96,23 @@ def test_a_missing_correction_directory_in_the_config_is_a_user_error(
     )
 
 
-def test_ingest_takes_files_of_one_detector(repo: Path, tmp_path: Path) -> None:
+def test_a_detector_in_a_file_of_many_is_the_same_raw_as_its_own_file(
+    repo: Path, tmp_path: Path
+) -> None:
     values = header("fitsheader-decam.yaml")
     write_raw(tmp_path / "raws" / "decam_s1.fits", values)
     other = {"CCDNUM": 1, "DETPOS": "S29", "EXTNAME": "S29"}
     mef = write_raw(tmp_path / "raws" / "decam_mef.fits", values, extensions=[{}, other])
     result = invoke("ingest-raws", repo, tmp_path / "raws")
     assert result.exit_code == 1
-    assert result.stdout == "ingested: 1, already present: 0, refused: 1\n"
+    assert result.stdout == "ingested: 2, already present: 0, refused: 1\n"
     assert result.stderr == (
-        f"refused: {mef}: holds detectors 25, 1: ingest takes files of one detector\n"
+        f"refused: {tmp_path / 'raws' / 'decam_s1.fits'}: HDU 1: the same raw as {mef}[1] "
+        "(obs_id and detector)\n"
     )
     with open_butler(repo) as butler:
-        (ref,) = butler.query_datasets("raw", "DECam/raw/all")
-    assert ref.data_id["detector"] == 25 and ref.data_id["exposure"] == 229388
+        refs = butler.query_datasets("raw", "DECam/raw/all")
+    assert sorted(ref.data_id["detector"] for ref in refs) == [1, 25]
 
 
 def test_config_files_without_instrument_settings_stay_valid(tmp_path: Path) -> None:

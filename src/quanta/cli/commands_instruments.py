@@ -81,10 +81,12 @@ def ingest_raws(
 ) -> None:
     """Ingest raw FITS files.
 
-    PATHS are raw files or directories searched for *.fits. Raws go into the RUN
-    <instrument>/raw/all with their exposure records; files already ingested are
-    skipped. A bad file is refused by name on stderr and nothing of it is recorded;
-    the exit code is then 1. Header corrections are also looked up in the directories
+    PATHS are raw files or directories searched for *.fits and *.fits.fz. Raws go
+    into the RUN <instrument>/raw/all with their exposure records, one per detector
+    extension of a file of many detectors; raws already ingested are skipped. A bad
+    file (or extension) is refused by name on stderr and nothing of it is recorded;
+    the exit code is then 1. Camera files registered in REPO translate the headers
+    of the translator they name. Header corrections are also looked up in the directories
     the repository's quanta.yaml lists under instruments: header_corrections.
     """
     from quanta.instruments.ingest import ingest_raws as ingest
@@ -109,22 +111,38 @@ def ingest_raws(
 )
 @jobs_option("Processes reading headers.", default=1)
 @header_corrections_option
+@click.option(
+    "--camera",
+    "cameras",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A camera file translating and checking the headers of its instrument "
+    "(repeatable), as once registered in a repository.",
+)
 @format_option
-def scan(paths: tuple[Path, ...], jobs: int, corrections: tuple[Path, ...], fmt: str) -> None:
+def scan(
+    paths: tuple[Path, ...],
+    jobs: int,
+    corrections: tuple[Path, ...],
+    cameras: tuple[Path, ...],
+    fmt: str,
+) -> None:
     """Check raw files as ingest-raws would, without a repository.
 
-    DIR|FILES are raw files, or directories searched for *.fits. Prints one row per
-    detector (one per image extension of a multi-extension file): instrument, detector, obs_id,
-    observation type, physical filter, exposure time and start time (UTC), or why the
-    file would be refused. Cameras without a quanta instrument are read by the header
-    translators of astro-metadata-translator. Exits with 1 when a file would be refused.
+    DIR|FILES are raw files, or directories searched for *.fits and *.fits.fz.
+    Prints one row per detector (one per image extension of a multi-extension
+    file): instrument, detector, obs_id, observation type, physical filter,
+    exposure time and start time (UTC), or why the file would be refused. Cameras
+    without a quanta instrument are read by the header translators of
+    astro-metadata-translator, and named and checked by a --camera file that uses
+    that translator. Exits with 1 when a file would be refused.
     """
     from quanta.instruments.scan import COLUMNS
     from quanta.instruments.scan import scan as scan_files
 
     from .output import Rows, show
 
-    report = scan_files(paths, jobs=jobs, corrections=corrections)
+    report = scan_files(paths, jobs=jobs, corrections=corrections, cameras=cameras)
     show(Rows(list(COLUMNS), [row.values() for row in report.rows]), fmt)
     for row in report.refused:
         click.echo(f"refused: {row.label}: {row.reason}", err=True)

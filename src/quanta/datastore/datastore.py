@@ -87,9 +87,10 @@ class FileDatastore:
 
         ``copy``, ``move``, ``link`` (hard link, same device only) and ``symlink`` put the
         file once, at the templated path of the first dataset with the formatter's
-        extension; ``move`` deletes the source once the file is in place, so every dataset
-        of a file must come in this one call. ``direct`` leaves the file where it is and
-        records its absolute path. Every record has the whole file's checksum and size.
+        extension (keeping a tile-compressed file's ``.fz``); ``move`` deletes the source
+        once the file is in place, so every dataset of a file must come in this one call.
+        ``direct`` leaves the file where it is and records its absolute path. Every record
+        has the whole file's checksum and size.
         """
         mode = transfer_mode(transfer, DatastoreError)
         source = Path(os.path.abspath(source))
@@ -115,7 +116,7 @@ class FileDatastore:
     def _place_copy(self, source: Path, ref: DatasetRef, mode: TransferMode) -> StoredFile:
         """Put ``source`` at ``ref``'s templated path by ``mode`` (not ``direct``)."""
         formatter = formatter_for(ref.dataset_type.storage_class)
-        relpath = self.templates.path(ref) + formatter.extension
+        relpath = self.templates.path(ref) + _placed_extension(formatter.extension, source)
         stage: Callable[[Path], None] = {
             TransferMode.COPY: lambda tmp: shutil.copyfile(source, tmp),
             TransferMode.MOVE: lambda tmp: _link_or_copy(source, tmp),
@@ -273,6 +274,12 @@ def _hard_link(source: Path, tmp: Path) -> None:
                 "use transfer 'copy' or 'symlink'"
             ) from err
         raise DatastoreError(f"cannot hard-link {source} to {tmp}: {err.strerror}") from err
+
+
+def _placed_extension(extension: str, source: Path) -> str:
+    """The formatter's extension, plus ``.fz`` for a tile-compressed source (``x.fits.fz``):
+    tools that open FITS files by name expect compressed ones to say so."""
+    return extension + ".fz" if source.name.endswith(f"{extension}.fz") else extension
 
 
 def _link_or_copy(source: Path, tmp: Path) -> None:

@@ -123,6 +123,16 @@ def register_camera(butler: Butler, path: str | Path) -> tuple[Camera, int]:
     return camera, new
 
 
+def repo_cameras(butler: Butler) -> list[Path]:
+    """The camera files of the instruments registered in the repository from one."""
+    prefix = f"camera:{REPO_CAMERAS}/"
+    return [
+        butler.root / REPO_CAMERAS / record.class_name[len(prefix) :]
+        for record in butler.query_dimension_records("instrument")
+        if str(record.class_name or "").startswith(prefix)
+    ]
+
+
 def shipped_camera(name: str) -> Camera:
     """A camera file that ships with quanta (``SimCam``)."""
     return load_camera(SHIPPED_CAMERAS / f"{name.lower()}.yaml")

@@ -1,14 +1,16 @@
 """Reading raw files for ingest and scan: find them, check them, translate their headers.
 
 A header is translated by the installed quanta instrument its ``INSTRUME`` names, else by
-astro-metadata-translator (see ``translation``). A file whose primary header has no
-pixels and whose detectors are image extensions (a DECam-style multi-extension file) gives
-one observation per detector: the primary header merged with that extension's header.
+the camera file of that name, else by astro-metadata-translator (see ``translation``),
+whose result a camera file using that translator then checks and names. A file whose
+primary header has no pixels and whose detectors are image extensions (a DECam-style
+multi-extension file) gives one observation per detector: the primary header merged with
+that extension's header.
 
-``observe`` and ``observe_file`` run in worker processes and return plain data (the
-translated observation as a dict, or the one-line reason the file is refused), so
+``observe_file`` runs in worker processes and returns plain data (the translated
+observation as a dict, or the one-line reason the file or extension is refused), so
 nothing but strings and numbers crosses process boundaries and workers never touch the
-registry (invariant 1).
+registry (invariant 1): camera files come to them as paths.
 """
 
 from __future__ import annotations
@@ -25,12 +27,21 @@ from typing import Any, BinaryIO, TypeVar
 
 from ..core.errors import DatastoreError, QuantaError
 from .base import HeaderError, Instrument, ObservationInfo
+from .camera import Camera, load_camera
 from .loader import get_instrument, known_instruments
-from .translation import TranslatedInstrument, UnrecognisedHeaderError, translate_header
+from .translation import (
+    TranslatedInstrument,
+    UnrecognisedHeaderError,
+    processed_reason,
+    recognising_translator,
+    translate_header,
+)
 
 T = TypeVar("T")
-#: (path, translated observation or None, refusal reason or None)
-Observation = tuple[Path, dict[str, Any] | None, str | None]
+#: (path, HDU or None for the whole file, translated observation or None, refusal reason)
+Observation = tuple[Path, int | None, dict[str, Any] | None, str | None]
+#: Name patterns of the raw files found under a directory.
+RAW_PATTERNS = ("*.fits", "*.fits.fz")
 #: One detector of a file: (the extension merged with the primary header, or None for the
 #: primary alone; translated observation or None; refusal reason or None)
 Outcome = tuple[int | None, dict[str, Any] | None, str | None]
@@ -40,13 +51,14 @@ _SIZE_KEYWORDS = ("BITPIX", "NAXIS", "PCOUNT", "GCOUNT")
 
 
 def find_raw_files(paths: Iterable[str | Path], action: str = "ingest") -> list[Path]:
-    """Files as given and ``*.fits`` files under directories (recursively), each once;
-    ``action`` names what a missing path cannot be used for."""
+    """Files as given and ``*.fits`` and ``*.fits.fz`` files under directories
+    (recursively), each once; ``action`` names what a missing path cannot be used for."""
     found: dict[Path, Path] = {}
     for item in paths:
         path = Path(item)
         if path.is_dir():
-            candidates = [p for p in sorted(path.rglob("*.fits")) if p.is_file()]
+            matches = {p for pattern in RAW_PATTERNS for p in path.rglob(pattern)}
+            candidates = [p for p in sorted(matches) if p.is_file()]
         elif path.exists():
             candidates = [path]
         else:
@@ -169,29 +181,51 @@ def _size_keywords(header: bytes) -> dict[str, int]:
 
 
 def translate_observation(
-    header: Mapping[str, Any], filename: str | None = None, corrections: Sequence[Path] = ()
+    header: Mapping[str, Any],
+    filename: str | None = None,
+    corrections: Sequence[Path] = (),
+    cameras: Mapping[str, Camera] | None = None,
 ) -> ObservationInfo:
-    """The observation one header describes: by the installed instrument ``INSTRUME`` names,
-    else by astro-metadata-translator and then, if the translated instrument is installed,
-    checked by it; header corrections apply to every library translation."""
+    """The observation one header describes: by the installed instrument or the camera
+    file ``INSTRUME`` names, else by astro-metadata-translator, then checked and named by
+    the installed instrument it translates to or by the camera file (of ``cameras``) that
+    uses that translator; header corrections apply to every library translation."""
+    cameras = cameras or {}
     name = str(header.get("INSTRUME") or "").strip()
-    instrument = _installed(name)
+    instrument = _installed(name) or _camera_instrument(cameras.get(name))
     if instrument is None:
-        try:
-            info = translate_header(header, filename=filename, corrections=corrections)
-        except UnrecognisedHeaderError as err:
-            known = ", ".join(known_instruments()) or "none installed"
-            unknown = f"unknown instrument {name!r}; known instruments: {known}"
-            raise HeaderError(
-                f"{unknown if name else 'missing keyword INSTRUME'}, and no header translator "
-                f"recognises this header (known translators: {', '.join(err.translators)})"
-            ) from None
-        instrument = _installed(info.instrument)
+        translator = _recognising(header, filename, name, cameras)
+        instrument = _camera_instrument(_camera_using(cameras, translator))
         if instrument is None:
-            return info
+            info = translate_header(
+                header, filename=filename, corrections=corrections, translator=translator
+            )
+            instrument = _installed(info.instrument) or _camera_instrument(
+                cameras.get(info.instrument)
+            )
+            if instrument is None:
+                return info
     if corrections and isinstance(instrument, TranslatedInstrument):
         instrument = instrument.with_corrections(corrections)
     return instrument.translate(header)
+
+
+def _recognising(
+    header: Mapping[str, Any], filename: str | None, name: str, cameras: Mapping[str, Camera]
+) -> str:
+    """The name of the library's translator that recognises a header no instrument or
+    camera file claims by name; ``HeaderError`` for a processed image or an unknown one."""
+    if (reason := processed_reason(header)) is not None:
+        raise HeaderError(reason)
+    try:
+        return recognising_translator(header, filename)
+    except UnrecognisedHeaderError as err:
+        known = ", ".join([*known_instruments(), *cameras]) or "none installed"
+        unknown = f"unknown instrument {name!r}; known instruments: {known}"
+        raise HeaderError(
+            f"{unknown if name else 'missing keyword INSTRUME'}, and no header translator "
+            f"recognises this header (known translators: {', '.join(err.translators)})"
+        ) from None
 
 
 def _installed(name: str) -> Instrument | None:
@@ -199,40 +233,85 @@ def _installed(name: str) -> Instrument | None:
     return get_instrument(name) if name in known_instruments() else None
 
 
-def observe_file(path: str, corrections: Sequence[str] = ()) -> list[Outcome]:
-    """Translate one raw file: one outcome per detector, and a refusal that every
-    detector shares (an unreadable file, a processed image...) once for the file."""
+def _camera_instrument(camera: Camera | None) -> TranslatedInstrument | None:
+    """The instrument a camera file defines, translating by its ``translator``."""
+    if camera is None:
+        return None
+    return TranslatedInstrument(
+        camera.name, camera.filters, camera.detectors, translator=camera.translator
+    )
+
+
+def _camera_using(cameras: Mapping[str, Camera], translator: str) -> Camera | None:
+    """The one camera file whose ``translator`` is ``translator``, if any."""
+    using = [camera for camera in cameras.values() if camera.translator == translator]
+    if len(using) > 1:
+        names = " and ".join(sorted(camera.name for camera in using))
+        raise HeaderError(
+            f"camera files {names} both use the {translator} translator: which one took "
+            "this exposure is ambiguous; register one of them per repository"
+        )
+    return using[0] if using else None
+
+
+@functools.cache
+def load_cameras(paths: tuple[str, ...]) -> dict[str, Camera]:
+    """The camera files at ``paths`` by camera name, read once per process."""
+    cameras = {}
+    for path in paths:
+        camera = load_camera(path)
+        cameras[camera.name] = camera
+    return cameras
+
+
+def observe_file(
+    path: str, corrections: Sequence[str] = (), cameras: tuple[str, ...] = ()
+) -> list[Outcome]:
+    """Translate one raw file, with the camera files at ``cameras``: one outcome per
+    detector extension, except for a file whose extensions all belong to one detector
+    (its HDU is then ``None``: the whole file) or share one refusal (an unreadable file,
+    a processed image...). In a file of many detectors, an extension repeating an earlier
+    one's detector is refused: each detector must be one extension."""
     dirs = [Path(d) for d in corrections]
     try:
-        units = _header_units(read_header_blocks(Path(path)))
+        known = load_cameras(cameras)
+        units = _header_units(read_header_blocks(Path(path)), known)
     except QuantaError as err:
         return [(None, None, str(err))]
     outcomes: list[Outcome] = []
-    seen: set[object] = set()
+    holder: dict[tuple[str, str, int], int | None] = {}
+    repeats: list[tuple[int | None, int, int | None]] = []
     for hdu, header in units:
         try:
-            info = translate_observation(header, path, dirs).to_dict()
+            info = translate_observation(header, path, dirs, known).to_dict()
         except QuantaError as err:
-            key: object = str(err)
-            outcome: Outcome = (hdu, None, str(err))
+            outcomes.append((hdu, None, str(err)))
+            continue
+        key = (info["instrument"], info["obs_id"], info["detector"])
+        if key in holder:
+            repeats.append((hdu, key[2], holder[key]))
         else:
-            key = (info["instrument"], info["obs_id"], info["detector"])
-            outcome = (hdu, info, None)
-        if key not in seen:
-            seen.add(key)
-            outcomes.append(outcome)
-    if len(outcomes) == 1 and outcomes[0][1] is None:
-        return [(None, None, outcomes[0][2])]
-    return outcomes
+            holder[key] = hdu
+            outcomes.append((hdu, info, None))
+    one_detector = len(outcomes) == 1 and (len(units) > 1 or outcomes[0][1] is None)
+    one_refusal = not holder and len({reason for _, _, reason in outcomes}) == 1
+    if one_detector or one_refusal:
+        return [(None, outcomes[0][1], outcomes[0][2])]
+    for hdu, detector, first in repeats:
+        outcomes.append((hdu, None, f"detector {detector} again (HDU {first} holds it)"))
+    return sorted(outcomes, key=lambda outcome: outcome[0] or 0)
 
 
-def _header_units(blocks: list[bytes]) -> list[tuple[int | None, Mapping[str, Any]]]:
+def _header_units(
+    blocks: list[bytes], cameras: Mapping[str, Camera]
+) -> list[tuple[int | None, Mapping[str, Any]]]:
     """The headers to translate: the primary header alone, or, when the primary has no
     pixels and the file has image extensions and no quanta instrument of its own reads
     the primary alone, the primary merged with each image extension."""
     first = parse_header(blocks[0])
     primary = LazyHeader(first)
-    instrument = _installed(str(primary.get("INSTRUME") or "").strip())
+    name = str(primary.get("INSTRUME") or "").strip()
+    instrument = _installed(name) or _camera_instrument(cameras.get(name))
     if primary.get("NAXIS", 0) or (
         instrument is not None and not isinstance(instrument, TranslatedInstrument)
     ):
@@ -255,19 +334,6 @@ def _is_image(header: Mapping[str, Any]) -> bool:
     return isinstance(axes, int) and axes > 0
 
 
-def observe(path: str, corrections: Sequence[str] = ()) -> tuple[dict[str, Any] | None, str | None]:
-    """Translate one raw file for ingest, which takes one detector per file:
-    ``(observation dict, None)`` or ``(None, reason)``."""
-    outcomes = observe_file(path, corrections)
-    if len(outcomes) == 1:
-        return outcomes[0][1], outcomes[0][2]
-    refused = [(hdu, reason) for hdu, info, reason in outcomes if info is None]
-    if refused:
-        return None, f"HDU {refused[0][0]}: {refused[0][1]}"
-    detectors = ", ".join(str(info["detector"]) for _, info, _ in outcomes if info is not None)
-    return None, f"holds detectors {detectors}: ingest takes files of one detector"
-
-
 def map_files(
     function: Callable[[str], T], files: list[Path], jobs: int, preload: Sequence[str] = ()
 ) -> list[T]:
@@ -287,9 +353,18 @@ def map_files(
 
 
 def read_observations(
-    files: list[Path], jobs: int, corrections: Sequence[Path] = ()
+    files: list[Path], jobs: int, corrections: Sequence[Path] = (), cameras: Sequence[Path] = ()
 ) -> list[Observation]:
-    """``observe`` every file, in ``jobs`` worker processes when more than one."""
-    function = functools.partial(observe, corrections=tuple(str(d) for d in corrections))
+    """``observe_file`` every file, in ``jobs`` worker processes when more than one: one
+    observation per detector, or one refusal for a whole file."""
+    function = functools.partial(
+        observe_file,
+        corrections=tuple(str(d) for d in corrections),
+        cameras=tuple(str(c) for c in cameras),
+    )
     results = map_files(function, files, jobs)
-    return [(path, info, reason) for path, (info, reason) in zip(files, results, strict=True)]
+    return [
+        (path, hdu, info, reason)
+        for path, outcomes in zip(files, results, strict=True)
+        for hdu, info, reason in outcomes
+    ]

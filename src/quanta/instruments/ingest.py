@@ -1,12 +1,15 @@
 """Raw ingest: headers read in parallel, exposures and raws registered in bulk.
 
-A file is refused, by name and with a one-line reason, when it cannot be read or is
-truncated, is a processed image, lacks a keyword its instrument needs, names an unknown
-or unregistered instrument, holds several detectors, repeats another file, or describes
-its exposure differently from another file or from the registry. Refused files leave no
-record at all; the others go in together, in one transaction, into the RUN
-``<instrument>/raw/all``. Dataset IDs are UUIDv5 of (instrument, obs_id, detector), so
-ingesting the same files again adds nothing.
+A file holds one detector, or, in a file of many (a primary header without pixels and
+one image extension per detector), one raw per detector extension, each read alone later.
+A file, or one detector of it (``HDU n:``), is refused by name and with a one-line
+reason when it cannot be read or is truncated, is a processed image, lacks a keyword its
+instrument needs, names an unknown or unregistered instrument, repeats another raw, or
+describes its exposure differently from another file or from the registry. Refused raws
+leave no record at all; the others go in together, in one transaction, into the RUN
+``<instrument>/raw/all`` (a file of many detectors is placed once). Dataset IDs are
+UUIDv5 of (instrument, obs_id, detector), so ingesting the same files again adds nothing.
+Cameras defined by camera files registered in the repository translate their headers.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from ..core.records import DimensionRecord
 from ..core.refs import DatasetRef
 from ..core.transfer import TransferMode, transfer_mode
 from .base import ObservationInfo
+from .camera import repo_cameras
 from .headers import find_raw_files, read_observations
 from .translation import correction_dirs
 
@@ -35,7 +39,8 @@ RAW_DIMENSIONS = ("instrument", "detector", "exposure")
 #: Values per IN list when looking up existing records.
 CHUNK = 500
 
-Accepted = list[tuple[Path, ObservationInfo]]
+#: (file, HDU of its detector or None for the whole file, observation)
+Accepted = list[tuple[Path, int | None, ObservationInfo]]
 Refused = list[tuple[Path, str]]
 
 
@@ -74,11 +79,12 @@ def ingest_raws(
     dirs = correction_dirs([*corrections, *butler.config.header_corrections(butler.root)])
     report = IngestReport()
     accepted: Accepted = []
-    for path, info, reason in read_observations(find_raw_files(paths), jobs, dirs):
+    files = find_raw_files(paths)
+    for path, hdu, info, reason in read_observations(files, jobs, dirs, repo_cameras(butler)):
         if info is None:
-            report.refused.append((path, reason or "unreadable"))
+            report.refused.append((path, _at(hdu, reason or "unreadable")))
         else:
-            accepted.append((path, ObservationInfo.from_dict(info)))
+            accepted.append((path, hdu, ObservationInfo.from_dict(info)))
     accepted = _registered(butler, accepted, report.refused)
     accepted = _unique(accepted, report.refused)
     accepted, exposures = _consistent(butler, accepted, report.refused)
@@ -87,12 +93,17 @@ def ingest_raws(
             _insert_days(butler, exposures)
             butler.insert_dimension_records("exposure", exposures)
             raw = butler.register_dataset_type(RAW, RAW_DIMENSIONS, "RawImage")
-            items = [(path, _raw_ref(raw, info)) for path, info in accepted]
+            items = [(path, _raw_ref(raw, info), hdu) for path, hdu, info in accepted]
             report.ingested = butler.ingest(items, transfer)
         new = {ref.id for ref in report.ingested}
-        report.already_present = [ref for _, ref in items if ref.id not in new]
+        report.already_present = [item[1] for item in items if item[1].id not in new]
     report.refused.sort()
     return report
+
+
+def _at(hdu: int | None, reason: str) -> str:
+    """A refusal's reason, naming the HDU when it concerns one detector of a file of many."""
+    return reason if hdu is None else f"HDU {hdu}: {reason}"
 
 
 def _raw_ref(raw: DatasetType, info: ObservationInfo) -> DatasetRef:
@@ -108,15 +119,18 @@ def _registered(butler: Butler, accepted: Accepted, refused: Refused) -> Accepte
     """Refuse files of instruments that have no record in the repository yet."""
     known = {record.name for record in butler.query_dimension_records("instrument")}
     kept = []
-    for path, info in accepted:
+    for path, hdu, info in accepted:
         if info.instrument in known:
-            kept.append((path, info))
+            kept.append((path, hdu, info))
         else:
             refused.append(
                 (
                     path,
-                    f"instrument {info.instrument!r} is not registered in this repository; "
-                    f"run `quanta register-instrument {butler.root} {info.instrument}`",
+                    _at(
+                        hdu,
+                        f"instrument {info.instrument!r} is not registered in this repository; "
+                        f"run `quanta register-instrument {butler.root} {info.instrument}`",
+                    ),
                 )
             )
     return kept
@@ -124,15 +138,15 @@ def _registered(butler: Butler, accepted: Accepted, refused: Refused) -> Accepte
 
 def _unique(accepted: Accepted, refused: Refused) -> Accepted:
     """Refuse a file that is the same raw (instrument, obs_id, detector) as an earlier one."""
-    first: dict[tuple[str, str, int], Path] = {}
+    first: dict[tuple[str, str, int], str] = {}
     kept = []
-    for path, info in accepted:
+    for path, hdu, info in accepted:
         key = (info.instrument, info.obs_id, info.detector)
         if key in first:
-            refused.append((path, f"the same raw as {first[key]} (obs_id and detector)"))
+            refused.append((path, _at(hdu, f"the same raw as {first[key]} (obs_id and detector)")))
         else:
-            first[key] = path
-            kept.append((path, info))
+            first[key] = str(path) if hdu is None else f"{path}[{hdu}]"
+            kept.append((path, hdu, info))
     return kept
 
 
@@ -144,32 +158,34 @@ def _consistent(
     first: dict[tuple[str, int], tuple[Path, dict[str, Any]]] = {}
     exposure_of: dict[tuple[str, str], int] = {}
     kept = []
-    for path, info in accepted:
+    for path, hdu, info in accepted:
         key = (info.instrument, info.exposure_id)
         try:
             record = DimensionRecord.from_mapping(
                 butler.universe, "exposure", info.exposure_record()
             ).values
         except QuantaError as err:
-            refused.append((path, str(err)))
+            refused.append((path, _at(hdu, str(err))))
             continue
         other = exposure_of.setdefault((info.instrument, info.obs_id), info.exposure_id)
         if other != info.exposure_id:
-            refused.append((path, f"obs_id {info.obs_id!r} is also exposure {other} here"))
+            refused.append(
+                (path, _at(hdu, f"obs_id {info.obs_id!r} is also exposure {other} here"))
+            )
             continue
         first_path, first_record = first.setdefault(key, (path, record))
         if diff := _differences(first_record, record):
             refused.append(
-                (path, f"exposure {info.exposure_id} disagrees with {first_path}: {diff}")
+                (path, _at(hdu, f"exposure {info.exposure_id} disagrees with {first_path}: {diff}"))
             )
             continue
-        kept.append((path, info))
+        kept.append((path, hdu, info))
     conflicts = _registry_conflicts(butler, {key: record for key, (_, record) in first.items()})
-    for path, info in kept:
+    for path, hdu, info in kept:
         if (reason := conflicts.get((info.instrument, info.exposure_id))) is not None:
-            refused.append((path, reason))
+            refused.append((path, _at(hdu, reason)))
     return (
-        [(p, i) for p, i in kept if (i.instrument, i.exposure_id) not in conflicts],
+        [(p, h, i) for p, h, i in kept if (i.instrument, i.exposure_id) not in conflicts],
         [record for key, (_, record) in first.items() if key not in conflicts],
     )
 

@@ -20,7 +20,7 @@ from ..core.records import DimensionRecord
 from ..core.timespan import utc_iso_from_tai_ns
 from ..core.universe import DimensionUniverse
 from .base import ObservationInfo
-from .headers import find_raw_files, map_files, observe_file
+from .headers import find_raw_files, load_cameras, map_files, observe_file
 from .translation import correction_dirs, load_translators
 
 COLUMNS = (
@@ -84,14 +84,21 @@ class ScanReport:
 
 
 def scan(
-    paths: Iterable[str | Path], *, jobs: int = 1, corrections: Sequence[str | Path] = ()
+    paths: Iterable[str | Path],
+    *,
+    jobs: int = 1,
+    corrections: Sequence[str | Path] = (),
+    cameras: Sequence[str | Path] = (),
 ) -> ScanReport:
-    """Translate raw files and the ``*.fits`` files under directories, in ``jobs``
-    processes, with header corrections from the ``corrections`` directories."""
+    """Translate raw files and the raw files under directories, in ``jobs`` processes,
+    with header corrections from the ``corrections`` directories and the camera files
+    ``cameras`` (each checked first: a bad one is a ``ConfigError``)."""
     files = find_raw_files(paths, action="scan")
     dirs = tuple(str(path) for path in correction_dirs(corrections))
+    camera_paths = tuple(str(path) for path in cameras)
     load_translators()  # a broken translator package is one error, not one per file
-    function = functools.partial(observe_file, corrections=dirs)
+    load_cameras(camera_paths)  # so is a bad camera file
+    function = functools.partial(observe_file, corrections=dirs, cameras=camera_paths)
     results = map_files(function, files, jobs, preload=["astro_metadata_translator"])
     universe = DimensionUniverse.default()
     report = ScanReport()

@@ -177,6 +177,12 @@ def translate_header(
     return _observation(record, translator_class.name)
 
 
+def recognising_translator(header: Mapping[str, Any], filename: str | None = None) -> str:
+    """The name of the first of the library's translators that recognises ``header``;
+    ``UnrecognisedHeaderError`` if none does."""
+    return str(_translator_class(header, filename, None).name)
+
+
 def _translator_class(
     header: Mapping[str, Any], filename: str | None, name: str | None
 ) -> type[MetadataTranslator]:
