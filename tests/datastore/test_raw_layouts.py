@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+from instruments.real_headers import header as real_header
+from instruments.real_headers import write_raw as write_real_raw
 from quanta.core.errors import DatastoreError
 from quanta.core.raw import AmpGeometry, RawImage, Section
 from quanta.cp.algorithms.assembly import assemble, trim
 from quanta.cp.isr import IsrConfig, IsrTask
 from quanta.datastore import formatter_for
-from instruments.real_headers import header as real_header
-from instruments.real_headers import write_raw as write_real_raw
 from raw_layout_files import (
     detector_raw,
     side_by_side,

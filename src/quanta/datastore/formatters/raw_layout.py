@@ -110,8 +110,8 @@ def _suffixed(header: Mapping[str, Any], letters: list[str]) -> dict[str, dict[s
     """Each letter's sections, from its suffixed keywords or pieces of the plain ones."""
     in_ccd = [letter for letter in letters if f"{CCD_SECTION}{letter}" in header]
     if in_ccd and len(in_ccd) < len(letters):
-        missing = next(letter for letter in letters if letter not in in_ccd)
-        raise ValueError(f"{CCD_SECTION}{in_ccd[0]} is given but not {CCD_SECTION}{missing}")
+        without = next(letter for letter in letters if letter not in in_ccd)
+        raise ValueError(f"{CCD_SECTION}{in_ccd[0]} is given but not {CCD_SECTION}{without}")
     stem = CCD_SECTION if in_ccd else "DETSEC"
     detectors: dict[str, Labelled] = {}
     for letter in letters:
