@@ -1,12 +1,13 @@
 """The main job: the whole calibration flow on simulated data, from raws to a Photon Transfer
 Curve checked against the truth of the simulation.
 
-``run_calibration_flow`` simulates a night of SimCam (``ptc`` preset) into a directory,
-creates a repository beside it, ingests the raws, defines the flat pairs as an exclusive
-group system, builds and certifies the master bias, dark and flat, and runs one of the
-three PTC pipelines. ``quanta demo`` calls it and prints the measured gain and noise of
-every amplifier beside the truth. It sits above ``exec``, ``instruments`` and ``sim``
-because it drives all of them, as a user would.
+``run_calibration_flow`` simulates a night (``ptc`` preset) into a directory, in any of the
+simulator's raw layouts (SimCam's, the DECam-like SimDECam, or LSST-like amplifiers),
+creates a repository beside it, registers the camera, ingests the raws, defines the flat
+pairs as an exclusive group system, builds and certifies the master bias, dark and flat,
+and runs one of the three PTC pipelines. ``quanta demo`` calls it and prints the measured
+gain and noise of every amplifier beside the truth. It sits above ``exec``,
+``instruments`` and ``sim`` because it drives all of them, as a user would.
 """
 
 from __future__ import annotations
@@ -30,11 +31,26 @@ if TYPE_CHECKING:
     from .exec.sites import Site
 
 Design = Literal["groups", "pairs", "inline"]
+#: The raw layouts of the simulator (``quanta.sim.layouts``).
+RawLayout = Literal["simcam", "decam", "lsst"]
 #: The PTC pipeline of each pairwise design.
 PTC_PIPELINES = {"groups": "ptc_groups", "pairs": "ptc_pairs", "inline": "ptc_inline"}
 INSTRUMENT = "SimCam"
-RAW = f"{INSTRUMENT}/raw/all"
-CALIB = f"{INSTRUMENT}/calib"
+
+
+def raw_collection(instrument: str) -> str:
+    """Where an instrument's raws are ingested: ``<instrument>/raw/all``."""
+    return f"{instrument}/raw/all"
+
+
+def calib_collection(instrument: str) -> str:
+    """Where the flow certifies an instrument's masters: ``<instrument>/calib``."""
+    return f"{instrument}/calib"
+
+
+#: SimCam's collections (the default layout's).
+RAW = raw_collection(INSTRUMENT)
+CALIB = calib_collection(INSTRUMENT)
 #: The group system of flat pairs the demo defines.
 PAIR_SYSTEM = "flatPairs"
 FOREVER = Timespan(None, None)
@@ -57,13 +73,14 @@ class AmpResult:
 @dataclass
 class FlowResult:
     """What the flow made: the repository, the PTC collection, per-amplifier results,
-    the plot files, and how long each step took (s)."""
+    the plot files, how long each step took (s), and the simulated instrument."""
 
     repo: Path
     ptc_collection: str
     amps: list[AmpResult]
     plots: list[Path]
     timings: dict[str, float] = field(default_factory=dict)
+    instrument: str = INSTRUMENT
 
 
 def run_calibration_flow(
@@ -77,22 +94,25 @@ def run_calibration_flow(
     db: str | None = None,
     site: str | Path | Site | None = None,
     executor: str | None = None,
+    layout: RawLayout = "simcam",
 ) -> FlowResult:
     """Run the whole flow inside ``directory`` (created; it must not hold a repository
-    yet). ``say`` receives one line per step. The registry is SQLite unless ``db`` names
+    yet) on raws of ``layout`` (``simcam``, ``decam`` or ``lsst``; see ``quanta.sim``).
+    ``say`` receives one line per step. The registry is SQLite unless ``db`` names
     another database. ``executor``, ``processes`` and ``site`` choose where quanta run as
     in ``quanta run`` (``choose_executor``), except that on this machine ``processes``
     defaults to every core; on Parsl every pipeline runs on one cluster started for the
     flow."""
     from .butler import Butler
     from .exec.executor_choice import LOCAL, choose_executor
-    from .instruments import get_instrument
     from .instruments.groups import define_groups
     from .instruments.ingest import ingest_raws
     from .sim import simulate
+    from .sim.layouts import get_layout
 
     if design not in PTC_PIPELINES:
         raise ConfigError(f"unknown PTC design {design!r}; designs: {', '.join(PTC_PIPELINES)}")
+    instrument = get_layout(layout).instrument
     directory = Path(directory)
     repo = directory / "repo"
     if repo.exists():
@@ -110,26 +130,32 @@ def run_calibration_flow(
         yield
         timings[name] = time.perf_counter() - start
 
-    with step("simulate", f"simulating the {preset!r} preset into {directory / 'raws'}"):
-        summary = simulate(directory / "raws", preset=preset, seed=seed)
+    raws = directory / "raws"
+    with step("simulate", f"simulating the {preset!r} preset ({layout} layout) into {raws}"):
+        summary = simulate(raws, preset=preset, seed=seed, layout=layout)
     with step("create", f"creating the repository {repo}"):
         butler = Butler.create(repo, db=db)
     with ExitStack() as cleanup:
         cleanup.callback(butler.close)
         running = chosen.start(butler.root)
         cleanup.callback(running.shutdown)
-        with step("ingest", "registering SimCam and ingesting the raws"):
-            get_instrument(INSTRUMENT).register(butler)
-            ingested = ingest_raws(butler, [directory / "raws"])
+        with step("ingest", f"registering {instrument} and ingesting the raws"):
+            _register(butler, instrument, summary.camera_path)
+            ingested = ingest_raws(butler, [raws])
             if ingested.refused:
-                raise ConfigError(f"{len(ingested.refused)} simulated raws were refused")
+                path, reason = ingested.refused[0]
+                raise ConfigError(
+                    f"{len(ingested.refused)} simulated raws were refused; first: {path}: {reason}"
+                )
         with step("groups", f"defining flat pairs (group system {PAIR_SYSTEM!r})"):
             defined = define_groups(
-                butler, PAIR_SYSTEM, rule="flat-pairs", exclusive=True, instrument=INSTRUMENT
+                butler, PAIR_SYSTEM, rule="flat-pairs", exclusive=True, instrument=instrument
             )
             say(f"  {defined.summary()}")
         with step("masters", "building the master calibrations"):
-            certify_masters(butler, running, progress, say=lambda line: say(f"  {line}"))
+            certify_masters(
+                butler, running, progress, say=lambda line: say(f"  {line}"), instrument=instrument
+            )
         where = (
             f"group.system = '{PAIR_SYSTEM}'"
             if design == "groups"
@@ -137,10 +163,23 @@ def run_calibration_flow(
         )
         with step("ptc", f"running the Photon Transfer Curve ({PTC_PIPELINES[design]})"):
             pipeline = PTC_PIPELINES[design]
-            ptc_run = _run(butler, pipeline, [RAW, CALIB], "u/demo/ptc", where, running, progress)
+            inputs = [raw_collection(instrument), calib_collection(instrument)]
+            ptc_run = _run(butler, pipeline, inputs, "u/demo/ptc", where, running, progress)
         truth = json.loads(summary.truth_path.read_text())
         amps, plots = _results(butler, ptc_run, truth)
-    return FlowResult(repo, ptc_run, amps, plots, timings)
+    return FlowResult(repo, ptc_run, amps, plots, timings, instrument)
+
+
+def _register(butler: Any, instrument: str, camera: Path | None) -> None:
+    """Register the simulated camera: from the camera file the simulator wrote, or the
+    shipped instrument of that name (SimCam)."""
+    from .instruments import get_instrument
+    from .instruments.camera import register_camera
+
+    if camera is not None:
+        register_camera(butler, camera)
+    else:
+        get_instrument(instrument).register(butler)
 
 
 def certify_masters(
@@ -148,16 +187,18 @@ def certify_masters(
     executor: Executor | None = None,
     progress: bool = False,
     say: Callable[[str], None] = lambda _: None,
+    instrument: str = INSTRUMENT,
 ) -> None:
-    """Build the master bias, dark and flat from the ingested raws, each certified into
-    ``SimCam/calib`` (valid forever) before the next is built, as the README's workflow;
-    quanta run on ``executor`` (default: in this process)."""
+    """Build the master bias, dark and flat from the ingested raws of ``instrument``, each
+    certified into ``<instrument>/calib`` (valid forever) before the next is built, as the
+    README's workflow; quanta run on ``executor`` (default: in this process)."""
     from .exec import InlineExecutor
 
     executor = executor or InlineExecutor()
+    raw, calib = raw_collection(instrument), calib_collection(instrument)
     for calibration in ("bias", "dark", "flat"):
         say(f"building and certifying the master {calibration}")
-        inputs = [RAW] if calibration == "bias" else [RAW, CALIB]
+        inputs = [raw] if calibration == "bias" else [raw, calib]
         run = _run(
             butler,
             f"cp_{calibration}",
@@ -167,7 +208,7 @@ def certify_masters(
             executor,
             progress,
         )
-        butler.certify(CALIB, butler.query_datasets(calibration, [run]), FOREVER)
+        butler.certify(calib, butler.query_datasets(calibration, [run]), FOREVER)
 
 
 def _run(

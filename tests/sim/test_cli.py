@@ -23,7 +23,8 @@ def test_simulate_prints_files_by_type_and_the_truth_path(tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == (
-        "preset quick: 1 detector(s) x 2 amplifier(s) of 16x12 pixels, seed 7, zero noise"
+        "preset quick, layout simcam: 1 detector(s) x 2 amplifier(s) of 16x12 pixels, seed 7, "
+        "zero noise"
     )
     assert lines[1].startswith(f"wrote 24 raw files to {tmp_path} in ")
     assert lines[1].endswith(": 5 bias, 5 dark, 12 flat, 2 science")

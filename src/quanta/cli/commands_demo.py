@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from .commands_sim import LAYOUT_HELP, LAYOUT_NAMES
 from .option_groups import jobs_option
 from .params import deprecated_spelling, executor_options
 
@@ -39,6 +40,13 @@ DESIGNS = ("groups", "pairs", "inline")
     show_default=True,
     help="Simulation size: ptc (20 flat pairs, the demo) or quick (6 pairs, seconds).",
 )
+@click.option(
+    "--layout",
+    type=click.Choice(LAYOUT_NAMES),
+    default="simcam",
+    show_default=True,
+    help=LAYOUT_HELP,
+)
 @jobs_option("Worker processes [default: all cores].")
 @deprecated_spelling("--processes", "--jobs", "jobs", type=click.IntRange(min=1))
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (>= 0).")
@@ -47,6 +55,7 @@ def demo(
     directory: Path,
     design: str,
     preset: str,
+    layout: str,
     jobs: int | None,
     seed: int,
     executor: str,
@@ -54,10 +63,11 @@ def demo(
 ) -> None:
     """Run the whole calibration flow into DIRECTORY (default: quanta-demo).
 
-    Simulate a night of SimCam raws with known truth, create a repository, ingest,
-    define flat pairs, build and certify the master bias, dark and flat, run the
-    Photon Transfer Curve, and print each amplifier's gain and read noise beside
-    the truth, with the paths of the plots. DIRECTORY must not hold a repository.
+    Simulate a night of raws with known truth (SimCam, or --layout decam or lsst),
+    create a repository, register the camera, ingest, define flat pairs, build and
+    certify the master bias, dark and flat, run the Photon Transfer Curve, and print
+    each amplifier's gain and read noise beside the truth, with the paths of the
+    plots. DIRECTORY must not hold a repository.
     """
     from quanta.demo import run_calibration_flow
 
@@ -72,6 +82,7 @@ def demo(
         progress=True,
         executor=executor,
         site=site,
+        layout=layout,  # type: ignore[arg-type]
     )
     _print_results(result)
     click.echo("plots:")

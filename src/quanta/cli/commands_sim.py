@@ -10,6 +10,13 @@ import click
 
 #: The presets of ``quanta.sim.PRESETS``, named here so that importing the CLI stays light.
 PRESET_NAMES = ("quick", "ptc", "full")
+#: The raw layouts of ``quanta.sim.layouts.LAYOUTS``, likewise.
+LAYOUT_NAMES = ("simcam", "decam", "lsst")
+#: What ``--layout`` offers, for help texts.
+LAYOUT_HELP = (
+    "Raw layout: simcam (one HDU per amplifier), decam (SimDECam: one file per exposure, "
+    "two amplifiers per CCD HDU, DECam headers) or lsst (16 LSST-like amplifier HDUs)."
+)
 
 _AMP_SIZE = re.compile(r"^(\d+)[xX](\d+)$")
 
@@ -36,7 +43,11 @@ def parse_amp_size(
     help="Camera size and night plan: quick (tests), ptc (calibration demo), full (benchmarks).",
 )
 @click.option("--detectors", type=int, help="Number of detectors (overrides the preset).")
-@click.option("--amps", type=int, help="Amplifiers per detector: 1 or even (overrides the preset).")
+@click.option(
+    "--amps",
+    type=int,
+    help="Amplifiers per detector: 1 or even (overrides the preset; decam has 2, lsst 16).",
+)
 @click.option(
     "--amp-size",
     metavar="WxH",
@@ -44,6 +55,13 @@ def parse_amp_size(
     help="Imaging pixels of one amplifier, e.g. 509x2000 (overrides the preset).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (>= 0).")
+@click.option(
+    "--layout",
+    type=click.Choice(LAYOUT_NAMES),
+    default="simcam",
+    show_default=True,
+    help=LAYOUT_HELP,
+)
 @click.option(
     "--zero-noise",
     is_flag=True,
@@ -56,22 +74,25 @@ def simulate(
     amps: int | None,
     amp_size: tuple[int, int] | None,
     seed: int,
+    layout: str,
     zero_noise: bool,
 ) -> None:
-    """Simulate SimCam raws with known truth.
+    """Simulate raws with known truth.
 
     Write one night of raw multi-extension FITS files (biases, darks, flat pairs
-    and science frames, one file per exposure and detector) into OUTDIR, with
-    truth.json holding every detector's and amplifier's true parameters.
+    and science frames; one file per exposure and detector, or per exposure for
+    --layout decam, with its camera.yaml) into OUTDIR, with truth.json holding
+    every detector's and amplifier's true parameters.
     """
     from quanta.sim import simulate as run_simulation
 
     start = time.perf_counter()
-    summary = run_simulation(outdir, preset, detectors, amps, amp_size, seed, zero_noise)
+    summary = run_simulation(outdir, preset, detectors, amps, amp_size, seed, zero_noise, layout)
     elapsed = time.perf_counter() - start
     size = summary.preset
     click.echo(
-        f"preset {size.name}: {size.detectors} detector(s) x {size.amps} amplifier(s) of "
+        f"preset {size.name}, layout {layout}: {size.detectors} detector(s) x "
+        f"{size.amps} amplifier(s) of "
         f"{size.amp_size[0]}x{size.amp_size[1]} pixels, seed {seed}"
         + (", zero noise" if zero_noise else "")
     )

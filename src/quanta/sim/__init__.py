@@ -1,4 +1,5 @@
-"""SimCam, a simulated camera: raw frames with known truth, and an exact zero-noise mode."""
+"""Simulated cameras: raw frames with known truth in SimCam's, a DECam-like and an LSST-like
+layout, and an exact zero-noise mode."""
 
 from .physics import FlatPattern as FlatPattern
 from .physics import flat_pattern as flat_pattern

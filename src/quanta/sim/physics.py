@@ -181,16 +181,19 @@ def readout(
     bias_level: float,
     saturation: float,
     read_noise: np.ndarray | None,
+    shape: tuple[int, int] | None = None,
 ) -> np.ndarray:
-    """One amplifier HDU's pixels in ADU from its imaging electrons (in detector orientation).
+    """One amplifier's pixels in ADU from its imaging electrons (in detector orientation).
 
-    The electrons go to DATASEC in readout order; prescan and overscan hold none.
-    ``read_noise`` (electrons, of shape ``hdu_shape(geometry)``) is added to every pixel; then
+    The pixels are an array of ``shape`` (default ``hdu_shape(geometry)``; larger when the
+    amplifier reads out rows of parallel overscan too). The electrons go to DATASEC in
+    readout order; every other pixel holds none.
+    ``read_noise`` (electrons, of that shape) is added to every pixel; then
     ``ADU = electrons / gain + bias_level``, clipped at ``saturation`` (the full well
     in ADU), rounded and stored as int32. Without read noise (zero-noise mode) nothing is
     rounded and the pixels are float32.
     """
-    electrons = np.zeros(hdu_shape(geometry))
+    electrons = np.zeros(hdu_shape(geometry) if shape is None else shape)
     electrons[geometry.data.slices] = readout_order(imaging, geometry.detector)
     if read_noise is not None:
         electrons += read_noise

@@ -48,7 +48,8 @@ class Preset:
     def __post_init__(self) -> None:
         if not 1 <= self.detectors <= MAX_DETECTORS:
             raise ConfigError(
-                f"invalid number of detectors {self.detectors!r}: SimCam has 1 to {MAX_DETECTORS}"
+                f"invalid number of detectors {self.detectors!r}: simulated cameras have 1 to "
+                f"{MAX_DETECTORS}"
             )
         try:
             amp_names(self.amps)

@@ -45,6 +45,7 @@ class Exposure:
     object: str
     signal: float
     day_obs: int = DAY_OBS
+    instrument: str = INSTRUMENT
 
     @property
     def expid(self) -> int:
@@ -53,8 +54,8 @@ class Exposure:
 
     @property
     def obsid(self) -> str:
-        """A name unique per exposure: ``SimCam_<DAYOBS>_<SEQNUM:06d>``."""
-        return obs_id(self.day_obs, self.seqnum)
+        """A name unique per exposure: ``<instrument>_<DAYOBS>_<SEQNUM:06d>``."""
+        return obs_id(self.day_obs, self.seqnum, self.instrument)
 
     @property
     def darktime(self) -> float:
@@ -84,9 +85,9 @@ class Exposure:
         }
 
 
-def obs_id(day_obs: int, seqnum: int) -> str:
-    """The ``OBSID`` of an exposure: ``SimCam_<DAYOBS>_<SEQNUM:06d>``."""
-    return f"{INSTRUMENT}_{day_obs}_{seqnum:06d}"
+def obs_id(day_obs: int, seqnum: int, instrument: str = INSTRUMENT) -> str:
+    """The ``OBSID`` of an exposure: ``<instrument>_<DAYOBS>_<SEQNUM:06d>``."""
+    return f"{instrument}_{day_obs}_{seqnum:06d}"
 
 
 def iso(moment: datetime) -> str:
@@ -94,11 +95,11 @@ def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds")
 
 
-def _plan(preset: Preset) -> list[tuple[str, float, str, str | None, str, float]]:
+def _plan(preset: Preset, dark_filter: str) -> list[tuple[str, float, str, str | None, str, float]]:
     """(imgtype, exptime, filter, pair group, object, signal) of every exposure, in order."""
     plan: list[tuple[str, float, str, str | None, str, float]] = []
-    plan += [("bias", 0.0, DARK_FILTER, None, "BIAS", 0.0)] * preset.n_bias
-    plan += [("dark", preset.dark_time, DARK_FILTER, None, "DARK", 0.0)] * preset.n_dark
+    plan += [("bias", 0.0, dark_filter, None, "BIAS", 0.0)] * preset.n_bias
+    plan += [("dark", preset.dark_time, dark_filter, None, "DARK", 0.0)] * preset.n_dark
     for number, exptime in enumerate(preset.flat_times):
         group = f"{DAY_OBS}_flatpair_{number:03d}"
         signal = preset.flat_flux * exptime
@@ -109,13 +110,18 @@ def _plan(preset: Preset) -> list[tuple[str, float, str, str | None, str, float]
     return plan
 
 
-def plan_night(preset: Preset) -> list[Exposure]:
-    """Every exposure of the night in time order."""
+def plan_night(
+    preset: Preset, instrument: str = INSTRUMENT, dark_filter: str = DARK_FILTER
+) -> list[Exposure]:
+    """Every exposure of the night in time order, biases and darks through ``dark_filter``."""
     exposures = []
     start = NIGHT_START
-    for seqnum, (imgtype, exptime, filt, group, target, signal) in enumerate(_plan(preset), 1):
-        group = group or obs_id(DAY_OBS, seqnum)
-        exposure = Exposure(seqnum, imgtype, exptime, filt, start, group, target, signal)
+    plan = _plan(preset, dark_filter)
+    for seqnum, (imgtype, exptime, filt, group, target, signal) in enumerate(plan, 1):
+        group = group or obs_id(DAY_OBS, seqnum, instrument)
+        exposure = Exposure(
+            seqnum, imgtype, exptime, filt, start, group, target, signal, DAY_OBS, instrument
+        )
         exposures.append(exposure)
         start = exposure.date_end + timedelta(seconds=READOUT_GAP)
     return exposures

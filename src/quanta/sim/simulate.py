@@ -1,9 +1,10 @@
-"""``simulate``: a night of SimCam raws and the ``truth.json`` that produced them.
+"""``simulate``: a night of raws and the ``truth.json`` that produced them.
 
-Files are written one detector of one exposure at a time, and each amplifier is
-computed on its own, so memory stays at about one detector's raw file whatever the
-preset. Every file's noise comes from its own random stream (seed, detector, sequence
-number): the same seed gives byte-identical files.
+Each amplifier is computed on its own, whatever the layout (``layouts``: SimCam's, a
+DECam-like and an LSST-like one), and files are written one detector of one exposure at a
+time (one exposure at a time for a layout of many detectors per file), so memory stays at
+about one raw file whatever the preset. Every detector's noise comes from its own random
+stream (seed, detector, sequence number): the same seed gives byte-identical files.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import ConfigError
-from ..core.raw import AmpGeometry
-from ..instruments.simcam_layout import INSTRUMENT, OVERSCAN, PRESCAN, amp_geometry, amp_names
-from .physics import Star, detector_shape, hdu_shape, readout
-from .presets import Preset, resolve_preset
-from .raw_files import AmpImage, raw_filename, write_raw
+from .layout import AmpBlock, Layout
+from .layouts import get_layout
+from .physics import Star, detector_shape, readout
+from .presets import Preset
+from .raw_files import AmpImage
 from .scene import collected_electrons, draw_stars, expected_electrons
-from .schedule import DAY_OBS, Exposure, plan_night, primary_header
+from .schedule import DAY_OBS, Exposure, plan_night
 from .truth import DetectorTruth, draw_detector
 
 #: Stream tags of the per-file noise and of the stars of a science frame.
@@ -40,12 +41,15 @@ BRIGHTER_FATTER_MODEL = (
 
 @dataclass(frozen=True)
 class SimulationSummary:
-    """What ``simulate`` wrote: raw files by image type (in time order) and the truth file."""
+    """What ``simulate`` wrote: raw files by image type (in time order), the truth file,
+    and the camera file of a camera quanta does not ship (``None`` for SimCam)."""
 
     outdir: Path
     truth_path: Path
     preset: Preset
     files: dict[str, list[Path]] = field(default_factory=dict)
+    instrument: str = "SimCam"
+    camera_path: Path | None = None
 
     @property
     def n_files(self) -> int:
@@ -55,18 +59,20 @@ class SimulationSummary:
 
 @dataclass(frozen=True)
 class _Camera:
-    """The camera being simulated: its size, amplifier layout and every detector's truth."""
+    """The camera being simulated: its size, raw layout, amplifier blocks and every
+    detector's truth."""
 
     preset: Preset
     seed: int
     zero_noise: bool
+    layout: Layout
     detectors: list[DetectorTruth]
-    geometry: list[AmpGeometry]
+    blocks: list[AmpBlock]
 
     @property
     def detector_shape(self) -> tuple[int, int]:
         """Rows and columns of an assembled detector."""
-        return detector_shape(self.geometry)
+        return detector_shape([block.geometry for block in self.blocks])
 
 
 def simulate(
@@ -77,49 +83,55 @@ def simulate(
     amp_size: tuple[int, int] | None = None,
     seed: int = 0,
     zero_noise: bool = False,
+    layout: str = "simcam",
 ) -> SimulationSummary:
-    """Simulate one night of SimCam raws into ``outdir`` and describe the truth in ``truth.json``.
+    """Simulate one night of raws into ``outdir`` and describe the truth in ``truth.json``.
 
     ``preset`` (``quick``, ``ptc`` or ``full``; see ``PRESETS``) sets the camera size
     and the plan of the night; ``detectors``, ``amps`` and ``amp_size`` (imaging
-    width, height of one amplifier) override its size. With ``zero_noise`` there is no
-    photon or read noise, no brighter-fatter effect and no rounding: pixels are float32
-    and equal the model. A bad preset, size or seed raises ``ConfigError``.
+    width, height of one amplifier) override its size. ``layout`` chooses the raw files:
+    ``simcam`` (SimCam, one HDU per amplifier), ``decam`` (SimDECam: one file per
+    exposure, two amplifiers per CCD HDU, DECam headers, and ``camera.yaml``) or
+    ``lsst`` (SimCam with 16 LSST-like amplifier HDUs per detector). With ``zero_noise``
+    there is no photon or read noise, no brighter-fatter effect and no rounding: pixels
+    are float32 and equal the model. A bad preset, layout, size or seed raises
+    ``ConfigError``.
     """
     if seed < 0:
         raise ConfigError(f"invalid seed {seed!r}: seeds are integers >= 0")
-    config = resolve_preset(preset, detectors, amps, amp_size)
-    names = amp_names(config.amps)
-    camera = _Camera(
-        config,
-        seed,
-        zero_noise,
-        [draw_detector(seed, d, names) for d in range(config.detectors)],
-        amp_geometry(config.amps, *config.amp_size),
-    )
+    chosen = get_layout(layout)
+    config = chosen.resolve(preset, detectors, amps, amp_size)
+    blocks = chosen.blocks(config)
+    truths = []
+    for detector in chosen.detector_ids(config):
+        name = chosen.detector_name(detector)
+        amp_names = [chosen.amp_name(name, block.geometry.name) for block in blocks]
+        truths.append(draw_detector(seed, detector, name, amp_names))
+    camera = _Camera(config, seed, zero_noise, chosen, truths, blocks)
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
-    exposures = plan_night(config)
+    exposures = plan_night(config, chosen.instrument, chosen.dark_filter)
     files: dict[str, list[Path]] = {}
     records = []
     for exposure in exposures:
         record = exposure.to_dict()
-        for detector in camera.detectors:
-            stars = _stars(camera, exposure, detector.id)
-            path = out / raw_filename(exposure.expid, detector.id)
-            write_raw(
-                path,
-                primary_header(exposure, detector.id),
-                _amps(camera, exposure, detector, stars),
-            )
-            files.setdefault(exposure.imgtype, []).append(path)
-            record.setdefault("files", {})[str(detector.id)] = path.name
-            if stars:
-                record.setdefault("stars", {})[str(detector.id)] = [asdict(s) for s in stars]
+        stars = {d.id: _stars(camera, exposure, d.id) for d in camera.detectors}
+        readouts = ((d, _amps(camera, exposure, d, stars[d.id])) for d in camera.detectors)
+        for written in chosen.write_exposure(out, exposure, readouts):
+            paths = files.setdefault(exposure.imgtype, [])
+            if written.path not in paths:
+                paths.append(written.path)
+            key = str(written.detector)
+            record.setdefault("files", {})[key] = written.path.name
+            if written.hdu is not None:
+                record.setdefault("hdus", {})[key] = written.hdu
+            if stars[written.detector]:
+                record.setdefault("stars", {})[key] = [asdict(s) for s in stars[written.detector]]
         records.append(record)
+    camera_path = chosen.write_camera(out, config, camera.detectors)
     truth_path = out / TRUTH_FILE
     truth_path.write_text(json.dumps(_truth(camera, records), indent=2) + "\n")
-    return SimulationSummary(out, truth_path, config, files)
+    return SimulationSummary(out, truth_path, config, files, chosen.instrument, camera_path)
 
 
 def _stars(camera: _Camera, exposure: Exposure, detector: int) -> list[Star]:
@@ -133,21 +145,24 @@ def _stars(camera: _Camera, exposure: Exposure, detector: int) -> list[Star]:
 def _amps(
     camera: _Camera, exposure: Exposure, detector: DetectorTruth, stars: Sequence[Star]
 ) -> list[AmpImage]:
-    """Every amplifier HDU of one detector of one exposure, computed one amplifier at a time."""
+    """Every amplifier block of one detector of one exposure, computed one at a time."""
     rng = None
     if not camera.zero_noise:
         rng = np.random.default_rng([camera.seed, NOISE_STREAM, detector.id, exposure.seqnum])
     images = []
-    for geometry in camera.geometry:
-        truth = detector.amps[geometry.name]
+    for block in camera.blocks:
+        geometry = block.geometry
+        truth = detector.amps[camera.layout.amp_name(detector.name, geometry.name)]
         expected = expected_electrons(
             exposure, truth, detector.flat, camera.detector_shape, geometry.detector, stars
         )
         electrons = collected_electrons(exposure, expected, truth, rng)
         noise = None
         if rng is not None:
-            noise = rng.standard_normal(hdu_shape(geometry), dtype=np.float32) * truth.read_noise
-        pixels = readout(electrons, geometry, truth.gain, truth.bias_level, truth.saturation, noise)
+            noise = rng.standard_normal(block.shape, dtype=np.float32) * truth.read_noise
+        pixels = readout(
+            electrons, geometry, truth.gain, truth.bias_level, truth.saturation, noise, block.shape
+        )
         images.append(AmpImage(geometry, truth, pixels))
     return images
 
@@ -157,7 +172,8 @@ def _truth(camera: _Camera, exposures: list[dict[str, Any]]) -> dict[str, Any]:
     preset = camera.preset
     width, height = preset.amp_size
     return {
-        "instrument": INSTRUMENT,
+        "instrument": camera.layout.instrument,
+        "layout": camera.layout.name,
         "preset": preset.name,
         "seed": camera.seed,
         "zero_noise": camera.zero_noise,
@@ -167,8 +183,7 @@ def _truth(camera: _Camera, exposures: list[dict[str, Any]]) -> dict[str, Any]:
             "amps": preset.amps,
             "amp_width": width,
             "amp_height": height,
-            "prescan": PRESCAN,
-            "overscan": OVERSCAN,
+            **camera.layout.camera_truth(preset),
             "detector_shape": list(camera.detector_shape),
         },
         "brighter_fatter_model": BRIGHTER_FATTER_MODEL,

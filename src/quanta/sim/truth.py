@@ -90,8 +90,9 @@ def draw_flat(rng: np.random.Generator) -> FlatPattern:
     )
 
 
-def draw_detector(seed: int, detector: int, amp_names: list[str]) -> DetectorTruth:
-    """The truth of ``detector``, from the stream (seed, TRUTH_STREAM, detector)."""
+def draw_detector(seed: int, detector: int, name: str, amp_names: list[str]) -> DetectorTruth:
+    """The truth of ``detector`` (called ``name``), from the stream (seed, TRUTH_STREAM,
+    detector); amplifiers are drawn in the order of ``amp_names``."""
     rng = np.random.default_rng([seed, TRUTH_STREAM, detector])
-    amps = {name: draw_amp(rng) for name in amp_names}
-    return DetectorTruth(detector, detector_name(detector), amps, draw_flat(rng))
+    amps = {amp: draw_amp(rng) for amp in amp_names}
+    return DetectorTruth(detector, name, amps, draw_flat(rng))
