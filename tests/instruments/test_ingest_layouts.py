@@ -1,7 +1,8 @@
 """Ingest of real cameras' file layouts: a file of many detectors becomes one raw per
 detector extension sharing one placed file, tile-compressed files are found and keep
 their ``.fz``, and a camera file registered in the repository translates and checks the
-headers of the library's translator it names."""
+headers of the library's translator it names: every stored real raw ingests as its
+translator reports."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ import yaml
 from astropy.io import fits
 from click.testing import CliRunner, Result
 
-from instruments.real_headers import BIAS, header, write_raw
+from instruments.real_headers import BIAS, RAW, header, write_raw
 from quanta.cli.main import cli
 from quanta.cli.operations import open_butler
+from quanta.core.timespan import utc_iso_from_tai_ns
 
 DECAM = "fitsheader-decam-raw_dec050441_25.yaml"
 #: The stored DECam raw: exposure 177764, detector 25 (S1), and its filter.
@@ -259,3 +261,34 @@ def test_geometry_differences_name_missing_and_unknown_amplifiers(tmp_path: Path
     assert geometry_differences([(None, replace(a, prescan=None)), (None, b)], detector) == [
         "amplifier A: prescan section none in the raw, [2155:2160,51:4146] in the camera file"
     ]
+
+
+@pytest.mark.parametrize("name", sorted(RAW))
+def test_each_real_raw_ingests_as_its_translator_reports(tmp_path: Path, name: str) -> None:
+    from astro_metadata_translator import ObservationInfo as Library
+
+    values = header(name)
+    truth = Library(dict(values), quiet=True)
+    instrument = str(truth.instrument)
+    amp = {"name": "A", "data": "[2:3,1:4]", "overscan": "[4:6,1:4]", "detector": "[1:2,1:4]"}
+    camera = {
+        "name": instrument,
+        "filters": [{"name": str(truth.physical_filter)}],
+        "detectors": [{"id": int(truth.detector_num), "name": "D", "amplifiers": [amp]}],
+    }
+    (tmp_path / "cam.yaml").write_text(yaml.safe_dump(camera))
+    root = tmp_path / "repo"
+    assert invoke("create", root).exit_code == 0
+    assert invoke("register-instrument", root, "--camera", tmp_path / "cam.yaml").exit_code == 0
+    result = invoke("ingest-raws", root, write_raw(tmp_path / "raw.fits", values))
+    assert (result.exit_code, result.stdout) == (0, "ingested: 1, already present: 0, refused: 0\n")
+    with open_butler(root) as butler:
+        (ref,) = butler.query_datasets("raw", f"{instrument}/raw/all")
+        (record,) = butler.query_dimension_records("exposure", data_id={"instrument": instrument})
+    assert ref.data_id["detector"] == truth.detector_num
+    assert ref.data_id["exposure"] == truth.exposure_id == record.id
+    assert record.physical_filter == truth.physical_filter
+    assert record.exposure_time == truth.exposure_time.to_value("s")
+    assert record.observation_type == ("bias" if "0160496" in name else "science")
+    begin = record.timespan.begin
+    assert utc_iso_from_tai_ns(begin) == truth.datetime_begin.utc.isot
