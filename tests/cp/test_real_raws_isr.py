@@ -14,7 +14,7 @@ import yaml
 from astro_metadata_translator import ObservationInfo as Library
 
 from cp.test_end_to_end import run_pipeline
-from instruments.real_headers import BIAS, header, write_raw
+from instruments.real_headers import header, write_raw
 from quanta.butler import Butler
 from quanta.core.image import Image
 from quanta.datastore.formatters.raw import FORMATTER
@@ -96,7 +96,7 @@ def test_isr_on_real_layouts_gives_electrons_in_place(tmp_path: Path, name: str)
         )
         assert isinstance(image, Image)
         for number, amp in enumerate(raw_image.amps, 1):
-            # The synthetic raw: bias level BIAS everywhere, BIAS + 100 n in amplifier n's
+            # The synthetic raw: its bias level everywhere, plus 100 n in amplifier n's
             # imaging pixels; ISR leaves 100 n ADU times the amplifier's header gain.
             gain = float(amp.header["GAIN"])
             placed = image.image[amp.geometry.detector.slices]
