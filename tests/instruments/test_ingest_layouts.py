@@ -292,3 +292,15 @@ def test_each_real_raw_ingests_as_its_translator_reports(tmp_path: Path, name: s
     assert record.observation_type == ("bias" if "0160496" in name else "science")
     begin = record.timespan.begin
     assert utc_iso_from_tai_ns(begin) == truth.datetime_begin.utc.isot
+
+
+def test_a_camera_files_raw_without_sections_is_ingested_with_a_warning(
+    repo: Path, tmp_path: Path
+) -> None:
+    raw = write_raw(tmp_path / "raws" / "tiny.fits", header(DECAM))
+    result = invoke("ingest-raws", repo, raw)
+    assert (result.exit_code, result.stdout) == (0, "ingested: 1, already present: 0, refused: 0\n")
+    assert result.stderr == (
+        f"warning: {raw}: HDU 1: the raw gives no amplifier sections (DATASEC...): "
+        "ISR cannot read it\n"
+    )

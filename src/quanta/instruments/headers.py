@@ -332,7 +332,8 @@ def observe_file(
 def _checked(outcome: Outcome, blocks: list[bytes], cameras: Mapping[str, Camera]) -> Outcome:
     """A translated detector refused when its raw's sections cannot be read (sections
     outside the pixels, overlapping, incomplete), with a warning for each way they differ
-    from its camera file's; sections are checked only where the raw gives them."""
+    from its camera file's, or when a camera file's raw gives none at all; sections are
+    checked only where the raw gives them."""
     if outcome.info is None:
         return outcome
     amps: list[tuple[str | None, AmpGeometry]] = []
@@ -346,8 +347,11 @@ def _checked(outcome: Outcome, blocks: list[bytes], cameras: Mapping[str, Camera
             return outcome._replace(info=None, reason=reason)
         amps += [(extname, geometry) for geometry, _ in layouts]
     camera = cameras.get(outcome.info["instrument"])
-    if camera is None or not amps:
+    if camera is None:
         return outcome
+    if not amps:
+        unreadable = "the raw gives no amplifier sections (DATASEC...): ISR cannot read it"
+        return outcome._replace(warnings=(unreadable,))
     try:
         detector = camera.detector(outcome.info["detector"])
     except KeyError:
