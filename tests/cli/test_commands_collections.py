@@ -111,7 +111,8 @@ def test_certify_with_a_range_and_where(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "certified 1 bias" in result.stdout
-    assert "[2024-01-02T02:00:00, 2024-01-02T03:30:00)" in result.stdout
+    assert "[2024-01-02T02:00:00 TAI, 2024-01-02T03:30:00 TAI)" in result.stdout
+    assert "note: --begin 2024-01-02T02:00 has no time scale: read as TAI" in result.stdout
     assert find_bias(repo_butler, 2) == find_bias(repo_butler, 3)
     for outside in (1, 4):
         with pytest.raises(LookupError):
@@ -158,7 +159,11 @@ def test_decertify_splits_a_validity_range(
     assert Timespan.from_iso(begin, end).overlaps(span)
     result = invoke("decertify", cli_repo, "Cam/calib", "bias", "--begin", begin, "--end", end)
     assert result.exit_code == 0, result.output
-    assert result.stdout == "decertified 2 validity range(s) of bias in Cam/calib\n"
+    assert result.stdout == (
+        "decertified 2 validity range(s) of bias in Cam/calib\n"
+        "note: --begin 2024-01-02T02:00 has no time scale: read as TAI\n"
+        "note: --end 2024-01-02T02:30 has no time scale: read as TAI\n"
+    )
     with pytest.raises(LookupError):
         find_bias(repo_butler, 2)
     assert find_bias(repo_butler, 1) == find_bias(repo_butler, 3)

@@ -97,3 +97,12 @@ def test_qgraph_never_imports_execution(tmp_path: Path) -> None:
     loaded = set(json.loads(modules))
     assert {"quanta.graph.planning", "quanta.graph.builder", "quanta.graph.io"} <= loaded
     assert not [m for m in loaded if m == "quanta.exec" or m.startswith("quanta.exec.")]
+
+
+def test_a_glob_input_is_saved_as_the_collections_it_matches(tmp_path: Path) -> None:
+    butler = _repo(tmp_path)
+    saved = tmp_path / "g.json.gz"
+    args = ["qgraph", str(butler.root), "-p", "w1", "-i", "r?w*", "-o", "out", "--save", saved]
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    assert list(load_graph(saved, butler.universe).header.inputs) == ["raw"]

@@ -70,7 +70,7 @@ def certify(
     from .operations import certify as certify_datasets
     from .operations import open_butler
 
-    timespan = Timespan.from_iso(begin, end)
+    timespan, assumed = Timespan.from_text(begin, end)
     with open_butler(repo) as butler:
         count = certify_datasets(
             butler,
@@ -81,7 +81,11 @@ def certify(
             where=where,
             binds=binds,
         )
-    click.echo(f"certified {count} {dataset_type} dataset(s) in {output_collection}: {timespan}")
+    click.echo(
+        f"certified {count} {dataset_type} dataset(s) in {output_collection}: {timespan.describe()}"
+    )
+    for line in assumed:
+        click.echo(f"note: {line}")
 
 
 @click.command("decertify")
@@ -102,10 +106,12 @@ def decertify(
 
     from .operations import open_butler
 
-    timespan = Timespan.from_iso(begin, end)
+    timespan, assumed = Timespan.from_text(begin, end)
     with open_butler(repo) as butler:
         changed = butler.decertify(collection, dataset_type, timespan)
     click.echo(f"decertified {changed} validity range(s) of {dataset_type} in {collection}")
+    for line in assumed:
+        click.echo(f"note: {line}")
 
 
 COMMANDS = (collection_chain, certify, decertify)

@@ -83,6 +83,12 @@ def query_dataset_types(repo: Path, pattern: str | None, fmt: str) -> None:
 )
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Show at most N datasets.")
 @click.option("--show-uri", is_flag=True, help="Add a column with the URI of each dataset's file.")
+@click.option(
+    "--show-validity",
+    is_flag=True,
+    help="List the certifications in the CALIBRATION collections searched (all when no "
+    "--collections) with their validity in UTC and TAI.",
+)
 @format_option
 def query_datasets(
     repo: Path,
@@ -93,17 +99,21 @@ def query_datasets(
     find_all: bool,
     limit: int | None,
     show_uri: bool,
+    show_validity: bool,
     fmt: str,
 ) -> None:
     """List datasets of one type.
 
     The DATASET_TYPE datasets of REPO with their run, ID and data ID, sorted by
-    data ID.
+    data ID. Collections may be globs (u/me/*).
     """
-    from .operations import dataset_rows, open_butler
+    from .operations import dataset_rows, open_butler, validity_rows
     from .output import show
 
     with open_butler(repo) as butler:
+        if show_validity:
+            show(validity_rows(butler, dataset_type, collections, where=where, binds=binds), fmt)
+            return
         rows = dataset_rows(
             butler,
             dataset_type,

@@ -16,7 +16,7 @@ from quanta.core.collections import CollectionType
 from quanta.core.dataset_type import DatasetType
 from quanta.core.errors import CollectionNotFoundError, DatasetNotFoundError
 from quanta.core.refs import DatasetRef
-from quanta.core.timespan import Timespan, iso_from_tai_ns
+from quanta.core.timespan import Timespan, iso_from_tai_ns, utc_iso_from_tai_ns
 
 from .output import Rows
 from .params import CHAIN_MODES
@@ -132,6 +132,54 @@ def dataset_rows(
             for ref in refs
         ],
     )
+
+
+def validity_rows(
+    butler: Butler,
+    dataset_type: str,
+    collections: Sequence[str],
+    *,
+    where: str | None = None,
+    binds: Mapping[str, Any] | None = None,
+) -> Rows:
+    """One row per certification of a dataset type in the CALIBRATION collections the
+    search reaches (every one when none are given), with its validity in UTC and TAI."""
+    dt = butler.registry.get_dataset_type(dataset_type)
+    keys = list(dt.dimensions.required)
+    columns = ["type", "collection", "run", "id", *keys, "valid_from_utc", "valid_to_utc"]
+    columns += ["valid_from_tai", "valid_to_tai"]
+    if collections:
+        records = butler.registry.flatten_collections(collections)
+    else:
+        records = butler.registry.query_collections(types=[CollectionType.CALIBRATION])
+    rows = []
+    for record in records:
+        if record.type != CollectionType.CALIBRATION:
+            continue
+        certified = butler.registry.certifications(record.name, dt)
+        if where:
+            matching = butler.query_datasets(
+                dt, [record.name], where=where, binds=binds, find_first=False
+            )
+            wanted = {ref.id for ref in matching}
+            certified = [c for c in certified if c[0] in wanted]
+        refs = {ref.id: ref for ref in butler.registry.get_refs([c[0] for c in certified])}
+        for dataset_id, _, span in certified:
+            ref = refs[dataset_id]
+            ends = [_utc(span.begin, "-inf"), _utc(span.end, "+inf")]
+            ends += [_tai(span.begin, "-inf"), _tai(span.end, "+inf")]
+            rows.append(
+                [dt.name, record.name, ref.run, dataset_id, *ref.data_id.required_values, *ends]
+            )
+    return Rows(columns, rows)
+
+
+def _utc(ns: int | None, unbounded: str) -> str:
+    return unbounded if ns is None else utc_iso_from_tai_ns(ns)
+
+
+def _tai(ns: int | None, unbounded: str) -> str:
+    return unbounded if ns is None else iso_from_tai_ns(ns)
 
 
 def _uris(butler: Butler, refs: Sequence[DatasetRef]) -> dict[uuid.UUID, str]:

@@ -142,7 +142,9 @@ def collections_option(help: str, *, required: bool = False) -> Callable[[F], F]
             "collections",
             multiple=True,
             metavar="COLLECTION",
-            help=help + (" Required." if required else ""),
+            help=help
+            + " A glob (u/me/*) stands for every collection it matches."
+            + (" Required." if required else ""),
         )
         old = deprecated_spelling("-c", "--collections", "collections", multiple=True)
         return cast(F, option(old(checked)))
@@ -151,19 +153,20 @@ def collections_option(help: str, *, required: bool = False) -> Callable[[F], F]
 
 
 def timespan_options(action: str) -> Callable[[F], F]:
-    """``--begin`` and ``--end`` options (TAI ISO times) for certify and decertify."""
+    """``--begin`` and ``--end`` options (ISO times, TAI unless marked UTC) for certify and
+    decertify."""
 
     def decorate(func: F) -> F:
         end = click.option(
             "--end",
             metavar="ISO",
-            help=f"End (exclusive) of the range to {action}, as a TAI ISO time "
-            "YYYY-MM-DD[THH:MM[:SS[.fff]]]; unbounded when omitted.",
+            help=f"End (exclusive) of the range to {action}: YYYY-MM-DD[THH:MM[:SS[.fff]]] "
+            "with Z or ' UTC' for UTC, ' TAI' or nothing for TAI; unbounded when omitted.",
         )
         begin = click.option(
             "--begin",
             metavar="ISO",
-            help=f"Start of the range to {action}, as a TAI ISO time; unbounded when omitted.",
+            help=f"Start of the range to {action}, written as --end; unbounded when omitted.",
         )
         return begin(end(func))
 
@@ -196,7 +199,8 @@ inputs_option = click.option(
     "inputs",
     multiple=True,
     metavar="COLLECTION",
-    help="Input collections, searched in order (repeatable, or comma-separated).",
+    help="Input collections, searched in order (repeatable, or comma-separated); a glob "
+    "(u/me/*) stands for the collections it matches, in name order.",
 )
 output_option = click.option(
     "--output", "-o", metavar="COLLECTION", help="Output CHAINED collection."

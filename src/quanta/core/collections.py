@@ -30,6 +30,11 @@ class CollectionType(enum.IntEnum):
             ) from None
 
 
+def is_glob(name: str) -> bool:
+    """True for a collection glob pattern: ``*``, ``?`` and ``[`` are never in a name."""
+    return any(char in name for char in "*?[")
+
+
 def check_collection_name(name: str) -> str:
     """Refuse names that could not be used safely as a path prefix."""
     if (

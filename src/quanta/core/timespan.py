@@ -48,6 +48,35 @@ def tai_ns_from_iso(text: str) -> int:
     return (delta.days * 86400 + delta.seconds) * 1_000_000_000 + fraction
 
 
+def tai_ns_from_text(text: str) -> tuple[int, str, bool]:
+    """A time with an optional scale: a trailing ``Z`` or `` UTC`` means UTC, `` TAI``
+    TAI, nothing TAI; returns (TAI nanoseconds, the scale, whether it was given).
+
+    >>> tai_ns_from_text("1972-01-01T00:00:00Z") == tai_ns_from_iso("1972-01-01T00:00:10")
+    True
+    >>> tai_ns_from_text("2026-01-01 TAI")[1:]
+    ('TAI', True)
+    """
+    stripped = text.strip()
+    upper = stripped.upper()
+    for suffix, scale in ((" UTC", "UTC"), ("Z", "UTC"), (" TAI", "TAI")):
+        if upper.endswith(suffix):
+            moment = stripped[: -len(suffix)].strip()
+            if scale == "TAI":
+                return tai_ns_from_iso(moment), scale, True
+            _check_iso(moment)
+            full = moment if "T" in moment or " " in moment else f"{moment}T00:00:00"
+            return tai_ns_from_utc_iso(full.replace(" ", "T")), scale, True
+    return tai_ns_from_iso(stripped), "TAI", False
+
+
+def _check_iso(text: str) -> None:
+    if not _ISO.match(text):
+        raise TimespanError(
+            f"invalid time {text!r}; expected YYYY-MM-DD[THH:MM[:SS[.fff]]][Z| UTC| TAI]"
+        )
+
+
 def iso_from_tai_ns(ns: int) -> str:
     """Format TAI nanoseconds as ISO-8601 (TAI) with nanoseconds when nonzero."""
     seconds, fraction = divmod(ns, 1_000_000_000)
@@ -109,6 +138,41 @@ class Timespan:
     def from_iso(cls, begin: str | None, end: str | None) -> Timespan:
         """Build from TAI ISO strings; ``None`` or empty for an unbounded side."""
         return cls(tai_ns_from_iso(begin) if begin else None, tai_ns_from_iso(end) if end else None)
+
+    @classmethod
+    def from_text(cls, begin: str | None, end: str | None) -> tuple[Timespan, list[str]]:
+        """Build from times with optional scales (see ``tai_ns_from_text``); also says, for
+        each side given without a scale, that it was read as TAI."""
+        sides: list[int | None] = []
+        assumed = []
+        for name, text in (("begin", begin), ("end", end)):
+            if not text:
+                sides.append(None)
+                continue
+            ns, _, explicit = tai_ns_from_text(text)
+            sides.append(ns)
+            if not explicit:
+                assumed.append(f"--{name} {text.strip()} has no time scale: read as TAI")
+        return cls(sides[0], sides[1]), assumed
+
+    def describe(self) -> str:
+        """The interval in TAI and in UTC, for people.
+
+        >>> Timespan.from_iso("2026-01-01T00:00:37", None).describe()
+        '[2026-01-01T00:00:37 TAI, +inf) = [2026-01-01T00:00:00.000 UTC, +inf)'
+        """
+        if self.begin is None and self.end is None:
+            return "[-inf, +inf)"
+        tai = [
+            iso_from_tai_ns(t) + " TAI" if t is not None else None for t in (self.begin, self.end)
+        ]
+        utc = [
+            utc_iso_from_tai_ns(t) + " UTC" if t is not None else None
+            for t in (self.begin, self.end)
+        ]
+        return (
+            f"[{tai[0] or '-inf'}, {tai[1] or '+inf'}) = [{utc[0] or '-inf'}, {utc[1] or '+inf'})"
+        )
 
     @classmethod
     def from_db(cls, begin: int, end: int) -> Timespan:

@@ -95,7 +95,7 @@ def plan(butler: Butler, request: RunRequest, resume: bool) -> QuantumGraph:
         graph = build_graph(
             butler,
             pipeline.resolve(butler.universe),
-            list(request.inputs),
+            butler.registry.expand_collections(request.inputs),
             run,
             request.output,
             request.where,

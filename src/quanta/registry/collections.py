@@ -8,8 +8,9 @@ from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
 
-from ..core.collections import CollectionRecord, CollectionType, check_collection_name
+from ..core.collections import CollectionRecord, CollectionType, check_collection_name, is_glob
 from ..core.errors import CollectionNotFoundError, CollectionTypeError, ConflictError
+from ..core.suggest import did_you_mean
 from .database import Database
 from .schema import RegistryTables
 
@@ -93,7 +94,8 @@ class CollectionManager:
         """The collection called ``name``; an error if missing or of another type."""
         record = self.find(name)
         if record is None:
-            raise CollectionNotFoundError(f"collection {name!r} does not exist")
+            hint = did_you_mean(name, self.names_by_id().values())
+            raise CollectionNotFoundError(f"collection {name!r} does not exist{hint}")
         if expected is not None and record.type != expected:
             raise CollectionTypeError(
                 f"collection {name!r} is {record.type.name}, but a {expected.name} collection "
@@ -180,11 +182,28 @@ class CollectionManager:
         with self._db.connect() as conn:
             return sorted(set(conn.execute(query).scalars()))
 
+    def expand(self, names: Sequence[str]) -> list[CollectionRecord]:
+        """The collections named, a glob (``*``, ``?``, ``[...]``: never part of a name)
+        standing for every collection it matches, in name order; a glob matching none is
+        a ``CollectionNotFoundError``."""
+        records: list[CollectionRecord] = []
+        for name in names:
+            if not is_glob(name):
+                records.append(self.get(name))
+                continue
+            matches = sorted(self.query(name), key=lambda record: record.name)
+            if not matches:
+                hint = did_you_mean(name, self.names_by_id().values())
+                raise CollectionNotFoundError(f"no collection matches {name!r}{hint}")
+            records += matches
+        return records
+
     def flatten(self, names: Sequence[str]) -> list[CollectionRecord]:
-        """Expand chains depth-first into non-chained collections, in search order, no repeats."""
+        """Expand globs, then chains depth-first, into non-chained collections, in search
+        order, no repeats."""
         result: list[CollectionRecord] = []
         seen: set[int] = set()
-        stack = [self.get(n) for n in reversed(list(names))]
+        stack = list(reversed(self.expand(names)))
         while stack:
             record = stack.pop()
             if record.type == CollectionType.CHAINED:

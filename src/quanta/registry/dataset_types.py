@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from ..core.dataset_type import DatasetType
 from ..core.errors import ConflictError, DatasetTypeNotFoundError
+from ..core.suggest import did_you_mean
 from ..core.universe import DimensionUniverse
 from .database import Database
 from .schema import RegistryTables
@@ -85,8 +86,9 @@ class DatasetTypeManager:
         """The registered definition of ``name``."""
         found = self._lookup(name)
         if found is None:
-            known = ", ".join(sorted(self._by_name)) or "none registered"
-            raise DatasetTypeNotFoundError(f"unknown dataset type {name!r}; known: {known}")
+            hint = did_you_mean(name, self._by_name)
+            known = "; known: " + (", ".join(sorted(self._by_name)) or "none registered")
+            raise DatasetTypeNotFoundError(f"unknown dataset type {name!r}{hint or known}")
         return found[1]
 
     def id_of(self, name: str) -> int:

@@ -214,8 +214,14 @@ class Registry:
         self._collections.set_chain(parent, children)
 
     def flatten_collections(self, names: Sequence[str]) -> list[CollectionRecord]:
-        """Chains expanded depth-first into the collections they search, in order, once."""
+        """Globs and chains expanded depth-first into the collections they search, in
+        order, once."""
         return self._collections.flatten(names)
+
+    def expand_collections(self, names: Sequence[str]) -> list[str]:
+        """The collection names given, each glob replaced by the names it matches (in name
+        order); chains stay chains."""
+        return [record.name for record in self._collections.expand(names)]
 
     # -- datasets and their files ----------------------------------------------------------
 
