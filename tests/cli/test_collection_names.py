@@ -25,7 +25,9 @@ def test_a_glob_searches_every_collection_it_matches(invoke: Invoke, cli_repo: P
     assert {
         row["run"]
         for row in json.loads(
-            invoke("query-datasets", cli_repo, "bias", "--collections", "Cam/*", "--format", "json").stdout
+            invoke(
+                "query-datasets", cli_repo, "bias", "--collections", "Cam/*", "--format", "json"
+            ).stdout
         )
     } == {"Cam/calib/run1"}
 
@@ -79,7 +81,14 @@ def test_certify_in_utc_is_stored_in_tai_and_listed_in_both(invoke: Invoke, cli_
     only = invoke("query-datasets", cli_repo, "bias", "--show-validity", "-d", "detector = 1")
     assert only.exit_code == 0 and "Cam/calib" in only.stdout
     none = invoke(
-        "query-datasets", cli_repo, "bias", "--show-validity", "--collections", "Cam/raw", "--format", "csv"
+        "query-datasets",
+        cli_repo,
+        "bias",
+        "--show-validity",
+        "--collections",
+        "Cam/raw",
+        "--format",
+        "csv",
     )
     assert none.stdout.splitlines()[1:] == []
 

@@ -110,8 +110,9 @@ def dataset_rows(
     limit: int | None = None,
     show_uri: bool = False,
 ) -> Rows:
-    """Datasets of one type, sorted by data ID then run; with no collections every RUN
-    collection is searched (so every dataset is listed once)."""
+    """Datasets of one type, sorted by data ID then run, with a column for each free-form
+    key their data IDs carry (``pair``); with no collections every RUN collection is
+    searched (so every dataset is listed once)."""
     dt = butler.registry.get_dataset_type(dataset_type)
     keys = list(dt.dimensions.required)
     columns = ["type", "run", "id", *keys, *(["uri"] if show_uri else [])]
@@ -121,13 +122,18 @@ def dataset_rows(
     refs = butler.query_datasets(
         dt, search, where=where, binds=binds, find_first=find_first and bool(collections)
     )
-    refs.sort(key=lambda ref: (ref.data_id.required_values, ref.run))
+    refs.sort(
+        key=lambda ref: (ref.data_id.required_values, ref.run, sorted(ref.data_id.extras.items()))
+    )
     refs = refs[:limit] if limit is not None else refs
     uris = _uris(butler, refs) if show_uri else {}
+    extras = sorted({key for ref in refs for key in ref.data_id.extras})
+    columns[3 + len(keys) : 3 + len(keys)] = extras
     return Rows(
         columns,
         [
             [dt.name, ref.run, ref.id, *ref.data_id.required_values]
+            + [ref.data_id.extras.get(key) for key in extras]
             + ([uris.get(ref.id)] if show_uri else [])
             for ref in refs
         ],

@@ -156,12 +156,14 @@ class Searches:
         result: list[DatasetRef] = []
         run_names = self._collections.names_by_id()
         with self._db.connect() as conn:
+            keys = self._free_form_keys(conn, type_id, where)
             for record in records:
                 builder = QueryBuilder(tables, self._universe)
                 ds = tables.dataset.alias("ds")
                 builder.add_relation(ds, {n: ds.c[n] for n in dt.dimensions.required})
                 builder.require(dt.dimensions.required)
                 builder.add_condition(ds.c.dataset_type_id == type_id)
+                builder.allow_free_form(ds.c.extras, keys)
                 if key is not None:
                     builder.add_condition(ds.c.data_id_key == key)
                 if record.type == CollectionType.RUN:
@@ -248,6 +250,31 @@ class Searches:
                     )
                 )
         return sa.or_(*conditions)
+
+    def _free_form_keys(self, conn: sa.Connection, type_id: int, where: str | None) -> set[str]:
+        """The bare names in ``where`` that are not dimensions but free-form keys some
+        dataset of the type carries (one indexed probe per such name)."""
+        from .query.ast import referenced_identifiers
+        from .query.compiler import free_form_prefix
+        from .query.parser import parse_where
+
+        names = {
+            ident.parts[0]
+            for ident in referenced_identifiers(parse_where(where) if where else None)
+            if len(ident.parts) == 1 and ident.parts[0] not in self._universe
+        }
+        dataset = self._tables.dataset
+        found = set()
+        for name in sorted(names):
+            probe = (
+                sa.select(dataset.c.id)
+                .where(dataset.c.dataset_type_id == type_id)
+                .where(dataset.c.extras.like(f"%{free_form_prefix(name)}%", escape="\\"))
+                .limit(1)
+            )
+            if conn.execute(probe).first() is not None:
+                found.add(name)
+        return found
 
     def _prepare(
         self, builder: QueryBuilder, where: str | None, data_id: Mapping[str, Any] | None

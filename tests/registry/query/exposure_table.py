@@ -73,6 +73,10 @@ class ExposureResolver:
     def key_type(self, ident: Identifier) -> str | None:
         return self._field(ident)[2]
 
+    def free_form(self, ident: Identifier) -> sa.ColumnElement[Any] | None:
+        """No free-form keys here: every name is a column."""
+        return None
+
     def _field(self, ident: Identifier) -> tuple[sa.FromClause, str, str | None]:
         try:
             return _FIELDS[ident.parts]

@@ -33,6 +33,8 @@ class QueryBuilder:
         self._conditions: list[sa.ColumnElement[bool]] = []
         self._needed: set[str] = set()
         self._fixed: dict[str, Any] = {}
+        self._free_form: sa.ColumnElement | None = None
+        self._free_keys: frozenset[str] = frozenset()
 
     # -- relations -------------------------------------------------------------------------
 
@@ -48,6 +50,20 @@ class QueryBuilder:
         """Require dimension ``name`` to equal ``value`` (a data ID constraint)."""
         self.require([name])
         self._fixed[name] = value
+
+    def allow_free_form(self, extras: sa.ColumnElement, keys: Iterable[str]) -> None:
+        """Let ``where`` name the free-form keys ``keys`` (``pair``) that ``extras``, a
+        dataset's canonical JSON list of [key, value] pairs, holds."""
+        self._free_form = extras
+        self._free_keys = frozenset(keys)
+
+    def free_form(self, ident: Identifier) -> sa.ColumnElement | None:
+        """The extras column when ``ident`` is one of the free-form keys a query allows (a
+        bare name that is not a dimension), else ``None``."""
+        parts = ident.parts
+        if len(parts) != 1 or parts[0] in self._universe or parts[0] not in self._free_keys:
+            return None
+        return self._free_form
 
     def add_condition(self, condition: sa.ColumnElement[bool]) -> None:
         """AND a condition into the WHERE clause."""
@@ -169,6 +185,8 @@ class QueryBuilder:
         if expr is None:
             return
         for ident in referenced_identifiers(expr):
+            if self.free_form(ident) is not None:
+                continue
             dim, field = self.resolve_identifier(ident)
             # A qualified name brings in what it qualifies: "group.system" is the system
             # of a group, so it joins groups (and their members), unlike "group_system".
@@ -224,6 +242,9 @@ class _Resolver:
             raise QueryError(f"{'.'.join(ident.parts)} at column {ident.column} is not a timespan")
         table = self._builder.dimension_table(ident.parts[0])
         return table.c.timespan_begin, table.c.timespan_end
+
+    def free_form(self, ident: Identifier) -> sa.ColumnElement | None:
+        return self._builder.free_form(ident)
 
     def key_type(self, ident: Identifier) -> str | None:
         universe = self._builder._universe

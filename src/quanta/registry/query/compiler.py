@@ -12,6 +12,7 @@ the instant ``t`` when ``b <= t < e``.
 
 from __future__ import annotations
 
+import json
 import operator
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -75,6 +76,10 @@ class ColumnResolver(Protocol):
         """``"int"``, ``"float"``, ``"string"``, ``"bool"``, or ``None`` if unknown."""
         ...
 
+    def free_form(self, ident: Identifier) -> ColumnElement[Any] | None:
+        """The extras column holding free-form key ``ident``, or ``None`` if it is not one."""
+        ...
+
 
 def compile_where(
     expr: Expression | None,
@@ -85,6 +90,16 @@ def compile_where(
     if expr is None:
         return sa.true()
     return _Compiler(resolver, binds or {}).expression(expr)
+
+
+def free_form_prefix(key: str) -> str:
+    """The LIKE-escaped start of key ``key``'s pair in a dataset's stored extras."""
+    return _like_escaped(json.dumps([key, ""])[:-2])
+
+
+def _like_escaped(text: str) -> str:
+    """``text`` as a literal inside a LIKE pattern whose escape character is ``\\``."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _error(message: str, column: int) -> QueryError:
@@ -140,6 +155,14 @@ class _Compiler:
             lhs, rhs, op = rhs, lhs, _MIRRORED[op]
         if not isinstance(lhs, Identifier):
             raise _error("comparison of two values; one side must be a name", node.column)
+        if (extras := self.resolver.free_form(lhs)) is not None:
+            if op not in ("=", "!=") or isinstance(rhs, Identifier):
+                raise _error(
+                    f"{lhs.name} is a free-form key: compare it with = or != to a value, or use IN",
+                    node.column,
+                )
+            has = self.has_key_value(extras, lhs, rhs)
+            return has if op == "=" else sa.not_(has)
         column, kind = self.scalar(lhs)
         if isinstance(rhs, Identifier):
             other, other_kind = self.scalar(rhs)
@@ -157,6 +180,13 @@ class _Compiler:
     def in_list(self, node: InList) -> ColumnElement[bool]:
         if _is_timespan(node.lhs):
             raise _error(f"cannot use IN with timespan {node.lhs.name}", node.lhs.column)
+        if (extras := self.resolver.free_form(node.lhs)) is not None:
+            if any(isinstance(item, RangeLiteral) for item in node.items):
+                raise _error(f"{node.lhs.name} is a free-form key: no ranges", node.column)
+            clause = sa.or_(
+                *(self.has_key_value(extras, node.lhs, item) for item in node.items)  # type: ignore[arg-type]
+            )
+            return sa.not_(clause) if node.negated else clause
         column, kind = self.scalar(node.lhs)
         values: list[Scalar] = []
         clauses: list[ColumnElement[bool]] = []
@@ -170,6 +200,16 @@ class _Compiler:
             clauses.insert(0, column.in_(values))
         clause = sa.or_(*clauses)
         return sa.not_(clause) if node.negated else clause
+
+    def has_key_value(
+        self, extras: ColumnElement[Any], ident: Identifier, node: Literal | Bind | TimeLiteral
+    ) -> ColumnElement[bool]:
+        """True where the free-form key ``ident`` has one of the values ``node`` gives:
+        a match of its canonical ``["key", "value"]`` pair inside the stored JSON list."""
+        value = self.value(node, ident, "string")
+        values = value if isinstance(value, list) else [value]
+        pairs = [json.dumps([ident.name, str(v)]) for v in values]
+        return sa.or_(*(extras.like(f"%{_like_escaped(pair)}%", escape="\\") for pair in pairs))
 
     def range(
         self, column: ColumnElement[Any], kind: str | None, ident: Identifier, item: RangeLiteral
