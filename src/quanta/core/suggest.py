@@ -12,8 +12,10 @@ CUTOFF = 0.6
 def did_you_mean(name: str, known: Iterable[str], count: int = 3) -> str:
     """``"; did you mean 'a' or 'b'?"`` for the known names closest to ``name``, or ``""``.
 
-    >>> did_you_mean("SimCam/calb", ["SimCam/calib", "SimCam/raw/all"])
-    "; did you mean 'SimCam/calib'?"
+    >>> did_you_mean("bais", ["bias", "dark", "flat"])
+    "; did you mean 'bias'?"
+    >>> did_you_mean("ptc", ["bias", "dark"])
+    ''
     """
     close = difflib.get_close_matches(name, list(known), n=count, cutoff=CUTOFF)
     if not close:
