@@ -144,6 +144,12 @@ def verify(repo: Path, repair: bool, checksums: bool) -> None:
     show_default=True,
     help="How files get into REPO_TO: copied, hard-linked (same file system) or symlinked.",
 )
+@click.option(
+    "--find-first",
+    is_flag=True,
+    help="Only the first dataset found per data ID, in the order of --collections.",
+)
+@click.option("--dry-run", is_flag=True, help="Check and count what would be copied; copy nothing.")
 def transfer(
     repo_from: Path,
     repo_to: Path,
@@ -152,17 +158,22 @@ def transfer(
     where: str | None,
     binds: dict[str, BindValue],
     transfer: str,
+    find_first: bool,
+    dry_run: bool,
 ) -> None:
     """Copy datasets between repositories.
 
     Copy the DATASET_TYPE... datasets in the collections of REPO_FROM into
     REPO_TO, keeping their IDs and runs and bringing their dimension records
-    along.
+    along, and recreate for them the chains, TAGGED memberships and
+    CALIBRATION certifications (with their validity) that the collections
+    reach. A collection of another type, or a validity overlapping another
+    dataset's, in REPO_TO refuses the transfer before anything is copied.
     """
     from .operations import open_butler, transfer_datasets
 
     with open_butler(repo_from) as source, open_butler(repo_to) as target:
-        found, new = transfer_datasets(
+        found, new, plan = transfer_datasets(
             source,
             target,
             dataset_types,
@@ -170,8 +181,12 @@ def transfer(
             where=where,
             binds=binds,
             transfer=transfer,
+            find_first=find_first,
+            dry_run=dry_run,
         )
-    click.echo(f"transferred {new} dataset(s) ({found - new} already in {repo_to})")
+    verb = "would transfer" if dry_run else "transferred"
+    click.echo(f"{verb} {new} dataset(s) ({found - new} already in {repo_to})")
+    click.echo(f"{'would recreate' if dry_run else 'recreated'} {plan.summary()}")
 
 
 COMMANDS = (create, register_dataset_type, remove_runs, verify, transfer)

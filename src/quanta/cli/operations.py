@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from quanta.butler import Butler
+from quanta.butler.collection_copy import CollectionPlan, apply_collections, plan_collections
 from quanta.core.collections import CollectionType
 from quanta.core.dataset_type import DatasetType
 from quanta.core.errors import CollectionNotFoundError, DatasetNotFoundError
@@ -290,14 +291,25 @@ def transfer_datasets(
     where: str | None = None,
     binds: Mapping[str, Any] | None = None,
     transfer: str = "copy",
-) -> tuple[int, int]:
-    """Copy every dataset of the types in the source collections into the target repository
-    (with their definitions, dimension records and runs); returns (found, new)."""
+    find_first: bool = False,
+    dry_run: bool = False,
+) -> tuple[int, int, CollectionPlan]:
+    """Copy every dataset of the types in the source collections (only the first found per
+    data ID with ``find_first``) into the target repository, with their definitions,
+    dimension records and runs, and recreate the chains, tags and certifications the
+    collections reach for them; returns (found, new, what was recreated). ``dry_run``
+    checks and counts but writes nothing."""
     refs: dict[uuid.UUID, DatasetRef] = {}
-    for name in dataset_types:
+    types = [source.registry.get_dataset_type(name) for name in dataset_types]
+    for dt in types:
         found = source.query_datasets(
-            name, list(collections), where=where, binds=binds, find_first=False
+            dt, list(collections), where=where, binds=binds, find_first=find_first
         )
         refs.update((ref.id, ref) for ref in found)
+    plan = plan_collections(source, target, collections, types, list(refs.values()))
+    if dry_run:
+        known = target.registry.get_files(list(refs))
+        return len(refs), len(refs) - len(known), plan
     new = target.transfer_from(source, list(refs.values()), transfer)
-    return len(refs), len(new)
+    apply_collections(target, plan)
+    return len(refs), len(new), plan
