@@ -34,6 +34,10 @@ class CollectionPlan:
     tags: dict[str, list[DatasetRef]] = field(default_factory=dict)
     certifications: dict[str, list[tuple[DatasetRef, Timespan]]] = field(default_factory=dict)
 
+    def __bool__(self) -> bool:
+        """True when there is any collection to recreate."""
+        return bool(self.chains or self.tags or self.certifications)
+
     def summary(self) -> str:
         """One line: how many chains, tag memberships and certifications."""
         members = sum(len(refs) for refs in self.tags.values())

@@ -186,7 +186,8 @@ def transfer(
         )
     verb = "would transfer" if dry_run else "transferred"
     click.echo(f"{verb} {new} dataset(s) ({found - new} already in {repo_to})")
-    click.echo(f"{'would recreate' if dry_run else 'recreated'} {plan.summary()}")
+    if plan:
+        click.echo(f"{'would recreate' if dry_run else 'recreated'} {plan.summary()}")
 
 
 COMMANDS = (create, register_dataset_type, remove_runs, verify, transfer)
