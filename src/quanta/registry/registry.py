@@ -145,6 +145,13 @@ class Registry:
         order, in bulk; a missing one raises ``RecordNotFoundError``."""
         return self._dimensions.fetch(element, keys)
 
+    def find_dimension_records(
+        self, element: str, keys: Sequence[tuple]
+    ) -> dict[tuple, DimensionRecord]:
+        """Those of the records with these keys (each a tuple of the required dimensions'
+        values, then ``element``'s) that exist, by key, in bulk; missing ones are absent."""
+        return self._dimensions.find(element, keys)
+
     def expand_data_id(
         self, data_id: Mapping[str, Any] | DataCoordinate, dimensions: Iterable[str] | None = None
     ) -> DataCoordinate:
