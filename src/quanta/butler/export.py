@@ -69,6 +69,11 @@ def export_bundle(
     types = _dataset_types(butler, dataset_types)
     refs: dict[uuid.UUID, DatasetRef] = {}
     entries = [_collection_entry(butler, record, types, refs) for record in records]
+    # The runs of datasets that are only tagged or certified are listed too.
+    listed = {record.name for record in records}
+    for run in sorted({ref.run for ref in refs.values()} - listed):
+        record = butler.registry.get_collection(run)
+        entries.append(CollectionEntry(name=run, type="RUN", doc=record.doc))
     files = butler.registry.get_files(list(refs))
     missing = [ref for ref in refs.values() if ref.id not in files]
     if missing:
