@@ -119,7 +119,7 @@ def test_relative_paths_are_refused_with_direct(butler: Butler, tmp_path: Path) 
     table = write_csv(
         tmp_path / "t.csv", "file,instrument,detector,exposure", [f"{names[0]},{INSTRUMENT},0,1"]
     )
-    with pytest.raises(ConfigError, match="row 1: relative path .* with 'direct'"):
+    with pytest.raises(ConfigError, match=r"row 1: relative path .* with 'direct'"):
         ingest_table(butler, "arrays", RUN, table, "direct", storage_class="NumpyArray")
 
 
