@@ -1,7 +1,7 @@
 """The proof of bundles: the whole calibration flow (``quick`` preset) exported and imported
 into a fresh PostgreSQL repository (directory bundle) and a fresh SQLite one (zip bundle),
-where ``compare`` finds every dataset of every run identical, every file has the same bytes
-and every certification the same validity."""
+where ``compare`` finds every dataset of every run identical, every file has the same bytes,
+every certification the same validity and every flat pair the same members."""
 
 from __future__ import annotations
 
@@ -49,6 +49,8 @@ def assert_same(source: Butler, target: Butler) -> None:
         dataset_type = source.registry.get_dataset_type(calibration)
         mine = source.registry.certifications(CALIB, dataset_type)
         assert mine and target.registry.certifications(CALIB, dataset_type) == mine
+    members = source.registry.query_group_members("SimCam", "flatPairs")
+    assert members and target.registry.query_group_members("SimCam", "flatPairs") == members
     assert target.verify().ok
 
 

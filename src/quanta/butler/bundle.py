@@ -2,7 +2,8 @@
 
 A bundle is a directory (or a ``.zip`` of one) with ``manifest.json`` at its top and the
 dataset files under it, each at the relative path its ``files`` entry names. The manifest
-lists dimension records, dataset types, collections (RUN, TAGGED, CHAINED with children in
+lists dimension records (and the join rows between them: group membership, visit
+definitions), dataset types, collections (RUN, TAGGED, CHAINED with children in
 order, CALIBRATION with validity ranges) and datasets; a file shared by several datasets
 (one per HDU) is listed and stored once.
 """
@@ -108,6 +109,7 @@ class Manifest(_Entry):
     version: Literal[1] = BUNDLE_VERSION
     universe: str
     dimension_records: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+    dimension_joins: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     dataset_types: list[DatasetTypeEntry] = Field(default_factory=list)
     collections: list[CollectionEntry] = Field(default_factory=list)
     files: list[FileEntry] = Field(default_factory=list)
@@ -121,6 +123,11 @@ def parse_manifest(text: str | bytes, where: str) -> Manifest:
         return Manifest.model_validate_json(text)
     except ValidationError as err:
         first = err.errors()[0]
+        if first["loc"] == ("version",):
+            raise BundleError(
+                f"{where}: bundle format version {first['input']!r} is not supported; this "
+                f"quanta reads version {BUNDLE_VERSION}"
+            ) from None
         location = "".join(
             f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"]
         ).lstrip(".")

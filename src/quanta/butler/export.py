@@ -79,12 +79,13 @@ def export_bundle(
     if missing:
         raise DatasetNotFoundError(f"dataset {missing[0]} has no file in {butler.root}")
     bundle_paths = {stored.path: _bundle_path(stored) for stored in files.values()}
+    dimensions = needed_records(butler, list(refs.values()))
     manifest = Manifest(
         universe=f"{butler.universe.namespace}:{butler.universe.version}",
         dimension_records={
-            name: [_record_json(r) for r in found]
-            for name, found in needed_records(butler, list(refs.values())).items()
+            name: [_record_json(r) for r in found] for name, found in dimensions.items()
         },
+        dimension_joins=_join_rows(butler, dimensions),
         dataset_types=[
             DatasetTypeEntry(
                 name=dt.name,
@@ -176,6 +177,32 @@ def _collection_entry(
     if kind == CollectionType.TAGGED:
         return CollectionEntry(**base, datasets=members)
     return CollectionEntry(**base)
+
+
+def _join_rows(
+    butler: Butler, records: dict[str, list[DimensionRecord]]
+) -> dict[str, list[dict[str, Any]]]:
+    """The rows of every join (group membership, visit definitions) between records that
+    go in the bundle."""
+    universe = butler.universe
+    keys = {
+        name: {tuple(r.data_id_values.values()) for r in found} for name, found in records.items()
+    }
+    joins: dict[str, list[dict[str, Any]]] = {}
+    for join in universe.joins_within(records):
+        first = min(join.dimensions, key=lambda name: len(keys[name]))
+        rows = butler.registry.join_rows(join.name, first, sorted(keys[first]))
+        kept = [
+            row
+            for row in rows
+            if all(
+                tuple(row[k] for k in (*universe[name].required, name)) in keys[name]
+                for name in join.dimensions
+            )
+        ]
+        if kept:
+            joins[join.name] = kept
+    return joins
 
 
 def _bundle_path(stored: StoredFile) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..core.collections import CollectionType, check_collection_name
 from ..core.data_id import DataCoordinate
@@ -48,6 +48,7 @@ class _Plan:
 
     dataset_types: list[DatasetType]
     records: dict[str, list[DimensionRecord]]
+    joins: dict[str, list[dict[str, Any]]]
     collections: list[CollectionEntry]
     refs: dict[uuid.UUID, DatasetRef]
     items: list[IngestItem]
@@ -137,7 +138,17 @@ def _plan(butler: Butler, manifest: Manifest, root: Path) -> _Plan:
         ref = DatasetRef(entry.id, dataset_type, data_id, entry.run)
         refs[ref.id] = ref
         items.append((files[entry.file], ref, entry.hdu))
-    plan = _Plan(list(types.values()), _records(butler, manifest), [], refs, items)
+    unknown = [name for name in manifest.dimension_joins if name not in universe.joins]
+    if unknown:
+        raise BundleError(f"dimension_joins.{unknown[0]}: no such join in this repository")
+    plan = _Plan(
+        list(types.values()),
+        _records(butler, manifest),
+        dict(manifest.dimension_joins),
+        [],
+        refs,
+        items,
+    )
     _check_collections(butler, manifest, plan)
     _check_existing(butler, manifest, refs)
     return plan
@@ -310,6 +321,8 @@ def _write(butler: Butler, plan: _Plan, mode: TransferMode) -> ImportSummary:
                 registry.register_dataset_type(dataset_type)
             for element, records in plan.records.items():
                 registry.insert_dimension_records(element, records)
+            for join, rows in plan.joins.items():
+                registry.insert_join_rows(join, rows)
             for entry in plan.collections:
                 kind = CollectionType[entry.type]
                 new_collections += registry.register_collection(entry.name, kind, entry.doc)

@@ -243,6 +243,24 @@ class DimensionRecordManager:
             )
         return {key: row_to_record(dim, row) for key, row in rows.items()}
 
+    def join_rows(self, name: str, dimension: str, keys: Sequence[tuple]) -> list[dict[str, Any]]:
+        """Rows of the join ``name`` whose ``dimension`` has one of the keys (tuples of its
+        required dimensions' values, then its own), in bulk."""
+        table = self._tables.joins[name]
+        dim = self._universe[dimension]
+        cols = [table.c[k] for k in (*dim.required, dimension)]
+        rows: list[dict[str, Any]] = []
+        with self._db.connect() as conn:
+            for start in range(0, len(keys), CHUNK):
+                chunk = keys[start : start + CHUNK]
+                cond = (
+                    cols[0].in_([k[0] for k in chunk])
+                    if len(cols) == 1
+                    else sa.tuple_(*cols).in_(chunk)
+                )
+                rows.extend(dict(r) for r in conn.execute(sa.select(table).where(cond)).mappings())
+        return rows
+
     def expand(self, data_id: DataCoordinate) -> DataCoordinate:
         """Fill in implied values and the records of every dimension of a data ID."""
         with self._db.connect():

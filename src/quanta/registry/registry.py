@@ -127,6 +127,11 @@ class Registry:
         """Insert rows of a join table such as ``group_membership``; returns how many were new."""
         return self._dimensions.insert_join(join, rows)
 
+    def join_rows(self, join: str, dimension: str, keys: Sequence[tuple]) -> list[dict[str, Any]]:
+        """Rows of a join table whose ``dimension`` (one of the join's) has one of the keys
+        (tuples of its required dimensions' values, then its own), in bulk."""
+        return self._dimensions.join_rows(join, dimension, keys)
+
     def query_group_members(self, instrument: str, system: str) -> dict[str, list[int]]:
         """The member exposures of each group of a group system, in position order."""
         with self._db.connect() as conn:
