@@ -214,6 +214,7 @@ def _bundle_path(stored: StoredFile) -> str:
 
 
 def _dataset_entry(ref: DatasetRef, stored: StoredFile, paths: dict[str, str]) -> DatasetEntry:
+    """A dataset's manifest entry: its data ID as required values and free-form keys."""
     data_id = ref.data_id
     return DatasetEntry(
         id=ref.id,

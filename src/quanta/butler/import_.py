@@ -155,6 +155,7 @@ def _plan(butler: Butler, manifest: Manifest, root: Path) -> _Plan:
 
 
 def _dataset_types(butler: Butler, manifest: Manifest) -> dict[str, DatasetType]:
+    """The bundle's dataset types by name; one defined otherwise here is a conflict."""
     known = {dt.name: dt for dt in butler.registry.query_dataset_types()}
     types: dict[str, DatasetType] = {}
     for index, entry in enumerate(manifest.dataset_types):
@@ -192,6 +193,7 @@ def _check_files(manifest: Manifest, root: Path) -> dict[str, Path]:
 
 
 def _records(butler: Butler, manifest: Manifest) -> dict[str, list[DimensionRecord]]:
+    """The bundle's dimension records, validated, in universe (insertion) order."""
     records: dict[str, list[DimensionRecord]] = {}
     for element, rows in manifest.dimension_records.items():
         for index, values in enumerate(rows):
