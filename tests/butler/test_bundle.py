@@ -292,6 +292,14 @@ def _redefine_raw(target: Butler, source: Source) -> None:
     target.register_dataset_type("raw", ["instrument", "detector", "exposure"], "ArrowTable")
 
 
+def _record_otherwise(target: Butler, source: Source) -> None:
+    """Exposure 1 is known here under another obs_id."""
+    for element in ("instrument", "band", "physical_filter", "day_obs"):
+        target.insert_dimension_records(element, source.butler.query_dimension_records(element))
+    (exposure,) = source.butler.query_dimension_records("exposure", where="exposure = 1")
+    target.insert_dimension_records("exposure", [{**exposure.to_dict(), "obs_id": "ELSE"}])
+
+
 def _rechain(target: Butler, source: Source) -> None:
     target.set_collection_chain(CHAIN, [])
 
@@ -302,6 +310,7 @@ CONFLICTS: dict[str, tuple[Callable[[Butler, Source], None], type[Exception], st
     "collection of another kind": (_tag_calib, ConflictError, "is TAGGED in"),
     "overlapping certification": (_certify_another_bias, CalibrationOverlapError, "certified"),
     "dataset type defined otherwise": (_redefine_raw, ConflictError, "ArrowTable"),
+    "dimension record differing": (_record_otherwise, ConflictError, "obs_id"),
     "chain searching something else": (_rechain, ConflictError, "searches []"),
 }
 
