@@ -39,6 +39,9 @@ run bench_parsl.py
 run bench_ingest.py --n 1000 --jobs 2
 # quanta scan of 1,000 DECam raws read by astro-metadata-translator (about 30 s).
 run bench_scan.py --n 1000 --jobs 2
+# Export and import of 100,000 small datasets (a few minutes a repeat), ingest-files of 10,000.
+run bench_bundle.py
+run bench_ingest_files.py
 run bench_groups.py
 run bench_pairs_graph.py
 # ISR of one full detector and a 20-frame bias combine (writes ~4 GB of temporary files).

@@ -45,6 +45,9 @@ COMMANDS = {
     "check",
     "compare",
     "sites",
+    "export",
+    "import",
+    "ingest-files",
 }
 
 

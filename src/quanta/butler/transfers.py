@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..core.errors import DatasetNotFoundError
+from ..core.errors import DatasetNotFoundError, RecordNotFoundError
 from ..core.records import DimensionRecord
 from ..core.refs import DatasetRef
 from ..core.stored_file import StoredFile
@@ -92,16 +92,40 @@ def transfer_from(
 
 def _copy_records(target: Butler, source: Butler, refs: Sequence[DatasetRef]) -> None:
     """Insert into ``target`` every dimension record the refs' data IDs need."""
-    wanted: dict[str, dict[tuple, DimensionRecord]] = {}
-    seen: set[str] = set()
+    for name, records in needed_records(source, refs).items():
+        target.registry.insert_dimension_records(name, records)
+
+
+def needed_records(source: Butler, refs: Sequence[DatasetRef]) -> dict[str, list[DimensionRecord]]:
+    """Every dimension record of ``source`` that the refs' data IDs need, by dimension in
+    universe order (so that inserting them in that order satisfies every reference): the
+    records of their required dimensions, then of the dimensions those records imply or
+    require, looked up in bulk, one query per dimension and round."""
+    universe = source.universe
+    pending: dict[str, set[tuple]] = {}
     for ref in refs:
-        key = ref.data_id.key()
-        if key in seen:
+        data_id = ref.data_id
+        for name in data_id.group.required:
+            dim = universe[name]
+            pending.setdefault(name, set()).add(tuple(data_id[k] for k in (*dim.required, name)))
+    found: dict[str, dict[tuple, DimensionRecord]] = {}
+    while pending:
+        name = next(iter(pending))
+        keys = [k for k in pending.pop(name) if k not in found.get(name, {})]
+        if not keys:
             continue
-        seen.add(key)
-        expanded = source.registry.expand_data_id(ref.data_id)
-        assert expanded.records is not None
-        for name, record in expanded.records.items():
-            wanted.setdefault(name, {})[tuple(record.data_id_values.values())] = record
-    for name in target.universe.sorted(wanted):
-        target.registry.insert_dimension_records(name, list(wanted[name].values()))
+        records = source.registry.find_dimension_records(name, keys)
+        missing = [k for k in keys if k not in records]
+        if missing:
+            raise RecordNotFoundError(f"no {name} record for {missing[0]} in the source repository")
+        found.setdefault(name, {}).update(records)
+        for record in records.values():
+            for other in (*record.dimension.required, *record.dimension.implied):
+                value = record.values.get(other)
+                if value is None:
+                    continue
+                dim = universe[other]
+                key = (*(record.values[k] for k in dim.required), value)
+                if key not in found.get(other, {}):
+                    pending.setdefault(other, set()).add(key)
+    return {name: [found[name][k] for k in sorted(found[name])] for name in universe.sorted(found)}

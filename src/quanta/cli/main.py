@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from . import (
+    commands_bundle,
     commands_check,
     commands_collections,
     commands_compare,
@@ -80,6 +81,7 @@ for _command in (
     *commands_demo.COMMANDS,
     *commands_compare.COMMANDS,
     *commands_check.COMMANDS,
+    *commands_bundle.COMMANDS,
 ):
     cli.add_command(_command)
 

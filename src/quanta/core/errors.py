@@ -76,3 +76,7 @@ class DatastoreError(QuantaError, OSError):
 
 class RepositoryError(QuantaError):
     """A repository that is missing, unreachable or inconsistent."""
+
+
+class BundleError(QuantaError, ValueError):
+    """A malformed export bundle: a bad manifest entry, or a file it names that is missing."""

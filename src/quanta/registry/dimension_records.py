@@ -218,23 +218,48 @@ class DimensionRecordManager:
         """Records for the given keys (each a mapping holding the required dimensions and
         ``element`` itself); missing ones raise ``RecordNotFoundError``."""
         dim = self._universe[element]
-        table = self._tables.dimensions[element]
-        keys = self.key_columns(element)
         wanted = [tuple(d[k] for k in (*dim.required, element)) for d in data_ids]
-        with self._db.connect() as conn:
-            rows = self._fetch_rows(conn, table, keys, wanted)
+        found = self.find(element, wanted)
         result = []
         for key in wanted:
-            row = rows.get(key)
-            if row is None:
+            record = found.get(key)
+            if record is None:
                 raise RecordNotFoundError(
                     f"no {element} record for "
                     + ", ".join(
                         f"{k}={v!r}" for k, v in zip((*dim.required, element), key, strict=True)
                     )
                 )
-            result.append(row_to_record(dim, row))
+            result.append(record)
         return result
+
+    def find(self, element: str, keys: Sequence[tuple]) -> dict[tuple, DimensionRecord]:
+        """The records that exist among the given keys (tuples of the required dimensions'
+        values and ``element``'s own), by key, in bulk."""
+        dim = self._universe[element]
+        with self._db.connect() as conn:
+            rows = self._fetch_rows(
+                conn, self._tables.dimensions[element], self.key_columns(element), keys
+            )
+        return {key: row_to_record(dim, row) for key, row in rows.items()}
+
+    def join_rows(self, name: str, dimension: str, keys: Sequence[tuple]) -> list[dict[str, Any]]:
+        """Rows of the join ``name`` whose ``dimension`` has one of the keys (tuples of its
+        required dimensions' values, then its own), in bulk."""
+        table = self._tables.joins[name]
+        dim = self._universe[dimension]
+        cols = [table.c[k] for k in (*dim.required, dimension)]
+        rows: list[dict[str, Any]] = []
+        with self._db.connect() as conn:
+            for start in range(0, len(keys), CHUNK):
+                chunk = keys[start : start + CHUNK]
+                cond = (
+                    cols[0].in_([k[0] for k in chunk])
+                    if len(cols) == 1
+                    else sa.tuple_(*cols).in_(chunk)
+                )
+                rows.extend(dict(r) for r in conn.execute(sa.select(table).where(cond)).mappings())
+        return rows
 
     def expand(self, data_id: DataCoordinate) -> DataCoordinate:
         """Fill in implied values and the records of every dimension of a data ID."""

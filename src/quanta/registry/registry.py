@@ -127,6 +127,11 @@ class Registry:
         """Insert rows of a join table such as ``group_membership``; returns how many were new."""
         return self._dimensions.insert_join(join, rows)
 
+    def join_rows(self, join: str, dimension: str, keys: Sequence[tuple]) -> list[dict[str, Any]]:
+        """Rows of a join table whose ``dimension`` (one of the join's) has one of the keys
+        (tuples of its required dimensions' values, then its own), in bulk."""
+        return self._dimensions.join_rows(join, dimension, keys)
+
     def query_group_members(self, instrument: str, system: str) -> dict[str, list[int]]:
         """The member exposures of each group of a group system, in position order."""
         with self._db.connect() as conn:
@@ -144,6 +149,13 @@ class Registry:
         """The records with these keys (each the required dimensions and ``element``), in
         order, in bulk; a missing one raises ``RecordNotFoundError``."""
         return self._dimensions.fetch(element, keys)
+
+    def find_dimension_records(
+        self, element: str, keys: Sequence[tuple]
+    ) -> dict[tuple, DimensionRecord]:
+        """Those of the records with these keys (each a tuple of the required dimensions'
+        values, then ``element``'s) that exist, by key, in bulk; missing ones are absent."""
+        return self._dimensions.find(element, keys)
 
     def expand_data_id(
         self, data_id: Mapping[str, Any] | DataCoordinate, dimensions: Iterable[str] | None = None
