@@ -300,7 +300,16 @@ def test_remove_collections_keeps_datasets_and_refuses_what_a_chain_names(butler
         butler.remove_collections(["calib"])
     with pytest.raises(ConflictError, match="defaults"):
         butler.remove_collections(["calib/all", "calib"])
-    butler.remove_collections(["calib/all", "calib", "best", "defaults"])
+    everything = ["calib/all", "calib", "best", "defaults"]
+    with pytest.raises(ConflictError, match=r"calib \(2\) still certify datasets"):
+        butler.remove_collections(everything)
+    removed = butler.remove_collections(everything, decertify=True)
+    assert [c.describe() for c in removed] == [
+        "calib/all (CHAINED, 2 child(ren))",
+        "calib (CALIBRATION, 2 dataset(s))",
+        "best (TAGGED, 1 dataset(s))",
+        "defaults (CHAINED, 3 child(ren))",
+    ]
     assert collection_names(butler) == ["calib/bias", "coadd", "isr", "raw"]
     assert [r.id for r in butler.query_datasets("bias", "calib/bias")] == [
         r.id for r in repo.biases

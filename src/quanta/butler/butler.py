@@ -22,7 +22,7 @@ from .repo_files import file_templates, open_repo_files
 
 if TYPE_CHECKING:
     from ..registry.dependencies import Dependencies
-    from .removal import Removal
+    from .removal import CollectionRemoval, Removal
     from .transfers import IngestItem
     from .verify import VerifyReport
 
@@ -416,10 +416,15 @@ class Butler:
         """Remove datasets from a TAGGED collection; returns how many were there."""
         return self.registry.disassociate(collection, refs)
 
-    def remove_collections(self, names: Sequence[str]) -> None:
-        """Delete TAGGED, CHAINED and CALIBRATION collections (never their datasets); a
-        chain that stays may not name any of them."""
-        self.registry.remove_collections(names)
+    def remove_collections(
+        self, names: Sequence[str], *, decertify: bool = False
+    ) -> list[CollectionRemoval]:
+        """Delete TAGGED, CHAINED and CALIBRATION collections together (never datasets):
+        runs, collections a staying chain names, and (unless ``decertify``) CALIBRATION
+        collections that still certify something are refused. Returns what went."""
+        from .removal import remove_collections
+
+        return remove_collections(self, names, decertify=decertify)
 
     # -- files in and out ------------------------------------------------------------------
 

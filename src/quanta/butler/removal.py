@@ -18,7 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..core.errors import ConflictError, FileRemovalError
+from ..core.collections import CollectionType
+from ..core.errors import CollectionTypeError, ConflictError, FileRemovalError
 from ..core.refs import DatasetRef
 from ..core.stored_file import StoredFile
 from ..registry.dependencies import Dependencies, count_list
@@ -70,6 +71,66 @@ def purge_datasets(
         return deps, registry.remove_datasets(ids)
 
     return _remove(butler, remove, unstore=True)
+
+
+@dataclass(frozen=True)
+class CollectionRemoval:
+    """A collection to remove: its type, and how many datasets (or, for a chain, children)
+    it holds."""
+
+    name: str
+    type: CollectionType
+    size: int
+
+    def describe(self) -> str:
+        """``name (TYPE, N datasets)``."""
+        what = "child(ren)" if self.type == CollectionType.CHAINED else "dataset(s)"
+        return f"{self.name} ({self.type.name}, {self.size} {what})"
+
+
+def plan_collection_removal(
+    butler: Butler, names: Sequence[str], *, decertify: bool = False
+) -> list[CollectionRemoval]:
+    """Check that these collections may go together and say what they hold: RUN
+    collections are refused (they go with their datasets, through ``remove_runs``), so are
+    collections a chain that stays names, and CALIBRATION collections that still certify
+    something unless ``decertify``."""
+    registry = butler.registry
+    plan = [
+        CollectionRemoval(name, registry.get_collection(name).type, registry.collection_size(name))
+        for name in dict.fromkeys(names)
+    ]
+    runs = [c.name for c in plan if c.type == CollectionType.RUN]
+    if runs:
+        raise CollectionTypeError(
+            f"{', '.join(runs)}: RUN collection(s) go with their datasets; use remove-runs "
+            "(remove_runs)"
+        )
+    going = {c.name for c in plan}
+    for removal in plan:
+        kept = [p for p in registry.collection_parents(removal.name) if p not in going]
+        if kept:
+            raise ConflictError(
+                f"collection {removal.name!r} is named by chained collection(s) "
+                f"{', '.join(kept)}; take it out of them, or remove them too"
+            )
+    certifying = {c.name: c.size for c in plan if c.type == CollectionType.CALIBRATION and c.size}
+    if certifying and not decertify:
+        raise ConflictError(
+            f"CALIBRATION collection(s) {count_list(certifying)} still certify datasets; pass "
+            "--decertify (decertify=True) to remove them with their certifications"
+        )
+    return plan
+
+
+def remove_collections(
+    butler: Butler, names: Sequence[str], *, decertify: bool = False
+) -> list[CollectionRemoval]:
+    """Delete TAGGED, CHAINED and CALIBRATION collections together (their datasets stay)."""
+    with butler.registry.transaction():
+        plan = plan_collection_removal(butler, names, decertify=decertify)
+        butler.registry.remove_collections([c.name for c in plan])
+    return plan
 
 
 def check_allowed(

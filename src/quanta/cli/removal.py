@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from quanta.butler.removal import Removal
     from quanta.registry.dependencies import Dependencies
 
+#: How many items a prompt lists before summarizing the rest (a dry run lists all).
+LISTED = 20
 #: Exit code when the request was sound but files could not be deleted.
 FILE_ERROR_EXIT = 1
 
@@ -40,7 +42,11 @@ def confirm(
         raise CommandError(
             f"refusing to {question} without confirmation: stdin is not a terminal; pass --yes"
         )
-    click.echo(f"{heading}:\n" + "\n".join(f"  {item}" for item in items))
+    shown = items if dry_run or len(items) <= LISTED else items[:LISTED]
+    more = [f"... and {len(items) - len(shown)} more (--dry-run lists them all)"]
+    click.echo(f"{heading}:")
+    for item in [*shown, *(more if len(shown) < len(items) else [])]:
+        click.echo(f"  {item}")
     if deps is not None:
         click.echo(f"datasets to remove: {deps.datasets}")
         lines = deps.describe()

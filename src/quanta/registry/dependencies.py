@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from ..core.collections import CollectionType
 from .provenance import INPUT, OUTPUT
 from .schema import RegistryTables
 
@@ -63,6 +64,21 @@ class DependencyFinder:
 
     def __init__(self, tables: RegistryTables) -> None:
         self._tables = tables
+
+    def members(self, conn: sa.Connection, collection_id: int, type_: CollectionType) -> int:
+        """How many datasets a collection holds (certified ones, for CALIBRATION), or how
+        many children a chain has."""
+        table = {
+            CollectionType.RUN: (self._tables.dataset, "run_id", "id"),
+            CollectionType.TAGGED: (self._tables.dataset_tag, "collection_id", "dataset_id"),
+            CollectionType.CALIBRATION: (self._tables.dataset_calib, "collection_id", "dataset_id"),
+            CollectionType.CHAINED: (self._tables.collection_chain, "parent_id", "child_id"),
+        }[type_]
+        rows, key, counted = table
+        query = sa.select(sa.func.count(sa.distinct(rows.c[counted]))).where(
+            rows.c[key] == collection_id
+        )
+        return int(conn.execute(query).scalar_one())
 
     def for_runs(self, conn: sa.Connection, run_ids: Sequence[int]) -> Dependencies:
         """What depends on every dataset of these runs, and on the runs themselves."""

@@ -404,6 +404,17 @@ class Registry:
         with self._db.connect() as conn:
             return self._dependencies.for_datasets(conn, ids)
 
+    def collection_size(self, name: str) -> int:
+        """Datasets in a RUN or TAGGED collection, datasets certified in a CALIBRATION one,
+        children of a CHAINED one."""
+        record = self._collections.get(name)
+        with self._db.connect() as conn:
+            return self._dependencies.members(conn, record.id, record.type)
+
+    def collection_parents(self, name: str) -> list[str]:
+        """The CHAINED collections that name ``name`` directly."""
+        return self._collections.parents(name)
+
     def remove_datasets(self, ids: Sequence[uuid.UUID]) -> list[StoredFile]:
         """Delete datasets with their tags, certifications and file records (provenance
         that names them stays); returns their file records."""
