@@ -7,10 +7,6 @@ outputs in a third run, so removals have every kind of dependency to report.
 
 from __future__ import annotations
 
-import os
-import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +26,7 @@ from quanta.core.provenance import QuantumOutcome
 from quanta.core.refs import DatasetRef
 from quanta.core.status import QuantumStatus
 from repo_data import INSTRUMENT
+from undeletable import undeletable
 
 EXPOSURES = (9, 10)
 DETECTORS = (0, 1)
@@ -186,27 +183,6 @@ def test_removing_an_uncertified_run_needs_no_flag(butler: Butler) -> None:
     assert removal.dependencies.downstream == {"isr": 4, "coadd": 1}
     assert butler.get_collection_chain("defaults") == ["isr", "calib"]
     assert bias_for(butler, 9) == repo.biases[0]
-
-
-@contextmanager
-def undeletable(directory: Path) -> Iterator[None]:
-    """Make ``directory`` refuse changes: read-only for a user, immutable for root (who
-    ignores permissions); restored afterwards."""
-    if os.geteuid() == 0:
-        done = subprocess.run(["chattr", "+i", str(directory)], capture_output=True)
-        if done.returncode != 0:
-            pytest.skip(f"cannot make a directory immutable here: {done.stderr.decode().strip()}")
-        try:
-            yield
-        finally:
-            subprocess.run(["chattr", "-i", str(directory)], check=True)
-    else:
-        mode = directory.stat().st_mode
-        directory.chmod(0o555)
-        try:
-            yield
-        finally:
-            directory.chmod(mode)
 
 
 def test_a_file_that_cannot_be_deleted_keeps_every_row_and_file(butler: Butler) -> None:
