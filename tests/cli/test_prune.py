@@ -113,9 +113,13 @@ def test_associate_is_idempotent_and_disassociate_takes_out(invoke: Invoke, cli_
     assert first.stdout == "associated 2 raw dataset(s) with best (0 already there)\n"
     again = invoke(*args, "-d", "exposure <= 2")
     assert again.stdout == "associated 4 raw dataset(s) with best (2 already there)\n"
-    assert sorted((r["exposure"], r["detector"]) for r in rows(invoke, cli_repo, "raw", "best")) == [
-        (1, 0), (1, 1), (2, 0), (2, 1),
-    ]  # fmt: skip
+    tagged = rows(invoke, cli_repo, "raw", "best")
+    assert sorted((r["exposure"], r["detector"]) for r in tagged) == [
+        (1, 0),
+        (1, 1),
+        (2, 0),
+        (2, 1),
+    ]
     out = invoke("disassociate", cli_repo, "best", "raw", "-d", "detector = 0")
     assert out.stdout == "removed 2 raw dataset(s) from best\n"
     assert [r["detector"] for r in rows(invoke, cli_repo, "raw", "best")] == [1, 1]
