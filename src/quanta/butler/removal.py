@@ -1,4 +1,4 @@
-"""Removing runs and datasets without silently losing what depends on them.
+"""Removing runs, datasets and collections without silently losing what depends on them.
 
 The registry first reports what depends on the datasets that would go
 (``Dependencies``). Certified calibrations are refused unless the caller also asks to
@@ -9,7 +9,8 @@ Rows and files go together or not at all: inside the registry transaction, once 
 are deleted, every file no remaining dataset uses is tried (``removal_blocker``); one that
 could not be deleted rolls the transaction back and nothing changes. The files are deleted
 after the commit, so a crash leaves orphan files (``verify --repair``) but never a row
-whose file is gone.
+whose file is gone. Collections other than runs go only when no chain that stays names
+them, and CALIBRATION ones only empty unless the caller decertifies.
 """
 
 from __future__ import annotations
