@@ -74,6 +74,11 @@ def test_remove_runs_dry_run_changes_nothing_and_needs_no_terminal(
     assert result.stdout.endswith("dry run: nothing changed\n")
     assert len(repo_butler.query_datasets("raw", "Cam/raw")) == 8
     assert len(repo_butler.query_datasets("bias", "Cam/calib")) == 2
+    refused = invoke("remove-runs", cli_repo, "Cam/calib/*", "--dry-run")
+    assert refused.exit_code == 0, refused.output
+    assert "  certified in CALIBRATION collection(s): Cam/calib (2)\n" in refused.stdout
+    assert "as asked, this would be refused: run(s) Cam/calib/run1 include 2" in refused.stdout
+    assert len(repo_butler.query_datasets("bias", "Cam/calib")) == 2
 
 
 def test_remove_runs_prompt_lists_tags_and_chains(

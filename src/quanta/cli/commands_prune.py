@@ -85,7 +85,7 @@ def prune_datasets(
     from quanta.core.collections import CollectionType
 
     from .operations import open_butler
-    from .removal import confirm, file_errors_exit_1, report_files
+    from .removal import confirm, file_errors_exit_1, refusal, report_files
 
     with open_butler(repo) as butler:
         target = butler.registry.get_collection(from_collection) if from_collection else None
@@ -107,9 +107,15 @@ def prune_datasets(
         items = [f"{ref.run}: {ref.data_id}" for ref in refs]
         if target is None:
             deps = butler.dataset_dependencies(refs)
-            check_allowed(deps, "these datasets", decertify=decertify, untag=untag)
+            refused = refusal(
+                lambda: check_allowed(deps, "these datasets", decertify=decertify, untag=untag),
+                dry_run,
+            )
             question = f"delete these {len(refs)} dataset(s) and their files"
-            if not confirm("datasets to purge", items, deps, question, yes=yes, dry_run=dry_run):
+            heading = "datasets to purge"
+            if not confirm(
+                heading, items, deps, question, yes=yes, dry_run=dry_run, refused=refused
+            ):
                 return
             with file_errors_exit_1():
                 removal = butler.purge_datasets(refs, decertify=decertify, untag=untag)

@@ -93,14 +93,19 @@ def remove_runs(
     from quanta.butler.removal import check_allowed
 
     from .operations import match_runs, open_butler
-    from .removal import confirm, file_errors_exit_1, report_files
+    from .removal import confirm, file_errors_exit_1, refusal, report_files
 
     with open_butler(repo) as butler:
         runs = match_runs(butler, patterns)
         deps = butler.run_dependencies(runs)
-        check_allowed(deps, f"run(s) {', '.join(runs)}", decertify=decertify)
+        refused = refusal(
+            lambda: check_allowed(deps, f"run(s) {', '.join(runs)}", decertify=decertify),
+            dry_run,
+        )
         question = f"remove these {len(runs)} run(s) and their datasets"
-        if not confirm("runs to remove", runs, deps, question, yes=yes, dry_run=dry_run):
+        if not confirm(
+            "runs to remove", runs, deps, question, yes=yes, dry_run=dry_run, refused=refused
+        ):
             return
         with file_errors_exit_1():
             removal = butler.remove_runs(runs, decertify=decertify, unstore=not keep_files)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import click
@@ -35,9 +35,11 @@ def confirm(
     *,
     yes: bool,
     dry_run: bool = False,
+    refused: str | None = None,
 ) -> bool:
     """Print what would go and what depends on it, then ask unless ``yes``; False when
-    ``dry_run`` (nothing is to change). Without a terminal to ask on, ``yes`` is needed."""
+    ``dry_run`` (nothing is to change; ``refused`` says why the real run would stop).
+    Without a terminal to ask on, ``yes`` is needed."""
     if not yes and not dry_run and not stdin_is_terminal():
         raise CommandError(
             f"refusing to {question} without confirmation: stdin is not a terminal; pass --yes"
@@ -56,11 +58,26 @@ def confirm(
             else "nothing else depends on them"
         )
     if dry_run:
+        if refused is not None:
+            click.echo(f"as asked, this would be refused: {refused}")
         click.echo("dry run: nothing changed")
         return False
     if not yes:
         click.confirm(f"{question}?", abort=True)
     return True
+
+
+def refusal(check: Callable[[], None], dry_run: bool) -> str | None:
+    """Run a removal's ``check``; in a dry run, return its refusal instead of raising it."""
+    from quanta.core.errors import ConflictError
+
+    try:
+        check()
+    except ConflictError as err:
+        if not dry_run:
+            raise
+        return str(err)
+    return None
 
 
 @contextlib.contextmanager
