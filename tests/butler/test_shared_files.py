@@ -51,10 +51,10 @@ def test_a_shared_file_lives_until_its_last_dataset_goes(butler: Butler, mef: Pa
     assert report.ok and report.checked == 3 and report.orphans == []
 
     path = butler.datastore.path(files[refs[0].id])
-    assert butler.remove_runs(["raw/a"]) == 0
+    assert butler.remove_runs(["raw/a"]).files_deleted == 0
     assert path.is_file() and butler.verify().ok
     _check_read(butler, refs[2], 3)
-    assert butler.remove_runs(["raw/b"]) == 1
+    assert butler.remove_runs(["raw/b"]).files_deleted == 1
     assert not path.exists() and list(butler.datastore.walk_files()) == []
 
 

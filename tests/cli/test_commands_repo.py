@@ -10,7 +10,7 @@ import pytest
 
 from cli.small_repo import DETECTORS, EXPOSURES, Invoke, assert_user_error, fill
 from quanta.butler import Butler
-from quanta.cli import commands_repo
+from quanta.cli import removal
 from quanta.cli.operations import open_butler
 
 # -- create and register-dataset-type --------------------------------------------------------
@@ -133,7 +133,10 @@ def test_remove_runs_with_yes_deletes_rows_files_and_chain_links(
     assert len(files) == 8 and all(f.exists() for f in files)
     result = invoke("remove-runs", cli_repo, "Cam/r*", "--yes")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "removed 1 run(s): Cam/raw; deleted 8 file(s)\n"
+    assert result.stdout.endswith("removed 1 run(s): Cam/raw; deleted 8 file(s)\n")
+    assert "named by CHAINED collection(s), which lose them: Cam/defaults (Cam/raw)" in (
+        result.stdout
+    )
     assert not any(f.exists() for f in files)
     assert [r.name for r in repo_butler.registry.query_collections("Cam/raw")] == []
     assert repo_butler.get_collection_chain("Cam/defaults") == ["Cam/calib/run1"]
@@ -160,7 +163,7 @@ def test_remove_runs_asks_on_a_terminal(
     answer: str,
     removed: bool,
 ) -> None:
-    monkeypatch.setattr(commands_repo, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(removal, "stdin_is_terminal", lambda: True)
     result = invoke("remove-runs", cli_repo, "Cam/raw", "Cam/calib/*", input=answer)
     assert "runs to remove:\n  Cam/raw\n  Cam/calib/run1\n" in result.stdout
     assert result.exit_code == (0 if removed else 1)

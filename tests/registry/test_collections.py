@@ -73,7 +73,7 @@ def test_remove_runs_unlinks_chains_and_deletes_files(butler: Butler) -> None:
     butler.set_collection_chain("ab", ["a", "b"])
     paths = [butler.datastore.path(butler._stored(r)) for r in refs]
     assert all(p.exists() for p in paths)
-    assert butler.remove_runs(["a"]) == 4
+    assert butler.remove_runs(["a"]).files_deleted == 4
     assert not any(p.exists() for p in paths)
     assert butler.get_collection_chain("ab") == ["b"]
     assert [r.run for r in butler.query_datasets("raw", "ab")] == ["b"] * 4

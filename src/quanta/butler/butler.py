@@ -21,6 +21,8 @@ from .config import UNIVERSE_NAME, RepoConfig
 from .repo_files import file_templates, open_repo_files
 
 if TYPE_CHECKING:
+    from ..registry.dependencies import Dependencies
+    from .removal import CollectionRemoval, Removal
     from .transfers import IngestItem
     from .verify import VerifyReport
 
@@ -367,28 +369,62 @@ class Butler:
         )
         return self.registry.decertify(collection, dt, timespan, coordinates)
 
-    def remove_runs(self, names: Sequence[str], *, unstore: bool = True) -> int:
-        """Delete RUN collections, their datasets and (unless ``unstore`` is False) their files.
+    def remove_runs(
+        self, names: Sequence[str], *, decertify: bool = False, unstore: bool = True
+    ) -> Removal:
+        """Delete RUN collections, their datasets and (unless ``unstore`` is False) their
+        files, taking the runs out of the chains that name them.
 
-        The registry rows go first, in one transaction; files are deleted after the commit,
-        so a crash can leave orphan files (which ``verify --repair`` removes) but never a row
-        pointing at a missing file; a file that datasets of other runs still use stays. The
-        runs' saved graphs go too. Returns the number of files removed.
+        Runs holding certified calibrations are refused unless ``decertify``. Rows and files
+        go together or not at all (see ``quanta.butler.removal``); a file that datasets of
+        other runs still use stays. The runs' saved graphs go too.
         """
-        files: list[StoredFile] = []
-        with self.registry.transaction():
-            for name in names:
-                files.extend(self.registry.remove_run(name))
-        for name in names:
-            self.graph_path(name).unlink(missing_ok=True)
-        if not unstore:
-            return 0
-        by_path = {stored.path: stored for stored in files}
-        in_use = self.registry.paths_in_use(by_path)
-        unused = [stored for path, stored in by_path.items() if path not in in_use]
-        for stored in unused:
-            self.datastore.remove(stored)
-        return len(unused)
+        from .removal import remove_runs
+
+        return remove_runs(self, names, decertify=decertify, unstore=unstore)
+
+    def run_dependencies(self, names: Sequence[str]) -> Dependencies:
+        """What removing these runs would touch: certifications, tags, chains and datasets
+        of other runs made from theirs."""
+        return self.registry.run_dependencies(names)
+
+    def dataset_dependencies(self, refs: Sequence[DatasetRef]) -> Dependencies:
+        """What removing these datasets would touch besides them."""
+        return self.registry.dataset_dependencies(list(dict.fromkeys(r.id for r in refs)))
+
+    def purge_datasets(
+        self, refs: Sequence[DatasetRef], *, decertify: bool = False, untag: bool = False
+    ) -> Removal:
+        """Delete datasets with their files; certified ones need ``decertify`` and tagged
+        ones ``untag``, all or nothing."""
+        from .removal import purge_datasets
+
+        return purge_datasets(self, refs, decertify=decertify, untag=untag)
+
+    def decertify_datasets(self, collection: str, refs: Sequence[DatasetRef]) -> int:
+        """Remove every certification of these datasets from a CALIBRATION collection;
+        returns how many validity ranges went."""
+        return self.registry.decertify_datasets(collection, [r.id for r in refs])
+
+    def associate(self, collection: str, refs: Sequence[DatasetRef]) -> int:
+        """Add datasets to a TAGGED collection (created if needed); returns how many were
+        not there yet."""
+        self.registry.register_collection(collection, CollectionType.TAGGED)
+        return self.registry.associate(collection, refs)
+
+    def disassociate(self, collection: str, refs: Sequence[DatasetRef]) -> int:
+        """Remove datasets from a TAGGED collection; returns how many were there."""
+        return self.registry.disassociate(collection, refs)
+
+    def remove_collections(
+        self, names: Sequence[str], *, decertify: bool = False
+    ) -> list[CollectionRemoval]:
+        """Delete TAGGED, CHAINED and CALIBRATION collections together (never datasets):
+        runs, collections a staying chain names, and (unless ``decertify``) CALIBRATION
+        collections that still certify something are refused. Returns what went."""
+        from .removal import remove_collections
+
+        return remove_collections(self, names, decertify=decertify)
 
     # -- files in and out ------------------------------------------------------------------
 

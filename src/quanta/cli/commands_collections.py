@@ -1,4 +1,4 @@
-"""Commands that change collections: chains and calibration certification."""
+"""Commands that change collections: chains, calibration certification and tags."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from .params import (
     CHAIN_MODES,
     BindValue,
     bind_option,
+    collections_option,
     repo_argument,
     timespan_options,
     where_option,
@@ -114,4 +115,86 @@ def decertify(
         click.echo(f"note: {line}")
 
 
-COMMANDS = (collection_chain, certify, decertify)
+@click.command("associate")
+@repo_argument
+@click.argument("tag")
+@click.argument("dataset_type")
+@collections_option(
+    "Collection to take the datasets from, in order (chains are followed; the first "
+    "dataset per data ID is taken). Repeatable.",
+    required=True,
+)
+@where_option
+@bind_option
+def associate(
+    repo: Path,
+    tag: str,
+    dataset_type: str,
+    collections: tuple[str, ...],
+    where: str | None,
+    binds: dict[str, BindValue],
+) -> None:
+    """Add datasets to a TAGGED collection.
+
+    Tag the DATASET_TYPE datasets found in --collections into TAG, a TAGGED
+    collection of REPO (created if needed). Tagging a dataset again changes
+    nothing; another dataset with the same data ID already in TAG is refused.
+    """
+    from quanta.core.errors import DatasetNotFoundError
+
+    from .operations import open_butler
+
+    with open_butler(repo) as butler:
+        refs = butler.query_datasets(dataset_type, list(collections), where=where, binds=binds)
+        if not refs:
+            raise DatasetNotFoundError(
+                f"no {dataset_type} datasets in {', '.join(collections)}"
+                + (f" match {where!r}" if where else "")
+                + f"; nothing to add to {tag!r}"
+            )
+        new = butler.associate(tag, refs)
+    click.echo(
+        f"associated {len(refs)} {dataset_type} dataset(s) with {tag} "
+        f"({len(refs) - new} already there)"
+    )
+
+
+@click.command("disassociate")
+@repo_argument
+@click.argument("tag")
+@click.argument("dataset_type")
+@collections_option(
+    "Collection to find the datasets in (chains are followed; every match is taken). "
+    "Repeatable; TAG itself when omitted."
+)
+@where_option
+@bind_option
+def disassociate(
+    repo: Path,
+    tag: str,
+    dataset_type: str,
+    collections: tuple[str, ...],
+    where: str | None,
+    binds: dict[str, BindValue],
+) -> None:
+    """Remove datasets from a TAGGED collection.
+
+    Take the DATASET_TYPE datasets matching --where (found in --collections, or
+    in TAG) out of the TAGGED collection TAG of REPO. The datasets themselves
+    stay.
+    """
+    from quanta.core.collections import CollectionType
+
+    from .operations import open_butler
+
+    with open_butler(repo) as butler:
+        butler.registry.get_collection(tag, CollectionType.TAGGED)
+        search = list(collections) or [tag]
+        refs = butler.query_datasets(
+            dataset_type, search, where=where, binds=binds, find_first=False
+        )
+        removed = butler.disassociate(tag, refs)
+    click.echo(f"removed {removed} {dataset_type} dataset(s) from {tag}")
+
+
+COMMANDS = (collection_chain, certify, decertify, associate, disassociate)

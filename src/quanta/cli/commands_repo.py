@@ -9,7 +9,6 @@ import click
 
 from quanta.core.transfer import BETWEEN_REPOSITORIES, TransferMode
 
-from .errors import CommandError
 from .params import BindValue, bind_option, collections_option, repo_argument, where_option
 
 
@@ -57,11 +56,6 @@ def register_dataset_type(
     click.echo(f"{'registered' if new else 'already registered'}: {description}")
 
 
-def stdin_is_terminal() -> bool:
-    """True when someone can answer a prompt."""
-    return sys.stdin.isatty()
-
-
 @click.command("remove-runs")
 @repo_argument
 @click.argument("patterns", metavar="PATTERN...", nargs=-1, required=True)
@@ -71,28 +65,54 @@ def stdin_is_terminal() -> bool:
     is_flag=True,
     help="Delete only the registry entries and leave the files (verify then sees orphans).",
 )
+@click.option(
+    "--decertify",
+    is_flag=True,
+    help="Also remove the runs' datasets from the CALIBRATION collections they are "
+    "certified in (without it such runs are refused).",
+)
+@click.option("--dry-run", is_flag=True, help="Show what would go and what depends on it.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-def remove_runs(repo: Path, patterns: tuple[str, ...], keep_files: bool, yes: bool) -> None:
+def remove_runs(
+    repo: Path,
+    patterns: tuple[str, ...],
+    keep_files: bool,
+    decertify: bool,
+    dry_run: bool,
+    yes: bool,
+) -> None:
     """Remove runs with their datasets.
 
     Delete the RUN collections of REPO matching the globs PATTERN..., with their
-    datasets and files. Asks first unless --yes; without a terminal to ask on,
-    --yes is needed.
+    datasets and files, and take them out of the chains that name them. First
+    lists what depends on them: certifications (refused without --decertify),
+    TAGGED memberships (they go), chains, and datasets of other runs made from
+    theirs (they stay). Asks unless --yes; without a terminal, --yes is needed.
+    If a file cannot be deleted nothing is removed (exit code 1).
     """
+    from quanta.butler.removal import check_allowed
+
     from .operations import match_runs, open_butler
+    from .removal import confirm, file_errors_exit_1, refusal, report_files
 
     with open_butler(repo) as butler:
         runs = match_runs(butler, patterns)
-        if not yes:
-            if not stdin_is_terminal():
-                raise CommandError(
-                    f"refusing to remove {len(runs)} run(s) without confirmation: stdin is "
-                    "not a terminal; pass --yes"
-                )
-            click.echo("runs to remove:\n" + "\n".join(f"  {run}" for run in runs))
-            click.confirm(f"remove these {len(runs)} run(s) and their datasets?", abort=True)
-        files = butler.remove_runs(runs, unstore=not keep_files)
-    click.echo(f"removed {len(runs)} run(s): {', '.join(runs)}; deleted {files} file(s)")
+        deps = butler.run_dependencies(runs)
+        refused = refusal(
+            lambda: check_allowed(deps, f"run(s) {', '.join(runs)}", decertify=decertify),
+            dry_run,
+        )
+        question = f"remove these {len(runs)} run(s) and their datasets"
+        if not confirm(
+            "runs to remove", runs, deps, question, yes=yes, dry_run=dry_run, refused=refused
+        ):
+            return
+        with file_errors_exit_1():
+            removal = butler.remove_runs(runs, decertify=decertify, unstore=not keep_files)
+    click.echo(
+        f"removed {len(runs)} run(s): {', '.join(runs)}; deleted {removal.files_deleted} file(s)"
+    )
+    report_files(removal)
 
 
 @click.command("verify")

@@ -282,6 +282,18 @@ def match_runs(butler: Butler, patterns: Sequence[str]) -> list[str]:
     return list(names)
 
 
+def match_collections(butler: Butler, patterns: Sequence[str]) -> list[str]:
+    """Collections of any type matching any of the globs; a glob that matches none is an
+    error."""
+    names: dict[str, None] = {}
+    for pattern in patterns:
+        found = butler.registry.query_collections(pattern)
+        if not found:
+            raise CollectionNotFoundError(f"no collection matches {pattern!r}")
+        names.update((r.name, None) for r in found)
+    return list(names)
+
+
 def transfer_datasets(
     source: Butler,
     target: Butler,

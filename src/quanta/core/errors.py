@@ -74,6 +74,11 @@ class DatastoreError(QuantaError, OSError):
     """A file that cannot be written, read, or ingested."""
 
 
+class FileRemovalError(DatastoreError):
+    """Files that cannot be deleted, so a removal changed nothing (exit code 1, not 2:
+    the request was sound, the file system refused)."""
+
+
 class RepositoryError(QuantaError):
     """A repository that is missing, unreachable or inconsistent."""
 

@@ -142,6 +142,28 @@ class FileDatastore:
         path.unlink(missing_ok=True)
         self._prune(path.parent)
 
+    def removal_blocker(self, stored: StoredFile) -> str | None:
+        """Why ``remove`` would fail on this dataset's file now, or None if it would not.
+
+        A hard link made and deleted beside the file is the trial: it needs what deleting
+        needs (a writable directory, a file that is not immutable), and it leaves the file
+        itself untouched. A file system without hard links cannot tell, so passes.
+        """
+        if stored.is_external:
+            return None
+        path = self.path(stored)
+        probe = path.parent / f".{path.name}.probe-{uuid.uuid4().hex}"
+        try:
+            os.link(path, probe, follow_symlinks=False)
+        except FileNotFoundError:
+            return None
+        except OSError as err:
+            if err.errno in (errno.EPERM, errno.EACCES, errno.EROFS):
+                return f"{path}: {err.strerror}"
+            return None
+        probe.unlink()
+        return None
+
     def path(self, stored: StoredFile) -> Path:
         """The absolute path of a dataset's file."""
         if stored.is_external:

@@ -166,6 +166,23 @@ class CalibrationManager:
                     conn.execute(table.insert(), {**keep, "begin_ns": end, "end_ns": row["end_ns"]})
         return len(rows)
 
+    def decertify_datasets(self, collection: str, ids: Sequence[uuid.UUID]) -> int:
+        """Remove every certification of these datasets from ``collection``, whatever their
+        validity; returns how many validity ranges went."""
+        record = self._collections.get(collection, CollectionType.CALIBRATION)
+        table = self._tables.dataset_calib
+        removed = 0
+        with self._db.transaction() as conn:
+            self._lock(conn, record.id)
+            for start in range(0, len(ids), 500):
+                removed += conn.execute(
+                    table.delete().where(
+                        table.c.collection_id == record.id,
+                        table.c.dataset_id.in_(ids[start : start + 500]),
+                    )
+                ).rowcount
+        return removed
+
     def find(
         self,
         collection_id: int,

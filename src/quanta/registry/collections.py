@@ -213,6 +213,26 @@ class CollectionManager:
                 result.append(record)
         return result
 
+    def remove_many(self, names: Sequence[str]) -> None:
+        """Delete collections (not runs) together: a chain among them may name another of
+        them, but a chain that stays may not name any."""
+        records = [self.get(n) for n in names]
+        runs = [r.name for r in records if r.type == CollectionType.RUN]
+        if runs:
+            raise CollectionTypeError(f"{', '.join(runs)}: RUN collections go through remove_runs")
+        going = {r.name for r in records}
+        for record in records:
+            kept = [p for p in self.parents(record.name) if p not in going]
+            if kept:
+                raise ConflictError(
+                    f"collection {record.name!r} is named by chained collection(s) "
+                    f"{', '.join(kept)}; remove it from them first, or remove them too"
+                )
+        ids = [r.id for r in records]
+        with self._db.transaction() as conn:
+            conn.execute(self._chain.delete().where(self._chain.c.parent_id.in_(ids)))
+            conn.execute(self._table.delete().where(self._table.c.collection_id.in_(ids)))
+
     def remove(self, name: str) -> None:
         """Delete a collection that is not a child of any chain (runs go through remove_runs)."""
         record = self.get(name)

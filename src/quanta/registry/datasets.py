@@ -288,9 +288,9 @@ class DatasetManager:
 
     # -- TAGGED ----------------------------------------------------------------------------
 
-    def associate(self, collection: str, refs: Sequence[DatasetRef]) -> None:
+    def associate(self, collection: str, refs: Sequence[DatasetRef]) -> int:
         """Add refs to a TAGGED collection; a different dataset with the same type and data
-        ID already there is a conflict."""
+        ID already there is a conflict. Returns how many were not there yet."""
         record = self._collections.get(collection, CollectionType.TAGGED)
         table = self._tables.dataset_tag
         with self._db.transaction() as conn:
@@ -318,20 +318,23 @@ class DatasetManager:
                         f"collection {collection!r} already holds another dataset with the same "
                         "dataset type and data ID as one of these"
                     ) from None
+        return len(rows)
 
-    def disassociate(self, collection: str, refs: Sequence[DatasetRef]) -> None:
-        """Remove refs from a TAGGED collection."""
+    def disassociate(self, collection: str, refs: Sequence[DatasetRef]) -> int:
+        """Remove refs from a TAGGED collection; returns how many were there."""
         record = self._collections.get(collection, CollectionType.TAGGED)
         table = self._tables.dataset_tag
         ids = [r.id for r in refs]
+        removed = 0
         with self._db.transaction() as conn:
             for start in range(0, len(ids), CHUNK):
-                conn.execute(
+                removed += conn.execute(
                     table.delete().where(
                         table.c.collection_id == record.id,
                         table.c.dataset_id.in_(ids[start : start + CHUNK]),
                     )
-                )
+                ).rowcount
+        return removed
 
     # -- removal ---------------------------------------------------------------------------
 
@@ -354,6 +357,23 @@ class DatasetManager:
             ):
                 conn.execute(table.delete().where(table.c.dataset_id.in_(ids)))
             conn.execute(ds.delete().where(ds.c.run_id == run_id))
+
+    def delete(self, ids: Sequence[uuid.UUID]) -> list[StoredFile]:
+        """Delete datasets by ID with their tags, certifications and file records; returns
+        the file records."""
+        files = list(self.get_files(ids).values())
+        ds = self._tables.dataset
+        with self._db.transaction() as conn:
+            for start in range(0, len(ids), CHUNK):
+                chunk = ids[start : start + CHUNK]
+                for table in (
+                    self._tables.file_record,
+                    self._tables.dataset_tag,
+                    self._tables.dataset_calib,
+                ):
+                    conn.execute(table.delete().where(table.c.dataset_id.in_(chunk)))
+                conn.execute(ds.delete().where(ds.c.id.in_(chunk)))
+        return files
 
 
 def _stored_file(row: Any) -> StoredFile:

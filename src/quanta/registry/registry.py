@@ -30,6 +30,7 @@ from .collections import CollectionManager
 from .database import Database
 from .dataset_types import DatasetTypeManager
 from .datasets import DatasetManager
+from .dependencies import Dependencies, DependencyFinder
 from .dimension_records import DimensionRecordManager
 from .groups import group_members
 from .provenance import ProvenanceManager
@@ -52,6 +53,7 @@ class Registry:
         self._datasets = DatasetManager(db, tables, self._dataset_types, self._collections)
         self._calibrations = CalibrationManager(db, tables, self._dataset_types, self._collections)
         self._provenance = ProvenanceManager(db, tables, self._collections)
+        self._dependencies = DependencyFinder(tables)
         self._searches = Searches(
             db,
             tables,
@@ -266,14 +268,14 @@ class Registry:
         share is deleted only with the last of them)."""
         return self._datasets.paths_in_use(paths)
 
-    def associate(self, collection: str, refs: Sequence[DatasetRef]) -> None:
+    def associate(self, collection: str, refs: Sequence[DatasetRef]) -> int:
         """Add refs to a TAGGED collection; another dataset of the same type and data ID
-        already there is a conflict."""
-        self._datasets.associate(collection, refs)
+        already there is a conflict. Returns how many were not there yet."""
+        return self._datasets.associate(collection, refs)
 
-    def disassociate(self, collection: str, refs: Sequence[DatasetRef]) -> None:
-        """Remove refs from a TAGGED collection."""
-        self._datasets.disassociate(collection, refs)
+    def disassociate(self, collection: str, refs: Sequence[DatasetRef]) -> int:
+        """Remove refs from a TAGGED collection; returns how many were there."""
+        return self._datasets.disassociate(collection, refs)
 
     def find_dataset(
         self,
@@ -365,6 +367,11 @@ class Registry:
         """Remove validity over ``timespan``; returns how many ranges changed."""
         return self._calibrations.decertify(collection, dataset_type, timespan, data_ids)
 
+    def decertify_datasets(self, collection: str, ids: Sequence[uuid.UUID]) -> int:
+        """Remove every certification of these datasets from a CALIBRATION collection;
+        returns how many validity ranges went."""
+        return self._calibrations.decertify_datasets(collection, ids)
+
     def certifications(
         self, collection: str, dataset_type: DatasetType
     ) -> list[tuple[uuid.UUID, str, Timespan]]:
@@ -403,6 +410,38 @@ class Registry:
         return self._provenance.lineage(dataset_ids)
 
     # -- removal ---------------------------------------------------------------------------
+
+    def run_dependencies(self, runs: Sequence[str]) -> Dependencies:
+        """What removing these RUN collections would touch besides their own datasets."""
+        ids = [self._collections.get(r, CollectionType.RUN).id for r in runs]
+        with self._db.connect() as conn:
+            return self._dependencies.for_runs(conn, ids)
+
+    def dataset_dependencies(self, ids: Sequence[uuid.UUID]) -> Dependencies:
+        """What removing these datasets would touch besides them."""
+        with self._db.connect() as conn:
+            return self._dependencies.for_datasets(conn, ids)
+
+    def collection_size(self, name: str) -> int:
+        """Datasets in a RUN or TAGGED collection, datasets certified in a CALIBRATION one,
+        children of a CHAINED one."""
+        record = self._collections.get(name)
+        with self._db.connect() as conn:
+            return self._dependencies.members(conn, record.id, record.type)
+
+    def collection_parents(self, name: str) -> list[str]:
+        """The CHAINED collections that name ``name`` directly."""
+        return self._collections.parents(name)
+
+    def remove_datasets(self, ids: Sequence[uuid.UUID]) -> list[StoredFile]:
+        """Delete datasets with their tags, certifications and file records (provenance
+        that names them stays); returns their file records."""
+        return self._datasets.delete(ids)
+
+    def remove_collections(self, names: Sequence[str]) -> None:
+        """Delete TAGGED, CHAINED and CALIBRATION collections together (with their tags,
+        links and certifications); a chain that stays may not name any of them."""
+        self._collections.remove_many(names)
 
     def remove_run(self, name: str) -> list[StoredFile]:
         """Delete a run and its datasets (unlinking it from chains); returns its file records."""
