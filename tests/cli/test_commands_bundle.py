@@ -50,7 +50,7 @@ def test_export_of_an_unknown_collection_suggests_names(
 ) -> None:
     assert_user_error(
         invoke("export", cli_repo, tmp_path / "b", "--collections", "Cam/rav"),
-        "no collection matches 'Cam/rav'; did you mean 'Cam/raw'?",
+        "collection 'Cam/rav' does not exist; did you mean 'Cam/raw'?",
     )
     assert not (tmp_path / "b").exists()
 

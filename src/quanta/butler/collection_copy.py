@@ -62,7 +62,7 @@ def plan_collections(
     copied = {ref.id: ref for ref in refs}
     runs = {ref.run for ref in refs}
     plan = CollectionPlan()
-    for record in _reachable(source, collections):
+    for record in source.registry.reachable_collections(collections):
         _check_type(target, record)
         if record.type == CollectionType.CHAINED:
             children = source.registry.get_collection_chain(record.name)
@@ -103,33 +103,15 @@ def apply_collections(target: Butler, plan: CollectionPlan) -> None:
             registry.set_collection_chain(name, children)
 
 
-def _reachable(butler: Butler, collections: Sequence[str]) -> list[CollectionRecord]:
-    """The named collections (globs expanded) and everything their chains reach, once
-    each, in walk order."""
-    seen: dict[str, CollectionRecord] = {}
-    pending = [
-        butler.registry.get_collection(n) for n in butler.registry.expand_collections(collections)
-    ]
-    while pending:
-        record = pending.pop(0)
-        if record.name in seen:
-            continue
-        seen[record.name] = record
-        if record.type == CollectionType.CHAINED:
-            pending += [
-                butler.registry.get_collection(child)
-                for child in butler.registry.get_collection_chain(record.name)
-            ]
-    return list(seen.values())
-
-
 def _will_exist(source: Butler, target: Butler, name: str, collections: Sequence[str]) -> bool:
     """Whether a chain's child is in the target after the transfer: already there, or a
     non-RUN collection the transfer recreates."""
     if target.registry.find_collection(name) is not None:
         return True
     record = source.registry.get_collection(name)
-    return record.type != CollectionType.RUN and record in _reachable(source, collections)
+    return record.type != CollectionType.RUN and record in source.registry.reachable_collections(
+        collections
+    )
 
 
 def _check_type(target: Butler, record: CollectionRecord) -> None:

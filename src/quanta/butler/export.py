@@ -3,7 +3,6 @@ reads into another repository."""
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import os
 import shutil
@@ -18,13 +17,13 @@ from ..core.collections import CollectionRecord, CollectionType
 from ..core.dataset_type import DatasetType
 from ..core.errors import (
     BundleError,
-    CollectionNotFoundError,
     DatasetNotFoundError,
     DatasetTypeNotFoundError,
 )
 from ..core.records import DimensionRecord
 from ..core.refs import DatasetRef
 from ..core.stored_file import StoredFile
+from ..core.suggest import did_you_mean
 from .bundle import (
     EXTERNAL_DIR,
     FILES_DIR,
@@ -65,7 +64,7 @@ def export_bundle(
     destination = Path(destination)
     if destination.exists():
         raise BundleError(f"cannot export to {destination}: it already exists")
-    records = _collections(butler, patterns)
+    records = butler.registry.reachable_collections(patterns)
     types = _dataset_types(butler, dataset_types)
     refs: dict[uuid.UUID, DatasetRef] = {}
     entries = [_collection_entry(butler, record, types, refs) for record in records]
@@ -107,30 +106,6 @@ def export_bundle(
     return ExportSummary(len(entries), len(refs), len(sources))
 
 
-def _collections(butler: Butler, patterns: Sequence[str]) -> list[CollectionRecord]:
-    """The collections matching the globs and, for chains, everything they search."""
-    registry = butler.registry
-    chosen: dict[str, CollectionRecord] = {}
-    for pattern in patterns:
-        found = registry.query_collections(pattern)
-        if not found:
-            names = [r.name for r in registry.query_collections()]
-            close = difflib.get_close_matches(pattern, names, n=3, cutoff=0.5)
-            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
-            raise CollectionNotFoundError(f"no collection matches {pattern!r}{hint}")
-        pending = list(found)
-        while pending:
-            record = pending.pop(0)
-            if record.name in chosen:
-                continue
-            chosen[record.name] = record
-            if record.type == CollectionType.CHAINED:
-                pending.extend(
-                    registry.get_collection(c) for c in registry.get_collection_chain(record.name)
-                )
-    return list(chosen.values())
-
-
 def _dataset_types(butler: Butler, patterns: Sequence[str]) -> list[DatasetType]:
     """The registered dataset types matching any of the globs (all when none are given)."""
     every = butler.registry.query_dataset_types()
@@ -138,8 +113,7 @@ def _dataset_types(butler: Butler, patterns: Sequence[str]) -> list[DatasetType]
         return every
     for pattern in patterns:
         if not any(fnmatch.fnmatchcase(dt.name, pattern) for dt in every):
-            close = difflib.get_close_matches(pattern, [dt.name for dt in every], n=3, cutoff=0.5)
-            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            hint = did_you_mean(pattern, [dt.name for dt in every])
             raise DatasetTypeNotFoundError(f"no dataset type matches {pattern!r}{hint}")
     return [dt for dt in every if any(fnmatch.fnmatchcase(dt.name, p) for p in patterns)]
 

@@ -198,6 +198,20 @@ class CollectionManager:
             records += matches
         return records
 
+    def reachable(self, names: Sequence[str]) -> list[CollectionRecord]:
+        """The collections named (globs expanded) and every collection their chains reach,
+        chains included, each once, in breadth-first order."""
+        seen: dict[str, CollectionRecord] = {}
+        pending = self.expand(names)
+        while pending:
+            record = pending.pop(0)
+            if record.name in seen:
+                continue
+            seen[record.name] = record
+            if record.type == CollectionType.CHAINED:
+                pending += [self.get(child) for child in self.get_chain(record.name)]
+        return list(seen.values())
+
     def flatten(self, names: Sequence[str]) -> list[CollectionRecord]:
         """Expand globs, then chains depth-first, into non-chained collections, in search
         order, no repeats."""

@@ -232,6 +232,11 @@ class Registry:
         order, once."""
         return self._collections.flatten(names)
 
+    def reachable_collections(self, names: Sequence[str]) -> list[CollectionRecord]:
+        """The collections named (globs expanded) and all their chains reach, chains
+        included, once each."""
+        return self._collections.reachable(names)
+
     def expand_collections(self, names: Sequence[str]) -> list[str]:
         """The collection names given, each glob replaced by the names it matches (in name
         order); chains stay chains."""
