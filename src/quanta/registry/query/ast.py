@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 Scalar = int | float | str | bool
 
 
+#: What a 64-bit integer database column holds: larger literals and binds are refused.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 @dataclass(frozen=True, slots=True)
 class Identifier:
     """A dimension (``exposure``) or a dotted field (``exposure.obs_id``)."""

@@ -24,6 +24,8 @@ from quanta.core.errors import QueryError
 from quanta.core.timespan import Timespan
 
 from .ast import (
+    INT64_MAX,
+    INT64_MIN,
     And,
     Bind,
     Comparison,
@@ -290,6 +292,10 @@ class _Compiler:
                 wanted = f"{kind} values" if kind else "numbers, strings or booleans"
                 raise _error(
                     f"{ident.name} takes {wanted}, not {_describe(node, value)}", node.column
+                )
+            if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+                raise _error(
+                    f"{_describe(node, value)} is outside the 64-bit integer range", node.column
                 )
         return values if isinstance(raw, _COLLECTIONS) else values[0]
 

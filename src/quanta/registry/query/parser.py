@@ -26,6 +26,8 @@ from quanta.core.errors import QuerySyntaxError
 from quanta.core.timespan import TimespanError, tai_ns_from_iso
 
 from .ast import (
+    INT64_MAX,
+    INT64_MIN,
     And,
     Bind,
     Comparison,
@@ -137,9 +139,24 @@ def _identifier(token: Token) -> Identifier:
 
 def _time(token: Token) -> TimeLiteral:
     try:
-        return TimeLiteral(tai_ns_from_iso(str(token)[2:-1]), _column(token))
+        ns = tai_ns_from_iso(str(token)[2:-1])
     except TimespanError as err:
         raise _InvalidLiteral(str(err), _column(token)) from err
+    if not INT64_MIN <= ns <= INT64_MAX:
+        raise _InvalidLiteral(
+            f"time {str(token)[1:]} is outside the range of 64-bit nanoseconds "
+            "(years 1677 to 2262)",
+            _column(token),
+        )
+    return TimeLiteral(ns, _column(token))
+
+
+def _int64(token: Token) -> int:
+    """An integer token, refused beyond what a 64-bit database column holds."""
+    value = int(token)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise _InvalidLiteral(f"integer {value} is outside the 64-bit range", _column(token))
+    return value
 
 
 class _Builder:
@@ -173,7 +190,7 @@ class _Builder:
         return _identifier(children[0])
 
     def integer(self, children: list[Token]) -> Literal:
-        return Literal(int(children[0]), _column(children[0]))
+        return Literal(_int64(children[0]), _column(children[0]))
 
     def real(self, children: list[Token]) -> Literal:
         return Literal(float(children[0]), _column(children[0]))
@@ -194,8 +211,8 @@ class _Builder:
         return _time(children[0])
 
     def range(self, children: list[Token]) -> RangeLiteral:
-        start, stop = int(children[0]), int(children[1])
-        stride = int(children[2]) if len(children) == 3 else 1
+        start, stop = _int64(children[0]), _int64(children[1])
+        stride = _int64(children[2]) if len(children) == 3 else 1
         column = _column(children[0])
         if stride < 1:
             raise _InvalidLiteral(f"range stride must be positive, not {stride}", column)
