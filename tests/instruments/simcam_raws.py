@@ -107,15 +107,18 @@ def exposure_ids(butler: Butler) -> set[int]:
 
 
 def write_bad_files(directory: Path) -> dict[str, str]:
-    """A truncated file, one missing EXPTIME and one from an unknown instrument, each the
-    only file of its exposure; returns file name -> expected start of the reason."""
+    """A truncated file, one missing EXPTIME, one from an unknown instrument and one whose
+    EXPID no 64-bit column holds, each the only file of its exposure; returns file name ->
+    expected start of the reason."""
     truncated = write_raw(directory / "truncated.fits", header(10, 0))
     data = truncated.read_bytes()
     truncated.write_bytes(data[: len(data) - 2000])
     write_raw(directory / "no_exptime.fits", header(11, 0, EXPTIME=None))
     write_raw(directory / "unknown.fits", header(12, 0, INSTRUME="NoCam"))
+    write_raw(directory / "huge_expid.fits", header(13, 0, EXPID=99999999999999999999))
     return {
         "truncated.fits": "truncated: HDU 4 ends at byte",
         "no_exptime.fits": "missing keyword EXPTIME",
         "unknown.fits": "unknown instrument 'NoCam'; known instruments: SimCam",
+        "huge_expid.fits": "exposure record key 'id': 99999999999999999999 is outside the 64-bit",
     }

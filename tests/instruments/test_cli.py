@@ -50,14 +50,14 @@ def test_ingest_names_refused_files_and_exits_1(repo: Path, tmp_path: Path, jobs
     invoke("register-instrument", repo, "SimCam")
     result = invoke("ingest-raws", repo, directory, "-j", jobs, "--transfer", "symlink")
     assert result.exit_code == 1
-    assert result.stdout == "ingested: 4, already present: 0, refused: 3\n"
+    assert result.stdout == f"ingested: 4, already present: 0, refused: {len(expected)}\n"
     lines = result.stderr.splitlines()
-    assert len(lines) == 3
+    assert len(lines) == len(expected)
     for line, name in zip(lines, sorted(expected), strict=True):
         assert line.startswith(f"refused: {directory / name}: {expected[name]}")
     again = invoke("ingest-raws", repo, directory)
     assert again.exit_code == 1
-    assert again.stdout == "ingested: 0, already present: 4, refused: 3\n"
+    assert again.stdout == f"ingested: 0, already present: 4, refused: {len(expected)}\n"
     with open_butler(repo) as butler:
         assert len(exposure_ids(butler)) == 2
 

@@ -39,16 +39,23 @@ class FieldSpec:
         return coerce_value(self.type, value, self.length)
 
 
+def _int64(value: int) -> int:
+    """``value`` if a 64-bit database column can hold it."""
+    if not -(2**63) <= value < 2**63:
+        raise ValueError(f"{value} is outside the 64-bit integer range")
+    return value
+
+
 def coerce_value(type_: FieldType, value: Any, length: int | None = None) -> Any:
     """Convert ``value`` to the Python type for a field type, refusing lossy conversions."""
     if type_ == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-                return int(value)
+                return _int64(int(value))
             if hasattr(value, "__index__"):
-                return int(value.__index__())
+                return _int64(int(value.__index__()))
             raise ValueError(f"expected an integer, got {value!r}")
-        return int(value)
+        return _int64(int(value))
     if type_ == "float":
         if isinstance(value, bool):
             raise ValueError(f"expected a number, got {value!r}")
