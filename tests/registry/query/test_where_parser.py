@@ -147,7 +147,7 @@ def test_keywords_are_case_insensitive() -> None:
         ("NOT a = 1 OR b = 2", Or((Not(eq("a", 1)), eq("b", 2)))),
         ("NOT (a = 1 OR b = 2)", Not(Or((eq("a", 1), eq("b", 2))))),
         ("(a = 1 OR b = 2) AND c = 3", And((Or((eq("a", 1), eq("b", 2))), eq("c", 3)))),
-        ("NOT NOT a = 1", Not(Not(eq("a", 1)))),
+        ("NOT NOT a = 1", eq("a", 1)),
         ("a = 1 AND b = 2 AND c = 3", And((eq("a", 1), eq("b", 2), eq("c", 3)))),
         ("((a = 1))", eq("a", 1)),
     ],

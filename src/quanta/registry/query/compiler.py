@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -94,6 +94,50 @@ def compile_where(
     return _Compiler(resolver, binds or {}).expression(expr)
 
 
+#: Terms one AND or OR may join: SQLite parses a chain of N terms into a tree N deep and
+#: refuses trees deeper than 1,000.
+MAX_TERMS = 900
+
+
+def _as_in_lists(operands: Sequence[Expression], negated: bool) -> list[Expression]:
+    """The operands with comparisons of one name to literal values merged into one IN list
+    (``x = 1 OR x = 2`` is ``x IN (1, 2)``; ``x != 1 AND x != 2`` is ``x NOT IN (1, 2)``),
+    so that long generated lists stay one term."""
+    op = "!=" if negated else "="
+    groups: dict[tuple[str, ...], list[Comparison]] = {}
+    rest: list[Expression] = []
+    for operand in operands:
+        if (
+            isinstance(operand, Comparison)
+            and operand.op == op
+            and isinstance(operand.lhs, Identifier)
+            and isinstance(operand.rhs, Literal)
+        ):
+            groups.setdefault(operand.lhs.parts, []).append(operand)
+        else:
+            rest.append(operand)
+    merged: list[Expression] = []
+    for comparisons in groups.values():
+        first = comparisons[0]
+        if len(comparisons) == 1:
+            merged.append(first)
+        else:
+            assert isinstance(first.lhs, Identifier)
+            values = tuple(c.rhs for c in comparisons if isinstance(c.rhs, Literal))
+            merged.append(InList(first.lhs, values, negated, first.column))
+    return merged + rest
+
+
+def _within_limit(terms: list[Expression], join: str) -> list[Expression]:
+    if len(terms) > MAX_TERMS:
+        raise QueryError(
+            f"{len(terms)} terms joined by {join}; at most {MAX_TERMS} fit the databases' "
+            "expression depth (comparisons of one name with values are merged into IN "
+            "lists; write others as IN lists or split the query)"
+        )
+    return terms
+
+
 def free_form_prefix(key: str) -> str:
     """The LIKE-escaped start of key ``key``'s pair in a dataset's stored extras."""
     return _like_escaped(json.dumps([key, ""])[:-2])
@@ -131,9 +175,11 @@ class _Compiler:
     def expression(self, expr: Expression) -> ColumnElement[bool]:
         match expr:
             case And(operands):
-                return sa.and_(*(self.expression(operand) for operand in operands))
+                terms = _as_in_lists(operands, negated=True)
+                return sa.and_(*(self.expression(term) for term in _within_limit(terms, "AND")))
             case Or(operands):
-                return sa.or_(*(self.expression(operand) for operand in operands))
+                terms = _as_in_lists(operands, negated=False)
+                return sa.or_(*(self.expression(term) for term in _within_limit(terms, "OR")))
             case Not(operand):
                 return sa.not_(self.expression(operand))
             case Comparison():

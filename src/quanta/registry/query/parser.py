@@ -78,7 +78,36 @@ def parse_where(text: str) -> Expression | None:
         raise _token_error(parser, text, err) from err
     except _InvalidLiteral as err:
         raise QuerySyntaxError(err.message, text, err.column) from err
+    except RecursionError:
+        raise QuerySyntaxError(_too_deep("more"), text, 1) from None
+    depth = _depth(tree)
+    if depth > MAX_DEPTH:
+        raise QuerySyntaxError(_too_deep(str(depth)), text, 1)
     return tree
+
+
+def _too_deep(depth: str) -> str:
+    return (
+        f"the expression nests {depth} levels of AND, OR and NOT; at most {MAX_DEPTH} "
+        "are allowed (write long lists with IN)"
+    )
+
+
+def _depth(expr: Expression) -> int:
+    """How deeply AND, OR and NOT nest in ``expr``, walked without recursion."""
+    deepest, pending = 0, [(expr, 1)]
+    while pending:
+        node, level = pending.pop()
+        deepest = max(deepest, level)
+        if isinstance(node, And | Or):
+            pending += [(operand, level + 1) for operand in node.operands]
+        elif isinstance(node, Not):
+            pending.append((node.operand, level + 1))
+    return deepest
+
+
+#: How deeply AND, OR and NOT may nest: compiling and the databases' parsers recurse.
+MAX_DEPTH = 200
 
 
 @functools.cache
@@ -168,8 +197,9 @@ class _Builder:
     def and_expr(self, children: list[Any]) -> And:
         return And(tuple(children))
 
-    def not_(self, children: list[Any]) -> Not:
-        return Not(children[0])
+    def not_(self, children: list[Any]) -> Expression:
+        operand = children[0]
+        return operand.operand if isinstance(operand, Not) else Not(operand)
 
     def comparison(self, children: list[Any]) -> Comparison:
         lhs, op, rhs = children
