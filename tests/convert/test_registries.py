@@ -90,3 +90,10 @@ def test_a_missing_registry_is_an_error_and_stays_missing(tmp_path: Path) -> Non
     assert not path.exists()
     with pytest.raises(LegacyRepositoryError, match="cannot read table 'raw_visit'"):
         read_raw_registry(_database(path, "CREATE TABLE raw (visit, ccd, filter, taiObs)"))
+
+
+def test_a_file_that_is_no_database_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "calibRegistry.sqlite3"
+    path.write_text("not a database, but long enough to have a header of some sort\n" * 4)
+    with pytest.raises(LegacyRepositoryError, match="not a readable registry"):
+        read_calib_registry(path)

@@ -98,15 +98,8 @@ def read_raw_registry(path: Path) -> RawRegistry:
 def read_calib_registry(path: Path) -> dict[str, list[CalibRow]]:
     """Every table of a calibration registry: calibration type -> its rows."""
     with closing(_connect(path)) as db:
-        tables = [
-            name
-            for (name,) in db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' "
-                "AND name NOT LIKE 'sqlite_%' ORDER BY name"
-            )
-        ]
         found = {}
-        for table in tables:
+        for table in _tables(db, path):
             found[table] = [
                 CalibRow(
                     table,
@@ -126,6 +119,18 @@ def _connect(path: Path) -> sqlite3.Connection:
     if not path.is_file():
         raise LegacyRepositoryError(f"{path}: no such registry file")
     return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+
+
+def _tables(db: sqlite3.Connection, path: Path) -> list[str]:
+    """The names of the tables of a registry, sorted."""
+    try:
+        rows = db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' "
+            "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        ).fetchall()
+    except sqlite3.Error as err:
+        raise LegacyRepositoryError(f"{path}: not a readable registry ({err})") from None
+    return [name for (name,) in rows]
 
 
 def _rows(
