@@ -81,6 +81,7 @@ def test_a_repeated_field_must_repeat_its_value() -> None:
         ("raw/100%.fits", "a % that starts no field"),
         ("%(ccd)s/%(ccd)03d.fits", "field 'ccd' with two types"),
         ("/abs/%(ccd)d.fits", "an empty or absolute path"),
+        ("raw/%(1st)d.fits", "field name '1st'"),
     ],
 )
 def test_a_template_that_does_not_parse_names_dataset_type_and_template(
@@ -98,3 +99,9 @@ def test_bookkeeping_files_and_editor_backups_are_ignored() -> None:
     for name in ("_mapper", "_parent", "repositoryCfg.yaml", "registry.sqlite3", "a.fits~"):
         assert is_ignored(name)
     assert not is_ignored("SIMCAM-0000001-000.fits")
+
+
+def test_tables_must_be_names() -> None:
+    policy = {"calibrations": {"bias": {"template": "BIAS/%(ccd)d.fits", "tables": 3}}}
+    with pytest.raises(ConfigError, match="dataset type 'bias': tables 3 are not names"):
+        load_policy(policy)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from ..core.errors import ConfigError
 
@@ -70,6 +70,8 @@ class Template:
             name, conv = found.group("name"), found.group("conv")
             if name is None:
                 parts.append("%")
+            elif not name.isidentifier():
+                _bad(dataset_type, template, f"field name {name!r}")
             elif conv not in _CONVERSIONS:
                 _bad(dataset_type, template, f"conversion %{conv} of field {name!r}")
             elif name in fields:
@@ -96,7 +98,11 @@ class Template:
         )
 
     def match(self, path: str) -> DataId | None:
-        """The data ID of a relative POSIX ``path`` this template names, else ``None``."""
+        """The data ID of a relative POSIX ``path`` this template names, else ``None``.
+
+        >>> Template.parse("raw", "%(filter)s/RAW-%(visit)07d.fits").match("r/RAW-0000042.fits")
+        {'filter': 'r', 'visit': 42}
+        """
         found = self.pattern.fullmatch(path)
         if found is None:
             return None
@@ -107,7 +113,7 @@ class Template:
         return self.template % data_id
 
 
-def _bad(dataset_type: str, template: str, why: str) -> None:
+def _bad(dataset_type: str, template: str, why: str) -> NoReturn:
     raise ConfigError(f"dataset type {dataset_type!r}: template {template!r} has {why}")
 
 
@@ -128,7 +134,9 @@ def load_policy(policy: Mapping[str, Any]) -> list[Template]:
             if not isinstance(template, str):
                 raise ConfigError(f"dataset type {name!r}: template {template!r} is not text")
             tables = entry.get("tables", ())
-            tables = [tables] if isinstance(tables, str) else list(tables)
+            tables = [tables] if isinstance(tables, str) else tables
+            if not isinstance(tables, list | tuple) or not all(isinstance(t, str) for t in tables):
+                raise ConfigError(f"dataset type {name!r}: tables {tables!r} are not names")
             python = str(entry.get("python", ""))
             templates.append(Template.parse(str(name), template, str(section), python, tables))
     return templates
