@@ -27,7 +27,7 @@ MAPPER = "lsst.obs.simcam.SimCamMapper"
 INSTRUMENT = "SimCam"
 #: Legacy ccd number of each SimCam detector id: swapped, so mixing them up shows.
 CCD_OF_DETECTOR = {0: 1, 1: 0}
-#: The legacy "pointing" of each kind of exposure.
+#: The legacy "pointing" of each kind of exposure; a legacy visit is SimCam's EXPID.
 POINTING_OF_IMGTYPE = {"bias": 1, "dark": 2, "flat": 3, "science": 100}
 POLICY = {
     "exposures": {
@@ -97,6 +97,10 @@ CALIB_TYPES = {
     "defect": ("defects", "NONE"),
 }
 UNTIL_SUPERSEDED = ("defect",)
+#: (table, earlier calibDate, later calibDate) of each awkward pair of neighbours.
+OVERLAPS = (("bias", "2026-02-20", "2026-03-01"),)
+SHORT_GAPS = (("dark", "2026-02-20", "2026-03-01"),)
+LONG_GAPS = (("dark", "2026-03-01", "2026-03-10"),)
 
 
 @dataclass(frozen=True)
@@ -110,8 +114,8 @@ class Rerun:
 
 @dataclass(frozen=True)
 class LegacyRepo:
-    """What ``write_legacy_repo`` wrote. Paths in dicts are relative POSIX paths: raws to
-    the root, calibrations to ``CALIB``, rerun files to their rerun."""
+    """What ``write_legacy_repo`` wrote. Paths are relative POSIX paths: raws to the root,
+    calibrations to ``CALIB``, rerun files to their rerun; row keys are (visit, ccd)."""
 
     root: Path
     policy: Path
@@ -124,6 +128,10 @@ class LegacyRepo:
     reruns: dict[str, Rerun]
     stray: list[str]
     ignored: list[str]
+    overlaps: tuple[tuple[str, str, str], ...] = OVERLAPS
+    short_gaps: tuple[tuple[str, str, str], ...] = SHORT_GAPS
+    long_gaps: tuple[tuple[str, str, str], ...] = LONG_GAPS
+    until_superseded: tuple[str, ...] = UNTIL_SUPERSEDED
     ccd_of_detector: dict[int, int] = field(default_factory=lambda: dict(CCD_OF_DETECTOR))
     mapper: str = MAPPER
     instrument: str = INSTRUMENT
@@ -155,7 +163,7 @@ def write_legacy_repo(where: Path) -> LegacyRepo:
     shutil.copyfile(root / unregistered, backup)
     calibs = _write_calibs(root / "CALIB")
     science = sorted(
-        {data_id["visit"] for _, data_id in raws.values() if data_id["pointing"] == 100}
+        {d["visit"] for _, d in raws.values() if d["pointing"] == POINTING_OF_IMGTYPE["science"]}
     )
     reruns = _write_reruns(root, science)
     return LegacyRepo(
@@ -179,10 +187,10 @@ def _key(data_id: DataId) -> tuple[int, int]:
 
 def _write_raws(
     root: Path, summary: SimulationSummary
-) -> tuple[list[dict[str, int | str]], dict[str, tuple[str, DataId]]]:
+) -> tuple[list[dict[str, int | float | str]], dict[str, tuple[str, DataId]]]:
     """Copy every simulated raw into the template tree; its registry rows and data IDs."""
     template = POLICY["exposures"]["raw"]["template"]
-    rows: list[dict[str, int | str]] = []
+    rows: list[dict[str, int | float | str]] = []
     raws: dict[str, tuple[str, DataId]] = {}
     for paths in summary.files.values():
         for source in paths:
@@ -212,7 +220,7 @@ def _write_raws(
     return rows, raws
 
 
-def _write_raw_registry(path: Path, rows: list[dict[str, int | str]]) -> None:
+def _write_raw_registry(path: Path, rows: list[dict[str, int | float | str]]) -> None:
     """``raw`` with one row per visit and ccd, ``raw_visit`` with one per visit."""
     with closing(sqlite3.connect(path)) as db, db:
         db.execute(

@@ -10,6 +10,7 @@ import yaml
 from astropy.io import fits
 
 from convert.legacy_fixture import POLICY, LegacyRepo
+from quanta.core.timespan import tai_ns_from_iso
 
 
 def _rows(path: Path, sql: str) -> set[tuple[object, ...]]:
@@ -69,3 +70,25 @@ def test_a_stray_file_and_ignored_files_are_there(legacy: LegacyRepo) -> None:
     for path in [*legacy.stray, *legacy.ignored, "_mapper", "registry.sqlite3"]:
         assert (legacy.root / path).is_file()
     assert (legacy.root / "_mapper").read_text().strip() == legacy.mapper
+
+
+def test_neighbouring_calibrations_overlap_and_leave_short_and_long_gaps(
+    legacy: LegacyRepo,
+) -> None:
+    calib = legacy.root / "CALIB" / "calibRegistry.sqlite3"
+
+    def between(table: str, earlier: str, later: str) -> int:
+        ranges = dict(
+            (date, (start, end))
+            for date, start, end in _rows(
+                calib, f"SELECT calibDate, validStart, validEnd FROM {table}"
+            )
+        )
+        return tai_ns_from_iso(ranges[later][0]) - tai_ns_from_iso(ranges[earlier][1])
+
+    day = 86_400 * 10**9
+    assert all(between(*pair) < 0 for pair in legacy.overlaps)
+    assert all(0 < between(*pair) < day for pair in legacy.short_gaps)
+    assert all(between(*pair) >= day for pair in legacy.long_gaps)
+    assert legacy.overlaps and legacy.short_gaps and legacy.long_gaps
+    assert legacy.until_superseded == ("defect",)
