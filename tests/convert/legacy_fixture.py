@@ -182,6 +182,7 @@ def write_legacy_repo(where: Path) -> LegacyRepo:
 
 
 def _key(data_id: DataId) -> tuple[int, int]:
+    """The (visit, ccd) a raw registry row is unique by."""
     return int(data_id["visit"]), int(data_id["ccd"])
 
 

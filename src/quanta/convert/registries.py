@@ -158,6 +158,7 @@ def _rows(
 
 
 def _int(row: dict[str, Value], table: str, column: str) -> int:
+    """A column's integer (integers stored as text too), else a one-line error."""
     value = row[column]
     if isinstance(value, int):
         return value
@@ -167,6 +168,7 @@ def _int(row: dict[str, Value], table: str, column: str) -> int:
 
 
 def _text(row: dict[str, Value], table: str, column: str) -> str:
+    """A column's text, else a one-line error."""
     value = row[column]
     if not isinstance(value, str):
         raise LegacyRepositoryError(f"table {table!r}: column {column!r} holds {value!r}, not text")
@@ -174,4 +176,5 @@ def _text(row: dict[str, Value], table: str, column: str) -> str:
 
 
 def _rest(row: dict[str, Value], known: Sequence[str]) -> dict[str, Value]:
+    """The columns of ``row`` that are not in ``known``."""
     return {name: value for name, value in row.items() if name not in known}

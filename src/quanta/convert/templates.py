@@ -114,6 +114,7 @@ class Template:
 
 
 def _bad(dataset_type: str, template: str, why: str) -> NoReturn:
+    """Refuse a template in one line that names its dataset type."""
     raise ConfigError(f"dataset type {dataset_type!r}: template {template!r} has {why}")
 
 
