@@ -1,0 +1,318 @@
+"""A legacy directory-tree repository written from SimCam raws, with every edge case a
+converter must meet; ``write_legacy_repo`` returns what it wrote for the tests to check.
+
+The raws come from ``quanta.sim.simulate``; calibrations, reruns and the stray file are
+tiny FITS images, since only their names and registry rows matter to a reader.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+from astropy.io import fits
+
+from quanta.convert.templates import DataId
+from quanta.core.timespan import iso_from_tai_ns, tai_ns_from_utc_iso
+from quanta.sim import simulate
+from quanta.sim.simulate import SimulationSummary
+
+MAPPER = "lsst.obs.simcam.SimCamMapper"
+INSTRUMENT = "SimCam"
+#: Legacy ccd number of each SimCam detector id: swapped, so mixing them up shows.
+CCD_OF_DETECTOR = {0: 1, 1: 0}
+#: The legacy "pointing" of each kind of exposure; a legacy visit is SimCam's EXPID.
+POINTING_OF_IMGTYPE = {"bias": 1, "dark": 2, "flat": 3, "science": 100}
+POLICY = {
+    "exposures": {
+        "raw": {
+            "template": "%(field)s/%(dateObs)s/%(pointing)05d/%(filter)s/"
+            "SIMCAM-%(visit)07d-%(ccd)03d.fits",
+            "python": "lsst.afw.image.DecoratedImageU",
+            "tables": ["raw", "raw_visit"],
+        },
+        "calexp": {
+            "template": "%(pointing)05d/%(filter)s/corr/CORR-%(visit)07d-%(ccd)03d.fits",
+            "python": "lsst.afw.image.ExposureF",
+            "tables": "raw",
+        },
+    },
+    "calibrations": {
+        "bias": {
+            "template": "BIAS/%(calibDate)s/NONE/BIAS-%(calibDate)s-%(ccd)03d.fits",
+            "python": "lsst.afw.image.ExposureF",
+            "tables": "bias",
+        },
+        "dark": {
+            "template": "DARK/%(calibDate)s/NONE/DARK-%(calibDate)s-%(ccd)03d.fits",
+            "python": "lsst.afw.image.ExposureF",
+            "tables": "dark",
+        },
+        "flat": {
+            "template": "FLAT/%(calibDate)s/%(filter)s/"
+            "FLAT-%(calibDate)s-%(filter)s-%(ccd)03d.fits",
+            "python": "lsst.afw.image.ExposureF",
+            "tables": "flat",
+        },
+        "defects": {
+            "template": "DEFECTS/%(calibDate)s/DEFECTS-%(calibDate)s-%(ccd)03d.fits",
+            "python": "lsst.meas.algorithms.Defects",
+            "tables": "defect",
+        },
+    },
+}
+#: Calibration epochs, and per registry table the (calibDate, validStart, validEnd) rows
+#: every ccd gets: bias overlaps by a day, dark has a 6-hour and a 2-day gap, flat is
+#: seamless, defects are valid until superseded (their stored range is only the date).
+EPOCHS = ("2026-02-20", "2026-03-01", "2026-03-10")
+CALIB_ROWS = {
+    "bias": [
+        ("2026-02-20", "2026-02-15", "2026-02-26"),
+        ("2026-03-01", "2026-02-25", "2026-03-06"),
+        ("2026-03-10", "2026-03-06", "2026-03-15"),
+    ],
+    "dark": [
+        ("2026-02-20", "2026-02-15", "2026-02-25T18:00:00"),
+        ("2026-03-01", "2026-02-26", "2026-03-05"),
+        ("2026-03-10", "2026-03-07", "2026-03-15"),
+    ],
+    "flat": [
+        ("2026-02-20", "2026-02-15", "2026-02-25"),
+        ("2026-03-01", "2026-02-25", "2026-03-06"),
+        ("2026-03-10", "2026-03-06", "2026-03-15"),
+    ],
+    "defect": [(epoch, epoch, epoch) for epoch in EPOCHS],
+}
+#: Calibration table -> (dataset type, filter of its rows).
+CALIB_TYPES = {
+    "bias": ("bias", "NONE"),
+    "dark": ("dark", "NONE"),
+    "flat": ("flat", "SimCam-r"),
+    "defect": ("defects", "NONE"),
+}
+UNTIL_SUPERSEDED = ("defect",)
+#: (table, earlier calibDate, later calibDate) of each awkward pair of neighbours.
+OVERLAPS = (("bias", "2026-02-20", "2026-03-01"),)
+SHORT_GAPS = (("dark", "2026-02-20", "2026-03-01"),)
+LONG_GAPS = (("dark", "2026-03-01", "2026-03-10"),)
+
+
+@dataclass(frozen=True)
+class Rerun:
+    """One rerun: its directory under the root, its parent's, and its files' data IDs."""
+
+    path: str
+    parent: str | None
+    files: dict[str, tuple[str, DataId]]
+
+
+@dataclass(frozen=True)
+class LegacyRepo:
+    """What ``write_legacy_repo`` wrote. Paths are relative POSIX paths: raws to the root,
+    calibrations to ``CALIB``, rerun files to their rerun; row keys are (visit, ccd)."""
+
+    root: Path
+    policy: Path
+    raws: dict[str, tuple[str, DataId]]
+    calibs: dict[str, tuple[str, DataId]]
+    registered: set[tuple[int, int]]
+    visits: set[int]
+    rows_without_files: set[tuple[int, int]]
+    files_without_rows: list[str]
+    reruns: dict[str, Rerun]
+    stray: list[str]
+    ignored: list[str]
+    overlaps: tuple[tuple[str, str, str], ...] = OVERLAPS
+    short_gaps: tuple[tuple[str, str, str], ...] = SHORT_GAPS
+    long_gaps: tuple[tuple[str, str, str], ...] = LONG_GAPS
+    until_superseded: tuple[str, ...] = UNTIL_SUPERSEDED
+    ccd_of_detector: dict[int, int] = field(default_factory=lambda: dict(CCD_OF_DETECTOR))
+    mapper: str = MAPPER
+    instrument: str = INSTRUMENT
+
+
+def write_legacy_repo(where: Path) -> LegacyRepo:
+    """Write a legacy repository at ``where/repo``, its mapper policy at
+    ``where/SimCamMapper.yaml`` (a policy lives with the mapper, not in the repository)
+    and the simulated raws it copies under ``where/sim``."""
+    root = where / "repo"
+    root.mkdir(parents=True)
+    (root / "_mapper").write_text(MAPPER + "\n")
+    policy = where / "SimCamMapper.yaml"
+    policy.write_text(yaml.safe_dump(POLICY, sort_keys=False))
+    rows, raws = _write_raws(root, simulate(where / "sim", preset="quick"))
+    # The registry names a file since deleted, and a copied file was never registered.
+    gone = sorted(raws)[0]
+    (root / gone).unlink()
+    gone_key = _key(raws.pop(gone)[1])
+    unregistered = sorted(raws)[-1]
+    unregistered_key = _key(raws[unregistered][1])
+    rows = [row for row in rows if (row["visit"], row["ccd"]) != unregistered_key]
+    _write_raw_registry(root / "registry.sqlite3", rows)
+    stray_dir = (root / gone).parent
+    stray = stray_dir / "SIMCAM-focus-scan.fits"
+    _tiny_fits(stray)
+    (root / "README.txt").write_text("raws of one SimCam night\n")
+    backup = root / f"{unregistered}~"
+    shutil.copyfile(root / unregistered, backup)
+    calibs = _write_calibs(root / "CALIB")
+    science = sorted(
+        {d["visit"] for _, d in raws.values() if d["pointing"] == POINTING_OF_IMGTYPE["science"]}
+    )
+    reruns = _write_reruns(root, science)
+    return LegacyRepo(
+        root=root,
+        policy=policy,
+        raws=raws,
+        calibs=calibs,
+        registered={(row["visit"], row["ccd"]) for row in rows},
+        visits={row["visit"] for row in rows},
+        rows_without_files={gone_key},
+        files_without_rows=[unregistered],
+        reruns=reruns,
+        stray=[stray.relative_to(root).as_posix()],
+        ignored=["README.txt", backup.relative_to(root).as_posix()],
+    )
+
+
+def _key(data_id: DataId) -> tuple[int, int]:
+    """The (visit, ccd) a raw registry row is unique by."""
+    return int(data_id["visit"]), int(data_id["ccd"])
+
+
+def _write_raws(
+    root: Path, summary: SimulationSummary
+) -> tuple[list[dict[str, int | float | str]], dict[str, tuple[str, DataId]]]:
+    """Copy every simulated raw into the template tree; its registry rows and data IDs."""
+    template = POLICY["exposures"]["raw"]["template"]
+    rows: list[dict[str, int | float | str]] = []
+    raws: dict[str, tuple[str, DataId]] = {}
+    for paths in summary.files.values():
+        for source in paths:
+            header = fits.getheader(source, 0)
+            date_obs = str(header["DATE-OBS"])
+            data_id: DataId = {
+                "field": str(header["OBJECT"]),
+                "dateObs": date_obs[:10],
+                "pointing": POINTING_OF_IMGTYPE[str(header["IMGTYPE"])],
+                "filter": str(header["FILTER"]),
+                "visit": int(header["EXPID"]),
+                "ccd": CCD_OF_DETECTOR[int(header["DETECTOR"])],
+            }
+            relative = template % data_id
+            (root / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, root / relative)
+            raws[relative] = ("raw", data_id)
+            tai = iso_from_tai_ns(tai_ns_from_utc_iso(date_obs))
+            rows.append(
+                {
+                    **data_id,
+                    "taiObs": tai,
+                    "expTime": float(header["EXPTIME"]),
+                    "dataType": str(header["IMGTYPE"]),
+                }
+            )
+    return rows, raws
+
+
+def _write_raw_registry(path: Path, rows: list[dict[str, int | float | str]]) -> None:
+    """``raw`` with one row per visit and ccd, ``raw_visit`` with one per visit."""
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute(
+            "CREATE TABLE raw (id INTEGER PRIMARY KEY AUTOINCREMENT, field TEXT, visit INT, "
+            "ccd INT, pointing INT, filter TEXT, dateObs TEXT, taiObs TEXT, expTime DOUBLE, "
+            "dataType TEXT, UNIQUE(visit, ccd))"
+        )
+        db.execute(
+            "CREATE TABLE raw_visit (visit INT, field TEXT, filter TEXT, dateObs TEXT, "
+            "taiObs TEXT, UNIQUE(visit))"
+        )
+        columns = ("field", "visit", "ccd", "pointing", "filter", "dateObs", "taiObs")
+        db.executemany(
+            f"INSERT OR IGNORE INTO raw ({', '.join(columns)}, expTime, dataType) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [[row[c] for c in (*columns, "expTime", "dataType")] for row in rows],
+        )
+        db.executemany(
+            "INSERT OR IGNORE INTO raw_visit VALUES (?, ?, ?, ?, ?)",
+            [[row[c] for c in ("visit", "field", "filter", "dateObs", "taiObs")] for row in rows],
+        )
+
+
+def _write_calibs(calib: Path) -> dict[str, tuple[str, DataId]]:
+    """One tiny file per calibration row, and ``calibRegistry.sqlite3`` listing them."""
+    calib.mkdir()
+    templates = POLICY["calibrations"]
+    files: dict[str, tuple[str, DataId]] = {}
+    with closing(sqlite3.connect(calib / "calibRegistry.sqlite3")) as db, db:
+        for table, dates in CALIB_ROWS.items():
+            dataset_type, filter_name = CALIB_TYPES[table]
+            db.execute(
+                f"CREATE TABLE {table} (id INTEGER PRIMARY KEY AUTOINCREMENT, filter TEXT, "
+                "ccd INT, calibDate TEXT, validStart TEXT, validEnd TEXT, "
+                "UNIQUE(filter, ccd, calibDate))"
+            )
+            for ccd in sorted(CCD_OF_DETECTOR.values()):
+                for calib_date, start, end in dates:
+                    db.execute(
+                        f"INSERT INTO {table} (filter, ccd, calibDate, validStart, validEnd) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        (filter_name, ccd, calib_date, start, end),
+                    )
+                    data_id: DataId = {"calibDate": calib_date, "ccd": ccd}
+                    if dataset_type == "flat":
+                        data_id["filter"] = filter_name
+                    relative = templates[dataset_type]["template"] % data_id
+                    _tiny_fits(calib / relative)
+                    files[relative] = (dataset_type, data_id)
+    return files
+
+
+def _write_reruns(root: Path, science_visits: list[int]) -> dict[str, Rerun]:
+    """A shared rerun over the root and a private one over the shared one, each holding
+    processed science frames (the private one redoes the first visit only)."""
+    template = POLICY["exposures"]["calexp"]["template"]
+    reruns = {}
+    for path, parent, visits in (
+        ("rerun/shared/proc", None, science_visits),
+        ("rerun/private/alice", "rerun/shared/proc", science_visits[:1]),
+    ):
+        directory = root / path
+        directory.mkdir(parents=True)
+        parent_dir = root / parent if parent else root
+        cfg = {
+            "_mapper": MAPPER,
+            "_mapperArgs": {},
+            "_parents": [os.path.relpath(parent_dir, directory)],
+            "_policy": None,
+            "_root": None,
+        }
+        (directory / "repositoryCfg.yaml").write_text(
+            "!RepositoryCfg_v1\n" + yaml.safe_dump(cfg, sort_keys=False)
+        )
+        files: dict[str, tuple[str, DataId]] = {}
+        for visit in visits:
+            for ccd in sorted(CCD_OF_DETECTOR.values()):
+                data_id: DataId = {
+                    "pointing": 100,
+                    "filter": "SimCam-r",
+                    "visit": visit,
+                    "ccd": ccd,
+                }
+                relative = template % data_id
+                _tiny_fits(directory / relative)
+                files[relative] = ("calexp", data_id)
+        reruns[path] = Rerun(path, parent, files)
+    return reruns
+
+
+def _tiny_fits(path: Path) -> None:
+    """A 4x4 FITS image: a stand-in wherever only the file's name matters."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fits.PrimaryHDU(np.zeros((4, 4), dtype=np.float32)).writeto(path)
