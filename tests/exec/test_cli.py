@@ -34,7 +34,7 @@ def test_run_fail_report_resume_and_provenance(root: Path, tmp_path: Path) -> No
     assert run.startswith("out/") and run.endswith("Z") and graph_file.exists()
 
     report = invoke("report", root, "out")
-    assert report.exit_code == 0, report.output
+    assert report.exit_code == 1, report.output
     assert f"run: {run}" in report.stdout
     assert "injected failure for exposure 10 detector 0" in report.stdout
     data = json.loads(invoke("report", root, run, "--format", "json").stdout)
@@ -45,7 +45,9 @@ def test_run_fail_report_resume_and_provenance(root: Path, tmp_path: Path) -> No
     resumed = invoke("run", root, "-p", PIPELINE, "-i", "raw", "-o", "out", "--resume", "-j", "2")
     assert resumed.exit_code == 0, resumed.output
     assert f"run: {run}; output: out" in resumed.stdout
-    data = json.loads(invoke("report", root, "out", "--format", "json").stdout)
+    finished = invoke("report", root, "out", "--format", "json")
+    assert finished.exit_code == 0, finished.output
+    data = json.loads(finished.stdout)
     assert [(t["task"], t["done"]) for t in data["tasks"]] == [("calexp", 8), ("summary", 2)]
     assert data["failures"] == []
 

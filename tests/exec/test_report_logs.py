@@ -23,7 +23,8 @@ HEADER = re.compile(r"^== (\w+ \{[^}]*\}): (\w+) \((.*)\)$")
 
 @pytest.fixture
 def root(sqlite_repo: Butler) -> Path:
-    """A repository whose output ``out`` holds one run with a failure and a blocked quantum."""
+    """A repository whose output ``out`` holds one run with a failure and a blocked quantum
+    (so ``report`` exits with 1 on it)."""
     result = invoke(
         "run", sqlite_repo.root, "-p", PIPELINE, "-i", "raw", "-o", "out",
         "-c", "calexp:fail_on=[[10, 0]]", "--no-progress",
@@ -32,10 +33,11 @@ def root(sqlite_repo: Butler) -> Path:
     return sqlite_repo.root
 
 
-def headers(*args: object) -> dict[str, str]:
-    """The quanta ``report --logs`` shows, as ``{"<label> {<data ID>}": status}``."""
+def headers(*args: object, code: int = 1) -> dict[str, str]:
+    """The quanta ``report --logs`` shows, as ``{"<label> {<data ID>}": status}``; the
+    report exits with ``code`` (1: the run has a failure)."""
     result = invoke("report", *args, "--logs")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == code, result.output
     matches = (HEADER.match(line) for line in result.stdout.splitlines())
     return {m[1]: m[2] for m in matches if m}
 
@@ -45,7 +47,7 @@ def test_done_quantum_shows_its_log_records(root: Path) -> None:
         "report", root, "out", "--logs", "--task", "calexp",
         "--where", "exposure = 9 AND detector = 0",
     )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
     lines = result.stdout.splitlines()
     start = lines.index(next(line for line in lines if line.startswith("== ")))
     header = HEADER.match(lines[start])
@@ -61,7 +63,7 @@ def test_done_quantum_shows_its_log_records(root: Path) -> None:
 
 def test_failed_quantum_shows_error_and_traceback_and_blocked_its_reason(root: Path) -> None:
     result = invoke("report", root, "out", "--logs", "--status", "failed", "--status", "blocked")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
     text = result.stdout[result.stdout.index("\n== ") + 1 :]
     assert text.startswith(f"== {FAILED}: failed (attempts 1, host ")
     assert "\nerror: RuntimeError: injected failure for exposure 10 detector 0\n" in text
@@ -96,7 +98,7 @@ def test_where_keeps_every_quantum_of_a_data_id_with_free_form_keys(sqlite_repo:
     root = sqlite_repo.root
     ran = invoke("run", root, "-p", PAIRS_PIPELINE, "-i", "raw", "-o", "pairs", "--no-progress")
     assert ran.exit_code == 0, ran.output
-    assert headers(root, "pairs", "--where", "detector = 1") == {
+    assert headers(root, "pairs", "--where", "detector = 1", code=0) == {
         "pairs {instrument=Cam,detector=1,pair=11+12}": "done",
         "pairs {instrument=Cam,detector=1,pair=9+10}": "done",
     }
@@ -110,7 +112,7 @@ def test_json_has_the_logs_only_when_asked(root: Path) -> None:
         "report", root, "out", "--format", "json", "--logs", "--task", "calexp",
         "--where", "exposure IN (9, 10) AND detector = 0",
     )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
     data = json.loads(result.stdout)
     assert {k: v for k, v in data.items() if k != "logs"} == plain
     failed, done = data["logs"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -128,6 +129,7 @@ def report(
 
     COLLECTION is a RUN, or an OUTPUT chain whose first run is meant. Prints
     the quanta of each task by status, then every failure with its error.
+    Exits with 1 when any quantum failed or was blocked.
     With --logs, then each quantum selected by --task, --where and --status:
     its provenance, log records, and the error of a failure or the reason it
     was blocked.
@@ -144,12 +146,23 @@ def report(
         selected = (
             quantum_logs(butler, summary.run, labels, where, binds, statuses) if logs else None
         )
+    unfinished = any(
+        counts[QuantumStatus.FAILED] or counts[QuantumStatus.BLOCKED]
+        for counts in summary.counts.values()
+    )
     if fmt == "json":
         data = _summary_json(summary)
         if selected is not None:
             data["logs"] = [_log_json(log) for log in selected]
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
-        return
+    else:
+        _show_report(summary, selected)
+    if unfinished:
+        click.get_current_context().exit(1)
+
+
+def _show_report(summary: RunSummary, selected: Sequence[QuantumLog] | None) -> None:
+    """The report as tables: quanta by task and status, failures, selected logs."""
     from .output import Rows, show
 
     click.echo(f"run: {summary.run}")
