@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..core.collections import CollectionType
-from ..core.errors import CollectionTypeError, ConflictError, FileRemovalError
+from ..core.errors import ConflictError, FileRemovalError
 from ..core.refs import DatasetRef
 from ..core.stored_file import StoredFile
 from ..registry.dependencies import Dependencies, count_list
@@ -98,23 +98,9 @@ def plan_collection_removal(
     something unless ``decertify``."""
     registry = butler.registry
     plan = [
-        CollectionRemoval(name, registry.get_collection(name).type, registry.collection_size(name))
-        for name in dict.fromkeys(names)
+        CollectionRemoval(record.name, record.type, registry.collection_size(record.name))
+        for record in registry.check_collections_removable(list(dict.fromkeys(names)))
     ]
-    runs = [c.name for c in plan if c.type == CollectionType.RUN]
-    if runs:
-        raise CollectionTypeError(
-            f"{', '.join(runs)}: RUN collection(s) go with their datasets; use remove-runs "
-            "(remove_runs)"
-        )
-    going = {c.name for c in plan}
-    for removal in plan:
-        kept = [p for p in registry.collection_parents(removal.name) if p not in going]
-        if kept:
-            raise ConflictError(
-                f"collection {removal.name!r} is named by chained collection(s) "
-                f"{', '.join(kept)}; take it out of them, or remove them too"
-            )
     certifying = {c.name: c.size for c in plan if c.type == CollectionType.CALIBRATION and c.size}
     if certifying and not decertify:
         raise ConflictError(

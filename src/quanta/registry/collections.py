@@ -227,22 +227,30 @@ class CollectionManager:
                 result.append(record)
         return result
 
-    def remove_many(self, names: Sequence[str]) -> None:
-        """Delete collections (not runs) together: a chain among them may name another of
-        them, but a chain that stays may not name any."""
+    def check_removable(self, names: Sequence[str]) -> list[CollectionRecord]:
+        """The records of collections that may be deleted together: no RUN among them (runs
+        go with their datasets), and no chain that stays names any of them."""
         records = [self.get(n) for n in names]
         runs = [r.name for r in records if r.type == CollectionType.RUN]
         if runs:
-            raise CollectionTypeError(f"{', '.join(runs)}: RUN collections go through remove_runs")
+            raise CollectionTypeError(
+                f"{', '.join(runs)}: RUN collection(s) go with their datasets; use remove-runs "
+                "(remove_runs)"
+            )
         going = {r.name for r in records}
         for record in records:
             kept = [p for p in self.parents(record.name) if p not in going]
             if kept:
                 raise ConflictError(
                     f"collection {record.name!r} is named by chained collection(s) "
-                    f"{', '.join(kept)}; remove it from them first, or remove them too"
+                    f"{', '.join(kept)}; take it out of them, or remove them too"
                 )
-        ids = [r.id for r in records]
+        return records
+
+    def remove_many(self, names: Sequence[str]) -> None:
+        """Delete collections (not runs) together: a chain among them may name another of
+        them, but a chain that stays may not name any."""
+        ids = [r.id for r in self.check_removable(names)]
         with self._db.transaction() as conn:
             conn.execute(self._chain.delete().where(self._chain.c.parent_id.in_(ids)))
             conn.execute(self._table.delete().where(self._table.c.collection_id.in_(ids)))

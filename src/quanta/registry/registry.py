@@ -443,6 +443,11 @@ class Registry:
         that names them stays); returns their file records."""
         return self._datasets.delete(ids)
 
+    def check_collections_removable(self, names: Sequence[str]) -> list[CollectionRecord]:
+        """The collections, if they may be deleted together (see ``remove_collections``);
+        ``CollectionTypeError`` for a RUN, ``ConflictError`` for one a staying chain names."""
+        return self._collections.check_removable(names)
+
     def remove_collections(self, names: Sequence[str]) -> None:
         """Delete TAGGED, CHAINED and CALIBRATION collections together (with their tags,
         links and certifications); a chain that stays may not name any of them."""
