@@ -204,12 +204,7 @@ class DimensionRecordManager:
         found: dict[tuple, dict[str, Any]] = {}
         cols = [table.c[k] for k in keys]
         for start in range(0, len(wanted), CHUNK):
-            chunk = wanted[start : start + CHUNK]
-            cond = (
-                cols[0].in_([k[0] for k in chunk])
-                if len(cols) == 1
-                else sa.tuple_(*cols).in_(chunk)
-            )
+            cond = _keys_in(cols, wanted[start : start + CHUNK])
             for row in conn.execute(sa.select(table).where(cond)).mappings():
                 found[tuple(row[k] for k in keys)] = dict(row)
         return found
@@ -252,12 +247,7 @@ class DimensionRecordManager:
         rows: list[dict[str, Any]] = []
         with self._db.connect() as conn:
             for start in range(0, len(keys), CHUNK):
-                chunk = keys[start : start + CHUNK]
-                cond = (
-                    cols[0].in_([k[0] for k in chunk])
-                    if len(cols) == 1
-                    else sa.tuple_(*cols).in_(chunk)
-                )
+                cond = _keys_in(cols, keys[start : start + CHUNK])
                 rows.extend(dict(r) for r in conn.execute(sa.select(table).where(cond)).mappings())
         return rows
 
@@ -305,3 +295,10 @@ def _raise_conflict(element: str, key: tuple, old: dict[str, Any], new: dict[str
 def _first_line(err: Exception) -> str:
     orig = getattr(err, "orig", None)
     return str(orig or err).strip().splitlines()[0]
+
+
+def _keys_in(columns: Sequence[sa.ColumnElement], keys: Sequence[tuple]) -> sa.ColumnElement[bool]:
+    """Rows whose ``columns`` hold one of the key tuples (a plain IN for one column)."""
+    if len(columns) == 1:
+        return columns[0].in_([key[0] for key in keys])
+    return sa.tuple_(*columns).in_(keys)
