@@ -4,8 +4,8 @@ names are recreated in the target for the datasets it copies.
 
 Everything is checked before anything is written: a collection of the same name but
 another type in the target, or a certification overlapping a different one already
-there, refuses the whole transfer. Recreating what is already there adds nothing, so a
-transfer can be repeated.
+there (``certifications.new_certifications``), refuses the whole transfer. Recreating
+what is already there adds nothing, so a transfer can be repeated.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from ..core.dataset_type import DatasetType
 from ..core.errors import ConflictError
 from ..core.refs import DatasetRef
 from ..core.timespan import Timespan
+from .certifications import new_certifications
 
 if TYPE_CHECKING:
     from .butler import Butler
@@ -80,7 +81,10 @@ def plan_collections(
                 for dataset_id, _, span in source.registry.certifications(record.name, dt):
                     if dataset_id in copied:
                         wanted.append((copied[dataset_id], span))
-            plan.certifications[record.name] = _new_certifications(target, record.name, wanted)
+            certified = [(record.name, ref, span) for ref, span in wanted]
+            plan.certifications[record.name] = [
+                (ref, span) for _, ref, span in new_certifications(target, certified, "the source")
+            ]
     return plan
 
 
@@ -136,31 +140,3 @@ def _members(
             if ref.id in copied:
                 members.append(copied[ref.id])
     return members
-
-
-def _new_certifications(
-    target: Butler, collection: str, wanted: list[tuple[DatasetRef, Timespan]]
-) -> list[tuple[DatasetRef, Timespan]]:
-    """The certifications the target lacks; ``ConflictError`` for one that would overlap
-    another dataset's validity there."""
-    if target.registry.find_collection(collection) is None:
-        return wanted
-    new = []
-    existing: dict[str, list[tuple[uuid.UUID, Timespan]]] = {}
-    for dt in {ref.dataset_type.name: ref.dataset_type for ref, _ in wanted}.values():
-        if not target.registry.query_dataset_types(dt.name):
-            continue
-        for dataset_id, key, span in target.registry.certifications(collection, dt):
-            existing.setdefault(f"{dt.name}:{key}", []).append((dataset_id, span))
-    for ref, span in wanted:
-        there = existing.get(f"{ref.dataset_type.name}:{ref.data_id.key()}", [])
-        if (ref.id, span) in there:
-            continue
-        clash = next(((i, s) for i, s in there if s.overlaps(span)), None)
-        if clash is not None:
-            raise ConflictError(
-                f"{ref.dataset_type.name} {ref.data_id} in {collection!r}: its validity {span} "
-                f"overlaps that of dataset {clash[0]} ({clash[1]}) in the target"
-            )
-        new.append((ref, span))
-    return new

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.collections import CollectionType, check_collection_name
 from ..core.data_id import DataCoordinate
 from ..core.dataset_type import DatasetType
-from ..core.errors import BundleError, CalibrationOverlapError, ConflictError, QuantaError
+from ..core.errors import BundleError, ConflictError, QuantaError
 from ..core.records import DimensionRecord
 from ..core.refs import DatasetRef
 from ..core.stored_file import StoredFile
@@ -25,6 +25,7 @@ from ..core.timespan import Timespan
 from ..core.transfer import BETWEEN_REPOSITORIES, TransferMode, transfer_mode
 from ..datastore.datastore import checksum
 from .bundle import MANIFEST_NAME, CollectionEntry, Manifest, parse_manifest
+from .certifications import new_certifications
 from .transfers import IngestItem, ingest
 
 if TYPE_CHECKING:
@@ -262,28 +263,15 @@ def _check_collections(butler: Butler, manifest: Manifest, plan: _Plan) -> None:
 def _check_certifications(butler: Butler, plan: _Plan) -> None:
     """Drop certifications the repository already has; refuse ones that overlap another
     dataset's validity for the same data ID there."""
-    registry = butler.registry
-    existing: dict[tuple[str, str], list[tuple[uuid.UUID, str, Timespan]]] = {}
-    for (collection, span), refs in list(plan.certifications.items()):
-        if registry.find_collection(collection) is None:
-            continue
-        kept = []
-        for ref in refs:
-            key = (collection, ref.dataset_type.name)
-            if key not in existing:
-                existing[key] = registry.certifications(collection, ref.dataset_type)
-            same = [c for c in existing[key] if c[1] == ref.data_id.key()]
-            if any(c[0] == ref.id and c[2] == span for c in same):
-                continue
-            clash = next((c for c in same if c[2].overlaps(span)), None)
-            if clash is not None:
-                raise CalibrationOverlapError(
-                    f"{ref.dataset_type.name} for {ref.data_id} in {collection!r}: the bundle "
-                    f"certifies {ref.id} over {span}, but {clash[0]} is certified over "
-                    f"{clash[2]} in {butler.root}"
-                )
-            kept.append(ref)
-        plan.certifications[(collection, span)] = kept
+    wanted = [
+        (collection, ref, span)
+        for (collection, span), refs in plan.certifications.items()
+        for ref in refs
+    ]
+    kept: dict[tuple[str, Timespan], list[DatasetRef]] = {key: [] for key in plan.certifications}
+    for collection, ref, span in new_certifications(butler, wanted, "the bundle"):
+        kept[(collection, span)].append(ref)
+    plan.certifications = kept
 
 
 def _check_existing(butler: Butler, manifest: Manifest, refs: dict[uuid.UUID, DatasetRef]) -> None:
