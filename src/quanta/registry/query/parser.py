@@ -60,8 +60,10 @@ _SHOWN = {
 }
 
 
+@functools.lru_cache(maxsize=64)
 def parse_where(text: str) -> Expression | None:
-    """Parse a ``where`` string; ``None`` when it is empty (no constraint)."""
+    """Parse a ``where`` string; ``None`` when it is empty (no constraint). Trees are
+    immutable, so a query searching many collections parses its text once."""
     if not text.strip():
         return None
     from lark.exceptions import UnexpectedCharacters, UnexpectedToken
