@@ -118,6 +118,23 @@ def parse_header(block: bytes) -> Any:
         raise DatastoreError(f"unreadable: {err}") from err
 
 
+class ParsedHeaders:
+    """The headers of a file's HDUs, each parsed on first use and then kept: translation
+    and the section checks read the same extensions."""
+
+    def __init__(self, blocks: list[bytes]) -> None:
+        self._blocks = blocks
+        self._parsed: dict[int, Any] = {}
+
+    def __len__(self) -> int:
+        return len(self._blocks)
+
+    def __getitem__(self, index: int) -> Any:
+        if index not in self._parsed:
+            self._parsed[index] = parse_header(self._blocks[index])
+        return self._parsed[index]
+
+
 class LazyHeader(Mapping[str, Any]):
     """The keywords of one or more astropy headers (a later one wins), each value parsed
     from its card on first use: a translator reads a few dozen of hundreds of cards."""
@@ -296,8 +313,8 @@ def observe_file(
     dirs = [Path(d) for d in corrections]
     try:
         known = load_cameras(cameras)
-        blocks = read_header_blocks(Path(path))
-        units = _header_units(blocks, known)
+        headers = ParsedHeaders(read_header_blocks(Path(path)))
+        units = _header_units(headers, known)
     except QuantaError as err:
         return [Outcome(None, None, str(err))]
     outcomes: list[Outcome] = []
@@ -324,12 +341,12 @@ def observe_file(
             again = f"detector {detector} again (HDU {first} holds it)"
             outcomes.append(Outcome(hdu, None, again))
     return sorted(
-        (_checked(outcome, blocks, known) for outcome in outcomes),
+        (_checked(outcome, headers, known) for outcome in outcomes),
         key=lambda outcome: outcome.hdu or 0,
     )
 
 
-def _checked(outcome: Outcome, blocks: list[bytes], cameras: Mapping[str, Camera]) -> Outcome:
+def _checked(outcome: Outcome, headers: ParsedHeaders, cameras: Mapping[str, Camera]) -> Outcome:
     """A translated detector refused when its raw's sections cannot be read (sections
     outside the pixels, overlapping, incomplete), with a warning for each way they differ
     from its camera file's, or when a camera file's raw gives none at all; sections are
@@ -337,7 +354,7 @@ def _checked(outcome: Outcome, blocks: list[bytes], cameras: Mapping[str, Camera
     if outcome.info is None:
         return outcome
     amps: list[tuple[str | None, AmpGeometry]] = []
-    for index, header in _detector_hdus(blocks, outcome.hdu):
+    for index, header in _detector_hdus(headers, outcome.hdu):
         extname = header.get("EXTNAME")
         try:
             layouts = amp_layouts(header, extname, _shape(header))
@@ -359,13 +376,13 @@ def _checked(outcome: Outcome, blocks: list[bytes], cameras: Mapping[str, Camera
     return outcome._replace(warnings=tuple(geometry_differences(amps, detector)))
 
 
-def _detector_hdus(blocks: list[bytes], hdu: int | None) -> list[tuple[int, Any]]:
+def _detector_hdus(headers: ParsedHeaders, hdu: int | None) -> list[tuple[int, Any]]:
     """The headers (by HDU index) that give one detector's sections: its own extension,
     or every HDU of a file of one detector."""
-    indices = [hdu] if hdu is not None else range(len(blocks))
+    indices = [hdu] if hdu is not None else range(len(headers))
     found = []
     for index in indices:
-        header = parse_header(blocks[index])
+        header = headers[index]
         if has_sections(header):
             found.append((index, header))
     return found
@@ -378,12 +395,12 @@ def _shape(header: Mapping[str, Any]) -> tuple[int, int]:
 
 
 def _header_units(
-    blocks: list[bytes], cameras: Mapping[str, Camera]
+    headers: ParsedHeaders, cameras: Mapping[str, Camera]
 ) -> list[tuple[int | None, Mapping[str, Any]]]:
     """The headers to translate: the primary header alone, or, when the primary has no
     pixels and the file has image extensions and no quanta instrument of its own reads
     the primary alone, the primary merged with each image extension."""
-    first = parse_header(blocks[0])
+    first = headers[0]
     primary = LazyHeader(first)
     name = str(primary.get("INSTRUME") or "").strip()
     instrument = _installed(name) or _camera_instrument(cameras.get(name))
@@ -392,8 +409,8 @@ def _header_units(
     ):
         return [(None, primary)]
     units: list[tuple[int | None, Mapping[str, Any]]] = []
-    for index, block in enumerate(blocks[1:], 1):
-        extension = parse_header(block)
+    for index in range(1, len(headers)):
+        extension = headers[index]
         if _is_image(LazyHeader(extension)):
             units.append((index, LazyHeader(first, extension)))
     return units or [(None, primary)]
