@@ -63,12 +63,17 @@ def plan_collections(
     copied = {ref.id: ref for ref in refs}
     runs = {ref.run for ref in refs}
     plan = CollectionPlan()
-    for record in source.registry.reachable_collections(collections):
+    reachable = source.registry.reachable_collections(collections)
+    # A chain's children are reachable too: every one that is not a RUN is recreated.
+    recreated = {r.name for r in reachable if r.type != CollectionType.RUN}
+    for record in reachable:
         _check_type(target, record)
         if record.type == CollectionType.CHAINED:
             children = source.registry.get_collection_chain(record.name)
             plan.chains[record.name] = [
-                c for c in children if c in runs or _will_exist(source, target, c, collections)
+                c
+                for c in children
+                if c in runs or c in recreated or target.registry.find_collection(c) is not None
             ]
         elif record.type == CollectionType.TAGGED:
             members = _members(source, record.name, dataset_types, copied)
@@ -105,17 +110,6 @@ def apply_collections(target: Butler, plan: CollectionPlan) -> None:
             registry.register_collection(name, CollectionType.CHAINED)
         for name, children in plan.chains.items():
             registry.set_collection_chain(name, children)
-
-
-def _will_exist(source: Butler, target: Butler, name: str, collections: Sequence[str]) -> bool:
-    """Whether a chain's child is in the target after the transfer: already there, or a
-    non-RUN collection the transfer recreates."""
-    if target.registry.find_collection(name) is not None:
-        return True
-    record = source.registry.get_collection(name)
-    return record.type != CollectionType.RUN and record in source.registry.reachable_collections(
-        collections
-    )
 
 
 def _check_type(target: Butler, record: CollectionRecord) -> None:
