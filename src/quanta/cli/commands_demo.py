@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .commands_sim import LAYOUT_HELP, LAYOUT_NAMES
+from .commands_sim import layout_option
 from .option_groups import jobs_option
 from .params import deprecated_spelling, executor_options
 
@@ -40,13 +40,7 @@ DESIGNS = ("groups", "pairs", "inline")
     show_default=True,
     help="Simulation size: ptc (20 flat pairs, the demo) or quick (6 pairs, seconds).",
 )
-@click.option(
-    "--layout",
-    type=click.Choice(LAYOUT_NAMES),
-    default="simcam",
-    show_default=True,
-    help=LAYOUT_HELP,
-)
+@layout_option
 @jobs_option("Worker processes [default: all cores].")
 @deprecated_spelling("--processes", "--jobs", "jobs", type=click.IntRange(min=1))
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (>= 0).")

@@ -12,10 +12,15 @@ import click
 PRESET_NAMES = ("quick", "ptc", "full")
 #: The raw layouts of ``quanta.sim.layouts.LAYOUTS``, likewise.
 LAYOUT_NAMES = ("simcam", "decam", "lsst")
-#: What ``--layout`` offers, for help texts.
-LAYOUT_HELP = (
-    "Raw layout: simcam (one HDU per amplifier), decam (SimDECam: one file per exposure, "
-    "two amplifiers per CCD HDU, DECam headers) or lsst (16 LSST-like amplifier HDUs)."
+#: ``--layout``, shared by ``simulate`` and ``demo``.
+layout_option = click.option(
+    "--layout",
+    type=click.Choice(LAYOUT_NAMES),
+    default="simcam",
+    show_default=True,
+    help="Raw layout: simcam (one HDU per amplifier), decam (SimDECam: one file per "
+    "exposure, two amplifiers per CCD HDU, DECam headers) or lsst (16 LSST-like amplifier "
+    "HDUs).",
 )
 
 _AMP_SIZE = re.compile(r"^(\d+)[xX](\d+)$")
@@ -55,13 +60,7 @@ def parse_amp_size(
     help="Imaging pixels of one amplifier, e.g. 509x2000 (overrides the preset).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (>= 0).")
-@click.option(
-    "--layout",
-    type=click.Choice(LAYOUT_NAMES),
-    default="simcam",
-    show_default=True,
-    help=LAYOUT_HELP,
-)
+@layout_option
 @click.option(
     "--zero-noise",
     is_flag=True,
