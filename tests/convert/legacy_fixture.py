@@ -1,8 +1,9 @@
 """A legacy directory-tree repository written from SimCam raws, with every edge case a
 converter must meet; ``write_legacy_repo`` returns what it wrote for the tests to check.
 
-The raws come from ``quanta.sim.simulate``; calibrations, reruns and the stray file are
-tiny FITS images, since only their names and registry rows matter to a reader.
+The raws come from ``quanta.sim.simulate``; calibrations and processed frames are tiny
+images with IMAGE, MASK and VARIANCE extensions (as legacy exposures were), each with a
+value of its own, and defects are FITS tables, since only names, rows and formats matter.
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ import numpy as np
 import yaml
 from astropy.io import fits
 
+from quanta.convert.mapper import policy_of
 from quanta.convert.templates import DataId
+from quanta.core.image import Image
 from quanta.core.timespan import iso_from_tai_ns, tai_ns_from_utc_iso
+from quanta.datastore.formatters import formatter_for
 from quanta.sim import simulate
 from quanta.sim.simulate import SimulationSummary
 
@@ -29,44 +33,8 @@ INSTRUMENT = "SimCam"
 CCD_OF_DETECTOR = {0: 1, 1: 0}
 #: The legacy "pointing" of each kind of exposure; a legacy visit is SimCam's EXPID.
 POINTING_OF_IMGTYPE = {"bias": 1, "dark": 2, "flat": 3, "science": 100}
-POLICY = {
-    "exposures": {
-        "raw": {
-            "template": "%(field)s/%(dateObs)s/%(pointing)05d/%(filter)s/"
-            "SIMCAM-%(visit)07d-%(ccd)03d.fits",
-            "python": "lsst.afw.image.DecoratedImageU",
-            "tables": ["raw", "raw_visit"],
-        },
-        "calexp": {
-            "template": "%(pointing)05d/%(filter)s/corr/CORR-%(visit)07d-%(ccd)03d.fits",
-            "python": "lsst.afw.image.ExposureF",
-            "tables": "raw",
-        },
-    },
-    "calibrations": {
-        "bias": {
-            "template": "BIAS/%(calibDate)s/NONE/BIAS-%(calibDate)s-%(ccd)03d.fits",
-            "python": "lsst.afw.image.ExposureF",
-            "tables": "bias",
-        },
-        "dark": {
-            "template": "DARK/%(calibDate)s/NONE/DARK-%(calibDate)s-%(ccd)03d.fits",
-            "python": "lsst.afw.image.ExposureF",
-            "tables": "dark",
-        },
-        "flat": {
-            "template": "FLAT/%(calibDate)s/%(filter)s/"
-            "FLAT-%(calibDate)s-%(filter)s-%(ccd)03d.fits",
-            "python": "lsst.afw.image.ExposureF",
-            "tables": "flat",
-        },
-        "defects": {
-            "template": "DEFECTS/%(calibDate)s/DEFECTS-%(calibDate)s-%(ccd)03d.fits",
-            "python": "lsst.meas.algorithms.Defects",
-            "tables": "defect",
-        },
-    },
-}
+#: The policy quanta ships for the mapper: what the tree is written by.
+POLICY = yaml.safe_load(policy_of(MAPPER).read_text())
 #: Calibration epochs, and per registry table the (calibDate, validStart, validEnd) rows
 #: every ccd gets: bias overlaps by a day, dark has a 6-hour and a 2-day gap, flat is
 #: seamless, defects are valid until superseded (their stored range is only the date).
@@ -269,15 +237,18 @@ def _write_calibs(calib: Path) -> dict[str, tuple[str, DataId]]:
                     if dataset_type == "flat":
                         data_id["filter"] = filter_name
                     relative = templates[dataset_type]["template"] % data_id
-                    _tiny_fits(calib / relative)
+                    if dataset_type == "defects":
+                        _defects(calib / relative, ccd)
+                    else:
+                        _tiny_image(calib / relative, len(files))
                     files[relative] = (dataset_type, data_id)
     return files
 
 
 def _write_reruns(root: Path, science_visits: list[int]) -> dict[str, Rerun]:
     """A shared rerun over the root and a private one over the shared one, each holding
-    processed science frames (the private one redoes the first visit only)."""
-    template = POLICY["exposures"]["calexp"]["template"]
+    processed science frames (the private one redoes the first visit only), the shared one
+    also their ISR-corrected exposures."""
     reruns = {}
     for path, parent, visits in (
         ("rerun/shared/proc", None, science_visits),
@@ -305,14 +276,34 @@ def _write_reruns(root: Path, science_visits: list[int]) -> dict[str, Rerun]:
                     "visit": visit,
                     "ccd": ccd,
                 }
-                relative = template % data_id
-                _tiny_fits(directory / relative)
-                files[relative] = ("calexp", data_id)
+                kinds = ("calexp", "postISRCCD") if parent is None else ("calexp",)
+                for kind in kinds:
+                    relative = POLICY["exposures"][kind]["template"] % data_id
+                    _tiny_image(directory / relative, visit * 10 + ccd)
+                    files[relative] = (kind, data_id)
         reruns[path] = Rerun(path, parent, files)
     return reruns
 
 
 def _tiny_fits(path: Path) -> None:
-    """A 4x4 FITS image: a stand-in wherever only the file's name matters."""
+    """A 4x4 FITS image with no extensions: a file no template expects."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fits.PrimaryHDU(np.zeros((4, 4), dtype=np.float32)).writeto(path)
+
+
+def _tiny_image(path: Path, value: float) -> None:
+    """A 4x4 image whose pixels all hold ``value``, as a legacy exposure file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pixels = np.full((4, 4), value, dtype=np.float32)
+    image = Image(pixels, np.zeros((4, 4), dtype=np.int32), np.ones((4, 4), dtype=np.float32), {})
+    formatter_for("Image").write(image, path)
+
+
+def _defects(path: Path, ccd: int) -> None:
+    """A legacy defects file: a FITS table of boxes, one box per ccd number plus one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = [
+        fits.Column(name, format="J", array=np.arange(ccd + 1, dtype=np.int32) + offset)
+        for name, offset in (("x0", 0), ("y0", 1), ("width", 1), ("height", 2))
+    ]
+    fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns(columns)]).writeto(path)

@@ -16,6 +16,7 @@ from . import (
     commands_check,
     commands_collections,
     commands_compare,
+    commands_convert,
     commands_demo,
     commands_graph,
     commands_instruments,
@@ -84,6 +85,7 @@ for _command in (
     *commands_compare.COMMANDS,
     *commands_check.COMMANDS,
     *commands_bundle.COMMANDS,
+    *commands_convert.COMMANDS,
 ):
     cli.add_command(_command)
 

@@ -1,4 +1,5 @@
-"""The instrument of a legacy repository, from the mapper class named in ``ROOT/_mapper``."""
+"""The instrument of a legacy repository, from the mapper class named in ``ROOT/_mapper``,
+and the mapper policy (path templates) quanta ships for it."""
 
 from __future__ import annotations
 
@@ -24,6 +25,12 @@ def read_mapper(root: Path) -> str:
     if not text or len(text.split()) != 1:
         raise LegacyRepositoryError(f"{path}: expected one mapper class name, found {text!r}")
     return text
+
+
+def policy_of(mapper: str) -> Path:
+    """The policy YAML quanta ships for a known mapper class."""
+    instrument = INSTRUMENT_OF_MAPPER[mapper]
+    return Path(__file__).parent / "policies" / f"{instrument.lower()}.yaml"
 
 
 def instrument_of(root: Path) -> str:

@@ -95,22 +95,28 @@ def read_raw_registry(path: Path) -> RawRegistry:
     return RawRegistry(raws, visits)
 
 
-def read_calib_registry(path: Path) -> dict[str, list[CalibRow]]:
-    """Every table of a calibration registry: calibration type -> its rows."""
+def read_calib_registry(path: Path, errors: list[str] | None = None) -> dict[str, list[CalibRow]]:
+    """Every table of a calibration registry: calibration type -> its rows. A table quanta
+    cannot read raises, or, given an ``errors`` list, is left out with its message there."""
     with closing(_connect(path)) as db:
         found = {}
         for table in _tables(db, path):
-            found[table] = [
-                CalibRow(
-                    table,
-                    _text(row, table, "filter"),
-                    _int(row, table, "ccd"),
-                    _text(row, table, "calibDate"),
-                    _text(row, table, "validStart"),
-                    _text(row, table, "validEnd"),
-                )
-                for row in _rows(db, path, table, CALIB_COLUMNS, only=True)
-            ]
+            try:
+                found[table] = [
+                    CalibRow(
+                        table,
+                        _text(row, table, "filter"),
+                        _int(row, table, "ccd"),
+                        _text(row, table, "calibDate"),
+                        _text(row, table, "validStart"),
+                        _text(row, table, "validEnd"),
+                    )
+                    for row in _rows(db, path, table, CALIB_COLUMNS, only=True)
+                ]
+            except LegacyRepositoryError as err:
+                if errors is None:
+                    raise
+                errors.append(str(err))
     return found
 
 

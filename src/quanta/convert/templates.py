@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ..core.errors import ConfigError
+from ..core.yaml_io import load_yaml
 
 #: One %-format field: ``%(name)flags width .precision conversion``, or a literal ``%%``.
 _FIELD = re.compile(r"%(?:\((?P<name>\w+)\)[-#0 +]*\d*(?:\.\d+)?(?P<conv>[a-zA-Z])|%)")
@@ -41,7 +42,8 @@ DataId = dict[str, int | str]
 
 @dataclass(frozen=True)
 class Template:
-    """One dataset type's path template, its policy section, Python type and tables."""
+    """One dataset type's path template, its policy section, Python type and tables, and
+    whether (a calibration) it is valid until the next one supersedes it."""
 
     dataset_type: str
     section: str
@@ -50,6 +52,7 @@ class Template:
     tables: tuple[str, ...]
     pattern: re.Pattern[str]
     fields: Mapping[str, type]
+    until_superseded: bool = False
 
     @classmethod
     def parse(
@@ -59,6 +62,7 @@ class Template:
         section: str = "",
         python_type: str = "",
         tables: Sequence[str] = (),
+        until_superseded: bool = False,
     ) -> Template:
         """Compile ``template``; one that does not parse is a one-line ``ConfigError``."""
         parts: list[str] = []
@@ -95,6 +99,7 @@ class Template:
             tuple(tables),
             re.compile("".join(parts)),
             fields,
+            until_superseded,
         )
 
     def match(self, path: str) -> DataId | None:
@@ -118,11 +123,13 @@ def _bad(dataset_type: str, template: str, why: str) -> NoReturn:
     raise ConfigError(f"dataset type {dataset_type!r}: template {template!r} has {why}")
 
 
-def load_policy(policy: Mapping[str, Any]) -> list[Template]:
+def load_policy(policy: Mapping[str, Any], errors: list[str] | None = None) -> list[Template]:
     """Every dataset type with a ``template`` in a policy's sections, in policy order.
 
     A policy maps section names (``exposures``, ``calibrations``, ``datasets``...) to
-    dataset types, each with ``template``, ``python`` and ``tables`` (one name or a list).
+    dataset types, each with ``template``, ``python``, ``tables`` (one name or a list)
+    and, for calibrations, ``valid_until_superseded``. A bad entry raises ``ConfigError``,
+    or, given an ``errors`` list, is left out with its message appended there.
     """
     templates = []
     for section, entries in policy.items():
@@ -131,29 +138,37 @@ def load_policy(policy: Mapping[str, Any]) -> list[Template]:
         for name, entry in entries.items():
             if not isinstance(entry, Mapping) or "template" not in entry:
                 continue
-            template = entry["template"]
-            if not isinstance(template, str):
-                raise ConfigError(f"dataset type {name!r}: template {template!r} is not text")
-            tables = entry.get("tables", ())
-            tables = [tables] if isinstance(tables, str) else tables
-            if not isinstance(tables, list | tuple) or not all(isinstance(t, str) for t in tables):
-                raise ConfigError(f"dataset type {name!r}: tables {tables!r} are not names")
-            python = str(entry.get("python", ""))
-            templates.append(Template.parse(str(name), template, str(section), python, tables))
+            try:
+                templates.append(_entry(str(section), str(name), entry))
+            except ConfigError as err:
+                if errors is None:
+                    raise
+                errors.append(str(err))
     return templates
 
 
-def read_policy(path: Path) -> list[Template]:
-    """``load_policy`` of a policy YAML file."""
-    import yaml
+def _entry(section: str, name: str, entry: Mapping[str, Any]) -> Template:
+    """One policy entry's template, checked."""
+    template = entry["template"]
+    if not isinstance(template, str):
+        raise ConfigError(f"dataset type {name!r}: template {template!r} is not text")
+    tables = entry.get("tables", ())
+    tables = [tables] if isinstance(tables, str) else tables
+    if not isinstance(tables, list | tuple) or not all(isinstance(t, str) for t in tables):
+        raise ConfigError(f"dataset type {name!r}: tables {tables!r} are not names")
+    superseded = entry.get("valid_until_superseded", False)
+    if not isinstance(superseded, bool):
+        raise ConfigError(f"dataset type {name!r}: valid_until_superseded is not true or false")
+    python = str(entry.get("python", ""))
+    return Template.parse(name, template, section, python, tables, superseded)
 
-    try:
-        policy = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not YAML ({str(err).splitlines()[0]})") from None
+
+def read_policy(path: Path, errors: list[str] | None = None) -> list[Template]:
+    """``load_policy`` of a policy YAML file; an unreadable file always raises."""
+    policy = load_yaml(path)
     if not isinstance(policy, Mapping):
         raise ConfigError(f"{path}: a mapper policy is a mapping of sections")
-    return load_policy(policy)
+    return load_policy(policy, errors)
 
 
 def is_ignored(name: str) -> bool:

@@ -7,8 +7,11 @@ only when needed.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import re
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,7 +103,8 @@ def tai_ns_from_utc_iso(text: str) -> int:
     from astropy.time import Time
 
     try:
-        return tai_ns_from_time(Time(text, scale="utc", format="isot"))
+        with _future_leap_seconds_unknown():
+            return tai_ns_from_time(Time(text, scale="utc", format="isot"))
     except ValueError as err:
         raise TimespanError(f"invalid UTC time {text!r}: {err}") from None
 
@@ -117,7 +121,19 @@ def utc_iso_from_tai_ns(ns: int) -> str:
     days, rest = divmod(ns, 86_400_000_000_000)
     time = Time(2440587.5 + days, rest / 86_400_000_000_000, format="jd", scale="tai")
     time.precision = 3
-    return str(time.utc.isot)
+    with _future_leap_seconds_unknown():
+        return str(time.utc.isot)
+
+
+@contextlib.contextmanager
+def _future_leap_seconds_unknown() -> Iterator[None]:
+    """Silence ERFA's "dubious year" for UTC times past the known leap seconds: such
+    times (a validity open to 2037) convert as if no leap second came after."""
+    from erfa import ErfaWarning  # type: ignore[import-untyped]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ErfaWarning)
+        yield
 
 
 @dataclass(frozen=True, slots=True)

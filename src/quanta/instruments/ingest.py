@@ -52,13 +52,15 @@ class IngestError(QuantaError, ValueError):
 
 @dataclass
 class IngestReport:
-    """What an ingest did: new raws, raws already in the repository, refused files, and
-    warnings about raws that went in (their sections disagree with their camera file)."""
+    """What an ingest did: new raws, raws already in the repository, refused files,
+    warnings about raws that went in (their sections disagree with their camera file), and
+    the file each raw that went in or was there came from."""
 
     ingested: list[DatasetRef] = field(default_factory=list)
     already_present: list[DatasetRef] = field(default_factory=list)
     refused: Refused = field(default_factory=list)
     warnings: Refused = field(default_factory=list)
+    sources: list[tuple[Path, DatasetRef]] = field(default_factory=list)
 
 
 def raw_run(instrument: str) -> str:
@@ -102,6 +104,7 @@ def ingest_raws(
             report.ingested = butler.ingest(items, transfer)
         new = {ref.id for ref in report.ingested}
         report.already_present = [item[1] for item in items if item[1].id not in new]
+        report.sources = [(Path(item[0]), item[1]) for item in items]
     report.refused.sort()
     return report
 
