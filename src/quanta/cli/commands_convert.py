@@ -19,12 +19,7 @@ if TYPE_CHECKING:
     from quanta.convert.plan import Plan
 
 #: Transfer modes that leave the legacy repository as it was.
-CONVERT_TRANSFERS = (
-    TransferMode.COPY,
-    TransferMode.LINK,
-    TransferMode.SYMLINK,
-    TransferMode.DIRECT,
-)
+CONVERT_TRANSFERS = (*BETWEEN_REPOSITORIES, TransferMode.DIRECT)
 
 
 @click.command("convert")
