@@ -114,7 +114,7 @@ def write_legacy_repo(where: Path) -> LegacyRepo:
     (root / "_mapper").write_text(MAPPER + "\n")
     policy = where / "SimCamMapper.yaml"
     policy.write_text(yaml.safe_dump(POLICY, sort_keys=False))
-    rows, raws = _write_raws(root, simulate(where / "sim", preset="quick"))
+    rows, raws = _write_raws(root, simulate(where / "sim", preset="ptc", amp_size=(32, 32)))
     # The registry names a file since deleted, and a copied file was never registered.
     gone = sorted(raws)[0]
     (root / gone).unlink()
