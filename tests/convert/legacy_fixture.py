@@ -279,10 +279,16 @@ def _write_reruns(root: Path, science_visits: list[int]) -> dict[str, Rerun]:
                 kinds = ("calexp", "postISRCCD") if parent is None else ("calexp",)
                 for kind in kinds:
                     relative = POLICY["exposures"][kind]["template"] % data_id
-                    _tiny_image(directory / relative, visit * 10 + ccd)
+                    _tiny_image(directory / relative, pixel_value(visit, ccd))
                     files[relative] = (kind, data_id)
         reruns[path] = Rerun(path, parent, files)
     return reruns
+
+
+def pixel_value(visit: int, ccd: int) -> float:
+    """What every pixel of a rerun's frame of ``visit`` and ``ccd`` holds: small enough
+    that float32 keeps a change of a fraction of one."""
+    return float(visit % 1000 * 10 + ccd)
 
 
 def _tiny_fits(path: Path) -> None:

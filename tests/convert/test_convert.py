@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner, Result
 
-from convert.legacy_fixture import LegacyRepo
+from convert.legacy_fixture import LegacyRepo, pixel_value
 from quanta.butler import Butler
 from quanta.cli.main import cli
 from quanta.core.collections import CollectionType
@@ -131,8 +131,8 @@ def test_legacy_numbers_become_the_ids_the_headers_give(
                 **{key: data_id["visit"]},
                 collections=f"{INSTRUMENT}/runs/proc",
             )
-            # Each legacy frame holds visit * 10 + ccd in every pixel.
-            assert np.all(image.image == data_id["visit"] * 10 + data_id["ccd"]), path
+            expected = pixel_value(int(data_id["visit"]), int(data_id["ccd"]))
+            assert np.all(image.image == expected), path
 
 
 def _spans(butler: Butler, kind: str, detector: int) -> dict[str, Timespan]:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from .errors import CommandError
-from .params import BindValue, bind_option, repo_argument, where_option
+from .option_groups import jobs_option
+from .params import BindValue, bind_option, where_option
 
 if TYPE_CHECKING:
+    from quanta.butler import Butler
     from quanta.compare import CompareReport
 
 #: Most non-identical datasets described under the summary table.
@@ -19,16 +22,16 @@ _LISTED = 20
 
 
 @click.command("compare")
-@repo_argument
-@click.argument("collection_a")
-@click.argument("collection_b")
+@click.argument("side_a", metavar="REPO_A:COLLECTION_A")
+@click.argument("side_b", metavar="REPO_B:COLLECTION_B")
 @click.argument("dataset_types", nargs=-1, metavar="[DATASET_TYPE]...")
 @click.option(
     "--repo-b",
     type=click.Path(path_type=Path),
     metavar="REPO_B",
-    help="Repository of COLLECTION_B; REPO when omitted.",
+    help="In the form REPO COLLECTION_A COLLECTION_B: the repository of COLLECTION_B.",
 )
+@jobs_option("Processes reading a legacy repository's headers.", default=1)
 @where_option
 @bind_option
 @click.option(
@@ -85,11 +88,11 @@ _LISTED = 20
     help="Exit with 1 when anything differs beyond tolerance, is missing or unreadable.",
 )
 def compare(
-    repo: Path,
-    collection_a: str,
-    collection_b: str,
+    side_a: str,
+    side_b: str,
     dataset_types: tuple[str, ...],
     repo_b: Path | None,
+    jobs: int,
     where: str | None,
     binds: dict[str, BindValue],
     rtol: float,
@@ -103,15 +106,19 @@ def compare(
 ) -> None:
     """Compare the datasets of two collections.
 
-    Compares COLLECTION_A of REPO with COLLECTION_B (of REPO_B, or of REPO): the data IDs
-    on each side, then every pair of datasets with the same data ID, images pixel by
-    pixel, tables column by column, structured data path by path. Without DATASET_TYPE
-    arguments every dataset type in either collection is compared except the *_log and
-    *_metadata ones, which hold timings. Prints one row per dataset type.
+    Compares COLLECTION_A of REPO_A with COLLECTION_B of REPO_B (the same repository or
+    another): the data IDs on each side, then every pair of datasets with the same data
+    ID, images pixel by pixel, tables column by column, structured data path by path.
+    Without DATASET_TYPE arguments every dataset type in either collection is compared
+    except the *_log and *_metadata ones, which hold timings. Prints one row per dataset
+    type.
+
+    A side may be a legacy directory-tree repository, read where it is through the
+    conversion quanta convert makes: LEGACY_ROOT:rerun/NAME, LEGACY_ROOT: (its root) or
+    LEGACY_ROOT:<instrument>/calib/<calibDate> (one calibration date). The older form
+    REPO COLLECTION_A COLLECTION_B [--repo-b REPO_B] compares within REPO (or with REPO_B).
     """
     from quanta.compare import CompareOptions, compare_collections, write_html
-
-    from .operations import open_butler
 
     keys = tuple(k.strip() for k in (match_columns or "").split(",") if k.strip())
     if keys and match_sky is not None:
@@ -122,9 +129,13 @@ def compare(
     if match_sky is not None:
         settings["match_sky"] = match_sky
     options = CompareOptions.model_validate(settings)
+    (repo, collection_a), (other, collection_b), dataset_types = _sides(
+        side_a, side_b, dataset_types, repo_b
+    )
     with contextlib.ExitStack() as stack:
-        butler_a = stack.enter_context(open_butler(repo))
-        butler_b = butler_a if repo_b is None else stack.enter_context(open_butler(repo_b))
+        opened: dict[Path, tuple[Butler, str | None]] = {}
+        butler_a, collection_a = _open(stack, opened, repo, collection_a, jobs)
+        butler_b, collection_b = _open(stack, opened, other, collection_b, jobs)
         report = compare_collections(
             butler_a,
             collection_a,
@@ -147,6 +158,52 @@ def compare(
                 raise CommandError(f"cannot write {path}: {err.strerror or err}") from err
     if fail_on_diff and report.differs:
         raise click.exceptions.Exit(1)
+
+
+def _sides(
+    side_a: str, side_b: str, rest: tuple[str, ...], repo_b: Path | None
+) -> tuple[tuple[Path, str], tuple[Path, str], tuple[str, ...]]:
+    """Both sides as (repository, collection) and the dataset types, from either form of
+    the arguments. Collection names hold no ':', so a side splits at its last one."""
+    if ":" in side_a:
+        if repo_b is not None:
+            raise click.UsageError("--repo-b is for the form REPO COLLECTION_A COLLECTION_B")
+        if ":" not in side_b:
+            raise click.UsageError(f"give the second side as REPO_B:COLLECTION_B, not {side_b!r}")
+        (path_a, name_a), (path_b, name_b) = (s.rsplit(":", 1) for s in (side_a, side_b))
+        return (Path(path_a), name_a), (Path(path_b), name_b), rest
+    if not rest:
+        raise click.UsageError("give REPO_A:COLLECTION_A REPO_B:COLLECTION_B")
+    repo = Path(side_a)
+    return (repo, side_b), (repo_b or repo, rest[0]), rest[1:]
+
+
+def _open(
+    stack: contextlib.ExitStack,
+    opened: dict[Path, tuple[Butler, str | None]],
+    path: Path,
+    collection: str,
+    jobs: int,
+) -> tuple[Butler, str]:
+    """One side's repository (opened once for both sides) and collection: a repository
+    as it is, a legacy one converted into a scratch repository that lives as long as the
+    comparison, its location named as the conversion names it."""
+    from quanta.convert.scratch import is_legacy_root, legacy_collection, open_legacy
+
+    from .operations import open_butler
+
+    if path not in opened:
+        if is_legacy_root(path):
+            prefix = "quanta-legacy-"
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix)))
+            butler, instrument = open_legacy(path, scratch / "repo", jobs)
+            opened[path] = (stack.enter_context(butler), instrument)
+        else:
+            opened[path] = (stack.enter_context(open_butler(path)), None)
+    butler, legacy_instrument = opened[path]
+    if legacy_instrument is None:
+        return butler, collection
+    return butler, legacy_collection(legacy_instrument, collection)
 
 
 def _print_report(report: CompareReport) -> None:
