@@ -87,6 +87,12 @@ def standard_sections(header: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
+def section_cards(header: Mapping[str, Any]) -> dict[str, Any]:
+    """Only the section keywords of a header: all that amplifier geometry needs, read
+    without parsing the value of every other card (most of a raw's header)."""
+    return {key: header[key] for key in header if _is_section(key)}
+
+
 def _is_section(key: str) -> bool:
     return bool(key in SECTIONS or key == CCD_SECTION or _SUFFIXED.match(key) or _VENDOR.match(key))
 

@@ -27,7 +27,7 @@ from typing import Any, BinaryIO, NamedTuple, TypeVar
 
 from ..core.errors import DatastoreError, QuantaError
 from ..core.raw import AmpGeometry
-from ..core.raw_layout import amp_layouts, has_sections
+from ..core.raw_layout import amp_layouts, has_sections, section_cards
 from .base import HeaderError, Instrument, ObservationInfo
 from .camera import Camera, load_camera
 from .geometry import geometry_differences
@@ -357,7 +357,7 @@ def _checked(outcome: Outcome, headers: ParsedHeaders, cameras: Mapping[str, Cam
     for index, header in _detector_hdus(headers, outcome.hdu):
         extname = header.get("EXTNAME")
         try:
-            layouts = amp_layouts(header, extname, _shape(header))
+            layouts = amp_layouts(section_cards(header), extname, _shape(header))
         except ValueError as err:
             where = f"HDU {index}" + (f" ({extname})" if extname else "") + ": "
             reason = f"{'' if outcome.hdu is not None else where}bad sections: {err}"
