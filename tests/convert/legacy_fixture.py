@@ -8,10 +8,7 @@ value of its own, and defects are FITS tables, since only names, rows and format
 
 from __future__ import annotations
 
-import os
 import shutil
-import sqlite3
-from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,20 +16,25 @@ import numpy as np
 import yaml
 from astropy.io import fits
 
+from quanta.convert.legacy_writer import (
+    POINTING_OF_IMGTYPE,
+    file_simcam_raws,
+    write_calib_registry,
+    write_mapper,
+    write_raw_registry,
+    write_rerun_config,
+)
 from quanta.convert.mapper import policy_of
+from quanta.convert.registries import CalibRow
 from quanta.convert.templates import DataId
 from quanta.core.image import Image
-from quanta.core.timespan import iso_from_tai_ns, tai_ns_from_utc_iso
 from quanta.datastore.formatters import formatter_for
 from quanta.sim import simulate
-from quanta.sim.simulate import SimulationSummary
 
 MAPPER = "lsst.obs.simcam.SimCamMapper"
 INSTRUMENT = "SimCam"
 #: Legacy ccd number of each SimCam detector id: swapped, so mixing them up shows.
 CCD_OF_DETECTOR = {0: 1, 1: 0}
-#: The legacy "pointing" of each kind of exposure; a legacy visit is SimCam's EXPID.
-POINTING_OF_IMGTYPE = {"bias": 1, "dark": 2, "flat": 3, "science": 100}
 #: The policy quanta ships for the mapper: what the tree is written by.
 POLICY = yaml.safe_load(policy_of(MAPPER).read_text())
 #: Calibration epochs, and per registry table the (calibDate, validStart, validEnd) rows
@@ -110,19 +112,21 @@ def write_legacy_repo(where: Path) -> LegacyRepo:
     ``where/SimCamMapper.yaml`` (a policy lives with the mapper, not in the repository)
     and the simulated raws it copies under ``where/sim``."""
     root = where / "repo"
-    root.mkdir(parents=True)
-    (root / "_mapper").write_text(MAPPER + "\n")
+    write_mapper(root, MAPPER)
     policy = where / "SimCamMapper.yaml"
     policy.write_text(yaml.safe_dump(POLICY, sort_keys=False))
-    rows, raws = _write_raws(root, simulate(where / "sim", preset="ptc", amp_size=(32, 32)))
+    summary = simulate(where / "sim", preset="ptc", amp_size=(32, 32))
+    sources = [path for paths in summary.files.values() for path in paths]
+    filed = file_simcam_raws(root, POLICY["exposures"]["raw"]["template"], sources, CCD_OF_DETECTOR)
+    raws = {relative: ("raw", data_id) for relative, data_id, _ in filed}
     # The registry names a file since deleted, and a copied file was never registered.
     gone = sorted(raws)[0]
     (root / gone).unlink()
     gone_key = _key(raws.pop(gone)[1])
     unregistered = sorted(raws)[-1]
     unregistered_key = _key(raws[unregistered][1])
-    rows = [row for row in rows if (row["visit"], row["ccd"]) != unregistered_key]
-    _write_raw_registry(root / "registry.sqlite3", rows)
+    rows = [row for _, _, row in filed if (row.visit, row.ccd) != unregistered_key]
+    write_raw_registry(root / "registry.sqlite3", rows)
     stray_dir = (root / gone).parent
     stray = stray_dir / "SIMCAM-focus-scan.fits"
     _tiny_fits(stray)
@@ -139,8 +143,8 @@ def write_legacy_repo(where: Path) -> LegacyRepo:
         policy=policy,
         raws=raws,
         calibs=calibs,
-        registered={(row["visit"], row["ccd"]) for row in rows},
-        visits={row["visit"] for row in rows},
+        registered={(row.visit, row.ccd) for row in rows},
+        visits={row.visit for row in rows},
         rows_without_files={gone_key},
         files_without_rows=[unregistered],
         reruns=reruns,
@@ -154,94 +158,27 @@ def _key(data_id: DataId) -> tuple[int, int]:
     return int(data_id["visit"]), int(data_id["ccd"])
 
 
-def _write_raws(
-    root: Path, summary: SimulationSummary
-) -> tuple[list[dict[str, int | float | str]], dict[str, tuple[str, DataId]]]:
-    """Copy every simulated raw into the template tree; its registry rows and data IDs."""
-    template = POLICY["exposures"]["raw"]["template"]
-    rows: list[dict[str, int | float | str]] = []
-    raws: dict[str, tuple[str, DataId]] = {}
-    for paths in summary.files.values():
-        for source in paths:
-            header = fits.getheader(source, 0)
-            date_obs = str(header["DATE-OBS"])
-            data_id: DataId = {
-                "field": str(header["OBJECT"]),
-                "dateObs": date_obs[:10],
-                "pointing": POINTING_OF_IMGTYPE[str(header["IMGTYPE"])],
-                "filter": str(header["FILTER"]),
-                "visit": int(header["EXPID"]),
-                "ccd": CCD_OF_DETECTOR[int(header["DETECTOR"])],
-            }
-            relative = template % data_id
-            (root / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, root / relative)
-            raws[relative] = ("raw", data_id)
-            tai = iso_from_tai_ns(tai_ns_from_utc_iso(date_obs))
-            rows.append(
-                {
-                    **data_id,
-                    "taiObs": tai,
-                    "expTime": float(header["EXPTIME"]),
-                    "dataType": str(header["IMGTYPE"]),
-                }
-            )
-    return rows, raws
-
-
-def _write_raw_registry(path: Path, rows: list[dict[str, int | float | str]]) -> None:
-    """``raw`` with one row per visit and ccd, ``raw_visit`` with one per visit."""
-    with closing(sqlite3.connect(path)) as db, db:
-        db.execute(
-            "CREATE TABLE raw (id INTEGER PRIMARY KEY AUTOINCREMENT, field TEXT, visit INT, "
-            "ccd INT, pointing INT, filter TEXT, dateObs TEXT, taiObs TEXT, expTime DOUBLE, "
-            "dataType TEXT, UNIQUE(visit, ccd))"
-        )
-        db.execute(
-            "CREATE TABLE raw_visit (visit INT, field TEXT, filter TEXT, dateObs TEXT, "
-            "taiObs TEXT, UNIQUE(visit))"
-        )
-        columns = ("field", "visit", "ccd", "pointing", "filter", "dateObs", "taiObs")
-        db.executemany(
-            f"INSERT OR IGNORE INTO raw ({', '.join(columns)}, expTime, dataType) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [[row[c] for c in (*columns, "expTime", "dataType")] for row in rows],
-        )
-        db.executemany(
-            "INSERT OR IGNORE INTO raw_visit VALUES (?, ?, ?, ?, ?)",
-            [[row[c] for c in ("visit", "field", "filter", "dateObs", "taiObs")] for row in rows],
-        )
-
-
 def _write_calibs(calib: Path) -> dict[str, tuple[str, DataId]]:
     """One tiny file per calibration row, and ``calibRegistry.sqlite3`` listing them."""
     calib.mkdir()
     templates = POLICY["calibrations"]
     files: dict[str, tuple[str, DataId]] = {}
-    with closing(sqlite3.connect(calib / "calibRegistry.sqlite3")) as db, db:
-        for table, dates in CALIB_ROWS.items():
-            dataset_type, filter_name = CALIB_TYPES[table]
-            db.execute(
-                f"CREATE TABLE {table} (id INTEGER PRIMARY KEY AUTOINCREMENT, filter TEXT, "
-                "ccd INT, calibDate TEXT, validStart TEXT, validEnd TEXT, "
-                "UNIQUE(filter, ccd, calibDate))"
-            )
-            for ccd in sorted(CCD_OF_DETECTOR.values()):
-                for calib_date, start, end in dates:
-                    db.execute(
-                        f"INSERT INTO {table} (filter, ccd, calibDate, validStart, validEnd) "
-                        "VALUES (?, ?, ?, ?, ?)",
-                        (filter_name, ccd, calib_date, start, end),
-                    )
-                    data_id: DataId = {"calibDate": calib_date, "ccd": ccd}
-                    if dataset_type == "flat":
-                        data_id["filter"] = filter_name
-                    relative = templates[dataset_type]["template"] % data_id
-                    if dataset_type == "defects":
-                        _defects(calib / relative, ccd)
-                    else:
-                        _tiny_image(calib / relative, len(files))
-                    files[relative] = (dataset_type, data_id)
+    rows = []
+    for table, dates in CALIB_ROWS.items():
+        dataset_type, filter_name = CALIB_TYPES[table]
+        for ccd in sorted(CCD_OF_DETECTOR.values()):
+            for calib_date, start, end in dates:
+                rows.append(CalibRow(table, filter_name, ccd, calib_date, start, end))
+                data_id: DataId = {"calibDate": calib_date, "ccd": ccd}
+                if dataset_type == "flat":
+                    data_id["filter"] = filter_name
+                relative = templates[dataset_type]["template"] % data_id
+                if dataset_type == "defects":
+                    _defects(calib / relative, ccd)
+                else:
+                    _tiny_image(calib / relative, len(files))
+                files[relative] = (dataset_type, data_id)
+    write_calib_registry(calib / "calibRegistry.sqlite3", rows)
     return files
 
 
@@ -255,18 +192,7 @@ def _write_reruns(root: Path, science_visits: list[int]) -> dict[str, Rerun]:
         ("rerun/private/alice", "rerun/shared/proc", science_visits[:1]),
     ):
         directory = root / path
-        directory.mkdir(parents=True)
-        parent_dir = root / parent if parent else root
-        cfg = {
-            "_mapper": MAPPER,
-            "_mapperArgs": {},
-            "_parents": [os.path.relpath(parent_dir, directory)],
-            "_policy": None,
-            "_root": None,
-        }
-        (directory / "repositoryCfg.yaml").write_text(
-            "!RepositoryCfg_v1\n" + yaml.safe_dump(cfg, sort_keys=False)
-        )
+        write_rerun_config(directory, MAPPER, [root / parent if parent else root])
         files: dict[str, tuple[str, DataId]] = {}
         for visit in visits:
             for ccd in sorted(CCD_OF_DETECTOR.values()):
