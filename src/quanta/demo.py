@@ -258,3 +258,86 @@ def _results(butler: Any, run: str, truth: dict[str, Any]) -> tuple[list[AmpResu
         uri = butler.get_uri("ptcPlot", ref.data_id, collections=[run])
         plots.append(Path(url2pathname(urlparse(uri).path)))
     return amps, plots
+
+
+#: The legacy mapper whose repositories ``write_legacy_night`` writes.
+LEGACY_MAPPER = "lsst.obs.simcam.SimCamMapper"
+#: How many days either side of the night a legacy master is valid.
+LEGACY_VALIDITY_DAYS = 15
+
+
+def write_legacy_night(
+    directory: Path,
+    preset: str = "quick",
+    processes: int = 1,
+    seed: int = 0,
+    say: Callable[[str], None] = lambda _: None,
+) -> Path:
+    """Write a legacy directory-tree repository of one simulated night into
+    ``directory/legacy``: raws filed by the SimCam policy's templates with their raw
+    registry, and master bias, dark and flat made by quanta's own pipelines (in a scratch
+    repository, removed after) with their calibration registry, each valid for
+    ``LEGACY_VALIDITY_DAYS`` days either side of the night. Converting it and rebuilding
+    the masters in quanta gives the same pixels: a parity check that must pass."""
+    import datetime
+    import shutil
+    import tempfile
+
+    from .butler import Butler
+    from .convert.legacy_writer import (
+        file_simcam_raws,
+        write_calib_registry,
+        write_mapper,
+        write_raw_registry,
+    )
+    from .convert.mapper import policy_of
+    from .convert.registries import CalibRow
+    from .core.yaml_io import load_yaml
+    from .exec.executor_choice import choose_executor
+    from .instruments.ingest import ingest_raws
+    from .sim import simulate
+
+    root = Path(directory) / "legacy"
+    if root.exists():
+        raise ConfigError(f"{root} already exists; give a new directory")
+    policy = load_yaml(policy_of(LEGACY_MAPPER))
+    say(f"simulating the {preset!r} preset into {directory / 'sim'}")
+    summary = simulate(Path(directory) / "sim", preset=preset, seed=seed)
+    sources = [path for paths in summary.files.values() for path in paths]
+    write_mapper(root, LEGACY_MAPPER)
+    detectors = range(json.loads(summary.truth_path.read_text())["camera"]["detectors"])
+    filed = file_simcam_raws(
+        root, policy["exposures"]["raw"]["template"], sources, {d: d for d in detectors}
+    )
+    write_raw_registry(root / "registry.sqlite3", [row for _, _, row in filed])
+    say(f"filed {len(filed)} raws under {root}")
+    night = datetime.date.fromisoformat(str(filed[0][1]["dateObs"]))
+    span = datetime.timedelta(days=LEGACY_VALIDITY_DAYS)
+    calib_date, start, end = (d.isoformat() for d in (night, night - span, night + span))
+    rows = []
+    with (
+        tempfile.TemporaryDirectory(prefix="quanta-legacy-") as scratch,
+        Butler.create(Path(scratch) / "repo") as butler,
+    ):
+        say("building the master bias, dark and flat with quanta's pipelines")
+        _register(butler, INSTRUMENT, None)
+        ingest_raws(butler, sources, jobs=processes)
+        running = choose_executor(None, processes, None, None).start(butler.root)
+        try:
+            certify_masters(butler, running, say=lambda line: say(f"  {line}"))
+        finally:
+            running.shutdown()
+        for kind in ("bias", "dark", "flat"):
+            for ref in butler.query_datasets(kind, [CALIB], find_first=False):
+                filter_name = str(ref.data_id.get("physical_filter", "NONE"))
+                ccd = int(ref.data_id["detector"])
+                data_id = {"calibDate": calib_date, "ccd": ccd, "filter": filter_name}
+                target = root / "CALIB" / (policy["calibrations"][kind]["template"] % data_id)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                source = url2pathname(urlparse(butler.get_uri(ref)).path)
+                shutil.copyfile(source, target)
+                ccd = int(ref.data_id["detector"])
+                rows.append(CalibRow(kind, filter_name, ccd, calib_date, start, end))
+    write_calib_registry(root / "CALIB" / "calibRegistry.sqlite3", rows)
+    say(f"wrote {len(rows)} master calibrations dated {calib_date} under {root / 'CALIB'}")
+    return root

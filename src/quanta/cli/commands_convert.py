@@ -171,4 +171,33 @@ def _print_problems(
         click.echo(f"error: {error}", err=True)
 
 
-COMMANDS = [convert]
+@click.command("demo-legacy")
+@click.argument(
+    "directory",
+    required=False,
+    default="quanta-legacy",
+    type=click.Path(file_okay=False, path_type=Path),
+)
+@click.option(
+    "--preset",
+    type=click.Choice(("quick", "ptc")),
+    default="quick",
+    show_default=True,
+    help="Simulation size of the night.",
+)
+@jobs_option("Worker processes building the masters.", default=1)
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (>= 0).")
+def demo_legacy(directory: Path, preset: str, jobs: int, seed: int) -> None:
+    """Write a legacy repository of a simulated night, to try convert and compare on.
+
+    Simulates a night into DIRECTORY/sim and writes DIRECTORY/legacy in the old
+    directory-tree layout: the raws filed by template with their raw registry, and master
+    bias, dark and flat (made by quanta's own pipelines) with their calibration registry.
+    """
+    from quanta.demo import write_legacy_night
+
+    root = write_legacy_night(directory, preset, jobs, seed, say=lambda s: click.echo(f"== {s}"))
+    click.echo(f"legacy repository: {root}; convert it with 'quanta convert REPO {root}'")
+
+
+COMMANDS = [convert, demo_legacy]
