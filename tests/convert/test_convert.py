@@ -317,3 +317,21 @@ def test_a_calibration_table_with_an_unknown_column_is_left_out(
     with Butler(tmp_path / "out") as butler:
         assert len(butler.query_datasets("bias", collections="SimCam/calib")) > 0
         assert "dark" not in {dt.name for dt in butler.registry.query_dataset_types()}
+
+
+def test_calibrations_elsewhere_stay_where_they_are_with_direct(
+    legacy: LegacyRepo, tmp_path: Path
+) -> None:
+    calibs = tmp_path / "calibs"
+    shutil.copytree(legacy.root / "CALIB", calibs)
+    out = tmp_path / "out"
+    result = invoke("convert", out, legacy.root, "--calibs", calibs, "--transfer", "direct")
+    assert result.exit_code == 0, result.stderr
+    with Butler(out) as butler:
+        refs = butler.query_datasets("flat", "SimCam/calib", find_first=False)
+        assert len(refs) == sum(1 for t, _ in legacy.calibs.values() if t == "flat")
+        for ref in refs:
+            assert butler.get_uri(ref).startswith(calibs.as_uri() + "/")
+        raw = butler.query_datasets("raw", "SimCam/raw/all")[0]
+        assert butler.get_uri(raw).startswith(legacy.root.as_uri() + "/")
+    assert not any(out.rglob("*.fits"))
