@@ -35,6 +35,9 @@ MAPPER = "lsst.obs.simcam.SimCamMapper"
 INSTRUMENT = "SimCam"
 #: Legacy ccd number of each SimCam detector id: swapped, so mixing them up shows.
 CCD_OF_DETECTOR = {0: 1, 1: 0}
+#: The tract and patch ("x,y") of the shared rerun's one coadd.
+COADD_TRACT = 0
+COADD_PATCH = "1,2"
 #: The policy quanta ships for the mapper: what the tree is written by.
 POLICY = yaml.safe_load(policy_of(MAPPER).read_text())
 #: Calibration epochs, and per registry table the (calibDate, validStart, validEnd) rows
@@ -185,7 +188,7 @@ def _write_calibs(calib: Path) -> dict[str, tuple[str, DataId]]:
 def _write_reruns(root: Path, science_visits: list[int]) -> dict[str, Rerun]:
     """A shared rerun over the root and a private one over the shared one, each holding
     processed science frames (the private one redoes the first visit only), the shared one
-    also their ISR-corrected exposures."""
+    also their ISR-corrected exposures and a coadd."""
     reruns = {}
     for path, parent, visits in (
         ("rerun/shared/proc", None, science_visits),
@@ -207,6 +210,11 @@ def _write_reruns(root: Path, science_visits: list[int]) -> dict[str, Rerun]:
                     relative = POLICY["exposures"][kind]["template"] % data_id
                     _tiny_image(directory / relative, pixel_value(visit, ccd))
                     files[relative] = (kind, data_id)
+        if parent is None:
+            coadd: DataId = {"filter": "SimCam-r", "tract": COADD_TRACT, "patch": COADD_PATCH}
+            relative = POLICY["exposures"]["deepCoadd"]["template"] % coadd
+            _tiny_image(directory / relative, 7.0)
+            files[relative] = ("deepCoadd", coadd)
         reruns[path] = Rerun(path, parent, files)
     return reruns
 

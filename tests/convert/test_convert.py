@@ -14,13 +14,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner, Result
 
-from convert.legacy_fixture import LegacyRepo, pixel_value
+from convert.legacy_fixture import COADD_TRACT, LegacyRepo, pixel_value
 from quanta.butler import Butler
 from quanta.cli.main import cli
 from quanta.core.collections import CollectionType
 from quanta.core.timespan import Timespan
 
 INSTRUMENT = "SimCam"
+SKYMAP = "legacySky"
 
 
 def invoke(*args: object) -> Result:
@@ -38,10 +39,31 @@ class Converted:
 
 @pytest.fixture(scope="module")
 def converted(legacy: LegacyRepo, tmp_path_factory: pytest.TempPathFactory) -> Converted:
-    """The fixture converted once into a new SQLite repository, with two processes."""
+    """The fixture converted once into a new SQLite repository with a skymap, with two
+    processes."""
     root = tmp_path_factory.mktemp("converted") / "repo"
-    result = invoke("convert", root, legacy.root, "-j", 2)
+    with_skymap(Butler.create(root))
+    result = invoke("convert", root, legacy.root, "-j", 2, "--skymap", SKYMAP)
     return Converted(root, result)
+
+
+def with_skymap(butler: Butler) -> None:
+    """Register the skymap of the fixture's coadd (4 x 4 patches a tract), then close."""
+    with butler:
+        butler.insert_dimension_records(
+            "skymap",
+            [{"name": SKYMAP, "hash": "0", "tract_max": 1, "patch_nx_max": 4, "patch_ny_max": 4}],
+        )
+        butler.insert_dimension_records(
+            "tract", [{"skymap": SKYMAP, "id": COADD_TRACT, "ra": 0.0, "dec": 0.0}]
+        )
+        butler.insert_dimension_records(
+            "patch",
+            [
+                {"skymap": SKYMAP, "tract": COADD_TRACT, "id": i, "cell_x": i % 4, "cell_y": i // 4}
+                for i in range(16)
+            ],
+        )
 
 
 def contents(root: Path) -> dict[str, Any]:
@@ -111,10 +133,19 @@ def test_every_dataset_is_accounted_for(legacy: LegacyRepo, converted: Converted
             run = f"{chain}/legacy"
             found = [
                 ref
-                for kind in ("calexp", "postISRCCD")
+                for kind in ("calexp", "postISRCCD", "deepCoadd")
+                if kind in {k for k, _ in rerun.files.values()}
                 for ref in butler.query_datasets(kind, collections=run)
             ]
             assert len(found) == len(rerun.files)
+        (coadd,) = butler.query_datasets("deepCoadd", f"{INSTRUMENT}/runs/proc")
+        assert (
+            coadd.data_id.key()
+            == butler.registry.expand_data_id(
+                {"skymap": SKYMAP, "tract": COADD_TRACT, "patch": 2 * 4 + 1, "band": "r"},
+                coadd.dataset_type.dimensions.names,
+            ).key()
+        )
 
 
 def test_legacy_numbers_become_the_ids_the_headers_give(
@@ -122,6 +153,8 @@ def test_legacy_numbers_become_the_ids_the_headers_give(
 ) -> None:
     with Butler(converted.root) as butler:
         for path, (kind, data_id) in legacy.reruns["rerun/shared/proc"].files.items():
+            if kind == "deepCoadd":
+                continue
             detector = next(d for d, c in legacy.ccd_of_detector.items() if c == data_id["ccd"])
             key = "exposure" if kind == "postISRCCD" else "visit"
             image = butler.get(
@@ -187,7 +220,8 @@ def test_reruns_chain_their_parents_in_order(legacy: LegacyRepo, converted: Conv
             "SimCam/legacy",
         ]
         assert butler.get_collection_chain("SimCam/legacy") == ["SimCam/raw/all", "SimCam/calib"]
-        visits = sorted({d["visit"] for _, d in legacy.reruns["rerun/shared/proc"].files.values()})
+        shared = legacy.reruns["rerun/shared/proc"].files.values()
+        visits = sorted({d["visit"] for kind, d in shared if kind == "calexp"})
         redone = {d["visit"] for _, d in legacy.reruns["rerun/private/alice"].files.values()}
         for visit in visits:
             ref = butler.find_dataset(
@@ -209,7 +243,7 @@ def test_reruns_chain_their_parents_in_order(legacy: LegacyRepo, converted: Conv
 
 def test_converting_twice_changes_nothing(legacy: LegacyRepo, converted: Converted) -> None:
     before = contents(converted.root)
-    again = invoke("convert", converted.root, legacy.root)
+    again = invoke("convert", converted.root, legacy.root, "--skymap", SKYMAP)
     assert again.exit_code == 0, again.stderr
     assert "raws: 0 ingested" in again.output
     assert "certified: 0 new" in again.output
@@ -222,7 +256,8 @@ def test_postgresql_holds_what_sqlite_holds(
     legacy: LegacyRepo, converted: Converted, postgres_url: str, tmp_path: Path
 ) -> None:
     root = tmp_path / "pg"
-    result = invoke("convert", root, legacy.root, "--db", postgres_url)
+    with_skymap(Butler.create(root, db=postgres_url))
+    result = invoke("convert", root, legacy.root, "--skymap", SKYMAP)
     assert result.exit_code == 0, result.stderr
     assert contents(root) == contents(converted.root)
 
@@ -335,3 +370,8 @@ def test_calibrations_elsewhere_stay_where_they_are_with_direct(
         raw = butler.query_datasets("raw", "SimCam/raw/all")[0]
         assert butler.get_uri(raw).startswith(legacy.root.as_uri() + "/")
     assert not any(out.rglob("*.fits"))
+    (coadd,) = [line for line in lines(result.stderr, "skipped: ") if "deepCoadd/" in line]
+    assert coadd.endswith("needs the skymap it belongs to: give --skymap")
+    refused = invoke("convert", tmp_path / "new", legacy.root, "--skymap", SKYMAP)
+    assert refused.exit_code == 2 and "--skymap names a skymap registered" in refused.stderr
+    assert not (tmp_path / "new").exists()

@@ -24,7 +24,16 @@ def test_the_policy_gives_each_dataset_type_its_template_type_and_tables(
     legacy: LegacyRepo,
 ) -> None:
     templates = {t.dataset_type: t for t in read_policy(legacy.policy)}
-    assert list(templates) == ["raw", "postISRCCD", "calexp", "bias", "dark", "flat", "defects"]
+    assert list(templates) == [
+        "raw",
+        "postISRCCD",
+        "calexp",
+        "deepCoadd",
+        "bias",
+        "dark",
+        "flat",
+        "defects",
+    ]
     assert templates["raw"].tables == ("raw", "raw_visit")
     assert templates["defects"].tables == ("defect",)
     assert templates["raw"].python_type == "lsst.afw.image.DecoratedImageU"

@@ -50,6 +50,11 @@ CONVERT_TRANSFERS = (*BETWEEN_REPOSITORIES, TransferMode.DIRECT)
     show_default=True,
     help="How files enter REPO; the legacy repository is never changed.",
 )
+@click.option(
+    "--skymap",
+    metavar="NAME",
+    help="The registered skymap that coadds' tracts and patches belong to.",
+)
 @click.option("--db", metavar="URL", help="Registry database of REPO if it is created here.")
 @jobs_option("Processes reading headers and checking files.", default=1)
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
@@ -60,6 +65,7 @@ def convert(
     calibs: Path | None,
     reruns: tuple[str, ...],
     transfer: str,
+    skymap: str | None,
     db: str | None,
     jobs: int,
     dry_run: bool,
@@ -86,14 +92,16 @@ def convert(
         if plan.errors:
             click.get_current_context().exit(1)
         return
-    report = _convert(repo, db, plan, transfer, jobs)
+    report = _convert(repo, db, plan, transfer, jobs, skymap)
     _print_report(report)
     _print_problems(report.skipped, report.errors, [(n.level, n.text) for n in report.notes])
     if report.errors:
         click.get_current_context().exit(1)
 
 
-def _convert(repo: Path, db: str | None, plan: Plan, transfer: str, jobs: int) -> ConvertReport:
+def _convert(
+    repo: Path, db: str | None, plan: Plan, transfer: str, jobs: int, skymap: str | None
+) -> ConvertReport:
     """Open or create REPO and convert into it."""
     from quanta.butler import Butler
     from quanta.convert.converter import convert as run_conversion
@@ -105,10 +113,12 @@ def _convert(repo: Path, db: str | None, plan: Plan, transfer: str, jobs: int) -
             raise click.UsageError(f"--db is for a new repository; {repo} exists")
         butler = open_butler(repo)
     else:
+        if skymap is not None:
+            raise click.UsageError(f"--skymap names a skymap registered in REPO; {repo} is new")
         butler = Butler.create(repo, db=db)
         click.echo(f"created repository {repo}")
     with butler:
-        return run_conversion(butler, plan, transfer, jobs)
+        return run_conversion(butler, plan, transfer, jobs, skymap)
 
 
 def _print_plan(plan: Plan) -> None:

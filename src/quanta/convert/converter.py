@@ -26,8 +26,9 @@ from ..core.refs import DatasetRef
 from ..instruments import get_instrument
 from ..instruments.ingest import ingest_raws, raw_run
 from ..instruments.visits import define_visits
+from .errors import LegacyRepositoryError
 from .files import check_all
-from .keys import EXPOSURE_LEVEL, KeyMap, storage_class_of, translate
+from .keys import EXPOSURE_LEVEL, KeyMap, SkyMap, storage_class_of, translate
 from .plan import CALIBRATIONS, LegacyFile, Plan
 from .reruns import ROOT, Rerun
 from .validity import Note
@@ -88,13 +89,27 @@ class _Target:
     run: str
 
 
-def convert(butler: Butler, plan: Plan, transfer: str = "copy", jobs: int = 1) -> ConvertReport:
-    """Carry out ``plan`` in ``butler``'s repository (see the module doc)."""
+def convert(
+    butler: Butler,
+    plan: Plan,
+    transfer: str = "copy",
+    jobs: int = 1,
+    skymap: str | None = None,
+) -> ConvertReport:
+    """Carry out ``plan`` in ``butler``'s repository (see the module doc); coadds' tracts
+    and patches belong to the registered ``skymap``."""
     report = ConvertReport(
         skipped=list(plan.skipped), errors=list(plan.errors), notes=list(plan.notes)
     )
+    found_skymap = _skymap(butler, skymap) if skymap is not None else None
     get_instrument(plan.instrument).register(butler)
     keys = _ingest_raws(butler, plan, transfer, jobs, report)
+    keys.skymap = found_skymap
+    keys.band_of_filter = {
+        str(r.name): str(r.band)
+        for r in butler.query_dimension_records("physical_filter")
+        if r.band is not None
+    }
     report.visits = define_visits(butler, plan.instrument)
     targets = [
         *(_Target(c.file, {}, calib_run(plan.instrument, c.calib_date)) for c in plan.calibs),
@@ -132,6 +147,14 @@ def _ingest_raws(
         )
     report.unregistered = [str(raw.path.relative_to(plan.root)) for raw in plan.unregistered]
     return keys
+
+
+def _skymap(butler: Butler, name: str) -> SkyMap:
+    """The registered skymap called ``name``."""
+    for record in butler.query_dimension_records("skymap"):
+        if record.name == name:
+            return SkyMap(name, int(record.patch_nx_max))
+    raise LegacyRepositoryError(f"no skymap {name!r} is registered in {butler.root}")
 
 
 def _registry_columns(plan: Plan) -> set[str]:
