@@ -47,3 +47,30 @@ def test_invalid_input_is_refused() -> None:
         Timespan(10, 5)
     with pytest.raises(TimespanError, match="invalid time"):
         tai_ns_from_iso("yesterday")
+
+
+def test_utc_times_since_1973_convert_as_astropy_converts_them() -> None:
+    import random
+
+    from astropy.time import Time
+
+    from quanta.core.timespan import tai_ns_from_time, tai_ns_from_utc_iso
+
+    rng = random.Random(7)
+    texts = ["2016-12-31T23:59:59.999", "2017-01-01T00:00:00", "1973-01-01T00:00:00.000000001"]
+    for _ in range(500):
+        day = f"{rng.randint(1973, 2025):04d}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        clock = f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}"
+        texts.append(f"{day}T{clock}.{rng.randint(0, 999):03d}")
+    for text in texts:
+        expected = tai_ns_from_time(Time(text, scale="utc", format="isot"))
+        assert tai_ns_from_utc_iso(text) == expected, text
+
+
+def test_a_leap_second_and_older_times_still_convert() -> None:
+    from quanta.core.timespan import tai_ns_from_utc_iso
+
+    inside = tai_ns_from_utc_iso("2016-12-31T23:59:60.500")
+    assert tai_ns_from_utc_iso("2016-12-31T23:59:59.500") + 10**9 == inside
+    assert tai_ns_from_utc_iso("2017-01-01T00:00:00.500") - 10**9 == inside
+    assert tai_ns_from_utc_iso("1965-06-01T00:00:00") < 0
