@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .algorithms.ptc import ptc_model
+from .algorithms.ptc_model import ptc_model
 
 
 def render_ptc(ptc: Mapping[str, Any]) -> bytes:
