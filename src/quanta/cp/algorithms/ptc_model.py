@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -71,7 +72,10 @@ def fit_polynomial(mean: np.ndarray, variance: np.ndarray, weight: np.ndarray) -
 
 
 def fit_astier(
-    mean: np.ndarray, variance: np.ndarray, weight: np.ndarray, loss: str = "linear"
+    mean: np.ndarray,
+    variance: np.ndarray,
+    weight: np.ndarray,
+    loss: Literal["linear", "cauchy"] = "linear",
 ) -> ModelFit:
     """Astier et al. (2019) eq. 16 by non-linear least squares on relative residuals times
     ``weight``, started from the quadratic fit, with the gain positive and the noise not
