@@ -37,25 +37,54 @@ def render_ptc(ptc: Mapping[str, Any]) -> bytes:
     amps = sorted(ptc["amps"].items())
     columns = min(COLUMNS, len(amps))
     rows = math.ceil(len(amps) / columns)
-    figure = Figure(figsize=(4.2 * columns, 9.5 * rows), layout="constrained")
+    height = 10.0 * rows + 0.6
+    figure = Figure(figsize=(4.6 * columns, height))
     FigureCanvasAgg(figure)
-    ratios = [3, 3, 2, 1.5] * rows
-    axes = figure.subplots(PANELS * rows, columns, squeeze=False, height_ratios=ratios)
-    for index, (amp, fit) in enumerate(amps):
+    axes = figure.subplots(
+        (PANELS + 1) * rows,
+        columns,
+        squeeze=False,
+        gridspec_kw={
+            "height_ratios": [3, 3, 2, 1.5, 0.6] * rows,
+            "left": 0.9 / (4.6 * columns),
+            "right": 1 - 0.1 / columns,
+            "top": 1 - 0.7 / height,
+            "bottom": 0.1 / height,
+            "wspace": 0.35,
+            "hspace": 0.3,
+        },
+    )
+    for index in range(rows * columns):
         row, column = divmod(index, columns)
-        _amp_column(axes[PANELS * row : PANELS * (row + 1), column], amp, fit)
-    for index in range(len(amps), rows * columns):
-        row, column = divmod(index, columns)
-        for ax in axes[PANELS * row : PANELS * (row + 1), column]:
-            ax.set_visible(False)
+        block = axes[(PANELS + 1) * row : (PANELS + 1) * (row + 1), column]
+        block[PANELS].set_visible(False)  # the space under each amplifier's x labels
+        if index < len(amps):
+            _amp_column(block[:PANELS], *amps[index])
+        else:
+            for ax in block:
+                ax.set_visible(False)
     figure.suptitle(
         f"{ptc['instrument']} detector {ptc['detector']}: Photon Transfer Curves "
         f"({ptc['model']} model). o used, x rejected, v above turnoff/out of range, "
-        "open: flagged pair"
+        "open: flagged pair",
+        y=1 - 0.15 / height,
+        va="top",
     )
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=80)
     return buffer.getvalue()
+
+
+def _plain_log(ax: Any, axes: str) -> None:
+    """Log scale on ``axes`` ("x", "xy") with plain tick labels: mathtext labels take most
+    of the drawing time of a large grid."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    for name in axes:
+        axis = getattr(ax, f"{name}axis")
+        getattr(ax, f"set_{name}scale")("log")
+        axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        axis.set_minor_formatter(NullFormatter())
 
 
 def _floats(values: list[Any]) -> np.ndarray:
@@ -65,6 +94,8 @@ def _floats(values: list[Any]) -> np.ndarray:
 
 def _amp_column(axes: Any, amp: str, fit: Mapping[str, Any]) -> None:
     """The four panels of one amplifier."""
+    from matplotlib.ticker import MaxNLocator
+
     log_ax, lin_ax, ratio_ax, pull_ax = axes
     means, variances = _floats(fit["means"]), _floats(fit["variances"])
     errors = _floats(fit["variance_errors"])
@@ -79,9 +110,11 @@ def _amp_column(axes: Any, amp: str, fit: Mapping[str, Any]) -> None:
     for ax, scale in ((log_ax, "log"), (lin_ax, "linear")):
         ax.plot(grid, curve, "-", color="C0", lw=1)
         _points(ax, means, variances, errors, used, rejected, left_out, flagged)
-        ax.set_xscale(scale)
-        ax.set_yscale(scale)
-        ax.set_ylabel("variance (ADU$^2$)")
+        if scale == "log":
+            _plain_log(ax, "xy")
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.set_ylabel("variance (ADU²)")
     log_ax.axvline(fit["turnoff"], color="C3", ls=":", lw=1)
     lin_ax.axvline(fit["turnoff"], color="C3", ls=":", lw=1, label="turnoff")
     lin_ax.legend(fontsize="x-small", loc="upper left")
@@ -90,7 +123,7 @@ def _amp_column(axes: Any, amp: str, fit: Mapping[str, Any]) -> None:
     ratio_ax.plot(grid, curve / grid, "-", color="C0", lw=1)
     _points(ratio_ax, means, ratio, ratio_err, used, rejected, left_out, flagged)
     ratio_ax.axvline(fit["turnoff"], color="C3", ls=":", lw=1)
-    ratio_ax.set_xscale("log")
+    _plain_log(ratio_ax, "x")
     ratio_ax.set_ylabel("variance / mean")
     top = np.nanmax(ratio[used]) if used.any() else 1.0
     low = np.nanmin(ratio[used]) if used.any() else 0.0
@@ -101,11 +134,14 @@ def _amp_column(axes: Any, amp: str, fit: Mapping[str, Any]) -> None:
     ones = np.ones_like(pulls)
     _points(pull_ax, means, pulls, ones, used, rejected, left_out, flagged)
     pull_ax.axhline(0.0, color="0.5", lw=0.8)
-    pull_ax.set_xscale("log")
+    _plain_log(pull_ax, "x")
     pull_ax.set_ylim(-6, 6)
-    pull_ax.set_ylabel("residual ($\\sigma$)")
+    pull_ax.set_ylabel("residual / error")
     pull_ax.set_xlabel("mean signal (ADU)")
-    log_ax.set_title(_summary(amp, fit), fontsize="small", loc="left")
+    log_ax.text(
+        0.03, 0.97, _summary(amp, fit), transform=log_ax.transAxes, va="top", ha="left",
+        fontsize="small", bbox={"facecolor": "white", "edgecolor": "0.8", "alpha": 0.9},
+    )  # fmt: skip
 
 
 def _points(
