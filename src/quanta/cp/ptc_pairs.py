@@ -199,8 +199,8 @@ class PairingConfig(PipelineTaskConfig):
     )
     pairs_file: str | None = Field(
         None,
-        description="A file of pairs (CSV or YAML, as for define-groups; the names become "
-        "the pair keys); null: the flat-pair rule.",
+        description="A file of pairs (CSV or YAML, as for define-groups; B3 keys its quanta "
+        "by their names); null: the flat-pair rule.",
     )
 
 
