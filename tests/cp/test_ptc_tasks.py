@@ -131,6 +131,16 @@ def _curve(seed: int, saturated: int | None = None) -> list[pa.Table]:
     return tables
 
 
+def test_pairs_sharing_a_flat_are_refused() -> None:
+    tables = _curve(13)
+    shared = tables[3].set_column(
+        tables[3].schema.get_field_index("exposure2"), "exposure2", tables[2].column("exposure1")
+    )
+    options = SolveOptions()
+    with pytest.raises(ValueError, match=r"exposure 4 is in pairs '4\+5' and '6\+7'"):
+        solve_detector([*tables[:3], shared, *tables[4:]], "Cam", 0, lambda amp: options)
+
+
 def test_a_saturated_pair_is_flagged_and_the_curve_goes_on() -> None:
     options = SolveOptions(turnoff=False)
     ptc = solve_detector(_curve(9, saturated=4), "Cam", 0, lambda amp: options)

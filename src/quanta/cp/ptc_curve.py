@@ -37,7 +37,9 @@ def solve_detector(
 
     if not tables:
         raise ValueError(f"no pair measurements for detector {detector}")
-    rows = pa.concat_tables(tables).select(list(COLUMNS)).to_pylist()
+    table = pa.concat_tables(tables)
+    _refuse_shared_flats(table.select(["pair", "exposure1", "exposure2"]).to_pylist())
+    rows = table.select(list(COLUMNS)).to_pylist()
     by_amp: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_amp.setdefault(row["amp"], []).append(row)
@@ -79,6 +81,18 @@ def read_noise(fit: AmpFit, overscan_adu: np.ndarray) -> dict[str, Any]:
         "read_noise_err": json_value(chosen[1]),
         "read_noise_source": source,
     }
+
+
+def _refuse_shared_flats(rows: Sequence[dict[str, Any]]) -> None:
+    """Raise if one flat is in two pairs: the curve would count it twice."""
+    owner: dict[int, str] = {}
+    for row in rows:
+        for exposure in (row["exposure1"], row["exposure2"]):
+            if owner.setdefault(exposure, row["pair"]) != row["pair"]:
+                raise ValueError(
+                    f"exposure {exposure} is in pairs {owner[exposure]!r} and {row['pair']!r}; "
+                    "a PTC uses each flat once (define the pairs as an exclusive group system)"
+                )
 
 
 def _order(row: dict[str, Any]) -> tuple[bool, float, str]:
