@@ -13,10 +13,12 @@ import pytest
 from quanta.core.errors import ConfigError
 from quanta.core.image import Image
 from quanta.core.raw import Section
+from quanta.core.universe import DEFAULT_UNIVERSE_PATH, load_universe
 from quanta.cp.algorithms import MaskBit, PairOptions, SolveOptions
 from quanta.cp.ptc_curve import solve_detector
 from quanta.cp.ptc_pairs import PtcPairConfig, measure_exposure_pair
 from quanta.cp.ptc_solve import PtcInlineConfig, PtcInlineTask, PtcSolveConfig
+from quanta.pipe.pipeline import Pipeline
 
 GAINS = {"C00": 1.25, "C01": 1.6}
 SECTIONS = {"C00": Section(0, 60, 0, 50), "C01": Section(0, 60, 50, 100)}
@@ -182,6 +184,16 @@ def test_signal_ranges_are_per_amplifier() -> None:
         options = config.solve_options(amp)
         for mean, used in zip(fit["means"], fit["used"], strict=True):
             assert used == (options.min_mean <= mean <= options.max_mean)
+    # From the command line: -c ptcSolve:max_mean.C00=20000 -c 'ptcSolve:min_mean.*=300'.
+    pipeline = Pipeline.load("ptc_pairs").with_overrides(
+        [("ptcSolve", "max_mean.C00", "20000"), ("ptcSolve", "min_mean.*", "300")]
+    )
+    (solve,) = [
+        t
+        for t in pipeline.resolve(load_universe(DEFAULT_UNIVERSE_PATH)).tasks
+        if t.label == "ptcSolve"
+    ]
+    assert solve.config.solve_options("C00") == config.solve_options("C00")
     with pytest.raises(ConfigError, match=r"amplifier .C00.*min_mean < max_mean"):
         PtcSolveConfig(min_mean={"C00": 5.0}, max_mean={"C00": 1.0}).solve_options("C00")
 
