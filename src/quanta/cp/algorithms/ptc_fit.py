@@ -32,10 +32,11 @@ class SolveOptions:
     """How to fit a PTC.
 
     ``model`` is ``astier`` (Astier et al. 2019, eq. 16) or ``polynomial`` (quadratic);
-    points more than ``nsigma`` statistical errors off the model are rejected, the worst
-    first, one per fit, over at most ``max_iter`` fits; ``turnoff`` leaves out the points
-    above the turnoff first; only points with a mean in ``[min_mean, max_mean]`` (ADU)
-    are fitted; fewer than ``min_points`` usable points is an error.
+    points more than ``nsigma`` statistical errors off a robust fit are rejected, then
+    those off the model, the worst first, one per fit, over at most ``max_iter`` fits;
+    ``turnoff`` leaves out the points above the turnoff first; only points with a mean in
+    ``[min_mean, max_mean]`` (ADU) are fitted; fewer than ``min_points`` usable points is
+    an error.
     """
 
     model: Literal["astier", "polynomial"] = "astier"
@@ -105,8 +106,9 @@ def fit_ptc(
     over ``n_pixels`` pixels.
 
     A variance over ``N`` pixels has the statistical error ``model * sqrt(2 / N)``; the fit
-    is weighted by it. Points more than ``nsigma`` such errors off a robust fit (Cauchy
-    loss, which gross outliers cannot drag towards themselves) are rejected first; then
+    is weighted by it. Points more than ``nsigma`` such errors off a robust fit of eq. 16
+    (Cauchy loss, which gross outliers cannot drag towards themselves; whatever the
+    ``model``) are rejected first; then
     the worst point beyond ``nsigma`` of the least-squares fit, one per fit, until none
     is left. A rejected point is never re-admitted, so the rejection cannot cycle.
     """
