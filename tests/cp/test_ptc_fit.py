@@ -233,3 +233,16 @@ def test_a_noise_on_its_bound_is_flagged() -> None:
     fit = fit_ptc(means, variances, np.full(8, 40_000))
     assert fit.noise < 1e-9
     assert "noise on its bound" in fit.quality
+
+
+def test_a_rejection_stopped_before_it_converged_says_so() -> None:
+    # Exact eq. 16 points known to 0.01%: the robust eq. 16 screen keeps them all, but a
+    # quadratic cannot follow the exponential that closely, so its rejection goes on.
+    means = np.geomspace(100.0, 55_000.0, 20)
+    variances = ptc_model(means, A00, GAIN, NOISE)
+    counts = np.full(20, 2e8)
+    options = SolveOptions(model="polynomial", max_iter=1)
+    assert fit_ptc(means, variances, counts, options).quality == (
+        "outlier rejection did not converge in 1 fits"
+    )
+    assert fit_ptc(means, variances, counts).quality == "good"
