@@ -58,7 +58,8 @@ FOREVER = Timespan(None, None)
 
 @dataclass(frozen=True)
 class AmpResult:
-    """One amplifier's measured and true gain (e-/ADU), read noise (e-) and a00 (1/e-)."""
+    """One amplifier's measured and true gain (e-/ADU), read noise (e-: the PTC intercept's
+    and the overscan's, None without) and a00 (1/e-), and the fit's quality."""
 
     detector: int
     amp: str
@@ -68,6 +69,8 @@ class AmpResult:
     noise_truth: float
     a00: float
     a00_truth: float
+    noise_overscan: float | None = None
+    quality: str = "good"
 
 
 @dataclass
@@ -253,6 +256,8 @@ def _results(butler: Any, run: str, truth: dict[str, Any]) -> tuple[list[AmpResu
                     expected["read_noise"],
                     fit["a00"],
                     expected["a00"],
+                    fit.get("noise_overscan"),
+                    fit.get("quality", "good"),
                 )
             )
         uri = butler.get_uri("ptcPlot", ref.data_id, collections=[run])

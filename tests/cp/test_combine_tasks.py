@@ -107,6 +107,21 @@ def test_master_flat_has_mean_one_and_favours_deep_flats() -> None:
     assert master.header["FILTER"] == "r" and "BUNIT" not in master.header
 
 
+def test_a_flat_saturated_everywhere_is_left_out_of_the_master() -> None:
+    rows, columns = np.indices(SHAPE)
+    pattern = 1.0 + 0.01 * (rows - columns)
+    rng = np.random.default_rng(5)
+    frames = []
+    for level in (10_000.0, 10_000.0, 200_000.0):
+        signal = level * pattern
+        image = rng.poisson(signal).astype(np.float32)
+        frames.append(Image(image, variance=signal.astype(np.float32), header={"FILTER": "r"}))
+    frames[-1].mask[:] = MaskBit.SAT  # as ISR masks a flat beyond the full well
+    master = CpFlatCombineTask().run(frames)["master"]
+    alone = CpFlatCombineTask().run(frames[:2])["master"]
+    np.testing.assert_array_equal(master.image, alone.image)
+
+
 def test_inputs_of_different_shapes_are_refused() -> None:
     frames = [Image(np.zeros((4, 4))), Image(np.zeros((4, 5)))]
     with pytest.raises(ValueError, match="do not stack"):

@@ -4,6 +4,7 @@ over tables, the plot, and configuration errors."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -12,10 +13,12 @@ import pytest
 from quanta.core.errors import ConfigError
 from quanta.core.image import Image
 from quanta.core.raw import Section
-from quanta.cp.algorithms import MaskBit
-from quanta.cp.algorithms.ptc import PairOptions, SolveOptions
+from quanta.core.universe import DEFAULT_UNIVERSE_PATH, load_universe
+from quanta.cp.algorithms import MaskBit, PairOptions, SolveOptions
+from quanta.cp.ptc_curve import solve_detector
 from quanta.cp.ptc_pairs import PtcPairConfig, measure_exposure_pair
-from quanta.cp.ptc_solve import PtcInlineConfig, PtcInlineTask, solve_detector
+from quanta.cp.ptc_solve import PtcInlineConfig, PtcInlineTask, PtcSolveConfig
+from quanta.pipe.pipeline import Pipeline
 
 GAINS = {"C00": 1.25, "C01": 1.6}
 SECTIONS = {"C00": Section(0, 60, 0, 50), "C01": Section(0, 60, 50, 100)}
@@ -31,7 +34,8 @@ def flat(
         shape = section.shape
         signal = rng.poisson(electrons, shape) + rng.normal(0.0, NOISE_E, shape)
         image[section.slices] = signal / GAINS[amp]
-    header = {f"AMPSEC {a}": s.to_fits() for a, s in SECTIONS.items()}
+    header: dict[str, object] = {f"AMPSEC {a}": s.to_fits() for a, s in SECTIONS.items()}
+    header.update({f"OSNOISE {a}": NOISE_E / g for a, g in GAINS.items()})
     header.update({"EXPTIME": exptime, "DAYOBS": day_obs})
     return Image(image, header=header)
 
@@ -52,6 +56,19 @@ def test_a_pair_gives_one_row_per_amplifier_with_poisson_variance() -> None:
         assert row["variance"] == pytest.approx(expected, rel=0.12)
         assert len(row["cov"]) == 9**2 and row["cov"][0] == row["variance"]
         assert row["n_pixels"] == (60 - 4) * (50 - 4)
+        assert row["flag"] == "" and row["overscan_noise"] == pytest.approx(NOISE_E / gain)
+
+
+def test_a_saturated_amplifier_is_a_null_row_with_its_reason() -> None:
+    rng = np.random.default_rng(8)
+    first, second = flat(rng, 5_000.0, 1.0), flat(rng, 5_000.0, 1.0)
+    first.mask[SECTIONS["C01"].slices] = MaskBit.SAT
+    table = measure_exposure_pair(first, second, (1, 2), PairOptions(), MaskBit.SAT)
+    saturated, clean = table.to_pylist()[1], table.to_pylist()[0]
+    assert saturated["mean"] is None and saturated["variance"] is None
+    assert saturated["cov"] is None and saturated["n_pixels"] == 0
+    assert saturated["flag"] == "too few usable pixels: 0 < min_pixels 1000"
+    assert clean["flag"] == "" and clean["variance"] > 0
 
 
 def test_masked_pixels_of_either_flat_are_left_out() -> None:
@@ -92,15 +109,93 @@ def test_the_fit_does_not_depend_on_the_order_of_the_tables() -> None:
         for i, e in zip(range(0, 20, 2), np.geomspace(200, 60_000, 10), strict=True)
     ]
     options = SolveOptions(model="polynomial", turnoff=False)
-    forward = solve_detector(tables, "Cam", 3, options)
-    assert solve_detector(tables[::-1], "Cam", 3, options) == forward
+    forward = solve_detector(tables, "Cam", 3, lambda amp: options)
+    assert solve_detector(tables[::-1], "Cam", 3, lambda amp: options) == forward
     assert forward["instrument"] == "Cam" and forward["detector"] == 3
     for amp, fit in forward["amps"].items():
         # 10 pairs of ~2,500 pixels, the curvature free: within 4 of the fit's own errors.
         assert abs(fit["gain"] - GAINS[amp]) < 4 * fit["gain_err"] < 0.1 * GAINS[amp]
         assert fit["means"] == sorted(fit["means"]) and len(fit["pairs"]) == 10
     with pytest.raises(ValueError, match="no pair measurements for detector 3"):
-        solve_detector([], "Cam", 3, options)
+        solve_detector([], "Cam", 3, lambda amp: options)
+
+
+def _curve(seed: int, saturated: int | None = None) -> list[pa.Table]:
+    """Ten pairs from 200 to 60,000 e-; pair ``saturated`` masked SAT in both amplifiers."""
+    rng = np.random.default_rng(seed)
+    tables = []
+    for i, electrons in enumerate(np.geomspace(200, 60_000, 10)):
+        first, second = flat(rng, electrons, 1.0), flat(rng, electrons, 1.0)
+        if i == saturated:
+            first.mask[:] = MaskBit.SAT
+        options = PairOptions(covariances=False)
+        tables.append(measure_exposure_pair(first, second, (2 * i, 2 * i + 1), options, 1))
+    return tables
+
+
+def test_pairs_sharing_a_flat_are_refused() -> None:
+    tables = _curve(13)
+    shared = tables[3].set_column(
+        tables[3].schema.get_field_index("exposure2"), "exposure2", tables[2].column("exposure1")
+    )
+    options = SolveOptions()
+    with pytest.raises(ValueError, match=r"exposure 4 is in pairs '4\+5' and '6\+7'"):
+        solve_detector([*tables[:3], shared, *tables[4:]], "Cam", 0, lambda amp: options)
+
+
+def test_a_saturated_pair_is_flagged_and_the_curve_goes_on() -> None:
+    options = SolveOptions(turnoff=False)
+    ptc = solve_detector(_curve(9, saturated=4), "Cam", 0, lambda amp: options)
+    for amp, fit in ptc["amps"].items():
+        assert fit["pairs"][-1] == "8+9" and fit["means"][-1] is None
+        assert fit["variances"][-1] is None and fit["used"][-1] is False
+        assert fit["flags"][-1] == "not measured"
+        assert fit["pair_flags"][-1].startswith("too few usable pixels")
+        assert fit["n_pairs_used"] == 9
+        assert abs(fit["gain"] - GAINS[amp]) < 4 * fit["gain_err"]
+
+
+def test_read_noise_comes_from_the_overscan_with_the_ptc_gain() -> None:
+    options = SolveOptions(turnoff=False)
+    ptc = solve_detector(_curve(10), "Cam", 0, lambda amp: options)
+    for amp, fit in ptc["amps"].items():
+        # OSNOISE is the true noise in ADU; times the fitted gain, within the gain's error.
+        assert fit["noise_overscan"] == pytest.approx(NOISE_E * fit["gain"] / GAINS[amp])
+        assert fit["noise_overscan_err"] == pytest.approx(
+            fit["noise_overscan"] * fit["gain_err"] / fit["gain"]
+        )
+        assert fit["read_noise_source"] == "overscan"
+        assert fit["read_noise"] == fit["noise_overscan"]
+    without = [t.drop_columns(["overscan_noise"]) for t in _curve(10)]
+    nulls = [t.append_column("overscan_noise", pa.nulls(2, pa.float64())) for t in without]
+    fallback = solve_detector(nulls, "Cam", 0, lambda amp: options)["amps"]["C00"]
+    assert fallback["read_noise_source"] == "ptc" and fallback["read_noise"] == fallback["noise"]
+    assert fallback["noise_overscan"] is None
+
+
+def test_signal_ranges_are_per_amplifier() -> None:
+    config = PtcSolveConfig(min_mean={"*": 300.0, "C01": 1_000.0}, max_mean={"C00": 20_000.0})
+    assert config.solve_options("C00").min_mean == 300.0
+    assert config.solve_options("C00").max_mean == 20_000.0
+    assert config.solve_options("C01").min_mean == 1_000.0
+    assert config.solve_options("C01").max_mean == np.inf
+    ptc = solve_detector(_curve(11), "Cam", 0, config.solve_options)
+    for amp, fit in ptc["amps"].items():
+        options = config.solve_options(amp)
+        for mean, used in zip(fit["means"], fit["used"], strict=True):
+            assert used == (options.min_mean <= mean <= options.max_mean)
+    # From the command line: -c ptcSolve:max_mean.C00=20000 -c 'ptcSolve:min_mean.*=300'.
+    pipeline = Pipeline.load("ptc_pairs").with_overrides(
+        [("ptcSolve", "max_mean.C00", "20000"), ("ptcSolve", "min_mean.*", "300")]
+    )
+    (solve,) = [
+        t
+        for t in pipeline.resolve(load_universe(DEFAULT_UNIVERSE_PATH)).tasks
+        if t.label == "ptcSolve"
+    ]
+    assert solve.config.solve_options("C00") == config.solve_options("C00")
+    with pytest.raises(ConfigError, match=r"amplifier .C00.*min_mean < max_mean"):
+        PtcSolveConfig(min_mean={"C00": 5.0}, max_mean={"C00": 1.0}).solve_options("C00")
 
 
 def test_inline_task_pairs_by_header_and_reports_what_it_left_out(
@@ -125,6 +220,28 @@ def test_inline_task_pairs_by_header_and_reports_what_it_left_out(
     assert outputs["plot"].startswith(b"\x89PNG")
 
 
+def test_inline_task_honours_its_tolerance_and_a_pairs_file(tmp_path: Path) -> None:
+    rng = np.random.default_rng(12)
+    flats: dict[int, Image] = {}
+    for k, electrons in enumerate(np.geomspace(300, 50_000, 6)):
+        flats[100 + 2 * k] = flat(rng, electrons, float(k + 1))
+        flats[101 + 2 * k] = flat(rng, electrons, float(k + 1) + 0.02)  # 20 ms apart
+    config = {"model": "polynomial", "turnoff": False, "covariances": False}
+
+    def pairs(**more: object) -> list[str]:
+        task = PtcInlineTask(PtcInlineConfig(**config, **more))  # type: ignore[arg-type]
+        return list(task.run(flats, "Cam", 0)["ptc"]["amps"]["C00"]["pairs"])
+
+    with pytest.raises(ValueError, match="no pair measurements"):
+        pairs()  # the default 5 ms pairs nothing
+    assert pairs(tolerance=0.05) == [f"{100 + 2 * k}+{101 + 2 * k}" for k in range(6)]
+    path = tmp_path / "pairs.csv"
+    path.write_text(
+        "group,exposures\n" + "".join(f"p{k},{k},{k + 1}\n" for k in range(100, 110, 2))
+    )
+    assert pairs(pairs_file=str(path)) == [f"{k}+{k + 1}" for k in range(100, 110, 2)]
+
+
 def test_inline_task_needs_the_header_keywords() -> None:
     image = Image(np.ones((4, 4)), header={"EXPTIME": 1.0})
     with pytest.raises(ValueError, match="flat 7 has no DAYOBS header keyword"):
@@ -140,5 +257,5 @@ def test_pair_table_schema_is_stable() -> None:
     assert table.column("cov").to_pylist() == [None, None]
     assert table.schema.names == [
         "amp", "pair", "exposure1", "exposure2", "exposure_time", "mean1", "mean2", "mean",
-        "variance", "n_pixels", "cov",
+        "variance", "n_pixels", "cov", "flag", "overscan_noise",
     ]  # fmt: skip

@@ -121,7 +121,7 @@ def test_flat_pairs_are_told_apart_by_a_5_ms_tolerance(name: str) -> None:
     flats = [e for e in plan_night(PRESETS[name]) if e.imgtype == "flat"]
     times = [e.exptime for e in flats]
     assert times[::2] == times[1::2]
-    assert min(np.diff(times[::2])) > 0.005
+    assert min(np.abs(np.diff(times[::2]))) > 0.005  # the half-lit pairs come last
 
 
 def test_the_simcam_instrument_translates_every_header(quick: SimulationSummary) -> None:

@@ -89,7 +89,8 @@ def demo(
 
 
 def _print_results(result: FlowResult) -> None:
-    """Gain, noise and a00 per amplifier beside the truth, with the relative errors."""
+    """Gain, noise (intercept and overscan) and a00 per amplifier beside the truth, with
+    the relative errors and the fit's quality (SUSPECT rows say why)."""
     from .output import Rows, show
 
     rows = [
@@ -100,10 +101,15 @@ def _print_results(result: FlowResult) -> None:
             f"{a.gain_truth:.4f}",
             f"{100 * (a.gain / a.gain_truth - 1):+.2f}%",
             f"{a.noise:.3f}",
-            f"{a.noise_truth:.3f}",
             f"{100 * (a.noise / a.noise_truth - 1):+.2f}%",
+            "-" if a.noise_overscan is None else f"{a.noise_overscan:.3f}",
+            "-"
+            if a.noise_overscan is None
+            else f"{100 * (a.noise_overscan / a.noise_truth - 1):+.2f}%",
+            f"{a.noise_truth:.3f}",
             f"{a.a00:.3e}",
             f"{a.a00_truth:.3e}",
+            "good" if a.quality == "good" else f"SUSPECT: {a.quality}",
         )
         for a in result.amps
     ]
@@ -113,11 +119,14 @@ def _print_results(result: FlowResult) -> None:
         "gain (e-/ADU)",
         "true gain",
         "error",
-        "noise (e-)",
-        "true noise",
+        "noise, intercept (e-)",
         "error",
+        "noise, overscan (e-)",
+        "error",
+        "true noise",
         "a00 (1/e-)",
         "true a00",
+        "fit",
     ]
     show(Rows(columns, rows), "table")
 

@@ -242,7 +242,8 @@ class CpFlatCombineTask(CombineTask):
         self, sources: Sequence[DeferredInput], headers: Sequence[Header]
     ) -> Normalization:
         """Each input divided by the mean of its valid pixels and weighted by the inverse
-        of its mean variance once divided (deep flats count more), in one chunked pass."""
+        of its mean variance once divided (deep flats count more), in one chunked pass; a
+        flat with no valid pixel (saturated everywhere) gets weight 0."""
         bad = self._bad_bits()
         chunk = self._chunk_rows(1, sources[0].shape()[1])
         scales, weights = [], []
@@ -254,8 +255,13 @@ class CpFlatCombineTask(CombineTask):
                 total += float(image[good].sum(dtype=np.float64))
                 spread += float(variance[good].sum(dtype=np.float64))
                 count += int(good.sum())
-            if count == 0 or not total > 0 or not spread > 0:
-                raise ValueError("a flat has no valid pixels, or no positive mean and variance")
+            if count == 0:  # saturated everywhere: it adds nothing, and is no error
+                self.log.warning("a flat has no valid pixels; it is left out")
+                scales.append(1.0)
+                weights.append(0.0)
+                continue
+            if not total > 0 or not spread > 0:
+                raise ValueError("a flat has no positive mean and variance")
             scales.append(count / total)
             weights.append(total * total / (spread * count))
         return Normalization(scales, weights)

@@ -56,13 +56,27 @@ class PtcPairConfig(PipelineTaskConfig):
     edge: int = Field(2, ge=0, description="Pixels left out at each amplifier border.")
     max_lag: int = Field(8, ge=0, description="Covariances up to this lag (pixels) in x and y.")
     covariances: bool = Field(True, description="Measure the covariances (FFT).")
+    min_pixels: int = Field(
+        1000, ge=2, description="Fewest usable pixels of an amplifier; fewer: no measurement."
+    )
+    flag_masked: float = Field(
+        0.05, ge=0, le=1, description="Flag a pair with more than this fraction masked."
+    )
     bad_mask: list[str] = Field(
         default_factory=lambda: ["SAT", "BAD"], description="Mask bits of pixels left out."
     )
 
     def pair_options(self) -> PairOptions:
         """The measurement options of ``cp.algorithms.ptc``."""
-        return PairOptions(self.nsigma, self.max_iter, self.edge, self.max_lag, self.covariances)
+        return PairOptions(
+            self.nsigma,
+            self.max_iter,
+            self.edge,
+            self.max_lag,
+            self.covariances,
+            self.min_pixels,
+            self.flag_masked,
+        )
 
     def bad_bits(self) -> int:
         """The mask bits of ``bad_mask`` as one integer."""
@@ -86,7 +100,10 @@ def measure_exposure_pair(
 ) -> pa.Table:
     """The ``ptcPair`` table of one pair of one detector: one row per amplifier (``AMPSEC``
     order), with both exposure ids, the means, the halved difference variance and the
-    covariances (row-major, ``(max_lag + 1)**2`` values, or null)."""
+    covariances (row-major, ``(max_lag + 1)**2`` values, or null), null for a pair that
+    could not be measured; ``flag`` says why (or what is unusual, empty if nothing);
+    ``overscan_noise`` is the root mean square of both flats' ``OSNOISE`` (ADU) as ISR
+    recorded it, null without."""
     import pyarrow as pa
 
     sections = hdr.amp_sections(first.header)
@@ -102,6 +119,7 @@ def measure_exposure_pair(
             (amp, measure_pair(first.image[where], second.image[where], good[where], options))
         )
     times = [_exposure_time(image) for image in (first, second)]
+    noises = [hdr.amp_values(image.header, hdr.OSNOISE) for image in (first, second)]
     return pa.table(
         {
             "amp": pa.array([amp for amp, _ in rows], pa.string()),
@@ -109,17 +127,35 @@ def measure_exposure_pair(
             "exposure1": pa.array([exposures[0]] * len(rows), pa.int64()),
             "exposure2": pa.array([exposures[1]] * len(rows), pa.int64()),
             "exposure_time": pa.array([float(np.mean(times))] * len(rows), pa.float64()),
-            "mean1": pa.array([m.mean1 for _, m in rows], pa.float64()),
-            "mean2": pa.array([m.mean2 for _, m in rows], pa.float64()),
-            "mean": pa.array([m.mean for _, m in rows], pa.float64()),
-            "variance": pa.array([m.variance for _, m in rows], pa.float64()),
+            "mean1": pa.array([_value(m, m.mean1) for _, m in rows], pa.float64()),
+            "mean2": pa.array([_value(m, m.mean2) for _, m in rows], pa.float64()),
+            "mean": pa.array([_value(m, m.mean) for _, m in rows], pa.float64()),
+            "variance": pa.array([_value(m, m.variance) for _, m in rows], pa.float64()),
             "n_pixels": pa.array([m.n_pixels for _, m in rows], pa.int64()),
             "cov": pa.array(
                 [None if m.cov is None else m.cov.ravel().tolist() for _, m in rows],
                 pa.list_(pa.float64()),
             ),
+            "flag": pa.array([m.flag for _, m in rows], pa.string()),
+            "overscan_noise": pa.array(
+                [_overscan_noise(noises, amp) for amp, _ in rows], pa.float64()
+            ),
         }
     )
+
+
+def _value(measurement: PairMeasurement, value: float) -> float | None:
+    """A measured value, or None (null) for a pair that could not be measured."""
+    return value if measurement.measured else None
+
+
+def _overscan_noise(noises: Sequence[Mapping[str, float]], amp: str) -> float | None:
+    """The root mean square of the flats' overscan noise of ``amp`` (ADU), None if any
+    flat lacks it."""
+    values = [noise[amp] for noise in noises if amp in noise]
+    if len(values) < len(noises):
+        return None
+    return float(np.sqrt(np.mean(np.square(values))))
 
 
 def _exposure_time(image: Image) -> float:
@@ -155,21 +191,21 @@ class PairTask(PipelineTask):
 
 
 class PairingConfig(PipelineTaskConfig):
-    """The flat-pair rule's tolerance, for the tasks that pair flats themselves (B3, A)."""
+    """Where the tasks that pair flats themselves (B3, A) get their pairs: the flat-pair
+    rule with its tolerance, or a file."""
 
     tolerance: float = Field(
         DEFAULT_TOLERANCE, ge=0, description="Largest exposure time difference in a pair (s)."
     )
+    pairs_file: str | None = Field(
+        None,
+        description="A file of pairs (CSV or YAML, as for define-groups; B3 keys its quanta "
+        "by their names); null: the flat-pair rule.",
+    )
 
 
 class PtcExtractPairConfig(PtcPairConfig, PairingConfig):
-    """Where the pairs come from: the flat-pair rule, or a file."""
-
-    pairs_file: str | None = Field(
-        None,
-        description="A file of pairs (CSV or YAML, as for define-groups; the names become "
-        "the pair keys); null: the flat-pair rule.",
-    )
+    """How pairs are made and measured, one quantum each."""
 
 
 class PtcExtractPairConnections(Connections, dimensions=DETECTOR):

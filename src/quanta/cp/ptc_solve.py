@@ -1,12 +1,11 @@
 """Photon Transfer Curve, second step: fit every amplifier's curve from all its pairs.
 
-``solve_detector`` turns the pair tables of one detector into the ``ptc`` dataset: per
-amplifier the fitted gain (e-/ADU), read noise (e-), brighter-fatter ``a00`` (1/e-),
-turnoff (ADU), their errors, and the pairs' means and variances with which of them the
-fit used. Three tasks call it:
+``solve_detector`` (``ptc_curve``) turns the pair tables of one detector into the ``ptc``
+dataset. Three tasks call it:
 
 - ``PtcSolveTask`` gathers the ``ptcPair`` tables of task-defined pairs (option B3);
-- ``PtcSolveGroupsTask`` gathers the ``ptcGroupPair`` tables of a group system (B1);
+- ``PtcSolveGroupsTask`` gathers the ``ptcGroupPair`` tables of one group system (B1),
+  and refuses, while the graph is built, pairs of any other system;
 - ``PtcInlineTask`` (option A) reads every flat of a detector itself, pairs them in
   ``run`` by the same rule, measures each pair while only that pair is in memory, and
   fits, without per-pair outputs.
@@ -16,18 +15,21 @@ Each also writes ``ptcPlot``, a PNG of the curves and their residuals.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
 from pydantic import Field
 
+from ..core.errors import ConfigError
 from ..core.image import Image
-from ..core.pairing import Flat, flat_pairs
+from ..core.pairing import Flat, flat_pairs, pair_name
 from ..pipe import Input, Output, PipelineTask, PipelineTaskConfig
 from ..pipe import PipelineTaskConnections as Connections
 from ..pipe.quantum_io import QuantumIO
-from .algorithms.ptc import SolveOptions, fit_ptc
+from .algorithms.ptc_fit import SolveOptions
+from .ptc_curve import solve_detector
 from .ptc_pairs import (
     DETECTOR,
     EXPOSURE,
@@ -35,11 +37,18 @@ from .ptc_pairs import (
     PairingConfig,
     PtcPairConfig,
     measure_exposure_pair,
+    read_pairs_file,
 )
 from .ptc_plot import render_ptc
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from ..core.data_id import DataCoordinate
+    from ..core.refs import DatasetRef
+
+#: The key of ``min_mean`` and ``max_mean`` that applies to every amplifier not named.
+EVERY_AMP = "*"
 
 
 class PtcSolveConfig(PipelineTaskConfig):
@@ -49,51 +58,43 @@ class PtcSolveConfig(PipelineTaskConfig):
         "astier", description="Astier et al. (2019) eq. 16, or a quadratic polynomial."
     )
     reject_nsigma: float = Field(5.0, gt=0, description="Outlier rejection threshold (sigma).")
-    reject_iter: int = Field(10, ge=1, description="Outlier rejection iterations.")
+    reject_iter: int = Field(
+        10, ge=1, description="Most fits of the outlier rejection (one point rejected per fit)."
+    )
     turnoff: bool = Field(True, description="Detect the turnoff and fit below it only.")
     min_points: int = Field(5, ge=3, description="Fewest pairs an amplifier's fit needs.")
+    min_mean: dict[str, float] = Field(
+        default_factory=dict,
+        description=f"Lowest mean (ADU) fitted, by amplifier name ('{EVERY_AMP}': the others).",
+    )
+    max_mean: dict[str, float] = Field(
+        default_factory=dict,
+        description=f"Highest mean (ADU) fitted, by amplifier name ('{EVERY_AMP}': the others).",
+    )
 
-    def solve_options(self) -> SolveOptions:
-        """The fit options of ``cp.algorithms.ptc``."""
-        return SolveOptions(
-            self.model, self.reject_nsigma, self.reject_iter, self.turnoff, self.min_points
-        )
-
-
-def solve_detector(
-    tables: Sequence[pa.Table], instrument: str, detector: int, options: SolveOptions
-) -> dict[str, Any]:
-    """The ``ptc`` dataset of one detector from its pair tables (any order: points are
-    sorted by mean, then pair name, so the result does not depend on it)."""
-    import pyarrow as pa
-
-    if not tables:
-        raise ValueError(f"no pair measurements for detector {detector}")
-    table = pa.concat_tables(tables).select(["amp", "pair", "mean", "variance"])
-    columns = table.to_pydict()
-    by_amp: dict[str, list[tuple[float, str, float]]] = {}
-    for amp, pair, mean, variance in zip(*columns.values(), strict=True):
-        by_amp.setdefault(amp, []).append((mean, pair, variance))
-    amps = {}
-    for amp in sorted(by_amp):
-        points = sorted(by_amp[amp])
-        means = np.array([p[0] for p in points])
-        variances = np.array([p[2] for p in points])
-        fit = fit_ptc(means, variances, options)
-        amps[amp] = {
-            **fit.to_dict(),
-            "pairs": [p[1] for p in points],
-            "means": means.tolist(),
-            "variances": variances.tolist(),
-        }
-    return {"instrument": instrument, "detector": detector, "model": options.model, "amps": amps}
+    def solve_options(self, amp: str) -> SolveOptions:
+        """The fit options of ``cp.algorithms.ptc_fit`` for one amplifier."""
+        low = self.min_mean.get(amp, self.min_mean.get(EVERY_AMP, 0.0))
+        high = self.max_mean.get(amp, self.max_mean.get(EVERY_AMP, math.inf))
+        try:
+            return SolveOptions(
+                self.model,
+                self.reject_nsigma,
+                self.reject_iter,
+                self.turnoff,
+                self.min_points,
+                low,
+                high,
+            )
+        except ValueError as err:
+            raise ConfigError(f"amplifier {amp!r}: {err}") from err
 
 
 def curve_outputs(
-    tables: Sequence[pa.Table], instrument: str, detector: int, options: SolveOptions
+    tables: Sequence[pa.Table], instrument: str, detector: int, config: PtcSolveConfig
 ) -> dict[str, Any]:
     """The outputs every solving task writes: ``ptc`` and its ``plot``."""
-    ptc = solve_detector(tables, instrument, detector, options)
+    ptc = solve_detector(tables, instrument, detector, config.solve_options)
     return {"ptc": ptc, "plot": render_ptc(ptc)}
 
 
@@ -120,7 +121,7 @@ class SolveTask(PipelineTask):
         self, pairs: Sequence[pa.Table], instrument: str, detector: int
     ) -> dict[str, Any]:
         """The ``ptc`` of one detector and its plot."""
-        return curve_outputs(pairs, instrument, detector, self.config.solve_options())
+        return curve_outputs(pairs, instrument, detector, self.config)
 
 
 class PtcSolveConnections(Connections, dimensions=DETECTOR):
@@ -147,10 +148,41 @@ class PtcSolveGroupsConnections(Connections, dimensions=DETECTOR):
     plot = Output("ptcPlot", "Plot", DETECTOR, doc="Curves and residuals, as PNG.")
 
 
-class PtcSolveGroupsTask(SolveTask):
-    """``ptcSolve`` over the groups of a group system (option B1)."""
+class PtcSolveGroupsConfig(PtcSolveConfig):
+    """The fit, and the one group system whose pairs it uses."""
 
+    group_system: str | None = Field(
+        None, description="The group system of the pairs; null: whichever one the graph has."
+    )
+
+
+class PtcSolveGroupsTask(SolveTask):
+    """``ptcSolve`` over the groups of one group system (option B1)."""
+
+    ConfigClass = PtcSolveGroupsConfig
     ConnectionsClass = PtcSolveGroupsConnections
+    config: PtcSolveGroupsConfig
+
+    @classmethod
+    def adjust_quantum(  # type: ignore[override]
+        cls,
+        config: PtcSolveGroupsConfig,
+        data_id: DataCoordinate,
+        inputs: dict[str, list[DatasetRef]],
+    ) -> dict[str, list[DatasetRef]]:
+        """Refuse pairs from several group systems, or from another system than the
+        configured one: two systems over the same flats would count every flat twice."""
+        systems = sorted({str(ref.data_id["group_system"]) for ref in inputs.get("pairs", [])})
+        wanted = config.group_system
+        if len(systems) > 1 or (wanted is not None and systems and systems != [wanted]):
+            named = " and ".join(repr(s) for s in systems)
+            choose = wanted or systems[0]
+            raise ConfigError(
+                f"ptcSolve of {data_id} would fit pairs of group systems {named}"
+                + (f" (configured: {wanted!r})" if wanted is not None else "")
+                + f"; one PTC uses one system: select it with -d \"group.system = '{choose}'\""
+            )
+        return inputs
 
 
 # -- option A: pairing inside one task -------------------------------------------------------
@@ -196,17 +228,25 @@ class PtcInlineTask(PipelineTask):
     def run(  # type: ignore[override]
         self, flats: Mapping[int, Any], instrument: str, detector: int
     ) -> dict[str, Any]:
-        """Pair ``flats`` (exposure id -> deferred handle or ``Image``) by their headers,
-        measure each pair with only its two images in memory, and fit."""
-        pairs = flat_pairs([self._flat(exposure, f) for exposure, f in flats.items()])
-        for left in pairs.left_out:
-            self.log.info("exposure %d left out: %s", left.exposure, left.reason)
+        """Pair ``flats`` (exposure id -> deferred handle or ``Image``) by their headers
+        (or as the pairs file says), measure each pair with only its two images in memory,
+        and fit."""
         options, bits = self.config.pair_options(), self.config.bad_bits()
         tables = [
             measure_exposure_pair(_whole(flats[a]), _whole(flats[b]), (a, b), options, bits)
-            for a, b in pairs.pairs
+            for _, a, b in self._pairs(flats)
         ]
-        return curve_outputs(tables, instrument, detector, self.config.solve_options())
+        return curve_outputs(tables, instrument, detector, self.config)
+
+    def _pairs(self, flats: Mapping[int, Any]) -> list[tuple[str, int, int]]:
+        """(name, first, second) of every pair: from the pairs file, or the flat-pair rule."""
+        if self.config.pairs_file is not None:
+            return read_pairs_file(Path(self.config.pairs_file), set(flats))
+        records = [self._flat(exposure, f) for exposure, f in flats.items()]
+        pairs = flat_pairs(records, self.config.tolerance)
+        for left in pairs.left_out:
+            self.log.info("exposure %d left out: %s", left.exposure, left.reason)
+        return [(pair_name(a, b), a, b) for a, b in pairs.pairs]
 
     def _flat(self, exposure: int, flat: Any) -> Flat:
         """What the pair rule needs of a flat, from its header alone."""

@@ -24,9 +24,11 @@ class Preset:
     """The size of the simulated camera and the night's plan of exposures.
 
     Exposure times are in seconds. ``flat_times`` lists each flat exposure time once;
-    every time is taken twice in a row (a pair). ``flat_flux`` and ``sky_flux`` are
-    electrons per second per pixel where the flat-field pattern is 1; ``n_stars`` is
-    per detector and science frame.
+    every time is taken twice in a row (a pair). ``half_lit_times`` are pairs taken
+    after those, lit ``HALF_LIT_BOOST`` times brighter on one half of every amplifier, so
+    that half saturates and ISR masks it. ``flat_flux`` and ``sky_flux`` are electrons
+    per second per pixel where the flat-field pattern is 1; ``n_stars`` is per detector
+    and science frame.
     """
 
     name: str
@@ -44,6 +46,7 @@ class Preset:
     n_stars: int
     flat_filter: str = "SimCam-r"
     science_filter: str = "SimCam-r"
+    half_lit_times: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if not 1 <= self.detectors <= MAX_DETECTORS:
@@ -85,7 +88,8 @@ PRESETS: dict[str, Preset] = {
         sky_flux=50.0,
         n_stars=20,
     ),
-    # The calibration demo: 20 flat pairs from 100 e- to ~85% of the full well.
+    # The calibration demo: 20 flat pairs from 100 e- to ~85% of the full well, one pair
+    # saturated everywhere (250,000 e- lamp), one with half of every amplifier saturated.
     "ptc": Preset(
         name="ptc",
         detectors=2,
@@ -94,7 +98,8 @@ PRESETS: dict[str, Preset] = {
         n_bias=10,
         n_dark=5,
         dark_time=100.0,
-        flat_times=geometric_times(0.1, 85.0, 20),
+        flat_times=(*geometric_times(0.1, 85.0, 20), 250.0),
+        half_lit_times=(25.0,),
         flat_flux=1000.0,
         n_science=1,
         science_time=30.0,

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..core.raw import Section
 from .physics import FlatPattern, Star, brighter_fatter, pattern_section, render_stars
-from .schedule import Exposure
+from .schedule import HALF_LIT_BOOST, Exposure
 from .truth import AmpTruth
 
 #: Stars per science frame are between these many electrons, uniform in log.
@@ -47,11 +47,16 @@ def expected_electrons(
     section: Section,
     stars: Sequence[Star],
 ) -> np.ndarray:
-    """The mean electrons per pixel of ``section`` (in detector orientation)."""
+    """The mean electrons per pixel of ``section`` (in detector orientation); for a
+    half-lit flat, the right half of the section's columns get ``HALF_LIT_BOOST`` times
+    the lamp."""
     dark = np.full(section.shape, amp.dark_current * exposure.darktime)
     if exposure.signal == 0 and not stars:
         return dark
     illumination = exposure.signal + render_stars(stars, section)
+    if exposure.half_lit:
+        illumination = np.broadcast_to(illumination, section.shape).copy()
+        illumination[:, section.shape[1] // 2 :] *= HALF_LIT_BOOST
     return dark + pattern_section(flat, detector_shape, section) * illumination
 
 

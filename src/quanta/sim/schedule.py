@@ -24,6 +24,8 @@ DAY_OBS = 20260301
 NIGHT_START = datetime(2026, 3, 1, 20, 0, 0)
 #: Seconds from the end of one exposure to the start of the next (readout and overheads).
 READOUT_GAP = 3.0
+#: How much brighter the lamp shines on the lit half of a half-lit flat.
+HALF_LIT_BOOST = 10.0
 #: Filter of biases and darks.
 DARK_FILTER = "SimCam-empty"
 
@@ -34,6 +36,8 @@ class Exposure:
 
     ``signal`` is the illumination in electrons per pixel where the flat-field pattern
     is 1: the lamp for flats, the sky for science frames, 0 for biases and darks.
+    ``half_lit``: a flat lit ``HALF_LIT_BOOST`` times brighter on the right half of every
+    amplifier (in detector orientation), which saturates there.
     """
 
     seqnum: int
@@ -46,6 +50,7 @@ class Exposure:
     signal: float
     day_obs: int = DAY_OBS
     instrument: str = INSTRUMENT
+    half_lit: bool = False
 
     @property
     def expid(self) -> int:
@@ -82,6 +87,7 @@ class Exposure:
             "group": self.group,
             "object": self.object,
             "signal": self.signal,
+            **({"half_lit": HALF_LIT_BOOST} if self.half_lit else {}),
         }
 
 
@@ -95,18 +101,23 @@ def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds")
 
 
-def _plan(preset: Preset, dark_filter: str) -> list[tuple[str, float, str, str | None, str, float]]:
-    """(imgtype, exptime, filter, pair group, object, signal) of every exposure, in order."""
-    plan: list[tuple[str, float, str, str | None, str, float]] = []
-    plan += [("bias", 0.0, dark_filter, None, "BIAS", 0.0)] * preset.n_bias
-    plan += [("dark", preset.dark_time, dark_filter, None, "DARK", 0.0)] * preset.n_dark
-    for number, exptime in enumerate(preset.flat_times):
+#: One planned exposure: imgtype, exptime, filter, pair group, object, signal, half lit.
+_Planned = tuple[str, float, str, str | None, str, float, bool]
+
+
+def _plan(preset: Preset, dark_filter: str) -> list[_Planned]:
+    """Every exposure of the night, in order."""
+    plan: list[_Planned] = []
+    plan += [("bias", 0.0, dark_filter, None, "BIAS", 0.0, False)] * preset.n_bias
+    plan += [("dark", preset.dark_time, dark_filter, None, "DARK", 0.0, False)] * preset.n_dark
+    flats = [(t, False) for t in preset.flat_times] + [(t, True) for t in preset.half_lit_times]
+    for number, (exptime, half_lit) in enumerate(flats):
         group = f"{DAY_OBS}_flatpair_{number:03d}"
         signal = preset.flat_flux * exptime
-        plan += [("flat", exptime, preset.flat_filter, group, "FLAT", signal)] * 2
+        plan += [("flat", exptime, preset.flat_filter, group, "FLAT", signal, half_lit)] * 2
     signal = preset.sky_flux * preset.science_time
     science = ("science", preset.science_time, preset.science_filter, None, "field-A", signal)
-    plan += [science] * preset.n_science
+    plan += [(*science, False)] * preset.n_science
     return plan
 
 
@@ -117,10 +128,10 @@ def plan_night(
     exposures = []
     start = NIGHT_START
     plan = _plan(preset, dark_filter)
-    for seqnum, (imgtype, exptime, filt, group, target, signal) in enumerate(plan, 1):
+    for seqnum, (imgtype, exptime, filt, group, target, signal, half) in enumerate(plan, 1):
         group = group or obs_id(DAY_OBS, seqnum, instrument)
         exposure = Exposure(
-            seqnum, imgtype, exptime, filt, start, group, target, signal, DAY_OBS, instrument
+            seqnum, imgtype, exptime, filt, start, group, target, signal, DAY_OBS, instrument, half
         )
         exposures.append(exposure)
         start = exposure.date_end + timedelta(seconds=READOUT_GAP)

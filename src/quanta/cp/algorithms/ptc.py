@@ -1,12 +1,11 @@
-"""The photon transfer curve (PTC): flat pairs measured, then gain, read noise and a00 fitted.
+"""The photon transfer curve (PTC), first step: one amplifier of a flat pair measured.
 
 :func:`measure_pair` takes one amplifier of two flats of the same exposure level and
 measures their mean and the variance of their flux-scaled difference, in which the
 flat-field pattern cancels, and, by FFT, the covariances of that difference between
-pixels up to a few lags apart (Astier et al. 2019, sec. 3). :func:`fit_ptc` fits the
-variance against the mean over all pairs of an amplifier: Astier et al. (2019) eq. 16,
-which includes the brighter-fatter effect, or a quadratic polynomial; the pairs above
-the turnoff (saturation) and outliers are left out.
+pixels up to a few lags apart (Astier et al. 2019, sec. 3). A pair with too few usable
+pixels (saturated, masked) is not an error: it is a point without a value, with the
+reason, so that the rest of the curve is still measured and fitted (``ptc_fit``).
 
 scipy is imported inside the functions that use it: importing the ISR algorithms, which
 share this package, does not pay for it.
@@ -15,9 +14,8 @@ share this package, does not pay for it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
 
 import numpy as np
 
@@ -34,7 +32,9 @@ class PairOptions:
 
     ``nsigma`` and ``max_iter`` govern the iterative clipping of each image's pixels and
     of the difference image; ``edge`` pixels are masked at each border; covariances are
-    measured up to ``max_lag`` in x and y unless ``covariances`` is false.
+    measured up to ``max_lag`` in x and y unless ``covariances`` is false. A pair with
+    fewer than ``min_pixels`` usable pixels is not measured; one with more than
+    ``flag_masked`` of its pixels (inside the edges) masked is measured and flagged.
     """
 
     nsigma: float = 5.0
@@ -42,11 +42,21 @@ class PairOptions:
     edge: int = 2
     max_lag: int = 8
     covariances: bool = True
+    min_pixels: int = 1000
+    flag_masked: float = 0.05
 
     def __post_init__(self) -> None:
-        if self.nsigma <= 0 or self.max_iter < 1 or self.edge < 0 or self.max_lag < 0:
+        if (
+            self.nsigma <= 0
+            or self.max_iter < 1
+            or self.edge < 0
+            or self.max_lag < 0
+            or self.min_pixels < 2
+            or not 0 <= self.flag_masked <= 1
+        ):
             raise ValueError(
-                f"invalid {self!r}: need nsigma > 0, max_iter >= 1, edge >= 0, max_lag >= 0"
+                f"invalid {self!r}: need nsigma > 0, max_iter >= 1, edge >= 0, max_lag >= 0, "
+                "min_pixels >= 2, 0 <= flag_masked <= 1"
             )
 
 
@@ -56,7 +66,9 @@ class PairMeasurement:
 
     ``variance`` is half the variance of ``D = (mean2 * I1 - mean1 * I2) / mean``, the
     per-image variance; ``cov[dy, dx]`` the covariances of D halved the same way
-    (``cov[0, 0] == variance``), or None when they were not asked for.
+    (``cov[0, 0] == variance``), or None when they were not asked for. ``flag`` says
+    why the pair is not measured (means and variance NaN) or what is unusual about it;
+    it is empty for a clean pair.
     """
 
     mean1: float
@@ -65,6 +77,18 @@ class PairMeasurement:
     variance: float
     n_pixels: int
     cov: np.ndarray | None
+    flag: str = ""
+
+    @property
+    def measured(self) -> bool:
+        """Whether the pair has a mean and a variance."""
+        return math.isfinite(self.variance)
+
+
+def unmeasured(n_pixels: int, reason: str) -> PairMeasurement:
+    """A pair without a measurement, and why."""
+    nan = float("nan")
+    return PairMeasurement(nan, nan, nan, nan, n_pixels, None, reason)
 
 
 def measure_pair(
@@ -88,20 +112,34 @@ def measure_pair(
             f"a pair needs two 2-d images of one shape, not {image1.shape}, {image2.shape}"
         )
     mask = _usable_pixels(image1.shape, good, options.edge)
-    common, (mean1, mean2), _ = _sigma_clip((image1, image2), mask, options)
+    available = int(np.count_nonzero(mask))
+    if available < options.min_pixels:
+        return unmeasured(
+            available, f"too few usable pixels: {available} < min_pixels {options.min_pixels}"
+        )
+    clipped = _sigma_clip((image1, image2), mask, options)
+    if clipped is None:
+        return unmeasured(available, "no pixels survive sigma clipping")
+    common, (mean1, mean2), _ = clipped
     mean = 0.5 * (mean1 + mean2)
     if not mean > 0:
-        raise ValueError(f"the pair's mean is {mean!r} ADU; a flat pair needs a positive mean")
+        return unmeasured(available, f"mean {mean:.6g} ADU is not positive")
     dtype = np.result_type(image1, image2, np.float32)
     diff = np.multiply(image1, dtype.type(mean2 / mean), dtype=dtype)
     diff -= np.multiply(image2, dtype.type(mean1 / mean), dtype=dtype)
-    used, _, (diff_variance,) = _sigma_clip((diff,), common, options)
+    clipped = _sigma_clip((diff,), common, options)
+    count = 0 if clipped is None else int(np.count_nonzero(clipped[0]))
+    if clipped is None or count < options.min_pixels:
+        return unmeasured(count, f"too few pixels after clipping: {count}")
+    used, _, (diff_variance,) = clipped
     cov = None
     if options.covariances:
         cov = covariances_fft(diff, used, options.max_lag) / 2.0
         cov[0, 0] = diff_variance / 2.0  # the same number, without the FFT's rounding
-    count = int(np.count_nonzero(used))
-    return PairMeasurement(mean1, mean2, mean, diff_variance / 2.0, count, cov)
+    inside = (image1.shape[0] - 2 * options.edge) * (image1.shape[1] - 2 * options.edge)
+    masked = 1.0 - available / inside
+    flag = f"partly masked: {100 * masked:.1f}% of pixels" if masked > options.flag_masked else ""
+    return PairMeasurement(mean1, mean2, mean, diff_variance / 2.0, count, cov, flag)
 
 
 def covariances_fft(diff: np.ndarray, good: np.ndarray, max_lag: int) -> np.ndarray:
@@ -162,9 +200,9 @@ def _usable_pixels(shape: tuple[int, ...], good: np.ndarray | None, edge: int) -
 
 def _sigma_clip(
     images: Sequence[np.ndarray], mask: np.ndarray, options: PairOptions
-) -> tuple[np.ndarray, list[float], list[float]]:
+) -> tuple[np.ndarray, list[float], list[float]] | None:
     """The pixels of ``mask`` within ``nsigma`` of every image's clipped mean; the means and
-    variances of the images over them.
+    variances of the images over them; None when no pixel is left.
 
     Clipping starts from the median and robust sigma of a subsample and iterates on the
     mean and standard deviation of the pixels kept, until the count stops changing.
@@ -177,7 +215,7 @@ def _sigma_clip(
         sample = image[::step, ::step][start_mask]
         sample = sample[np.isfinite(sample)]
         if sample.size == 0:
-            raise ValueError("no usable pixels: every pixel is masked or not finite")
+            return None
         sigma = robust_sigma(sample)
         centers.append(float(np.median(sample)))
         sigmas.append(sigma if sigma > 0 else float(np.std(sample, dtype=np.float64)))
@@ -191,247 +229,10 @@ def _sigma_clip(
         if new_count == count:
             break
         if new_count == 0:
-            raise ValueError("sigma clipping left no pixels")
+            return None
         keep, count = within, new_count
         for i, image in enumerate(images):
             kept = image[keep]
             centers[i] = float(kept.mean(dtype=np.float64))
             sigmas[i] = float(kept.std())  # pairwise sums: float32 loses nothing that matters
     return keep, centers, [s * s for s in sigmas]
-
-
-@dataclass(frozen=True)
-class SolveOptions:
-    """How to fit a PTC.
-
-    ``model`` is ``astier`` (Astier et al. 2019, eq. 16) or ``polynomial`` (quadratic);
-    points whose relative residual is more than ``nsigma`` robust standard deviations
-    off are left out, over at most ``max_iter`` fits; ``turnoff`` leaves out the points
-    above the turnoff first; fewer than ``min_points`` usable points is an error.
-    """
-
-    model: Literal["astier", "polynomial"] = "astier"
-    nsigma: float = 5.0
-    max_iter: int = 10
-    turnoff: bool = True
-    min_points: int = 5
-
-    def __post_init__(self) -> None:
-        if self.model not in ("astier", "polynomial"):
-            raise ValueError(f"unknown PTC model {self.model!r}; use astier or polynomial")
-        if self.nsigma <= 0 or self.max_iter < 1 or self.min_points < 4:
-            raise ValueError(f"invalid {self!r}: need nsigma > 0, max_iter >= 1, min_points >= 4")
-
-
-@dataclass(frozen=True)
-class AmpFit:
-    """The PTC fit of one amplifier: gain (e-/ADU), read noise (e-), a00 (1/e-), with errors.
-
-    ``turnoff`` is the highest mean (ADU) of the points used; ``used`` and ``residuals``
-    (``(variance - model) / model``, NaN where not computable) have one entry per point.
-    """
-
-    gain: float
-    gain_err: float
-    noise: float
-    noise_err: float
-    a00: float
-    a00_err: float
-    turnoff: float
-    n_pairs_used: int
-    used: np.ndarray
-    model: str
-    residuals: np.ndarray
-
-    def to_dict(self) -> dict[str, Any]:
-        """The fit as JSON-ready values; NaN and infinities become None."""
-        out: dict[str, Any] = {}
-        for name in self.__dataclass_fields__:
-            value = getattr(self, name)
-            if isinstance(value, np.ndarray):
-                out[name] = [_json_value(v) for v in value.tolist()]
-            else:
-                out[name] = _json_value(value)
-        return out
-
-
-def ptc_model(mean: np.ndarray, a00: float, gain: float, noise: float) -> np.ndarray:
-    """Astier et al. (2019) eq. 16 in ADU: the variance of flats of ``mean`` ADU.
-
-    ``(exp(2 a00 mean gain) - 1) / (2 a00 gain^2) + noise^2 / gain^2``, with ``gain`` in
-    e-/ADU, ``noise`` in e- and ``a00`` in 1/e-; ``mean / gain + noise^2 / gain^2`` at
-    ``a00 = 0``, and continuous there.
-    """
-    mean = np.asarray(mean, dtype=np.float64)
-    return mean / gain * _expm1_ratio(2.0 * a00 * gain * mean) + (noise / gain) ** 2
-
-
-def fit_ptc(
-    means: np.ndarray, variances: np.ndarray, options: SolveOptions = SolveOptions()
-) -> AmpFit:
-    """Fit the PTC of one amplifier to every pair's mean and variance (ADU).
-
-    Points with a non-finite value or no variance are never used; with ``turnoff``, nor
-    are those above the turnoff. The fit is weighted by the relative error of a variance
-    (the same for every pair of an amplifier); points more than ``nsigma`` robust
-    standard deviations of the relative residuals off are left out and the fit repeated
-    until the points used stop changing. Errors come from the Jacobian, scaled by the
-    scatter of the residuals.
-    """
-    means = np.asarray(means, dtype=np.float64).ravel()
-    variances = np.asarray(variances, dtype=np.float64).ravel()
-    if means.shape != variances.shape:
-        raise ValueError(f"{means.size} means but {variances.size} variances")
-    usable = np.isfinite(means) & np.isfinite(variances) & (variances > 0)
-    if options.turnoff:
-        usable &= _below_turnoff(means, variances, usable)
-    used = usable
-    for iteration in range(options.max_iter):
-        if np.count_nonzero(used) < options.min_points:
-            raise ValueError(
-                f"only {np.count_nonzero(used)} usable PTC points (of {means.size}); "
-                f"the fit needs at least {options.min_points}"
-            )
-        solution, model = _FITTERS[options.model](means[used], variances[used])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            expected = model(means)
-            residuals = np.where(expected > 0, (variances - expected) / expected, np.nan)
-        scatter = robust_sigma(residuals[used])
-        again = usable & (np.abs(residuals) <= options.nsigma * scatter)
-        if not scatter > 0 or np.array_equal(again, used) or iteration == options.max_iter - 1:
-            break
-        used = again
-    turnoff = float(np.max(means[used]))
-    n_used = int(np.count_nonzero(used))
-    return AmpFit(*solution, turnoff, n_used, used, options.model, residuals)
-
-
-#: A fit's gain, gain error, noise, noise error, a00 and a00 error; and its model.
-_Solution = tuple[
-    tuple[float, float, float, float, float, float], Callable[[np.ndarray], np.ndarray]
-]
-
-
-def _fit_polynomial(mean: np.ndarray, variance: np.ndarray) -> _Solution:
-    """``variance = c0 + c1 mean + c2 mean^2``: gain ``1 / c1``, noise ``sqrt(c0) gain`` and
-    a00 ``c2`` (eq. 16 to first order in a00). A linear fit weighted by relative errors, in
-    ``mean / max(mean)`` for conditioning.
-    """
-    scale = float(np.max(mean))
-    t = mean / scale
-    design = np.stack([np.ones_like(t), t, t * t], axis=1) / variance[:, np.newaxis]
-    coef, *_ = np.linalg.lstsq(design, np.ones_like(t), rcond=None)
-    rescale = np.array([1.0, 1.0 / scale, 1.0 / scale**2])
-    c0, c1, c2 = (float(c) for c in coef * rescale)
-    if not c1 > 0:
-        raise ValueError("the PTC does not rise with the mean: no gain to fit")
-    cov = _covariance(design, design @ coef - 1.0) * np.outer(rescale, rescale)
-    gain = 1.0 / c1
-    noise = math.sqrt(max(c0, 0.0)) * gain
-    if noise > 0:
-        noise_err = _propagate(np.array([0.5 * gain**2 / noise, -noise * gain, 0.0]), cov)
-    else:  # the noise that c0 one standard deviation above 0 would mean
-        noise_err = math.sqrt(math.sqrt(cov[0, 0])) * gain
-    gain_err = _propagate(np.array([0.0, -(gain**2), 0.0]), cov)
-    solution = (gain, gain_err, noise, noise_err, c2, math.sqrt(cov[2, 2]))
-
-    def model(x: np.ndarray) -> np.ndarray:
-        return c0 + c1 * x + c2 * x * x
-
-    return solution, model
-
-
-def _fit_astier(mean: np.ndarray, variance: np.ndarray) -> _Solution:
-    """Astier et al. (2019) eq. 16 by non-linear least squares on relative residuals,
-    started from the quadratic fit."""
-    from scipy.optimize import least_squares
-
-    (gain, _, noise, _, a00, _), _ = _fit_polynomial(mean, variance)
-    noise = max(noise, gain * math.sqrt(0.01 * float(np.min(variance))))
-
-    def residuals(p: np.ndarray) -> np.ndarray:
-        return ptc_model(mean, *p) / variance - 1.0
-
-    def jacobian(p: np.ndarray) -> np.ndarray:
-        a, g, n = p
-        x = 2.0 * a * g * mean
-        slope = _expm1_ratio_slope(x)
-        columns = [
-            2.0 * mean**2 * slope,
-            -mean / g**2 * _expm1_ratio(x) + 2.0 * a * mean**2 / g * slope - 2.0 * n**2 / g**3,
-            np.full_like(mean, 2.0 * n / g**2),
-        ]
-        return np.stack(columns, axis=1) / variance[:, np.newaxis]
-
-    result = least_squares(residuals, [a00, gain, noise], jac=jacobian, method="lm", x_scale="jac")
-    a00, gain, noise = (float(v) for v in result.x)
-    cov = _covariance(np.asarray(result.jac), result.fun)
-    a00_err, gain_err, noise_err = (math.sqrt(v) for v in np.diag(cov))
-    solution = (gain, gain_err, abs(noise), noise_err, a00, a00_err)
-
-    def model(x: np.ndarray) -> np.ndarray:
-        return ptc_model(x, a00, gain, noise)
-
-    return solution, model
-
-
-_FITTERS: dict[str, Callable[[np.ndarray, np.ndarray], _Solution]] = {
-    "astier": _fit_astier,
-    "polynomial": _fit_polynomial,
-}
-
-
-def _covariance(jacobian: np.ndarray, residuals: np.ndarray) -> np.ndarray:
-    """Parameter covariance of a least-squares fit, scaled by its residuals' variance (the
-    absolute errors of the points are not known, only their relative weights)."""
-    dof = jacobian.shape[0] - jacobian.shape[1]
-    scale = float(residuals @ residuals) / dof if dof > 0 else np.nan
-    return np.linalg.pinv(jacobian.T @ jacobian) * scale
-
-
-def _propagate(gradient: np.ndarray, cov: np.ndarray) -> float:
-    """The standard deviation of a function of the parameters with this ``gradient``."""
-    return math.sqrt(max(float(gradient @ cov @ gradient), 0.0))
-
-
-def _expm1_ratio(x: np.ndarray) -> np.ndarray:
-    """``expm1(x) / x``, 1 at ``x = 0``."""
-    safe = np.where(x == 0, 1.0, x)
-    return np.where(x == 0, 1.0, np.expm1(safe) / safe)
-
-
-def _expm1_ratio_slope(x: np.ndarray) -> np.ndarray:
-    """The derivative of :func:`_expm1_ratio`; a series near 0, where the closed form
-    ``(x e^x - expm1(x)) / x^2`` cancels."""
-    small = np.abs(x) < 1e-2
-    safe = np.where(small, 1.0, x)
-    closed = (safe * np.exp(safe) - np.expm1(safe)) / safe**2
-    series = 0.5 + x / 3.0 + x**2 / 8.0 + x**3 / 30.0
-    return np.where(small, series, closed)
-
-
-def _below_turnoff(means: np.ndarray, variances: np.ndarray, usable: np.ndarray) -> np.ndarray:
-    """The points not above the turnoff, where the variance stops rising with the mean.
-
-    The turnoff is the maximum of the variances (in order of mean) after a running median
-    of three, so that one outlying pair is not taken for it, moved up while the variance
-    still rises.
-    """
-    order = np.flatnonzero(usable)[np.argsort(means[usable], kind="stable")]
-    v = variances[order]
-    smooth = v.copy()
-    if v.size >= 3:
-        smooth[1:-1] = np.median(np.stack([v[:-2], v[1:-1], v[2:]]), axis=0)
-    top = int(np.argmax(smooth)) if v.size else -1
-    while top + 1 < v.size and v[top + 1] > v[top]:
-        top += 1
-    below = np.zeros(means.shape, dtype=bool)
-    below[order[: top + 1]] = True
-    return below
-
-
-def _json_value(value: Any) -> Any:
-    """A value for JSON: non-finite floats become None."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
