@@ -53,6 +53,7 @@ class ExecutionSettings:
     timeout: float | None = None
     fail_fast: bool = False
     resume: bool = False
+    force: bool = False
     progress: bool = False
     batch_size: int = 500
     flush_seconds: float = 2.0

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..core.collections import CollectionType
 from ..core.stored_file import StoredFile
+from ..graph.output_checks import changed_fields
 
 if TYPE_CHECKING:
     from ..butler import Butler
@@ -54,25 +55,26 @@ def _chain(butler: Butler, output: str, run: str, inputs: Sequence[str]) -> None
 
 
 def _save_config(butler: Butler, task: TaskDef, run: str) -> None:
-    """Write ``<label>_config`` once per run.
+    """Write ``<label>_config`` once per run, so that it says what made the run's outputs.
 
-    A resumed run keeps the config it started with; if the task's config has changed
-    since (say, a debugging flag turned off), a warning names the fields that differ.
+    A run continued with a changed config (which planning refuses without ``--force``)
+    gets the new config in place of the old one, and a warning names the fields that
+    changed: outputs written before keep no config of their own.
     """
     dataset_type = task.config_dataset_type
     config = task.config.model_dump(mode="json")
     ref = butler.registry.find_dataset(dataset_type, {}, [run])
-    if ref is None:
-        butler.put(config, dataset_type, {}, run=run)
-        return
-    saved = butler.get(ref)
-    changed = sorted(k for k in {*config, *saved} if config.get(k) != saved.get(k))
-    if changed:
+    if ref is not None:
+        changed = changed_fields(butler.get(ref), config)
+        if not changed:
+            return
         log.warning(
-            "task %r: config field(s) %s differ from those run %r started with; "
-            "quanta run from now on use the new values, %s keeps the old ones",
+            "task %r: config field(s) %s differ from those run %r was started with; %s now "
+            "holds the new values, which quanta run from now on use",
             task.label,
             ", ".join(changed),
             run,
             dataset_type.name,
         )
+        butler.purge_datasets([ref])
+    butler.put(config, dataset_type, {}, run=run)

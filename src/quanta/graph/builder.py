@@ -36,6 +36,7 @@ from .prerequisites import PrerequisiteFinder, TaskHooks
 
 if TYPE_CHECKING:
     from ..butler import Butler
+    from ..core.data_id_table import DataIdTable
     from ..core.refs import DatasetRef
     from ..pipe.connections import ResolvedConnection
     from ..pipe.pipeline import ResolvedPipeline, TaskDef
@@ -57,6 +58,7 @@ class GraphBuilder:
         output_collection: str | None = None,
         where: str | None = None,
         binds: Mapping[str, Any] | None = None,
+        data_ids: DataIdTable | None = None,
     ) -> None:
         self.butler = butler
         self.registry = butler.registry
@@ -67,6 +69,7 @@ class GraphBuilder:
         self.output_collection = output_collection
         self.where = where
         self.binds = dict(binds or {})
+        self.data_ids = data_ids
         self.runs = [output_run]
         self._run_index = {output_run: 0}
         self.nodes: dict[str, NodeAccumulator] = {}
@@ -201,6 +204,7 @@ class GraphBuilder:
             self.collections,
             self.where,
             self.binds,
+            data_ids=self.data_ids,
         )
         stat.rows = len(rows)
         quanta = self._group_rows(task, names, rows, inputs, stat)
@@ -382,13 +386,15 @@ def build_graph(
     output_collection: str | None = None,
     where: str | None = None,
     binds: Mapping[str, Any] | None = None,
+    data_ids: DataIdTable | None = None,
 ) -> QuantumGraph:
-    """Build the quantum graph of ``pipeline`` over the data selected by ``where`` in the
-    input ``collections``, with outputs predicted in ``output_run``."""
+    """Build the quantum graph of ``pipeline`` over the data selected by ``where`` (and, if
+    given, by the ``data_ids`` table) in the input ``collections``, with outputs predicted
+    in ``output_run``."""
     for name in collections:
         butler.registry.get_collection(name)
     if butler.registry.find_collection(output_run) is not None:
         butler.registry.get_collection(output_run, CollectionType.RUN)
     return GraphBuilder(
-        butler, pipeline, collections, output_run, output_collection, where, binds
+        butler, pipeline, collections, output_run, output_collection, where, binds, data_ids
     ).build()

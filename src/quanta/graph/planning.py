@@ -13,7 +13,10 @@ from ..core.collections import CollectionType
 from ..core.errors import CollectionNotFoundError, CollectionTypeError, ConfigError
 from ..pipe.pipeline import Pipeline
 from .builder import build_graph
+from .data_id_files import read_data_id_table
+from .empty_tasks import check_allowed_labels, check_tasks_have_quanta
 from .io import load_graph, save_graph
+from .output_checks import check_chain_inputs, check_resume
 
 if TYPE_CHECKING:
     from ..butler import Butler
@@ -32,6 +35,8 @@ class RunRequest:
     overrides: Sequence[tuple[str, str, Any]] = ()
     qgraph: Path | None = None
     save_qgraph: Path | None = None
+    allow_empty: Sequence[str] = ()
+    data_id_table: Path | None = None
 
     def __post_init__(self) -> None:
         if self.qgraph is not None:
@@ -43,6 +48,8 @@ class RunRequest:
                     ("a where expression", self.where),
                     ("binds", self.binds),
                     ("config overrides", self.overrides),
+                    ("--allow-empty", self.allow_empty),
+                    ("a data ID table", self.data_id_table),
                 )
                 if value
             ]
@@ -78,9 +85,14 @@ def last_run(butler: Butler, output: str) -> str:
     return chain[0]
 
 
-def plan(butler: Butler, request: RunRequest, resume: bool) -> QuantumGraph:
+def plan(butler: Butler, request: RunRequest, resume: bool, force: bool = False) -> QuantumGraph:
     """The graph to execute: loaded, or built into a new run (or, to resume, into the last
-    run of the output chain); saved if asked."""
+    run of the output chain); saved if asked.
+
+    Writing into an existing output chain with other inputs is refused; so is resuming a
+    run with another pipeline or other configs unless ``force``, and a built graph in which
+    a task has no quanta unless the request allows that task to be empty.
+    """
     if request.qgraph is not None:
         graph = load_graph(request.qgraph, butler.universe)
         saved_output = graph.header.output
@@ -88,19 +100,36 @@ def plan(butler: Butler, request: RunRequest, resume: bool) -> QuantumGraph:
             raise ConfigError(
                 f"--output {request.output!r} differs from the graph's output {saved_output!r}"
             )
+        if saved_output is not None:
+            check_chain_inputs(butler, saved_output, graph.header.inputs)
     else:
         assert request.pipeline is not None and request.output is not None
         pipeline = Pipeline.load(request.pipeline).with_overrides(request.overrides)
-        run = last_run(butler, request.output) if resume else new_run_name(butler, request.output)
+        resolved = pipeline.resolve(butler.universe)
+        check_allowed_labels(resolved, request.allow_empty)
+        inputs = butler.registry.expand_collections(request.inputs)
+        check_chain_inputs(butler, request.output, inputs)
+        data_ids = (
+            read_data_id_table(request.data_id_table, butler.universe)
+            if request.data_id_table is not None
+            else None
+        )
+        if resume:
+            run = last_run(butler, request.output)
+            check_resume(butler, run, resolved, force)
+        else:
+            run = new_run_name(butler, request.output)
         graph = build_graph(
             butler,
-            pipeline.resolve(butler.universe),
-            butler.registry.expand_collections(request.inputs),
+            resolved,
+            inputs,
             run,
             request.output,
             request.where,
             dict(request.binds),
+            data_ids,
         )
+        check_tasks_have_quanta(butler, graph, request.allow_empty, data_ids)
     if request.save_qgraph is not None:
         save_graph(graph, request.save_qgraph)
     return graph
