@@ -46,6 +46,14 @@ class EmptyGraphError(QuantaError):
     """The pipeline and query produced no quanta; the message says where they were lost."""
 
 
+def check_not_empty(graph: QuantumGraph) -> None:
+    """Raise ``EmptyGraphError``, explaining task by task, if the graph has no quanta."""
+    if len(graph) == 0:
+        raise EmptyGraphError(
+            "the quantum graph is empty: " + "; ".join(s.explain() for s in graph.stats)
+        )
+
+
 class GraphBuilder:
     """Builds the ``QuantumGraph`` of a resolved pipeline over a query."""
 
@@ -148,8 +156,9 @@ class GraphBuilder:
 
     # -- per task --------------------------------------------------------------------------
 
-    def build(self) -> QuantumGraph:
-        """Build the graph; raise ``EmptyGraphError`` (with the explanation) if empty."""
+    def build(self, empty_ok: bool = False) -> QuantumGraph:
+        """Build the graph; unless ``empty_ok``, raise ``EmptyGraphError`` (with the
+        explanation) if it is empty."""
         tasks: list[TaskNodes] = []
         stats: list[TaskStats] = []
         first = 0
@@ -169,10 +178,8 @@ class GraphBuilder:
                 tasks,
                 stats,
             )
-        if len(graph) == 0:
-            raise EmptyGraphError(
-                "the quantum graph is empty: " + "; ".join(s.explain() for s in stats)
-            )
+        if not empty_ok:
+            check_not_empty(graph)
         return graph
 
     def _header(self) -> GraphHeader:
@@ -387,14 +394,15 @@ def build_graph(
     where: str | None = None,
     binds: Mapping[str, Any] | None = None,
     data_ids: DataIdTable | None = None,
+    empty_ok: bool = False,
 ) -> QuantumGraph:
     """Build the quantum graph of ``pipeline`` over the data selected by ``where`` (and, if
     given, by the ``data_ids`` table) in the input ``collections``, with outputs predicted
-    in ``output_run``."""
+    in ``output_run``; an empty graph is an error unless ``empty_ok``."""
     for name in collections:
         butler.registry.get_collection(name)
     if butler.registry.find_collection(output_run) is not None:
         butler.registry.get_collection(output_run, CollectionType.RUN)
     return GraphBuilder(
         butler, pipeline, collections, output_run, output_collection, where, binds, data_ids
-    ).build()
+    ).build(empty_ok)

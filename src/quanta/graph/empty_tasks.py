@@ -21,7 +21,11 @@ if TYPE_CHECKING:
     from .model import QuantumGraph, TaskStats
 
 #: How to make the records of a dimension that commands define, not ingest.
-_DEFINED_BY = {"group": "run define-groups", "visit": "run define-visits"}
+_DEFINED_BY = {
+    "group_system": "run define-groups",
+    "group": "run define-groups",
+    "visit": "run define-visits",
+}
 
 
 class EmptyTaskError(QuantaError):
@@ -95,8 +99,10 @@ def _why_no_quanta(
     for name in butler.universe.sorted(dims):
         if not butler.registry.query_data_id_rows([name])[1]:
             hint = _DEFINED_BY.get(name)
-            return f"no {name} exists in the repository" + (f"; {hint}" if hint else "")
-    if header.where and "group" in dims and not found(["group_system"]):
+            what = name.replace("_", " ")
+            return f"no {what} exists in the repository" + (f"; {hint}" if hint else "")
+    named = butler.registry.where_dimensions(header.where)
+    if named & {"group", "group_system"} and not found(["group_system"]):
         return "no group system named in the query exists; run define-groups"
     if header.where and not found(dims):
         return f"no data ID matches the where expression {header.where!r}"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.collections import CollectionType
 from ..core.errors import CollectionNotFoundError, CollectionTypeError, ConfigError
 from ..pipe.pipeline import Pipeline
-from .builder import build_graph
+from .builder import build_graph, check_not_empty
 from .data_id_files import read_data_id_table
 from .empty_tasks import check_allowed_labels, check_tasks_have_quanta
 from .io import load_graph, save_graph
@@ -128,8 +128,10 @@ def plan(butler: Butler, request: RunRequest, resume: bool, force: bool = False)
             request.where,
             dict(request.binds),
             data_ids,
+            empty_ok=True,
         )
         check_tasks_have_quanta(butler, graph, request.allow_empty, data_ids)
+        check_not_empty(graph)
     if request.save_qgraph is not None:
         save_graph(graph, request.save_qgraph)
     return graph

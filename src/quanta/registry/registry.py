@@ -319,6 +319,15 @@ class Registry:
             self._as_type(dataset_type), collections, where, binds, data_id, find_first
         )
 
+    def where_dimensions(self, where: str | None) -> set[str]:
+        """The dimensions a ``where`` expression names (``group.system`` names ``group``)."""
+        from .query import parse_where, referenced_identifiers
+
+        if not where:
+            return set()
+        named = (ident.parts[0] for ident in referenced_identifiers(parse_where(where)))
+        return {name for name in named if name in self.universe}
+
     def query_data_ids(
         self,
         dimensions: Iterable[str],
