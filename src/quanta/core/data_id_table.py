@@ -52,13 +52,13 @@ class DataIdTable:
             for name, key, value in zip(columns, keys, row, strict=True):
                 try:
                     converted = key.coerce(value)
-                except ValueError as err:
+                    if converted is None:
+                        raise ValueError("empty")
+                    check_safe_value(name, converted)
+                except ValueError as err:  # DataIdError is a ValueError too
                     raise DataIdError(
                         f"data ID table {source}: row {number}, column {name!r}: {err}"
                     ) from None
-                if converted is None:
-                    raise DataIdError(f"data ID table {source}: row {number}: {name!r} is empty")
-                check_safe_value(name, converted)
                 values.append(converted)
             distinct[tuple(values)] = None
         if not distinct:

@@ -240,13 +240,16 @@ class Searches:
     def _joined(
         self, conn: sa.Connection, builder: QueryBuilder, data_ids: DataIdTable | None
     ) -> Iterator[None]:
-        """Join a data ID table into the query, as a temporary table of ``conn``."""
+        """Join a data ID table into the query, as a temporary table of ``conn``, with the
+        records of its dimensions (a row naming an exposure that does not exist matches
+        nothing)."""
         if data_ids is None:
             yield
             return
         with temporary_data_ids(conn, data_ids, self._universe) as temp:
             builder.add_relation(temp, {n: temp.c[n] for n in data_ids.dimensions})
-            builder.require(data_ids.dimensions)
+            for name in data_ids.dimensions:
+                builder.dimension_table(name)
             yield
 
     def _in_collections(
