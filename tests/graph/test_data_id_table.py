@@ -15,6 +15,7 @@ from quanta.core.data_id_table import DataIdTable
 from quanta.core.errors import DataIdError
 from quanta.graph.builder import build_graph
 from quanta.graph.data_id_files import read_data_id_table
+from quanta.graph.io import load_graph, save_graph
 from quanta.registry.data_id_tables import CHUNK
 from repo_data import DETECTORS, INSTRUMENT
 
@@ -118,3 +119,13 @@ def test_command_line(sqlite_butler: Butler, tmp_path: Path) -> None:
     nothing = CliRunner().invoke(cli, [*args, "--data-id-table", str(table)])
     assert nothing.exit_code == 2
     assert "task calexp has no quanta: no row of the data ID table" in nothing.stderr
+
+
+def test_saved_graph_keeps_the_table(sqlite_butler: Butler, tmp_path: Path) -> None:
+    put_raws(sqlite_butler)
+    table = DataIdTable.build(sqlite_butler.universe, ["exposure"], [(9,), (10,)], "night")
+    pipeline = resolved(sqlite_butler, ("calexp", PerExposure, {}))
+    graph = build_graph(sqlite_butler, pipeline, ["raw"], "run", data_ids=table)
+    path = tmp_path / "g.json.gz"
+    save_graph(graph, path)
+    assert load_graph(path, sqlite_butler.universe).header.data_ids == table

@@ -44,11 +44,12 @@ def prepare_run(butler: Butler, graph: QuantumGraph, pipeline: ResolvedPipeline)
 
 def _chain(butler: Butler, output: str, run: str, inputs: Sequence[str]) -> None:
     """Make ``output`` a CHAINED collection searching ``run`` first, then what it searched
-    before (earlier runs), then any input collection it lacks."""
+    before (earlier runs), then any input collection it lacks; a run already in the chain
+    (resumed or extended) keeps its place."""
     registry = butler.registry
     registry.register_collection(output, CollectionType.CHAINED)
     old = registry.get_collection_chain(output)
-    children = [run, *(c for c in old if c != run)]
+    children = list(old) if run in old else [run, *old]
     children.extend(c for c in inputs if c not in children)
     if children != old:
         registry.set_collection_chain(output, children)

@@ -4,7 +4,8 @@ A task left without quanta usually means a mistake upstream of the run (no group
 defined, a ``where`` that matches nothing, inputs in another collection), and running
 the rest of the pipeline would report success for work that never happened. So every
 task must get quanta unless the user allows it to be empty (``--allow-empty LABEL``);
-tasks downstream of an allowed empty task are allowed too.
+tasks downstream of an allowed empty task are allowed too, and so is a task whose quanta
+were all left out as done already (``--skip-existing-in``).
 """
 
 from __future__ import annotations
@@ -56,8 +57,13 @@ def check_tasks_have_quanta(
     for task in pipeline.tasks:
         if len(graph.task(task.label)):
             continue
-        upstream = [u for u in pipeline.upstream_labels(task.label) if not len(graph.task(u))]
-        if task.label in allow_empty or any(u in excused for u in upstream):
+        upstream = [
+            u
+            for u in pipeline.upstream_labels(task.label)
+            if not len(graph.task(u)) and not stats[u].existing
+        ]
+        done = stats[task.label].existing > 0
+        if done or task.label in allow_empty or any(u in excused for u in upstream):
             excused.add(task.label)
             continue
         if upstream:

@@ -17,6 +17,7 @@ from .data_id_files import read_data_id_table
 from .empty_tasks import check_allowed_labels, check_tasks_have_quanta
 from .io import load_graph, save_graph
 from .output_checks import check_chain_inputs, check_resume
+from .reruns import rerun_graph, run_of_chain
 
 if TYPE_CHECKING:
     from ..butler import Butler
@@ -37,24 +38,38 @@ class RunRequest:
     save_qgraph: Path | None = None
     allow_empty: Sequence[str] = ()
     data_id_table: Path | None = None
+    skip_existing_in: Sequence[str] = ()
+    rerun_failed: str | None = None
 
     def __post_init__(self) -> None:
-        if self.qgraph is not None:
+        saved = self.qgraph is not None
+        source = (
+            "a saved graph (--qgraph)"
+            if saved
+            else "--rerun-failed (the run's own inputs and query are used)"
+            if self.rerun_failed is not None
+            else None
+        )
+        if source is not None:
             given = [
                 flag
                 for flag, value in (
-                    ("a pipeline", self.pipeline),
+                    ("a pipeline", saved and self.pipeline),
+                    ("config overrides", saved and self.overrides),
+                    ("config overrides without a pipeline", self.overrides and not self.pipeline),
                     ("input collections", self.inputs),
                     ("a where expression", self.where),
                     ("binds", self.binds),
-                    ("config overrides", self.overrides),
-                    ("--allow-empty", self.allow_empty),
                     ("a data ID table", self.data_id_table),
+                    ("--skip-existing-in", self.skip_existing_in),
+                    ("--rerun-failed", saved and self.rerun_failed),
                 )
                 if value
             ]
             if given:
-                raise ConfigError(f"a saved graph (--qgraph) cannot be combined with {given[0]}")
+                raise ConfigError(f"{source} cannot be combined with {given[0]}")
+            if self.rerun_failed is not None and not self.output:
+                raise ConfigError("--rerun-failed needs the output collection (--output)")
         elif not (self.pipeline and self.inputs and self.output):
             raise ConfigError("building a graph needs a pipeline, input collections and an output")
 
@@ -85,11 +100,17 @@ def last_run(butler: Butler, output: str) -> str:
     return chain[0]
 
 
-def plan(butler: Butler, request: RunRequest, resume: bool, force: bool = False) -> QuantumGraph:
+def plan(
+    butler: Butler,
+    request: RunRequest,
+    resume: bool,
+    force: bool = False,
+    extend_run: str | None = None,
+) -> QuantumGraph:
     """The graph to execute: loaded, or built into a new run (or, to resume, into the last
-    run of the output chain); saved if asked.
+    run of the output chain, or into ``extend_run``, another of its runs); saved if asked.
 
-    Writing into an existing output chain with other inputs is refused; so is resuming a
+    Writing into an existing output chain with other inputs is refused; so is continuing a
     run with another pipeline or other configs unless ``force``, and a built graph in which
     a task has no quanta unless the request allows that task to be empty.
     """
@@ -102,36 +123,61 @@ def plan(butler: Butler, request: RunRequest, resume: bool, force: bool = False)
             )
         if saved_output is not None:
             check_chain_inputs(butler, saved_output, graph.header.inputs)
-    else:
-        assert request.pipeline is not None and request.output is not None
-        pipeline = Pipeline.load(request.pipeline).with_overrides(request.overrides)
-        resolved = pipeline.resolve(butler.universe)
-        check_allowed_labels(resolved, request.allow_empty)
-        inputs = butler.registry.expand_collections(request.inputs)
-        check_chain_inputs(butler, request.output, inputs)
-        data_ids = (
-            read_data_id_table(request.data_id_table, butler.universe)
-            if request.data_id_table is not None
+    elif request.rerun_failed is not None:
+        assert request.output is not None
+        pipeline = (
+            Pipeline.load(request.pipeline)
+            .with_overrides(request.overrides)
+            .resolve(butler.universe)
+            if request.pipeline
             else None
         )
-        if resume:
-            run = last_run(butler, request.output)
-            check_resume(butler, run, resolved, force)
-        else:
-            run = new_run_name(butler, request.output)
-        graph = build_graph(
-            butler,
-            resolved,
-            inputs,
-            run,
-            request.output,
-            request.where,
-            dict(request.binds),
-            data_ids,
-            empty_ok=True,
+        new_run = new_run_name(butler, request.output)
+        graph = rerun_graph(
+            butler, request.rerun_failed, request.output, new_run, pipeline, request.allow_empty
         )
-        check_tasks_have_quanta(butler, graph, request.allow_empty, data_ids)
-        check_not_empty(graph)
+    else:
+        graph = _build(butler, request, resume, force, extend_run)
     if request.save_qgraph is not None:
         save_graph(graph, request.save_qgraph)
+    return graph
+
+
+def _build(
+    butler: Butler, request: RunRequest, resume: bool, force: bool, extend_run: str | None
+) -> QuantumGraph:
+    """Build the graph a request describes, after the checks that keep products apart."""
+    assert request.pipeline is not None and request.output is not None
+    pipeline = Pipeline.load(request.pipeline).with_overrides(request.overrides)
+    resolved = pipeline.resolve(butler.universe)
+    check_allowed_labels(resolved, request.allow_empty)
+    inputs = butler.registry.expand_collections(request.inputs)
+    check_chain_inputs(butler, request.output, inputs)
+    data_ids = (
+        read_data_id_table(request.data_id_table, butler.universe)
+        if request.data_id_table is not None
+        else None
+    )
+    if extend_run is not None:
+        run = run_of_chain(butler, request.output, extend_run)
+    elif resume:
+        run = last_run(butler, request.output)
+    else:
+        run = new_run_name(butler, request.output)
+    if resume or extend_run is not None:
+        check_resume(butler, run, resolved, force)
+    graph = build_graph(
+        butler,
+        resolved,
+        inputs,
+        run,
+        request.output,
+        request.where,
+        dict(request.binds),
+        data_ids,
+        empty_ok=True,
+        skip_existing_in=request.skip_existing_in,
+    )
+    check_tasks_have_quanta(butler, graph, request.allow_empty, data_ids)
+    check_not_empty(graph)
     return graph
