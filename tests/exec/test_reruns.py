@@ -14,8 +14,10 @@ from quanta.cli.main import cli
 from quanta.core.errors import ConflictError
 from quanta.exec import ExecutionSettings, InlineExecutor
 from quanta.exec.workflow import run_pipeline
+from quanta.graph.builder import EmptyGraphError
 from quanta.graph.output_checks import RunMismatchError
-from quanta.graph.planning import RunRequest
+from quanta.graph.planning import RunRequest, plan
+from repo_data import INSTRUMENT
 
 
 def invoke(*args: object) -> Result:
@@ -108,3 +110,87 @@ def test_output_chain_with_other_inputs_is_refused(sqlite_repo: Butler) -> None:
     assert report.ok and sqlite_repo.get_collection_chain("out")[1:] == chain
     with pytest.raises(ConflictError):
         run_pipeline(sqlite_repo, RunRequest("out", str(PIPELINE), ["extra"]), ExecutionSettings())
+
+
+def outputs_in(butler: Butler, dataset_type: str, run: str) -> list[tuple[int, int]]:
+    """(exposure, detector) or (0, detector) of the datasets of one type in one run."""
+    refs = butler.registry.query_datasets(dataset_type, [run])
+    return sorted((int(r.data_id.get("exposure", 0)), int(r.data_id["detector"])) for r in refs)
+
+
+def test_extend_run_writes_into_an_older_run_of_the_chain(sqlite_repo: Butler) -> None:
+    root = sqlite_repo.root
+    args = ["run", root, "-p", PIPELINE, "-i", "raw", "-o", "out"]
+    first = invoke(*args, "-d", "exposure IN (9, 10)")
+    assert first.exit_code == 0, first.output
+    older = first.stdout.split("run: ")[1].split(";")[0]
+    assert invoke(*args).exit_code == 0
+    chain = sqlite_repo.get_collection_chain("out")
+    assert chain[1:] == [older, "raw"]
+    extended = invoke(*args, "--extend-run", older)
+    assert extended.exit_code == 0, extended.output
+    assert f"run: {older}; output: out" in extended.stdout
+    # Exposures 9 and 10 were there already (skipped), 11 and 12 are new; the chain's order
+    # is unchanged.
+    assert outputs_in(sqlite_repo, "calexpLike", older) == [
+        (e, d) for e in (9, 10, 11, 12) for d in (0, 1)
+    ]
+    assert sqlite_repo.get_collection_chain("out") == chain
+    not_a_run = invoke(*args, "--extend-run", "raw")
+    assert not_a_run.exit_code == 2
+    assert (
+        "cannot extend 'raw': it is not a RUN of the output chain 'out'; "
+        f"its runs: {chain[0]}, {older}" in not_a_run.stderr
+    )
+    both = invoke(*args, "--extend-run", older, "--resume")
+    assert both.exit_code == 2 and "--extend-run names another" in both.stderr
+    changed = invoke(*args, "--extend-run", older, "-c", "calexp:scale=5")
+    assert changed.exit_code == 2 and "task calexp config differs in scale" in changed.stderr
+
+
+def test_skip_existing_in_reads_the_outputs_found_there(sqlite_repo: Butler) -> None:
+    first = first_run(sqlite_repo, ("calexp", "fail_on", [[9, 0]]))
+    request = RunRequest("again", str(PIPELINE), ["raw"], skip_existing_in=["out"])
+    graph = plan(sqlite_repo, request, resume=False)
+    calexp, summary = graph.tasks
+    assert [len(calexp), len(summary)] == [1, 1]
+    assert calexp.data_ids.row(0) == (INSTRUMENT, 0, 9)
+    assert "task 'calexp': 8 data ID rows; candidates {raw: 8}; 1 quanta; 7 done already" in (
+        graph.explain()
+    )
+    inputs = graph.quantum(summary.first).inputs["calexp"]
+    assert sorted((r.data_id["exposure"], r.run) for r in inputs) == [
+        (9, graph.output_run), (10, first), (11, first), (12, first)
+    ]  # fmt: skip
+    report = run_pipeline(sqlite_repo, request, ExecutionSettings(), executor=InlineExecutor())
+    assert report.ok
+    (ref,) = sqlite_repo.registry.query_datasets("summary", [report.run])
+    assert ref.data_id["detector"] == 0 and sqlite_repo.get(ref)["n_inputs"] == 4
+    # Everything is done in both runs now: nothing left to build.
+    nothing = RunRequest("third", str(PIPELINE), ["raw"], skip_existing_in=["out", "again"])
+    with pytest.raises(
+        EmptyGraphError, match=r"0 quanta; 8 done already; task 'summary'.* 0 quanta; 2 done"
+    ):
+        plan(sqlite_repo, nothing, resume=False)
+
+
+def test_rerun_failed_redoes_failed_and_blocked_quanta(sqlite_repo: Butler, tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    overrides = [("calexp", "once_on", [[10, 1]]), ("calexp", "once_marker", str(marker))]
+    failed = first_run(sqlite_repo, *overrides)
+    assert outputs_in(sqlite_repo, "summary", failed) == [(0, 0)]
+    root = sqlite_repo.root
+    result = invoke("run", root, "-o", "out", "--rerun-failed", failed)
+    assert result.exit_code == 0, result.output
+    rerun = result.stdout.split("run: ")[1].split(";")[0]
+    assert rerun != failed
+    # Only the failed quantum and the summary it blocked ran again, reading the rest.
+    assert outputs_in(sqlite_repo, "calexpLike", rerun) == [(10, 1)]
+    assert outputs_in(sqlite_repo, "summary", rerun) == [(0, 1)]
+    (ref,) = sqlite_repo.registry.query_datasets("summary", [rerun])
+    assert sqlite_repo.get(ref)["n_inputs"] == 4
+    assert sqlite_repo.get_collection_chain("out") == [rerun, failed, "raw"]
+    again = invoke("run", root, "-o", "out", "--rerun-failed", rerun)
+    assert again.exit_code == 2 and "nothing to rerun" in again.stderr
+    mixed = invoke("run", root, "-o", "out", "--rerun-failed", failed, "-i", "raw")
+    assert mixed.exit_code == 2 and "cannot be combined with input collections" in mixed.stderr

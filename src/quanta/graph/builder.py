@@ -197,6 +197,7 @@ class GraphBuilder:
             where=self.where,
             binds=self.binds,
             data_ids=self.data_ids,
+            skip_existing_in=tuple(self.skip_existing_in),
             universe=UniverseVersion.of(self.universe),
         )
 

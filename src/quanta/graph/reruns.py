@@ -2,9 +2,9 @@
 
 ``--rerun-failed RUN`` builds RUN's own pipeline (or a corrected one) over RUN's own
 inputs, query and data ID table again, into a new run of the output chain, leaving out
-every quantum done in RUN (``skip_existing.py``): what remains are the quanta that
-failed, were blocked or never ran, and everything downstream of them, which read the
-outputs RUN did write.
+every quantum done in RUN, or in the runs RUN itself took done quanta from
+(``skip_existing.py``): what remains are the quanta that failed, were blocked or never
+ran, and everything downstream of them, which read the outputs that were written.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 
 def run_of_chain(butler: Butler, output: str, run: str) -> str:
-    """``run``, checked to be a RUN collection of the ``output`` chain."""
+    """``run``, checked to be one of the ``output`` chain's own RUN collections (named
+    ``OUTPUT/...``; the chain's inputs are not)."""
     registry = butler.registry
     record = registry.find_collection(output)
     children = (
@@ -34,7 +35,11 @@ def run_of_chain(butler: Butler, output: str, run: str) -> str:
         if record is not None and record.type == CollectionType.CHAINED
         else []
     )
-    runs = [c for c in children if registry.get_collection(c).type == CollectionType.RUN]
+    runs = [
+        c
+        for c in children
+        if c.startswith(f"{output}/") and registry.get_collection(c).type == CollectionType.RUN
+    ]
     if run not in runs:
         raise CollectionTypeError(
             f"cannot extend {run!r}: it is not a RUN of the output chain {output!r}; "
@@ -72,7 +77,7 @@ def rerun_graph(
         header.binds,
         header.data_ids,
         empty_ok=True,
-        skip_existing_in=[run],
+        skip_existing_in=[run, *header.skip_existing_in],
     )
     if len(graph) == 0:
         raise ConfigError(f"nothing to rerun: every quantum of run {run!r} is done")
