@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..core.collections import CollectionType
-from ..core.errors import ConflictError
+from ..core.errors import ConfigError, ConflictError
 from .io import load_graph
 
 if TYPE_CHECKING:
@@ -49,9 +49,8 @@ def run_differences(butler: Butler, run: str, pipeline: ResolvedPipeline) -> lis
     """How ``pipeline`` differs from what ``run`` was made with: its tasks and their classes
     (from the graph the run executed) and each task's config (from ``<label>_config``)."""
     differences: list[str] = []
-    path = butler.graph_path(run)
-    if path.exists():
-        saved = load_graph(path, butler.universe).header.to_json()["pipeline"]["tasks"]
+    saved = _saved_tasks(butler, run)
+    if saved is not None:
         classes = {task["label"]: task["class"] for task in saved}
         added = [t.label for t in pipeline.tasks if t.label not in classes]
         removed = [label for label in classes if label not in pipeline.labels]
@@ -77,6 +76,21 @@ def run_differences(butler: Butler, run: str, pipeline: ResolvedPipeline) -> lis
             if changed:
                 differences.append(f"task {task.label} config differs in {', '.join(changed)}")
     return differences
+
+
+def _saved_tasks(butler: Butler, run: str) -> list[dict[str, Any]] | None:
+    """The tasks (label, class, config) of the graph ``run`` executed, or None if no
+    readable graph was saved (the run's configs are then all there is to compare)."""
+    path = butler.graph_path(run)
+    if not path.exists():
+        return None
+    try:
+        tasks: list[dict[str, Any]] = load_graph(path, butler.universe).header.to_json()[
+            "pipeline"
+        ]["tasks"]
+    except ConfigError:
+        return None
+    return tasks
 
 
 def changed_fields(saved: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
