@@ -119,7 +119,8 @@ def _why_no_quanta(
         for c in task.connections.inputs.values()
         if c.dataset_type.name not in header.pipeline.producers
     ]
+    matching = " matching the query" if header.where or data_ids is not None else ""
     return (
-        f"no data ID has all of its inputs ({', '.join(inputs) or 'none'}) "
+        f"no data ID{matching} has all of its inputs ({', '.join(inputs) or 'none'}) "
         f"in {', '.join(header.inputs)}"
     )
