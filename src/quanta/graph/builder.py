@@ -26,19 +26,17 @@ import numpy as np
 from ..core.collections import CollectionType
 from ..core.errors import ConflictError, QuantaError
 from ..core.ids import data_id_key, output_dataset_ids, output_id_prefix
-from ..core.implicit import LOG, METADATA
 from ..core.memory import paused_gc
 from .accumulators import ExistingNodes, NodeAccumulator, PredictedNodes, TaskQuanta, group_pairs
 from .columns import DataIdColumns, Extras, column, first_duplicate, picker
 from .header import GraphHeader, UniverseVersion
 from .model import DatasetNodes, Edges, QuantumGraph, TaskNodes, TaskStats
 from .prerequisites import PrerequisiteFinder, TaskHooks
-from .skip_existing import find_done, with_existing
+from .skip_existing import find_done, task_outputs, with_existing
 
 if TYPE_CHECKING:
     from ..butler import Butler
     from ..core.data_id_table import DataIdTable
-    from ..core.dataset_type import DatasetType
     from ..core.refs import DatasetRef
     from ..pipe.connections import ResolvedConnection
     from ..pipe.pipeline import ResolvedPipeline, TaskDef
@@ -234,14 +232,7 @@ class GraphBuilder:
         existing: dict[str, list[DatasetRef]] = {}
         if self.skip_existing_in and len(quanta):
             done, existing = find_done(
-                self.butler,
-                _outputs(task),
-                task.metadata_dataset_type.name,
-                names,
-                quanta,
-                self.skip_existing_in,
-                self.where,
-                self.binds,
+                self.butler, task, names, quanta, self.skip_existing_in, self.where, self.binds
             )
             stat.existing = int(done.sum())
             quanta = quanta.select(~done)
@@ -361,7 +352,7 @@ class GraphBuilder:
         empty = (np.zeros(count + 1, dtype=np.int64), np.empty(0, dtype=np.int64))
         for name, conn in {**conns.inputs, **conns.prerequisites}.items():
             nodes.inputs[name] = Edges(conn.dataset_type.name, *quanta.inputs.get(name, empty))
-        outputs = _outputs(task)
+        outputs = task_outputs(task)
         by_dims: dict[tuple[str, ...], list[str]] = {}
         for dataset_type in outputs.values():
             by_dims.setdefault(tuple(dataset_type.dimensions.required), []).append(
@@ -402,14 +393,6 @@ class GraphBuilder:
             )
             nodes.outputs[name] = Edges(dataset_type.name, offsets, local)
         return nodes
-
-
-def _outputs(task: TaskDef) -> dict[str, DatasetType]:
-    """The dataset types a task writes, by connection name (metadata and log included)."""
-    outputs = {name: conn.dataset_type for name, conn in task.connections.outputs.items()}
-    outputs[METADATA] = task.metadata_dataset_type
-    outputs[LOG] = task.log_dataset_type
-    return outputs
 
 
 def _read_only(values: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..core.implicit import LOG, METADATA
 from .columns import DataIdColumns, picker
 from .model import DatasetNodes
 
@@ -19,24 +20,32 @@ if TYPE_CHECKING:
     from ..butler import Butler
     from ..core.dataset_type import DatasetType
     from ..core.refs import DatasetRef
+    from ..pipe.resolved import TaskDef
     from .accumulators import TaskQuanta
+
+
+def task_outputs(task: TaskDef) -> dict[str, DatasetType]:
+    """The dataset types a task writes, by connection name (metadata and log included)."""
+    outputs = {name: conn.dataset_type for name, conn in task.connections.outputs.items()}
+    outputs[METADATA] = task.metadata_dataset_type
+    outputs[LOG] = task.log_dataset_type
+    return outputs
 
 
 def find_done(
     butler: Butler,
-    outputs: Mapping[str, DatasetType],
-    metadata: str,
+    task: TaskDef,
     names: tuple[str, ...],
     quanta: TaskQuanta,
     collections: Sequence[str],
     where: str | None,
     binds: Mapping[str, Any],
 ) -> tuple[np.ndarray, dict[str, list[DatasetRef]]]:
-    """Which quanta are done in ``collections`` (a boolean mask), and for each output
-    dataset type the existing refs of the done quanta, in their order."""
+    """Which quanta of ``task`` are done in ``collections`` (a boolean mask), and for each
+    output dataset type the existing refs of the done quanta, in their order."""
     width = len(names)
     found: dict[str, list[DatasetRef | None]] = {}
-    for dataset_type in outputs.values():
+    for dataset_type in task_outputs(task).values():
         refs = {
             (ref.data_id.required_values, ref.data_id._extras): ref
             for ref in butler.registry.query_datasets(dataset_type, collections, where, binds)
@@ -48,7 +57,9 @@ def find_done(
     has_all = np.ones(len(quanta), dtype=bool)
     for refs_of_type in found.values():
         has_all &= np.array([ref is not None for ref in refs_of_type], dtype=bool)
-    done = has_all | np.array([ref is not None for ref in found[metadata]], dtype=bool)
+    done = has_all | np.array(
+        [ref is not None for ref in found[task.metadata_dataset_type.name]], dtype=bool
+    )
     existing = {
         name: [ref for ref, keep in zip(refs, done.tolist(), strict=True) if keep and ref]
         for name, refs in found.items()
