@@ -38,9 +38,10 @@ def calexp_config(butler: Butler, run: str) -> dict:
 
 
 def test_resume_with_changed_config_is_refused_unless_forced(
-    sqlite_repo: Butler, caplog: pytest.LogCaptureFixture
+    repo: Butler, caplog: pytest.LogCaptureFixture
 ) -> None:
-    run = first_run(sqlite_repo, ("calexp", "fail_on", [[9, 0]]))
+    """On both databases: a forced resume replaces the run's config dataset."""
+    run = first_run(repo, ("calexp", "fail_on", [[9, 0]]))
     request = RunRequest("out", str(PIPELINE), ["raw"], overrides=[("calexp", "scale", 3.0)])
     resume = ExecutionSettings(resume=True)
     with pytest.raises(
@@ -48,21 +49,21 @@ def test_resume_with_changed_config_is_refused_unless_forced(
         match=rf"cannot continue run '{run}': task calexp config differs in fail_on, scale; "
         "use --force",
     ):
-        run_pipeline(sqlite_repo, request, resume, executor=InlineExecutor())
-    assert calexp_config(sqlite_repo, run)["fail_on"] == [[9, 0]]
+        run_pipeline(repo, request, resume, executor=InlineExecutor())
+    assert calexp_config(repo, run)["fail_on"] == [[9, 0]]
     with caplog.at_level(logging.WARNING, logger="quanta.exec"):
         report = run_pipeline(
-            sqlite_repo,
+            repo,
             request,
             ExecutionSettings(resume=True, force=True),
             executor=InlineExecutor(),
         )
     assert report.ok and report.run == run
     # The stored config is the one the quanta run from now on used, and a warning says so.
-    config = calexp_config(sqlite_repo, run)
+    config = calexp_config(repo, run)
     assert config["fail_on"] == [] and config["scale"] == 3.0
     assert "config field(s) fail_on, scale differ" in caplog.text
-    assert len(sqlite_repo.query_datasets("calexp_config", [run])) == 1
+    assert len(repo.query_datasets("calexp_config", [run])) == 1
 
 
 def test_resume_with_other_tasks_is_refused(sqlite_repo: Butler, tmp_path: Path) -> None:
@@ -194,3 +195,16 @@ def test_rerun_failed_redoes_failed_and_blocked_quanta(sqlite_repo: Butler, tmp_
     assert again.exit_code == 2 and "nothing to rerun" in again.stderr
     mixed = invoke("run", root, "-o", "out", "--rerun-failed", failed, "-i", "raw")
     assert mixed.exit_code == 2 and "cannot be combined with input collections" in mixed.stderr
+    alone = invoke("run", root, "-p", PIPELINE, "-i", "raw", "-o", "new", "--force")
+    assert alone.exit_code == 2 and "--force goes with --resume or --extend-run" in alone.stderr
+
+
+def test_qgraph_skip_existing_in_takes_comma_separated_collections(sqlite_repo: Butler) -> None:
+    first_run(sqlite_repo, ("calexp", "fail_on", [[9, 0]]))
+    sqlite_repo.registry.register_run("empty")
+    args = ["qgraph", sqlite_repo.root, "-p", PIPELINE, "-i", "raw", "-o", "again"]
+    result = invoke(*args, "--skip-existing-in", "empty,out")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("2 quanta for run again/")
+    assert "1 quanta; 7 done already" in result.stdout
+    assert "1 quanta; 1 done already" in result.stdout

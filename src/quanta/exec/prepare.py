@@ -28,7 +28,8 @@ def files_in_run(butler: Butler, run: str) -> dict[bytes, StoredFile]:
 
 def prepare_run(butler: Butler, graph: QuantumGraph, pipeline: ResolvedPipeline) -> None:
     """Register the pipeline's dataset types and the run, put the run first in the output
-    chain, and save each task's config once; all in one transaction."""
+    chain, and save each task's config once; all in one transaction. Configs that changed
+    since the run started (a forced resume) are replaced after it, each on its own."""
     registry = butler.registry
     run = graph.output_run
     with registry.transaction():
@@ -38,8 +39,9 @@ def prepare_run(butler: Butler, graph: QuantumGraph, pipeline: ResolvedPipeline)
         output = graph.header.output
         if output:
             _chain(butler, output, run, graph.header.inputs)
-        for task in pipeline.tasks:
-            _save_config(butler, task, run)
+        changed = [task for task in pipeline.tasks if not _save_config(butler, task, run)]
+    for task in changed:
+        _replace_config(butler, task, run)
 
 
 def _chain(butler: Butler, output: str, run: str, inputs: Sequence[str]) -> None:
@@ -55,27 +57,33 @@ def _chain(butler: Butler, output: str, run: str, inputs: Sequence[str]) -> None
         registry.set_collection_chain(output, children)
 
 
-def _save_config(butler: Butler, task: TaskDef, run: str) -> None:
-    """Write ``<label>_config`` once per run, so that it says what made the run's outputs.
-
-    A run continued with a changed config (which planning refuses without ``--force``)
-    gets the new config in place of the old one, and a warning names the fields that
-    changed: outputs written before keep no config of their own.
-    """
+def _save_config(butler: Butler, task: TaskDef, run: str) -> bool:
+    """Write ``<label>_config`` once per run; False if the run holds another config."""
     dataset_type = task.config_dataset_type
     config = task.config.model_dump(mode="json")
     ref = butler.registry.find_dataset(dataset_type, {}, [run])
-    if ref is not None:
-        changed = changed_fields(butler.get(ref), config)
-        if not changed:
-            return
-        log.warning(
-            "task %r: config field(s) %s differ from those run %r was started with; %s now "
-            "holds the new values, which quanta run from now on use",
-            task.label,
-            ", ".join(changed),
-            run,
-            dataset_type.name,
-        )
-        butler.purge_datasets([ref])
+    if ref is None:
+        butler.put(config, dataset_type, {}, run=run)
+        return True
+    return not changed_fields(butler.get(ref), config)
+
+
+def _replace_config(butler: Butler, task: TaskDef, run: str) -> None:
+    """Replace the ``<label>_config`` of a run continued with a changed config (which
+    planning refuses without ``--force``), so that it says what quanta run from now on
+    use, and warn: outputs written before keep no config of their own. The old one goes
+    first, so a failure leaves no config rather than a wrong one."""
+    dataset_type = task.config_dataset_type
+    config = task.config.model_dump(mode="json")
+    ref = butler.registry.find_dataset(dataset_type, {}, [run])
+    assert ref is not None
+    log.warning(
+        "task %r: config field(s) %s differ from those run %r was started with; %s now "
+        "holds the new values, which quanta run from now on use",
+        task.label,
+        ", ".join(changed_fields(butler.get(ref), config)),
+        run,
+        dataset_type.name,
+    )
+    butler.purge_datasets([ref])
     butler.put(config, dataset_type, {}, run=run)
