@@ -195,6 +195,8 @@ def test_rerun_failed_redoes_failed_and_blocked_quanta(sqlite_repo: Butler, tmp_
     assert again.exit_code == 2 and "nothing to rerun" in again.stderr
     mixed = invoke("run", root, "-o", "out", "--rerun-failed", failed, "-i", "raw")
     assert mixed.exit_code == 2 and "cannot be combined with input collections" in mixed.stderr
+    resumed = invoke("run", root, "-o", "out", "--rerun-failed", failed, "--resume")
+    assert resumed.exit_code == 2 and "takes no --resume or --extend-run" in resumed.stderr
     alone = invoke("run", root, "-p", PIPELINE, "-i", "raw", "-o", "new", "--force")
     assert alone.exit_code == 2 and "--force goes with --resume or --extend-run" in alone.stderr
 

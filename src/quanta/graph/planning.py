@@ -125,6 +125,10 @@ def plan(
             check_chain_inputs(butler, saved_output, graph.header.inputs)
     elif request.rerun_failed is not None:
         assert request.output is not None
+        if resume or extend_run is not None:
+            raise ConfigError(
+                "--rerun-failed makes a new run: it takes no --resume or --extend-run"
+            )
         pipeline = (
             Pipeline.load(request.pipeline)
             .with_overrides(request.overrides)
