@@ -202,9 +202,12 @@ def test_rerun_failed_redoes_failed_and_blocked_quanta(sqlite_repo: Butler, tmp_
 
 
 def test_qgraph_skip_existing_in_takes_comma_separated_collections(sqlite_repo: Butler) -> None:
+    args = ["qgraph", sqlite_repo.root, "-p", PIPELINE, "-i", "raw", "-o", "again"]
+    fresh = invoke(*args, "--skip-existing-in", "raw")  # no output type registered yet
+    assert fresh.exit_code == 0, fresh.output
+    assert fresh.stdout.startswith("10 quanta for run again/")
     first_run(sqlite_repo, ("calexp", "fail_on", [[9, 0]]))
     sqlite_repo.registry.register_run("empty")
-    args = ["qgraph", sqlite_repo.root, "-p", PIPELINE, "-i", "raw", "-o", "again"]
     result = invoke(*args, "--skip-existing-in", "empty,out")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("2 quanta for run again/")

@@ -232,7 +232,14 @@ class GraphBuilder:
         existing: dict[str, list[DatasetRef]] = {}
         if self.skip_existing_in and len(quanta):
             done, existing = find_done(
-                self.butler, task, names, quanta, self.skip_existing_in, self.where, self.binds
+                self.butler,
+                task,
+                names,
+                quanta,
+                self.skip_existing_in,
+                self.where,
+                self.binds,
+                self._registered,
             )
             stat.existing = int(done.sum())
             quanta = quanta.select(~done)

@@ -40,15 +40,21 @@ def find_done(
     collections: Sequence[str],
     where: str | None,
     binds: Mapping[str, Any],
+    registered: Callable[[str], bool],
 ) -> tuple[np.ndarray, dict[str, list[DatasetRef]]]:
     """Which quanta of ``task`` are done in ``collections`` (a boolean mask), and for each
-    output dataset type the existing refs of the done quanta, in their order."""
+    output dataset type the existing refs of the done quanta, in their order; a type not
+    ``registered`` in the repository has none."""
     width = len(names)
     found: dict[str, list[DatasetRef | None]] = {}
     for dataset_type in task_outputs(task).values():
         refs = {
             (ref.data_id.required_values, ref.data_id._extras): ref
-            for ref in butler.registry.query_datasets(dataset_type, collections, where, binds)
+            for ref in (
+                butler.registry.query_datasets(dataset_type, collections, where, binds)
+                if registered(dataset_type.name)
+                else ()
+            )
         }
         pick = picker([names.index(d) for d in dataset_type.dimensions.required], width)
         found[dataset_type.name] = [
