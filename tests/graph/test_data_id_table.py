@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,10 @@ from graph.tasks import PerDetector, PerExposure
 from quanta.butler import Butler
 from quanta.cli.main import cli
 from quanta.core.data_id_table import DataIdTable
-from quanta.core.errors import DataIdError
+from quanta.core.errors import ConfigError, DataIdError
 from quanta.graph.builder import build_graph
 from quanta.graph.data_id_files import read_data_id_table
-from quanta.graph.io import load_graph, save_graph
+from quanta.graph.io import load_graph, load_header, save_graph
 from quanta.registry.data_id_tables import CHUNK
 from repo_data import DETECTORS, INSTRUMENT
 
@@ -129,3 +130,25 @@ def test_saved_graph_keeps_the_table(sqlite_butler: Butler, tmp_path: Path) -> N
     path = tmp_path / "g.json.gz"
     save_graph(graph, path)
     assert load_graph(path, sqlite_butler.universe).header.data_ids == table
+
+
+def test_header_alone_is_read_however_long(sqlite_butler: Butler, tmp_path: Path) -> None:
+    put_raws(sqlite_butler)
+    rows = [(9,), *((e,) for e in range(1000, 40000))]  # a header of several chunks
+    table = DataIdTable.build(sqlite_butler.universe, ["exposure"], rows, "long")
+    pipeline = resolved(sqlite_butler, ("calexp", PerExposure, {}))
+    graph = build_graph(sqlite_butler, pipeline, ["raw"], "run", data_ids=table)
+    path = tmp_path / "g.json.gz"
+    save_graph(graph, path)
+    header = load_header(path, sqlite_butler.universe)
+    assert header.to_json() == graph.header.to_json() and header.data_ids == table
+    broken = tmp_path / "broken.json.gz"
+    with gzip.open(path, "rb") as source, gzip.open(broken, "wb") as target:
+        target.write(source.read()[:100_000])
+    with pytest.raises(ConfigError, match="cannot read quantum graph header"):
+        load_header(broken, sqlite_butler.universe)
+    other = tmp_path / "other.json.gz"
+    with gzip.open(other, "wt") as stream:
+        stream.write('{"format":"something else"}')
+    with pytest.raises(ConfigError, match="not a quanta quantum graph file"):
+        load_header(other, sqlite_butler.universe)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.collections import CollectionType
 from ..core.errors import ConfigError, ConflictError
-from .io import load_graph
+from .io import load_header
 
 if TYPE_CHECKING:
     from ..butler import Butler
@@ -85,9 +85,9 @@ def _saved_tasks(butler: Butler, run: str) -> list[dict[str, Any]] | None:
     if not path.exists():
         return None
     try:
-        tasks: list[dict[str, Any]] = load_graph(path, butler.universe).header.to_json()[
-            "pipeline"
-        ]["tasks"]
+        tasks: list[dict[str, Any]] = load_header(path, butler.universe).to_json()["pipeline"][
+            "tasks"
+        ]
     except ConfigError:
         return None
     return tasks

@@ -16,7 +16,7 @@ from ..core.collections import CollectionType
 from ..core.errors import CollectionTypeError, ConfigError
 from .builder import build_graph
 from .empty_tasks import check_allowed_labels, check_tasks_have_quanta
-from .io import load_graph
+from .io import load_header
 from .output_checks import check_chain_inputs
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def rerun_graph(
     path = butler.graph_path(run)
     if not path.exists():
         raise ConfigError(f"cannot rerun {run!r}: no graph was saved for it (see 'quanta run')")
-    header = load_graph(path, butler.universe).header
+    header = load_header(path, butler.universe)
     pipeline = pipeline or header.pipeline
     check_allowed_labels(pipeline, allow_empty)
     check_chain_inputs(butler, output, header.inputs)
