@@ -213,3 +213,19 @@ def test_qgraph_skip_existing_in_takes_comma_separated_collections(sqlite_repo: 
     assert result.stdout.startswith("2 quanta for run again/")
     assert "1 quanta; 7 done already" in result.stdout
     assert "1 quanta; 1 done already" in result.stdout
+
+
+def test_a_saved_graph_resumes_only_with_its_runs_configs(
+    sqlite_repo: Butler, tmp_path: Path
+) -> None:
+    run = first_run(sqlite_repo, ("calexp", "fail_on", [[9, 0]]))
+    request = RunRequest("out", str(PIPELINE), ["raw"], save_qgraph=tmp_path / "g.json.gz")
+    graph = plan(sqlite_repo, request, resume=True, force=True)
+    assert graph.output_run == run
+    args = ["run", sqlite_repo.root, "--qgraph", tmp_path / "g.json.gz", "--resume"]
+    refused = invoke(*args)
+    assert refused.exit_code == 2 and "task calexp config differs in fail_on" in refused.stderr
+    other = invoke(*args[:-1], "--extend-run", "out/other")
+    assert other.exit_code == 2 and "differs from the graph's run" in other.stderr
+    forced = invoke(*args, "--force")
+    assert forced.exit_code == 0, forced.output

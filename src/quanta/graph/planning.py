@@ -123,6 +123,11 @@ def plan(
             )
         if saved_output is not None:
             check_chain_inputs(butler, saved_output, graph.header.inputs)
+        run = graph.output_run
+        if extend_run is not None and extend_run != run:
+            raise ConfigError(f"--extend-run {extend_run!r} differs from the graph's run {run!r}")
+        if (resume or extend_run) and butler.registry.find_collection(run) is not None:
+            check_resume(butler, run, graph.header.pipeline, force)
     elif request.rerun_failed is not None:
         assert request.output is not None
         if resume or extend_run is not None:
