@@ -50,8 +50,8 @@ allow_empty_option = click.option(
     "allow_empty",
     multiple=True,
     metavar="LABEL",
-    help="Let this task (and the tasks after it) have no quanta; without it a task with "
-    "no quanta is an error. Repeatable.",
+    help="Let this task (and the tasks that read its outputs) have no quanta; without it "
+    "a task with no quanta is an error. Repeatable.",
 )
 
 skip_existing_in_option = click.option(
@@ -67,8 +67,8 @@ rerun_failed_option = click.option(
     "--rerun-failed",
     metavar="RUN",
     help="Into a new run of OUTPUT, redo the quanta of RUN (a run of OUTPUT) that failed, "
-    "were blocked or never ran, and everything downstream of them; RUN's pipeline and "
-    "query are used.",
+    "were blocked or never ran, and everything downstream of them; RUN's inputs and "
+    "query are used, and its pipeline unless --pipeline gives a corrected one.",
 )
 
 
