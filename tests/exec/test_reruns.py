@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from exec.conftest import PIPELINE
+from exec.conftest import PAIRS_PIPELINE, PIPELINE
 from quanta.butler import Butler
 from quanta.cli.main import cli
 from quanta.core.errors import ConflictError
@@ -229,3 +229,12 @@ def test_a_saved_graph_resumes_only_with_its_runs_configs(
     assert other.exit_code == 2 and "differs from the graph's run" in other.stderr
     forced = invoke(*args, "--force")
     assert forced.exit_code == 0, forced.output
+
+
+def test_done_quanta_are_matched_with_their_free_form_keys(sqlite_repo: Butler) -> None:
+    request = RunRequest("pairs", str(PAIRS_PIPELINE), ["raw"])
+    done = run_pipeline(sqlite_repo, request, ExecutionSettings(), executor=InlineExecutor())
+    assert done.ok and done.counts["pairs"]["done"] == 4
+    again = RunRequest("again", str(PAIRS_PIPELINE), ["raw"], skip_existing_in=["pairs"])
+    with pytest.raises(EmptyGraphError, match=r"task 'pairs': .* 0 quanta; 4 done already"):
+        plan(sqlite_repo, again, resume=False)
