@@ -47,8 +47,14 @@ def test_empty_graph_is_a_one_line_error(tmp_path: Path) -> None:
     args = ["qgraph", str(butler.root), "-p", "w1", "-i", "raw", "-o", "out", "-d", "detector = 3"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2
-    assert "task 'calexp': 0 data ID rows" in result.output
-    assert "task 'summary'" in result.output
+    assert result.stderr.strip().splitlines() == [
+        "error: task calexp has no quanta: no data ID matching the query has all of its "
+        "inputs (raw) in raw (--allow-empty calexp accepts an empty task)"
+    ]
+    allowed = CliRunner().invoke(cli, [*args, "--allow-empty", "calexp"])
+    assert allowed.exit_code == 2
+    assert "task 'calexp': 0 data ID rows" in allowed.output
+    assert "task 'summary'" in allowed.output
 
 
 def test_config_overrides_reach_the_graph(tmp_path: Path) -> None:

@@ -42,7 +42,12 @@ def test_run_fail_report_resume_and_provenance(root: Path, tmp_path: Path) -> No
     assert counts["calexp"]["failed"] == 1 and counts["summary"]["blocked"] == 1
     assert data["failures"][0]["data_id"] == "instrument=Cam,detector=0,exposure=10"
 
-    resumed = invoke("run", root, "-p", PIPELINE, "-i", "raw", "-o", "out", "--resume", "-j", "2")
+    refused = invoke("run", root, "-p", PIPELINE, "-i", "raw", "-o", "out", "--resume")
+    assert refused.exit_code == 2, refused.output
+    assert "task calexp config differs in fail_on" in refused.stderr
+    resumed = invoke(
+        "run", root, "-p", PIPELINE, "-i", "raw", "-o", "out", "--resume", "--force", "-j", "2"
+    )  # fmt: skip
     assert resumed.exit_code == 0, resumed.output
     assert f"run: {run}; output: out" in resumed.stdout
     finished = invoke("report", root, "out", "--format", "json")

@@ -15,10 +15,10 @@ from quanta.graph.planning import RunRequest
 from quanta.pipe.resolved import ResolvedPipeline
 
 
-def _run(butler: Butler, resume: bool = False, **calexp: object) -> str:
+def _run(butler: Butler, resume: bool = False, force: bool = False, **calexp: object) -> str:
     overrides = [("calexp", name, value) for name, value in calexp.items()]
     request = RunRequest("out", str(PIPELINE), ["raw"], overrides=overrides)
-    return run_pipeline(butler, request, ExecutionSettings(resume=resume)).run
+    return run_pipeline(butler, request, ExecutionSettings(resume=resume, force=force)).run
 
 
 def test_run_saves_its_graph_inside_the_repository(repo: Butler) -> None:
@@ -61,7 +61,7 @@ def test_resumed_run_overwrites_its_graph(repo: Butler) -> None:
     run = _run(repo, fail_on=[[10, 0]])
     path = repo.graph_path(run)
     path.write_bytes(b"stale")
-    assert _run(repo, resume=True) == run
+    assert _run(repo, resume=True, force=True) == run
     graph = load_graph(path, repo.universe)
     assert graph.output_run == run and len(graph) == 10
 

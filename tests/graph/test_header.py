@@ -101,6 +101,8 @@ def test_the_saved_header_is_json_with_the_pipeline_description(
         "inputs": ["raw"],
         "where": WHERE,
         "binds": {"d": 2},
+        "data_ids": None,
+        "skip_existing_in": [],
         "pipeline": graph.header.pipeline.to_json(),
         "universe": {"namespace": universe.namespace, "version": universe.version},
         "created": graph.header.created.isoformat(),

@@ -30,7 +30,8 @@ def qgraph(repo: Path, request: RunRequest, show: bool, dot: Path | None) -> Non
     --where) with outputs predicted in a new RUN OUTPUT/YYYYMMDDTHHMMSSZ, print
     how many quanta each task got and why others were skipped, and optionally
     save it, list it or draw it. An empty graph is an error that says, task by
-    task, where the candidates were lost.
+    task, where the candidates were lost; so is a task without quanta, unless
+    --allow-empty names it.
     """
     from quanta.graph.planning import plan
 

@@ -1,7 +1,8 @@
 """Running pipelines and reading back what ran: ``run``, ``report``, ``provenance``, ``sites``.
 
-``run`` exits with 0 when every quantum ran (or had no work, or was already done), 1 when
-any failed or was blocked, and 2 on a user error.
+``run`` exits with 0 when every task got quanta and every quantum ran (or had no work, or
+was already done), 1 when any failed or was blocked, and 2 on a user error (a task left
+without quanta, a refused resume...).
 """
 
 from __future__ import annotations
@@ -54,8 +55,14 @@ def run(
     Build the graph of PIPELINE over the INPUT collections (constrained by
     --where), or load it with --qgraph, and execute it into a new RUN
     OUTPUT/YYYYMMDDTHHMMSSZ; OUTPUT becomes a CHAINED collection of that run
-    followed by the inputs. Exit code 0 if every quantum ran, 1 if any failed
-    or was blocked, 2 on a user error.
+    followed by the inputs. Exit code 0 if every task got quanta and every
+    quantum ran, 1 if any failed or was blocked, 2 on a user error (a task
+    without quanta unless --allow-empty, a resume with changed configs
+    unless --force, an OUTPUT made from other inputs).
+
+    --resume continues the last run of OUTPUT, --extend-run another of its
+    runs; --skip-existing-in leaves out quanta done in other collections;
+    --rerun-failed RUN redoes what RUN did not finish, in a new run.
 
     With --executor parsl the quanta run on a Parsl site: workers read and write
     files in the repository (a filesystem they all see) and never open the

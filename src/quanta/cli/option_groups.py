@@ -37,6 +37,40 @@ config_option = click.option(
     "(3 is a number, true a boolean). Repeatable; applied after the pipeline's own config.",
 )
 
+data_id_table_option = click.option(
+    "--data-id-table",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Only data IDs agreeing with a row of this ECSV or CSV table (columns are "
+    "dimension names, e.g. instrument,exposure), joined into the graph's queries.",
+)
+
+allow_empty_option = click.option(
+    "--allow-empty",
+    "allow_empty",
+    multiple=True,
+    metavar="LABEL",
+    help="Let this task (and the tasks that read its outputs) have no quanta; without it "
+    "a task with no quanta is an error. Repeatable.",
+)
+
+skip_existing_in_option = click.option(
+    "--skip-existing-in",
+    "skip_existing_in",
+    multiple=True,
+    metavar="COLLECTIONS",
+    help="Leave out quanta whose outputs (or metadata) exist in these collections and read "
+    "those outputs downstream (repeatable, or comma-separated).",
+)
+
+rerun_failed_option = click.option(
+    "--rerun-failed",
+    metavar="RUN",
+    help="Into a new run of OUTPUT, redo the quanta of RUN (a run of OUTPUT) that failed, "
+    "were blocked or never ran, and everything downstream of them; RUN's inputs and "
+    "query are used, and its pipeline unless --pipeline gives a corrected one.",
+)
+
 
 def jobs_option(help: str, default: int | None = None) -> Callable[[F], F]:
     """``-j/--jobs N``: how many workers, in every command that has them."""
@@ -72,11 +106,16 @@ def graph_request_options(*, save_flag: str, load: bool) -> Callable[[F], F]:
                 overrides=[parse_override(o) for o in kwargs.pop("overrides")],
                 qgraph=kwargs.pop("qgraph", None),
                 save_qgraph=kwargs.pop("save_qgraph"),
+                allow_empty=kwargs.pop("allow_empty"),
+                data_id_table=kwargs.pop("data_id_table"),
+                skip_existing_in=split_collections(kwargs.pop("skip_existing_in")),
+                rerun_failed=kwargs.pop("rerun_failed"),
             )
             return func(*args, **kwargs)
 
         options = [pipeline_option, inputs_option, output_option, where_option, bind_option]
-        options.append(config_option)
+        options.extend([config_option, data_id_table_option, allow_empty_option])
+        options.extend([skip_existing_in_option, rerun_failed_option])
         if load:
             options.append(
                 click.option(
@@ -123,6 +162,8 @@ def execution_options(func: F) -> F:
             timeout=timeout,
             fail_fast=kwargs.pop("fail_fast"),
             resume=kwargs.pop("resume"),
+            force=kwargs.pop("force"),
+            extend_run=kwargs.pop("extend_run"),
             progress=kwargs.pop("progress"),
             cluster_by=tuple(d.strip() for d in cluster_by.split(",") if d.strip()),
         )
@@ -142,7 +183,20 @@ def execution_options(func: F) -> F:
         click.option(
             "--resume",
             is_flag=True,
-            help="Continue the last run of OUTPUT, skipping quanta whose outputs exist.",
+            help="Continue the last run of OUTPUT, skipping quanta whose outputs exist; "
+            "refused if the pipeline, its tasks or their configs changed.",
+        ),
+        click.option(
+            "--extend-run",
+            metavar="RUN",
+            help="Write into RUN, an existing run of OUTPUT, skipping quanta whose outputs "
+            "exist there; refused if the pipeline, its tasks or their configs changed.",
+        ),
+        click.option(
+            "--force",
+            is_flag=True,
+            help="With --resume or --extend-run: continue a run with changed configs or tasks "
+            "anyway; its stored configs become the new ones, with a warning.",
         ),
         click.option(
             "--retries",

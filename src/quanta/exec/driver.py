@@ -5,8 +5,9 @@ the executor in jobs (one quantum each, or the quanta of one cluster, ``clusteri
 keeps at most ``executor.max_in_flight`` jobs unfinished, and records
 each finished quantum's outputs and provenance in batches (``recording.py``). A failed
 quantum (after its retries) blocks exactly its descendants; everything else runs, unless
-``fail_fast`` stops submitting after the first failure. With ``resume`` the graph's run
-may already hold outputs: quanta whose outputs (or metadata) are all there are skipped.
+``fail_fast`` stops submitting after the first failure. With ``resume`` (or
+``extend_run``) the graph's run may already hold outputs: quanta whose outputs (or
+metadata) are all there are skipped.
 Every executed graph is saved in the repository first, so its run can be checked later,
 and a lease beside it keeps two drivers from executing one run at once (``lease.py``).
 """
@@ -53,6 +54,8 @@ class ExecutionSettings:
     timeout: float | None = None
     fail_fast: bool = False
     resume: bool = False
+    extend_run: str | None = None
+    force: bool = False
     progress: bool = False
     batch_size: int = 500
     flush_seconds: float = 2.0
@@ -63,8 +66,17 @@ class ExecutionSettings:
             raise ConfigError(f"retries must be 0 or more, not {self.retries!r}")
         if self.timeout is not None and not self.timeout > 0:
             raise ConfigError(f"timeout must be a positive number of seconds, not {self.timeout!r}")
+        if self.resume and self.extend_run is not None:
+            raise ConfigError("--resume continues the last run; --extend-run names another")
+        if self.force and not self.continues:
+            raise ConfigError("--force goes with --resume or --extend-run")
         if self.batch_size < 1 or self.flush_seconds < 0:
             raise ConfigError("batch_size must be at least 1 and flush_seconds not negative")
+
+    @property
+    def continues(self) -> bool:
+        """True if outputs already in the run are expected (``resume``, ``extend_run``)."""
+        return self.resume or self.extend_run is not None
 
 
 @dataclass(frozen=True)
@@ -115,7 +127,7 @@ def execute(
     run = graph.output_run
     factory = JobFactory(butler, graph, pipeline, settings.timeout)
     present = factory.add_existing(files_in_run(butler, run))
-    if present and not settings.resume:
+    if present and not settings.continues:
         raise ConflictError(
             f"run {run!r} already holds {len(present)} output(s) of this graph; "
             "resume it, or execute into a new run"

@@ -29,7 +29,7 @@ def run_pipeline(
     an executor chosen beforehand (``choose_executor``) and started once the graph is
     ready, or on a running ``executor`` (left running for the next pipeline)."""
     check_dimensions(settings.cluster_by, butler.universe)
-    graph = plan(butler, request, settings.resume)
+    graph = plan(butler, request, settings.resume, settings.force, settings.extend_run)
     if executor is not None and not isinstance(executor, ExecutorChoice):
         return execute(butler, graph, executor, settings)
     chosen = executor or choose_executor(None, processes, settings.timeout, site)

@@ -26,16 +26,17 @@ import numpy as np
 from ..core.collections import CollectionType
 from ..core.errors import ConflictError, QuantaError
 from ..core.ids import data_id_key, output_dataset_ids, output_id_prefix
-from ..core.implicit import LOG, METADATA
 from ..core.memory import paused_gc
 from .accumulators import ExistingNodes, NodeAccumulator, PredictedNodes, TaskQuanta, group_pairs
 from .columns import DataIdColumns, Extras, column, first_duplicate, picker
 from .header import GraphHeader, UniverseVersion
 from .model import DatasetNodes, Edges, QuantumGraph, TaskNodes, TaskStats
 from .prerequisites import PrerequisiteFinder, TaskHooks
+from .skip_existing import find_done, task_outputs, with_existing
 
 if TYPE_CHECKING:
     from ..butler import Butler
+    from ..core.data_id_table import DataIdTable
     from ..core.refs import DatasetRef
     from ..pipe.connections import ResolvedConnection
     from ..pipe.pipeline import ResolvedPipeline, TaskDef
@@ -43,6 +44,14 @@ if TYPE_CHECKING:
 
 class EmptyGraphError(QuantaError):
     """The pipeline and query produced no quanta; the message says where they were lost."""
+
+
+def check_not_empty(graph: QuantumGraph) -> None:
+    """Raise ``EmptyGraphError``, explaining task by task, if the graph has no quanta."""
+    if len(graph) == 0:
+        raise EmptyGraphError(
+            "the quantum graph is empty: " + "; ".join(s.explain() for s in graph.stats)
+        )
 
 
 class GraphBuilder:
@@ -57,6 +66,8 @@ class GraphBuilder:
         output_collection: str | None = None,
         where: str | None = None,
         binds: Mapping[str, Any] | None = None,
+        data_ids: DataIdTable | None = None,
+        skip_existing_in: Sequence[str] = (),
     ) -> None:
         self.butler = butler
         self.registry = butler.registry
@@ -67,6 +78,8 @@ class GraphBuilder:
         self.output_collection = output_collection
         self.where = where
         self.binds = dict(binds or {})
+        self.data_ids = data_ids
+        self.skip_existing_in = list(skip_existing_in)
         self.runs = [output_run]
         self._run_index = {output_run: 0}
         self.nodes: dict[str, NodeAccumulator] = {}
@@ -145,8 +158,9 @@ class GraphBuilder:
 
     # -- per task --------------------------------------------------------------------------
 
-    def build(self) -> QuantumGraph:
-        """Build the graph; raise ``EmptyGraphError`` (with the explanation) if empty."""
+    def build(self, empty_ok: bool = False) -> QuantumGraph:
+        """Build the graph; unless ``empty_ok``, raise ``EmptyGraphError`` (with the
+        explanation) if it is empty."""
         tasks: list[TaskNodes] = []
         stats: list[TaskStats] = []
         first = 0
@@ -166,10 +180,8 @@ class GraphBuilder:
                 tasks,
                 stats,
             )
-        if len(graph) == 0:
-            raise EmptyGraphError(
-                "the quantum graph is empty: " + "; ".join(s.explain() for s in stats)
-            )
+        if not empty_ok:
+            check_not_empty(graph)
         return graph
 
     def _header(self) -> GraphHeader:
@@ -182,6 +194,8 @@ class GraphBuilder:
             inputs=tuple(self.collections),
             where=self.where,
             binds=self.binds,
+            data_ids=self.data_ids,
+            skip_existing_in=tuple(self.skip_existing_in),
             universe=UniverseVersion.of(self.universe),
         )
 
@@ -201,6 +215,7 @@ class GraphBuilder:
             self.collections,
             self.where,
             self.binds,
+            data_ids=self.data_ids,
         )
         stat.rows = len(rows)
         quanta = self._group_rows(task, names, rows, inputs, stat)
@@ -214,8 +229,22 @@ class GraphBuilder:
         if hooks.adjusts:
             quanta = hooks.adjust(quanta, stat).complete(task, stat)
         quanta = self.prerequisites.attach(task, names, quanta, self, stat)
+        existing: dict[str, list[DatasetRef]] = {}
+        if self.skip_existing_in and len(quanta):
+            done, existing = find_done(
+                self.butler,
+                task,
+                names,
+                quanta,
+                self.skip_existing_in,
+                self.where,
+                self.binds,
+                self._registered,
+            )
+            stat.existing = int(done.sum())
+            quanta = quanta.select(~done)
         stat.quanta = len(quanta)
-        return self._finish_task(task, names, quanta, first), stat
+        return self._finish_task(task, names, quanta, first, existing), stat
 
     def _group_rows(
         self,
@@ -299,9 +328,15 @@ class GraphBuilder:
     # -- the task's columns ----------------------------------------------------------------
 
     def _finish_task(
-        self, task: TaskDef, names: tuple[str, ...], quanta: TaskQuanta, first: int
+        self,
+        task: TaskDef,
+        names: tuple[str, ...],
+        quanta: TaskQuanta,
+        first: int,
+        existing: Mapping[str, Sequence[DatasetRef]],
     ) -> TaskNodes:
-        """Columnar quanta with input edges and predicted outputs.
+        """Columnar quanta with input edges and predicted outputs, followed by the
+        ``existing`` outputs (by dataset type) of quanta left out as done.
 
         Outputs share the task's data ID columns, producers, runs and edges (read-only
         arrays, not copies); outputs over the same dimensions share one pass over their
@@ -324,9 +359,7 @@ class GraphBuilder:
         empty = (np.zeros(count + 1, dtype=np.int64), np.empty(0, dtype=np.int64))
         for name, conn in {**conns.inputs, **conns.prerequisites}.items():
             nodes.inputs[name] = Edges(conn.dataset_type.name, *quanta.inputs.get(name, empty))
-        outputs = {name: conn.dataset_type for name, conn in conns.outputs.items()}
-        outputs[METADATA] = task.metadata_dataset_type
-        outputs[LOG] = task.log_dataset_type
+        outputs = task_outputs(task)
         by_dims: dict[tuple[str, ...], list[str]] = {}
         for dataset_type in outputs.values():
             by_dims.setdefault(tuple(dataset_type.dimensions.required), []).append(
@@ -355,14 +388,15 @@ class GraphBuilder:
                     f"task {task.label!r} would write {dataset_type.name} {{{key}}} more "
                     "than once; its output dimensions must identify each quantum"
                 )
+            predicted = DatasetNodes(
+                dataset_type,
+                DataIdColumns(dataset_type.dimensions, values, quanta.extras),
+                ids[dataset_type.name],
+                runs,
+                producers,
+            )
             self.nodes[dataset_type.name] = PredictedNodes(
-                DatasetNodes(
-                    dataset_type,
-                    DataIdColumns(dataset_type.dimensions, values, quanta.extras),
-                    ids[dataset_type.name],
-                    runs,
-                    producers,
-                )
+                with_existing(predicted, existing.get(dataset_type.name, ()), self._run)
             )
             nodes.outputs[name] = Edges(dataset_type.name, offsets, local)
         return nodes
@@ -382,13 +416,26 @@ def build_graph(
     output_collection: str | None = None,
     where: str | None = None,
     binds: Mapping[str, Any] | None = None,
+    data_ids: DataIdTable | None = None,
+    empty_ok: bool = False,
+    skip_existing_in: Sequence[str] = (),
 ) -> QuantumGraph:
-    """Build the quantum graph of ``pipeline`` over the data selected by ``where`` in the
-    input ``collections``, with outputs predicted in ``output_run``."""
+    """Build the quantum graph of ``pipeline`` over the data selected by ``where`` (and, if
+    given, by the ``data_ids`` table) in the input ``collections``, with outputs predicted
+    in ``output_run``; quanta done in ``skip_existing_in`` are left out and their outputs
+    read from there. An empty graph is an error unless ``empty_ok``."""
     for name in collections:
         butler.registry.get_collection(name)
     if butler.registry.find_collection(output_run) is not None:
         butler.registry.get_collection(output_run, CollectionType.RUN)
     return GraphBuilder(
-        butler, pipeline, collections, output_run, output_collection, where, binds
-    ).build()
+        butler,
+        pipeline,
+        collections,
+        output_run,
+        output_collection,
+        where,
+        binds,
+        data_ids,
+        butler.registry.expand_collections(skip_existing_in),
+    ).build(empty_ok)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_serializer
 
+from ..core.data_id_table import DataIdTable
 from ..core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -58,8 +59,9 @@ class UniverseVersion(BaseModel):
 
 
 class GraphHeader(BaseModel):
-    """What a graph plans (run, output chain, inputs, query) and what it was built from
-    (pipeline, dimension universe), in the layout of ``format_version``."""
+    """What a graph plans (run, output chain, inputs, query, data ID table, collections
+    whose done quanta it leaves out) and what it was built from (pipeline, dimension
+    universe), in the layout of ``format_version``."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -69,6 +71,8 @@ class GraphHeader(BaseModel):
     inputs: tuple[str, ...] = ()
     where: str | None = None
     binds: dict[str, Any] = Field(default_factory=dict)
+    data_ids: DataIdTable | None = None
+    skip_existing_in: tuple[str, ...] = ()
     universe: UniverseVersion
     created: datetime.datetime = Field(default_factory=_now)
     _resolved: ResolvedPipeline | None = PrivateAttr(None)

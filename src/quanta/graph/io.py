@@ -169,6 +169,38 @@ def save_graph(graph: QuantumGraph, path: str | Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+#: How a saved graph starts (``save_graph`` writes the header first, compactly).
+_HEADER_START = re.compile(r'\{"format":"quanta-graph","version":(-?\d+),"header":')
+
+
+def load_header(path: str | Path, universe: DimensionUniverse) -> GraphHeader:
+    """The header of a saved graph, read without the rest of the file: what a run was
+    made from, for resuming or rerunning it, costs little however large its graph."""
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as stream:
+            text, size = "", 1 << 16
+            while True:
+                more = stream.read(size)
+                text += more
+                start = _HEADER_START.match(text)
+                if start is None and (len(text) >= 128 or not more):
+                    raise ValueError("not a quanta quantum graph file")
+                if start is not None:
+                    check_format_version(int(start.group(1)))
+                    try:
+                        data, _ = _DECODER.raw_decode(text, start.end())
+                        break
+                    except json.JSONDecodeError:
+                        if not more:
+                            raise
+                size *= 2
+    except ConfigError:
+        raise
+    except (OSError, EOFError, ValueError) as err:
+        raise ConfigError(f"{path}: cannot read quantum graph header: {err}") from None
+    return GraphHeader.from_json(data, universe)
+
+
 def load_graph(path: str | Path, universe: DimensionUniverse) -> QuantumGraph:
     """Read a graph written by ``save_graph``."""
     try:

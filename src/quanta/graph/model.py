@@ -93,14 +93,17 @@ class TaskStats:
     candidates: dict[str, int] = field(default_factory=dict)
     quanta: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+    existing: int = 0
 
     def explain(self) -> str:
-        """One line: what the query found and why quanta were skipped."""
+        """One line: what the query found, why quanta were skipped, how many were left
+        out as done already."""
         found = ", ".join(f"{name}: {n}" for name, n in self.candidates.items())
         skipped = "; ".join(f"{n} {why}" for why, n in self.skipped.items())
         text = f"task {self.label!r}: {self.rows} data ID rows; candidates {{{found}}}; "
         text += f"{self.quanta} quanta"
-        return text + (f"; skipped {skipped}" if skipped else "")
+        text += f"; skipped {skipped}" if skipped else ""
+        return text + (f"; {self.existing} done already" if self.existing else "")
 
 
 @dataclass

@@ -12,8 +12,12 @@ from typing import TYPE_CHECKING, Any
 from ..core.collections import CollectionType
 from ..core.errors import CollectionNotFoundError, CollectionTypeError, ConfigError
 from ..pipe.pipeline import Pipeline
-from .builder import build_graph
+from .builder import build_graph, check_not_empty
+from .data_id_files import read_data_id_table
+from .empty_tasks import check_allowed_labels, check_tasks_have_quanta
 from .io import load_graph, save_graph
+from .output_checks import check_chain_inputs, check_resume
+from .reruns import rerun_graph, run_of_chain
 
 if TYPE_CHECKING:
     from ..butler import Butler
@@ -32,22 +36,40 @@ class RunRequest:
     overrides: Sequence[tuple[str, str, Any]] = ()
     qgraph: Path | None = None
     save_qgraph: Path | None = None
+    allow_empty: Sequence[str] = ()
+    data_id_table: Path | None = None
+    skip_existing_in: Sequence[str] = ()
+    rerun_failed: str | None = None
 
     def __post_init__(self) -> None:
-        if self.qgraph is not None:
+        saved = self.qgraph is not None
+        source = (
+            "a saved graph (--qgraph)"
+            if saved
+            else "--rerun-failed (the run's own inputs and query are used)"
+            if self.rerun_failed is not None
+            else None
+        )
+        if source is not None:
             given = [
                 flag
                 for flag, value in (
-                    ("a pipeline", self.pipeline),
+                    ("a pipeline", saved and self.pipeline),
+                    ("config overrides", saved and self.overrides),
+                    ("config overrides without a pipeline", self.overrides and not self.pipeline),
                     ("input collections", self.inputs),
                     ("a where expression", self.where),
                     ("binds", self.binds),
-                    ("config overrides", self.overrides),
+                    ("a data ID table", self.data_id_table),
+                    ("--skip-existing-in", self.skip_existing_in),
+                    ("--rerun-failed", saved and self.rerun_failed),
                 )
                 if value
             ]
             if given:
-                raise ConfigError(f"a saved graph (--qgraph) cannot be combined with {given[0]}")
+                raise ConfigError(f"{source} cannot be combined with {given[0]}")
+            if self.rerun_failed is not None and not self.output:
+                raise ConfigError("--rerun-failed needs the output collection (--output)")
         elif not (self.pipeline and self.inputs and self.output):
             raise ConfigError("building a graph needs a pipeline, input collections and an output")
 
@@ -78,9 +100,20 @@ def last_run(butler: Butler, output: str) -> str:
     return chain[0]
 
 
-def plan(butler: Butler, request: RunRequest, resume: bool) -> QuantumGraph:
+def plan(
+    butler: Butler,
+    request: RunRequest,
+    resume: bool,
+    force: bool = False,
+    extend_run: str | None = None,
+) -> QuantumGraph:
     """The graph to execute: loaded, or built into a new run (or, to resume, into the last
-    run of the output chain); saved if asked."""
+    run of the output chain, or into ``extend_run``, another of its runs); saved if asked.
+
+    Writing into an existing output chain with other inputs is refused; so is continuing a
+    run with another pipeline or other configs unless ``force``, and a built graph in which
+    a task has no quanta unless the request allows that task to be empty.
+    """
     if request.qgraph is not None:
         graph = load_graph(request.qgraph, butler.universe)
         saved_output = graph.header.output
@@ -88,19 +121,72 @@ def plan(butler: Butler, request: RunRequest, resume: bool) -> QuantumGraph:
             raise ConfigError(
                 f"--output {request.output!r} differs from the graph's output {saved_output!r}"
             )
-    else:
-        assert request.pipeline is not None and request.output is not None
-        pipeline = Pipeline.load(request.pipeline).with_overrides(request.overrides)
-        run = last_run(butler, request.output) if resume else new_run_name(butler, request.output)
-        graph = build_graph(
-            butler,
-            pipeline.resolve(butler.universe),
-            butler.registry.expand_collections(request.inputs),
-            run,
-            request.output,
-            request.where,
-            dict(request.binds),
+        if saved_output is not None:
+            check_chain_inputs(butler, saved_output, graph.header.inputs)
+        run = graph.output_run
+        if extend_run is not None and extend_run != run:
+            raise ConfigError(f"--extend-run {extend_run!r} differs from the graph's run {run!r}")
+        if (resume or extend_run) and butler.registry.find_collection(run) is not None:
+            check_resume(butler, run, graph.header.pipeline, force)
+    elif request.rerun_failed is not None:
+        assert request.output is not None
+        if resume or extend_run is not None:
+            raise ConfigError(
+                "--rerun-failed makes a new run: it takes no --resume or --extend-run"
+            )
+        pipeline = (
+            Pipeline.load(request.pipeline)
+            .with_overrides(request.overrides)
+            .resolve(butler.universe)
+            if request.pipeline
+            else None
         )
+        new_run = new_run_name(butler, request.output)
+        graph = rerun_graph(
+            butler, request.rerun_failed, request.output, new_run, pipeline, request.allow_empty
+        )
+    else:
+        graph = _build(butler, request, resume, force, extend_run)
     if request.save_qgraph is not None:
         save_graph(graph, request.save_qgraph)
+    return graph
+
+
+def _build(
+    butler: Butler, request: RunRequest, resume: bool, force: bool, extend_run: str | None
+) -> QuantumGraph:
+    """Build the graph a request describes, after the checks that keep products apart."""
+    assert request.pipeline is not None and request.output is not None
+    pipeline = Pipeline.load(request.pipeline).with_overrides(request.overrides)
+    resolved = pipeline.resolve(butler.universe)
+    check_allowed_labels(resolved, request.allow_empty)
+    inputs = butler.registry.expand_collections(request.inputs)
+    check_chain_inputs(butler, request.output, inputs)
+    data_ids = (
+        read_data_id_table(request.data_id_table, butler.universe)
+        if request.data_id_table is not None
+        else None
+    )
+    if extend_run is not None:
+        run = run_of_chain(butler, request.output, extend_run)
+    elif resume:
+        run = last_run(butler, request.output)
+    else:
+        run = new_run_name(butler, request.output)
+    if resume or extend_run is not None:
+        check_resume(butler, run, resolved, force)
+    graph = build_graph(
+        butler,
+        resolved,
+        inputs,
+        run,
+        request.output,
+        request.where,
+        dict(request.binds),
+        data_ids,
+        empty_ok=True,
+        skip_existing_in=request.skip_existing_in,
+    )
+    check_tasks_have_quanta(butler, graph, request.allow_empty, data_ids)
+    check_not_empty(graph)
     return graph

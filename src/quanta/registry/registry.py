@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from ..core.collections import CollectionRecord, CollectionType
 from ..core.data_id import DataCoordinate
+from ..core.data_id_table import DataIdTable
 from ..core.dataset_type import DatasetType
 from ..core.errors import RepositoryError
 from ..core.provenance import Lineage, QuantumOutcome, QuantumRecord
@@ -318,6 +319,15 @@ class Registry:
             self._as_type(dataset_type), collections, where, binds, data_id, find_first
         )
 
+    def where_dimensions(self, where: str | None) -> set[str]:
+        """The dimensions a ``where`` expression names (``group.system`` names ``group``)."""
+        from .query import parse_where, referenced_identifiers
+
+        if not where:
+            return set()
+        named = (ident.parts[0] for ident in referenced_identifiers(parse_where(where)))
+        return {name for name in named if name in self.universe}
+
     def query_data_ids(
         self,
         dimensions: Iterable[str],
@@ -343,12 +353,16 @@ class Registry:
         where: str | None = None,
         binds: Mapping[str, Any] | None = None,
         data_id: Mapping[str, Any] | None = None,
+        data_ids: DataIdTable | None = None,
     ) -> tuple[tuple[str, ...], list[tuple]]:
         """Like ``query_data_ids`` but as plain value tuples over the named dimensions (in
         universe order, returned first): the fast path of graph building. Implied
-        dimensions may be named; their values come from the records. Rows are sorted by
-        value, except that the members of each group come in their membership position."""
-        return self._searches.data_id_rows(dimensions, datasets, collections, where, binds, data_id)
+        dimensions may be named; their values come from the records. ``data_ids``, a table
+        of data IDs, is joined into the query. Rows are sorted by value, except that the
+        members of each group come in their membership position."""
+        return self._searches.data_id_rows(
+            dimensions, datasets, collections, where, binds, data_id, data_ids
+        )
 
     def _as_type(self, dataset_type: DatasetType | str) -> DatasetType:
         if isinstance(dataset_type, DatasetType):

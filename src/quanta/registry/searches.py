@@ -7,13 +7,15 @@ collection searched (or one in all), with bound parameters only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 
 from ..core.collections import CollectionRecord, CollectionType
 from ..core.data_id import DataCoordinate
+from ..core.data_id_table import DataIdTable
 from ..core.dataset_type import DatasetType
 from ..core.errors import CollectionTypeError
 from ..core.memory import paused_gc
@@ -23,6 +25,7 @@ from ..core.timespan import Timespan
 from ..core.universe import DimensionUniverse
 from .calibration import CalibrationManager
 from .collections import CollectionManager
+from .data_id_tables import temporary_data_ids
 from .database import Database
 from .dataset_types import DatasetTypeManager
 from .datasets import DatasetManager
@@ -200,9 +203,11 @@ class Searches:
         where: str | None,
         binds: Mapping[str, Any] | None,
         data_id: Mapping[str, Any] | None,
+        data_ids: DataIdTable | None = None,
     ) -> tuple[tuple[str, ...], list[tuple]]:
         """Distinct value tuples over the named dimensions (in universe order, returned
-        first) for which the named datasets exist in the collections and ``where`` holds.
+        first) for which the named datasets exist in the collections, ``where`` holds and,
+        with ``data_ids``, the values agree with a row of that table (joined in SQL).
         Rows are sorted by value, except that group members come in membership order."""
         names = self._universe.sorted(dimensions)
         builder = QueryBuilder(self._tables, self._universe)
@@ -216,23 +221,36 @@ class Searches:
             builder.add_condition(ds.c.dataset_type_id == self._types.id_of(name))
             builder.add_condition(self._in_collections(ds, records))
         builder.require(names)
-        expr = self._prepare(builder, where, data_id)
-        builder.finish_joins()
-        builder.compile_where(expr, binds)
-        columns = [builder.canonical(n).label(n) for n in names]
-        position = member_position(builder, self._tables, names)
-        if position is None:
-            query = builder.select(*columns, distinct=True).order_by(*columns)
-        else:
+        with self._db.connect() as conn, paused_gc(), self._joined(conn, builder, data_ids):
+            expr = self._prepare(builder, where, data_id)
+            builder.finish_joins()
+            builder.compile_where(expr, binds)
+            columns = [builder.canonical(n).label(n) for n in names]
+            position = member_position(builder, self._tables, names)
+            if position is None:
+                query = builder.select(*columns, distinct=True).order_by(*columns)
+                return names, [tuple(row) for row in conn.execute(query)]
             # PostgreSQL wants ORDER BY terms of a DISTINCT query selected; strip it after.
             extra = position.label("member_position")
             query = builder.select(*columns, extra, distinct=True)
             query = query.order_by(*position_order(columns, extra))
-        with self._db.connect() as conn, paused_gc():
-            result = conn.execute(query)
-            if position is None:
-                return names, [tuple(row) for row in result]
-            return names, [tuple(row)[:-1] for row in result]
+            return names, [tuple(row)[:-1] for row in conn.execute(query)]
+
+    @contextmanager
+    def _joined(
+        self, conn: sa.Connection, builder: QueryBuilder, data_ids: DataIdTable | None
+    ) -> Iterator[None]:
+        """Join a data ID table into the query, as a temporary table of ``conn``, with the
+        records of its dimensions (a row naming an exposure that does not exist matches
+        nothing)."""
+        if data_ids is None:
+            yield
+            return
+        with temporary_data_ids(conn, data_ids, self._universe) as temp:
+            builder.add_relation(temp, {n: temp.c[n] for n in data_ids.dimensions})
+            for name in data_ids.dimensions:
+                builder.dimension_table(name)
+            yield
 
     def _in_collections(
         self, ds: sa.FromClause, records: Sequence[CollectionRecord]
