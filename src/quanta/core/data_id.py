@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import DataIdError
 from .ids import data_id_key
+from .text import bad_character
 from .universe import DimensionGroup, DimensionUniverse
 
 if TYPE_CHECKING:
@@ -26,10 +27,12 @@ _BAD_CHARS = re.compile(r"[\x00-\x1f\x7f/\\]")
 
 def check_safe_value(name: str, value: DataIdValue) -> None:
     """Refuse string values that could escape a path: separators, ``..``, control characters."""
-    if isinstance(value, str) and (_BAD_CHARS.search(value) or value in ("", ".", "..")):
+    if isinstance(value, str) and (
+        _BAD_CHARS.search(value) or value in ("", ".", "..") or bad_character(value)
+    ):
         raise DataIdError(
             f"data ID value {name}={value!r} is not allowed: values may not be empty, "
-            "'.' or '..', or contain '/', '\\' or control characters"
+            "'.' or '..', or contain '/', '\\', control characters or bytes that are not UTF-8"
         )
 
 
