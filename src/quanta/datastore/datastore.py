@@ -14,6 +14,7 @@ import dataclasses
 import errno
 import hashlib
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -32,6 +33,8 @@ from .templates import FileTemplates
 RESERVED_ROOT_NAMES = ("quanta.yaml", "dimensions.yaml")
 _RESERVED_ROOT_PREFIXES = ("registry.sqlite3", ".")
 FileStatus = Literal["ok", "missing", "corrupt"]
+#: Names of the temporary files ``_place`` and ``removal_blocker`` make beside a target.
+_TEMPORARY = re.compile(r"^\..+\.(?:tmp|probe)-[0-9a-f]{32}$")
 
 
 def checksum(path: Path | str) -> str:
@@ -200,6 +203,32 @@ class FileDatastore:
                 if not self._skipped(name, at_root):
                     yield (rel / name).as_posix()
 
+    def walk_temporaries(self, run: str | None = None) -> Iterator[str]:
+        """Relative paths of the temporary files of writes that were killed before renaming
+        them into place, in sorted order; with ``run``, only those among that run's files
+        (under its directory, or, for templates that do not start with it, under any
+        directories named like it)."""
+        top = self.root
+        if run is not None and self.templates.run_first:
+            top, run = self.root.joinpath(*run.split("/")), None
+        for dirpath, dirnames, filenames in os.walk(top):
+            at_root = dirpath == str(self.root)
+            dirnames[:] = sorted(d for d in dirnames if not self._skipped(d, at_root))
+            rel = Path(dirpath).relative_to(self.root)
+            if run is not None and not _holds_segments(rel.parts, tuple(run.split("/"))):
+                continue
+            for name in sorted(filenames):
+                if _TEMPORARY.match(name):
+                    yield (rel / name).as_posix()
+
+    def remove_temporaries(self, run: str | None = None) -> list[str]:
+        """Delete what ``walk_temporaries`` finds and return it. Only safe while nothing
+        writes there: from ``verify --repair``, or for a run whose lease one holds."""
+        removed = list(self.walk_temporaries(run))
+        for relpath in removed:
+            self.root.joinpath(*relpath.split("/")).unlink(missing_ok=True)
+        return removed
+
     def remove_orphan(self, relpath: str) -> None:
         """Delete a file ``walk_files`` found with no registry row, and its empty directories."""
         path = self._inside(relpath)
@@ -283,6 +312,12 @@ class FileDatastore:
             except OSError:
                 return
             directory = directory.parent
+
+
+def _holds_segments(parts: tuple[str, ...], segments: tuple[str, ...]) -> bool:
+    """True if ``segments`` appear one after another somewhere in ``parts``."""
+    size = len(segments)
+    return any(parts[i : i + size] == segments for i in range(len(parts) - size + 1))
 
 
 def _hard_link(source: Path, tmp: Path) -> None:
