@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
-from quanta.core.errors import DatastoreError
+from quanta.core.errors import ChecksumError, DatastoreError
 from quanta.core.refs import DatasetRef
 from quanta.core.stored_file import StoredFile
 from quanta.core.transfer import TransferMode, transfer_mode
@@ -51,9 +51,13 @@ def is_reserved(name: str) -> bool:
 class FileDatastore:
     """Dataset files under ``root``, named by ``templates`` and written by formatters."""
 
-    def __init__(self, root: Path, templates: FileTemplates) -> None:
+    def __init__(
+        self, root: Path, templates: FileTemplates, verify_max_bytes: int | None = None
+    ) -> None:
         self.root = Path(root).absolute()
         self.templates = templates
+        #: Reads check the checksum of files up to this size first (None: never).
+        self.verify_max_bytes = verify_max_bytes
 
     def write(self, obj: object, ref: DatasetRef) -> StoredFile:
         """Write ``obj`` as ``ref``'s file; rewriting identical bytes is a no-op."""
@@ -66,6 +70,8 @@ class FileDatastore:
         formatter."""
         formatter = formatter_for(stored.storage_class)
         path = self.path(stored)
+        if self.verify_max_bytes is not None and stored.size <= self.verify_max_bytes:
+            self._verify(stored, path)
         if stored.hdu is None:
             return formatter.read(path)
         if not isinstance(formatter, HduReader):
@@ -187,6 +193,22 @@ class FileDatastore:
             return "ok" if checksum(path) == stored.checksum else "corrupt"
         except FileNotFoundError:
             return "missing"
+
+    def _verify(self, stored: StoredFile, path: Path) -> None:
+        """Refuse to read a file whose size or checksum is not what was recorded."""
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return  # the formatter says why it cannot read it
+        if size != stored.size:
+            problem = f"it has {size} bytes, not the {stored.size} recorded"
+        elif checksum(path) != stored.checksum:
+            problem = "its SHA-256 checksum differs from the one recorded when it was written"
+        else:
+            return
+        raise ChecksumError(
+            f"{path} is corrupt: {problem}; not reading it (quanta verify lists every corrupt file)"
+        )
 
     def walk_files(self) -> Iterator[str]:
         """Relative paths of every file under the root that could be a dataset, in sorted order.
