@@ -298,6 +298,12 @@ class _Compiler:
                     other_begin_ns, other_end_ns = value.to_db()
                     return sa.and_(begin < other_end_ns, end > other_begin_ns)
                 if isinstance(value, int) and not isinstance(value, bool):
+                    if not INT64_MIN <= value <= INT64_MAX:
+                        raise _error(
+                            f"bind :{node.rhs.name} = {value} is outside the 64-bit range of "
+                            "TAI-nanosecond instants",
+                            node.rhs.column,
+                        )
                     return sa.and_(begin <= value, end > value)
                 raise _error(
                     f"bind :{node.rhs.name} = {value!r} is neither a Timespan nor "
