@@ -69,6 +69,8 @@ def test_raw_by_data_id(simcam: Butler, imgtype: str) -> None:
 def test_bias_by_exposure(simcam: Butler, imgtype: str) -> None:
     bias = simcam.get("bias", _exposure(imgtype), collections=CALIB)
     assert bias.tolist() == [7.0, 7.0, 7.0]
+    assert simcam.exists("bias", _exposure(imgtype), collections=CALIB)
+    assert simcam.get_uri("bias", _exposure(imgtype), collections=CALIB).endswith(".npy")
 
 
 @pytest.mark.parametrize("imgtype", TYPES)

@@ -40,7 +40,7 @@ def _loader() -> type:
                     mark = self.peek_event().start_mark
                     raise YamlDepthError(
                         f"{self.name}:{mark.line + 1}: nested more than {MAX_DEPTH} levels deep "
-                        f"(the limit for YAML files)"
+                        "(the limit for YAML files)"
                     )
                 return super().compose_node(parent, index)
             finally:
