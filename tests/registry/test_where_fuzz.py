@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -167,14 +168,18 @@ ANY_TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=40
 WHERE = st.one_of(ANY_TEXT, TOKENS, COMBINED)
 
 
-def _query(butler: Butler, where: str, records: bool) -> None:
-    if records:
+def _query(butler: Butler, where: str, kind: str) -> None:
+    if kind == "records":
         butler.query_dimension_records("exposure", where=where, binds=BINDS)
-    else:
+    elif kind == "data IDs":
         butler.query_data_ids(["exposure", "detector"], where=where, binds=BINDS)
+    else:
+        butler.query_datasets("flux", ["u/run"], where=where, binds=BINDS)
 
 
 def test_any_where_runs_or_raises_a_quanta_error(butler: Butler) -> None:
+    butler.register_dataset_type("flux", ["instrument", "detector", "exposure"], "NumpyArray")
+    butler.put(np.arange(3.0), "flux", instrument="Cam", detector=1, exposure=5, run="u/run")
     before = repo_state(butler)
 
     @settings(
@@ -184,10 +189,10 @@ def test_any_where_runs_or_raises_a_quanta_error(butler: Butler) -> None:
         derandomize=True,
         suppress_health_check=[HealthCheck.too_slow],
     )
-    @given(where=WHERE, records=st.booleans())
-    def run(where: str, records: bool) -> None:
+    @given(where=WHERE, kind=st.sampled_from(["records", "data IDs", "datasets"]))
+    def run(where: str, kind: str) -> None:
         with contextlib.suppress(QuantaError):
-            _query(butler, where, records)
+            _query(butler, where, kind)
 
     run()
     assert repo_state(butler) == before
