@@ -82,10 +82,11 @@ class Searches:
         timespan: Timespan | None,
     ) -> DatasetRef | None:
         """The first matching dataset in the collections' search order, or None."""
+        searched = self._collections.flatten(collections)
         coordinate = self._subset_for(data_id, dt)
         if coordinate is None:
             return None
-        for record in self._collections.flatten(collections):
+        for record in searched:
             if record.type == CollectionType.CALIBRATION:
                 if not dt.is_calibration:
                     continue
