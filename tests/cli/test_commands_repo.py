@@ -188,6 +188,7 @@ def test_verify_clean_repository(invoke: Invoke, cli_repo: Path) -> None:
         "missing: 0",
         "corrupt: 0",
         "orphans: 0",
+        "temporaries: 0",
         "removed: 0",
     ]
 

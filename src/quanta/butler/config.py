@@ -22,12 +22,20 @@ class RegistrySettings(BaseModel):
     db: str = f"sqlite:///{SQLITE_NAME}"
 
 
+#: Files up to this size have their checksum verified on every read by default.
+VERIFY_MAX_BYTES = 64 * 2**20
+
+
 class DatastoreSettings(BaseModel):
-    """File templates: a default and per-dataset-type overrides."""
+    """File templates (a default and per-dataset-type overrides), and whether reads check
+    each file's checksum first (files up to ``verify_max_bytes``: larger ones cost a
+    second full read)."""
 
     model_config = ConfigDict(extra="forbid")
     default_template: str | None = None
     templates: dict[str, str] = Field(default_factory=dict)
+    verify_checksums: bool = True
+    verify_max_bytes: int = Field(VERIFY_MAX_BYTES, ge=0)
 
 
 class InstrumentSettings(BaseModel):

@@ -43,7 +43,9 @@ def open_repo_files(root: Path, config: RepoConfig | None = None) -> RepoFiles:
     unless given)."""
     config = config if config is not None else RepoConfig.load(root)
     universe = load_universe(root / UNIVERSE_NAME)
-    return RepoFiles(universe, FileDatastore(root, file_templates(universe, config)))
+    settings = config.datastore
+    verify = settings.verify_max_bytes if settings.verify_checksums else None
+    return RepoFiles(universe, FileDatastore(root, file_templates(universe, config), verify))
 
 
 def file_templates(universe: DimensionUniverse, config: RepoConfig) -> FileTemplates:

@@ -18,17 +18,21 @@ class VerifyReport:
     missing: list[str] = field(default_factory=list)
     corrupt: list[str] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
+    temporaries: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        """True if every registered file is present and intact, and no orphans remain."""
-        return not (self.missing or self.corrupt or set(self.orphans) - set(self.removed))
+        """True if every registered file is present and intact, and no orphans or temporary
+        files of killed writes remain."""
+        left = set(self.orphans) | set(self.temporaries)
+        return not (self.missing or self.corrupt or left - set(self.removed))
 
 
 def verify(butler: Butler, *, repair: bool = False, checksums: bool = True) -> VerifyReport:
-    """Check every file record; find files no record points to and, with ``repair``,
-    delete them (they are leftovers of interrupted writes or removals)."""
+    """Check every file record; find files no record points to and the hidden temporary
+    files of killed writes and, with ``repair``, delete both (they are leftovers of
+    interrupted writes or removals)."""
     report = VerifyReport()
     seen: set[str] = set()
     for stored in butler.registry.all_files():
@@ -45,8 +49,10 @@ def verify(butler: Butler, *, repair: bool = False, checksums: bool = True) -> V
         elif status == "corrupt":
             report.corrupt.append(stored.path)
     report.orphans = sorted(p for p in butler.datastore.walk_files() if p not in seen)
+    report.temporaries = list(butler.datastore.walk_temporaries())
     if repair:
         for path in report.orphans:
             butler.datastore.remove_orphan(path)
             report.removed.append(path)
+        report.removed += butler.datastore.remove_temporaries()
     return report

@@ -117,7 +117,12 @@ def remove_runs(
 
 @click.command("verify")
 @repo_argument
-@click.option("--repair", is_flag=True, help="Delete orphan files (files no dataset refers to).")
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Delete orphan files (files no dataset refers to) and the hidden temporary files "
+    "of killed writes.",
+)
 @click.option(
     "--checksums/--no-checksums",
     default=True,
@@ -129,7 +134,8 @@ def verify(repo: Path, repair: bool, checksums: bool) -> None:
     """Check the files of a repository.
 
     Check that every dataset file of REPO is present and intact and that no
-    orphan files lie around. Exit code 1 if problems remain.
+    orphan files, nor temporary files of killed writes (hidden names starting
+    with '.'), lie around. Exit code 1 if problems remain.
     """
     from .operations import open_butler
 
@@ -140,6 +146,7 @@ def verify(repo: Path, repair: bool, checksums: bool) -> None:
         ("missing", report.missing),
         ("corrupt", report.corrupt),
         ("orphans", report.orphans),
+        ("temporaries", report.temporaries),
         ("removed", report.removed),
     ):
         click.echo(f"{label}: {len(paths)}")

@@ -27,14 +27,15 @@ from . import (
     commands_run,
     commands_sim,
 )
-from .errors import CommandError
+from .errors import CommandError, full_disk_message
 
 
 class QuantaGroup(click.Group):
     """A group that turns user errors (``QuantaError``) into one-line ``CommandError``s."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the subcommand; anything other than a ``QuantaError`` keeps its traceback."""
+        """Run the subcommand; anything other than a ``QuantaError`` or a full disk keeps
+        its traceback."""
         from quanta.core.errors import QuantaError
 
         try:
@@ -42,6 +43,12 @@ class QuantaGroup(click.Group):
         except QuantaError as err:
             logging.getLogger("quanta").debug("user error", exc_info=True)
             raise CommandError(str(err)) from err
+        except Exception as err:
+            message = full_disk_message(err)
+            if message is None:
+                raise
+            logging.getLogger("quanta").debug("full disk", exc_info=True)
+            raise CommandError(message) from err
 
 
 def configure_logging(verbosity: int) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import DataIdError
 from .ids import data_id_key
+from .text import text_problem
 from .universe import DimensionGroup, DimensionUniverse
 
 if TYPE_CHECKING:
@@ -24,13 +25,23 @@ _FREE_KEY = re.compile(r"^[a-z_][a-z0-9_]*$")
 _BAD_CHARS = re.compile(r"[\x00-\x1f\x7f/\\]")
 
 
+def unsafe_reason(value: DataIdValue) -> str | None:
+    """Why a key value could escape a path or not be stored, or None if it is safe."""
+    if not isinstance(value, str):
+        return None
+    if value in ("", ".", ".."):
+        return "may not be empty, '.' or '..'"
+    if (found := _BAD_CHARS.search(value)) is not None:
+        return f"may not contain {found.group()!r} ('/', '\\' and control characters are refused)"
+    if (problem := text_problem(value)) is not None:
+        return problem
+    return None
+
+
 def check_safe_value(name: str, value: DataIdValue) -> None:
     """Refuse string values that could escape a path: separators, ``..``, control characters."""
-    if isinstance(value, str) and (_BAD_CHARS.search(value) or value in ("", ".", "..")):
-        raise DataIdError(
-            f"data ID value {name}={value!r} is not allowed: values may not be empty, "
-            "'.' or '..', or contain '/', '\\' or control characters"
-        )
+    if (reason := unsafe_reason(value)) is not None:
+        raise DataIdError(f"data ID value {name}={value!r} is not allowed: it {reason}")
 
 
 class DataCoordinate(Mapping[str, DataIdValue]):

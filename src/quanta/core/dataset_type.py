@@ -18,6 +18,8 @@ STORAGE_CLASSES: dict[str, str] = {
     "Plot": "bytes of a rendered PNG image (a figure), as .png",
 }
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+#: The longest dataset type name: the width of the registry's name column.
+MAX_NAME_LENGTH = 128
 
 
 def check_storage_class(name: str) -> str:
@@ -43,6 +45,11 @@ class DatasetType:
             raise ConfigError(
                 f"invalid dataset type name {self.name!r}: use letters, digits, '_' and '.', "
                 "starting with a letter or '_'"
+            )
+        if len(self.name) > MAX_NAME_LENGTH:
+            raise ConfigError(
+                f"dataset type name {self.name[:40]}... is {len(self.name)} characters long; "
+                f"at most {MAX_NAME_LENGTH} are allowed"
             )
         check_storage_class(self.storage_class)
 

@@ -74,6 +74,10 @@ class DatastoreError(QuantaError, OSError):
     """A file that cannot be written, read, or ingested."""
 
 
+class ChecksumError(DatastoreError):
+    """A file whose size or checksum differs from what was recorded when it was written."""
+
+
 class FileRemovalError(DatastoreError):
     """Files that cannot be deleted, so a removal changed nothing (exit code 1, not 2:
     the request was sound, the file system refused)."""

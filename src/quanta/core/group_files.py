@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .text import read_utf8
 from .yaml_io import LineDict, config_error, line_of, load_yaml
 
 
@@ -50,11 +51,7 @@ def read_group_file(path: Path) -> list[Located]:
         raise ConfigError(f"{path}: unknown group file type {suffix!r}; use .csv, .yaml or .yml")
     if suffix != ".csv":
         return _read_yaml(path)
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read: {err.strerror}") from err
-    return _read_csv(path, text)
+    return _read_csv(path, read_utf8(path))
 
 
 def raise_problems(problems: list[str], error: type[Exception] = ConfigError) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .data_id import unsafe_reason
 from .errors import DataIdError, DimensionNotFoundError
 from .timespan import Timespan
 from .universe import Dimension, DimensionUniverse
@@ -101,6 +102,9 @@ def _typed(element: str, name: str, spec: Any, value: Any) -> Any:
     if value is None:
         raise DataIdError(f"{element} record is missing its key {name!r}")
     try:
-        return spec.coerce(value)
+        typed = spec.coerce(value)
     except ValueError as err:
         raise DataIdError(f"{element} record key {name!r}: {err}") from None
+    if (reason := unsafe_reason(typed)) is not None:
+        raise DataIdError(f"{element} record key {name!r}: {typed!r} is not allowed: it {reason}")
+    return typed

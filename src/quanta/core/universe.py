@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .errors import ConfigError, DimensionNotFoundError
+from .text import text_problem
 from .yaml_io import config_error, load_yaml
 
 FieldType = Literal["int", "float", "string", "bool"]
 DEFAULT_UNIVERSE_PATH = Path(__file__).with_name("dimensions.yaml")
+#: The width of a string column whose universe entry gives no length.
+DEFAULT_STRING_LENGTH = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +39,7 @@ class FieldSpec:
             if not self.nullable:
                 raise ValueError(f"{self.name} may not be null")
             return None
-        return coerce_value(self.type, value, self.length)
+        return coerce_value(self.type, value, self.length or DEFAULT_STRING_LENGTH)
 
 
 def _int64(value: int) -> int:
@@ -73,6 +76,8 @@ def coerce_value(type_: FieldType, value: Any, length: int | None = None) -> Any
         raise ValueError(f"expected a string, got {value!r}")
     if length is not None and len(value) > length:
         raise ValueError(f"{value!r} is longer than {length} characters")
+    if (problem := text_problem(value)) is not None:
+        raise ValueError(f"{value!r} is not allowed: it {problem}")
     return value
 
 

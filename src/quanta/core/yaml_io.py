@@ -7,6 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .text import read_utf8, text_problem
+
+#: How deeply mappings and lists may nest in a YAML file: loading recurses once per level,
+#: and no configuration of ours needs a tenth of this.
+MAX_DEPTH = 100
+
+
+class YamlDepthError(ConfigError):
+    """A YAML document nested deeper than ``MAX_DEPTH``."""
 
 
 class LineDict(dict):
@@ -20,7 +29,22 @@ def _loader() -> type:
     import yaml
 
     class LineLoader(yaml.SafeLoader):
-        """SafeLoader whose mappings are ``LineDict`` objects."""
+        """SafeLoader whose mappings are ``LineDict`` objects, refusing deep nesting."""
+
+        depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            self.depth += 1
+            try:
+                if self.depth > MAX_DEPTH:
+                    mark = self.peek_event().start_mark
+                    raise YamlDepthError(
+                        f"{self.name}:{mark.line + 1}: nested more than {MAX_DEPTH} levels deep "
+                        "(the limit for YAML files)"
+                    )
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
 
     def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> LineDict:
         loader.flatten_mapping(node)
@@ -29,11 +53,23 @@ def _loader() -> type:
         result.key_lines = {}
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
+            if isinstance(key, list | dict):
+                raise ConfigError(
+                    f"{loader.name}:{key_node.start_mark.line + 1}: a mapping key must be a "
+                    f"single value, not a {'list' if isinstance(key, list) else 'mapping'}"
+                )
             result[key] = loader.construct_object(value_node, deep=True)
             result.key_lines[key] = key_node.start_mark.line + 1
         return result
 
+    def construct_str(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
+        value = loader.construct_scalar(node)
+        if (problem := text_problem(value)) is not None:
+            raise ConfigError(f"{loader.name}:{node.start_mark.line + 1}: {value!r} {problem}")
+        return value
+
     LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    LineLoader.add_constructor("tag:yaml.org,2002:str", construct_str)
     return LineLoader
 
 
@@ -43,18 +79,20 @@ def load_yaml(source: str | Path, text: str | None = None) -> Any:
 
     name = str(source)
     if text is None:
-        try:
-            text = Path(source).read_text()
-        except OSError as err:
-            raise ConfigError(f"{name}: cannot read: {err.strerror}") from err
+        text = read_utf8(Path(source))
     try:
-        return yaml.load(text, Loader=_loader())
+        loader = _loader()(text)
+        loader.name = name
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark
         line = f":{mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{name}{line}: {err.problem or err}") from err
     except yaml.YAMLError as err:
-        raise ConfigError(f"{name}: {err}") from err
+        raise ConfigError(f"{name}: {' '.join(str(err).split())}") from err
 
 
 def line_of(data: Any, path: Sequence[Any]) -> int | None:

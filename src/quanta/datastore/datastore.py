@@ -14,13 +14,14 @@ import dataclasses
 import errno
 import hashlib
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
-from quanta.core.errors import DatastoreError
+from quanta.core.errors import ChecksumError, DatastoreError
 from quanta.core.refs import DatasetRef
 from quanta.core.stored_file import StoredFile
 from quanta.core.transfer import TransferMode, transfer_mode
@@ -32,6 +33,8 @@ from .templates import FileTemplates
 RESERVED_ROOT_NAMES = ("quanta.yaml", "dimensions.yaml")
 _RESERVED_ROOT_PREFIXES = ("registry.sqlite3", ".")
 FileStatus = Literal["ok", "missing", "corrupt"]
+#: Names of the temporary files ``_place`` and ``removal_blocker`` make beside a target.
+_TEMPORARY = re.compile(r"^\..+\.(?:tmp|probe)-[0-9a-f]{32}$")
 
 
 def checksum(path: Path | str) -> str:
@@ -48,9 +51,13 @@ def is_reserved(name: str) -> bool:
 class FileDatastore:
     """Dataset files under ``root``, named by ``templates`` and written by formatters."""
 
-    def __init__(self, root: Path, templates: FileTemplates) -> None:
+    def __init__(
+        self, root: Path, templates: FileTemplates, verify_max_bytes: int | None = None
+    ) -> None:
         self.root = Path(root).absolute()
         self.templates = templates
+        #: Reads check the checksum of files up to this size first (None: never).
+        self.verify_max_bytes = verify_max_bytes
 
     def write(self, obj: object, ref: DatasetRef) -> StoredFile:
         """Write ``obj`` as ``ref``'s file; rewriting identical bytes is a no-op."""
@@ -63,6 +70,8 @@ class FileDatastore:
         formatter."""
         formatter = formatter_for(stored.storage_class)
         path = self.path(stored)
+        if self.verify_max_bytes is not None and stored.size <= self.verify_max_bytes:
+            self._verify(stored, path)
         if stored.hdu is None:
             return formatter.read(path)
         if not isinstance(formatter, HduReader):
@@ -185,6 +194,22 @@ class FileDatastore:
         except FileNotFoundError:
             return "missing"
 
+    def _verify(self, stored: StoredFile, path: Path) -> None:
+        """Refuse to read a file whose size or checksum is not what was recorded."""
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return  # the formatter says why it cannot read it
+        if size != stored.size:
+            problem = f"it has {size} bytes, not the {stored.size} recorded"
+        elif checksum(path) != stored.checksum:
+            problem = "its SHA-256 checksum differs from the one recorded when it was written"
+        else:
+            return
+        raise ChecksumError(
+            f"{path} is corrupt: {problem}; not reading it (quanta verify lists every corrupt file)"
+        )
+
     def walk_files(self) -> Iterator[str]:
         """Relative paths of every file under the root that could be a dataset, in sorted order.
 
@@ -199,6 +224,32 @@ class FileDatastore:
             for name in sorted(filenames):
                 if not self._skipped(name, at_root):
                     yield (rel / name).as_posix()
+
+    def walk_temporaries(self, run: str | None = None) -> Iterator[str]:
+        """Relative paths of the temporary files of writes that were killed before renaming
+        them into place, in sorted order; with ``run``, only those among that run's files
+        (under its directory, or, for templates that do not start with it, under any
+        directories named like it)."""
+        top = self.root
+        if run is not None and self.templates.run_first:
+            top, run = self.root.joinpath(*run.split("/")), None
+        for dirpath, dirnames, filenames in os.walk(top):
+            at_root = dirpath == str(self.root)
+            dirnames[:] = sorted(d for d in dirnames if not self._skipped(d, at_root))
+            rel = Path(dirpath).relative_to(self.root)
+            if run is not None and not _holds_segments(rel.parts, tuple(run.split("/"))):
+                continue
+            for name in sorted(filenames):
+                if _TEMPORARY.match(name):
+                    yield (rel / name).as_posix()
+
+    def remove_temporaries(self, run: str | None = None) -> list[str]:
+        """Delete what ``walk_temporaries`` finds and return it. Only safe while nothing
+        writes there: from ``verify --repair``, or for a run whose lease one holds."""
+        removed = list(self.walk_temporaries(run))
+        for relpath in removed:
+            self.root.joinpath(*relpath.split("/")).unlink(missing_ok=True)
+        return removed
 
     def remove_orphan(self, relpath: str) -> None:
         """Delete a file ``walk_files`` found with no registry row, and its empty directories."""
@@ -283,6 +334,12 @@ class FileDatastore:
             except OSError:
                 return
             directory = directory.parent
+
+
+def _holds_segments(parts: tuple[str, ...], segments: tuple[str, ...]) -> bool:
+    """True if ``segments`` appear one after another somewhere in ``parts``."""
+    size = len(segments)
+    return any(parts[i : i + size] == segments for i in range(len(parts) - size + 1))
 
 
 def _hard_link(source: Path, tmp: Path) -> None:

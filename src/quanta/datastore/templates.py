@@ -201,6 +201,11 @@ class FileTemplates:
             name: FileTemplate(text, universe) for name, text in (overrides or {}).items()
         }
 
+    @property
+    def run_first(self) -> bool:
+        """True if every template puts a run's files under a directory named for the run."""
+        return all(t.text.startswith("{run}/") for t in (self.default, *self.overrides.values()))
+
     def template_for(self, dataset_type: str) -> FileTemplate:
         """The override for ``dataset_type`` if there is one, else the default."""
         return self.overrides.get(dataset_type, self.default)

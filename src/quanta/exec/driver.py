@@ -138,6 +138,8 @@ def execute(
     lease = run_lease(butler, run)
     lease.acquire(executor.grace_seconds)
     try:
+        if settings.resume:
+            butler.datastore.remove_temporaries(run)
         prepare_run(butler, graph, pipeline)
         save_run_graph(butler, graph)
         recorder = Recorder(butler, run, settings.batch_size, settings.flush_seconds)

@@ -37,9 +37,14 @@ class Site(BaseModel):
         description="Batch system: local (this machine), slurm, pbs or condor."
     )
     workers_per_node: int = Field(1, ge=1, description="Quanta running at once on each node.")
-    cores_per_quantum: float = Field(1.0, gt=0, description="Cores one quantum needs.")
+    cores_per_quantum: int = Field(
+        1, ge=1, strict=True, description="Cores one quantum needs, a whole number."
+    )
     memory_per_quantum: float | None = Field(
-        None, gt=0, description="Memory one quantum needs, in GB (none: no limit)."
+        None,
+        gt=0,
+        allow_inf_nan=False,
+        description="Memory one quantum needs, in GB (none: no limit).",
     )
     nodes_per_block: int = Field(1, ge=1, description="Nodes in each batch job (block).")
     init_blocks: int = Field(1, ge=0, description="Blocks requested at the start.")

@@ -111,9 +111,18 @@ def parse_header(block: bytes) -> Any:
     from astropy.io import fits
 
     try:
+        text = block.decode("ascii")
+    except UnicodeDecodeError as err:
+        card = err.start // CARD
+        keyword = block[card * CARD : card * CARD + 8].decode("ascii", "replace").strip()
+        raise DatastoreError(
+            f"unreadable: header card {card + 1} ({keyword or 'no keyword'}) holds byte "
+            f"0x{block[err.start]:02x}, which is not ASCII"
+        ) from None
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return fits.Header.fromstring(block.decode("ascii"))
+            return fits.Header.fromstring(text)
     except ValueError as err:
         raise DatastoreError(f"unreadable: {err}") from err
 

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..core.errors import ConfigError
+from ..core.yaml_io import YamlDepthError, load_yaml
 
 
 class PipelineTaskConfig(BaseModel):
@@ -30,6 +31,8 @@ def nest(overrides: Mapping[str, Any]) -> dict[str, Any]:
     """Turn ``{"a.b": 1}`` into ``{"a": {"b": 1}}`` (plain keys pass through)."""
     result: dict[str, Any] = {}
     for key, value in overrides.items():
+        if not isinstance(key, str):
+            raise ConfigError(f"config key {key!r} is not a field name")
         target = result
         *parents, last = key.split(".")
         for part in parents:
@@ -65,7 +68,10 @@ def build_config(
     """
     merged: dict[str, Any] = {}
     for layer in layers:
-        merged = _merge(merged, nest(layer))
+        try:
+            merged = _merge(merged, nest(layer))
+        except ConfigError as err:
+            raise ConfigError(f"{where}: {err}") from None
     try:
         return config_class.model_validate(merged)
     except ValidationError as err:
@@ -79,15 +85,16 @@ def build_config(
 
 
 def parse_override(text: str) -> tuple[str, str, Any]:
-    """Parse ``label:field=value`` (from ``-c``) into (label, field, value)."""
-    import yaml
-
+    """Parse ``label:field=value`` (from ``-c``) into (label, field, value); a value that
+    is not YAML stays text, one nested too deeply is refused."""
     head, sep, raw = text.partition("=")
     label, colon, field = head.partition(":")
     if not sep or not colon or not label or not field:
         raise ConfigError(f"invalid config override {text!r}: expected LABEL:FIELD=VALUE")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
+        value = load_yaml(f"config override {head.strip()}", raw) if raw.strip() else ""
+    except YamlDepthError:
+        raise
+    except ConfigError:
         value = raw
     return label.strip(), field.strip(), value

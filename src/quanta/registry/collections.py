@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from ..core.collections import CollectionRecord, CollectionType, check_collection_name, is_glob
 from ..core.errors import CollectionNotFoundError, CollectionTypeError, ConflictError
 from ..core.suggest import did_you_mean
+from ..core.text import text_problem
 from .database import Database
 from .schema import RegistryTables
 
@@ -86,7 +87,10 @@ class CollectionManager:
         return True
 
     def find(self, name: str) -> CollectionRecord | None:
-        """The collection called ``name``, or None."""
+        """The collection called ``name``, or None (without asking the database for a
+        name it cannot hold, such as one with a NUL)."""
+        if text_problem(name) is not None:
+            return None
         rows = self._rows(self._table.c.name == name)
         return rows[0] if rows else None
 

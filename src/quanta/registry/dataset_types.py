@@ -6,7 +6,7 @@ import fnmatch
 
 import sqlalchemy as sa
 
-from ..core.dataset_type import DatasetType
+from ..core.dataset_type import MAX_NAME_LENGTH, DatasetType
 from ..core.errors import ConflictError, DatasetTypeNotFoundError
 from ..core.suggest import did_you_mean
 from ..core.universe import DimensionUniverse
@@ -20,7 +20,7 @@ def dataset_type_table(md: sa.MetaData) -> sa.Table:
         "dataset_type",
         md,
         sa.Column("dataset_type_id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("name", sa.String(128), nullable=False, unique=True),
+        sa.Column("name", sa.String(MAX_NAME_LENGTH), nullable=False, unique=True),
         sa.Column("dimensions", sa.Text, nullable=False),
         sa.Column("storage_class", sa.String(64), nullable=False),
         sa.Column("is_calibration", sa.Boolean, nullable=False),

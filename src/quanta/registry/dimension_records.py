@@ -265,6 +265,12 @@ class DimensionRecordManager:
             name = next(n for n in pending if n in values)
             pending.remove(name)
             dim = self._universe[name]
+            if values[name] is None:
+                # An implied dimension left empty (a filter with no band) has no record,
+                # and leaves empty whatever it implies in turn.
+                for imp in dim.implied:
+                    values.setdefault(imp, None)  # type: ignore[arg-type]
+                continue
             lookup = {k: values[k] for k in dim.required}
             lookup[name] = values[name]
             record = self.fetch(name, [lookup])[0]

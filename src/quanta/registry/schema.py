@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from ..core.universe import FieldSpec
+from ..core.universe import DEFAULT_STRING_LENGTH, FieldSpec
 
 SCHEMA_VERSION = 4
 
@@ -24,7 +24,7 @@ def column_type(spec: FieldSpec) -> sa.types.TypeEngine:
         return sa.Float(precision=53)
     if spec.type == "bool":
         return sa.Boolean()
-    return sa.String(spec.length or 256)
+    return sa.String(spec.length or DEFAULT_STRING_LENGTH)
 
 
 def dimension_table_name(name: str) -> str:

@@ -85,8 +85,11 @@ class Searches:
         timespan: Timespan | None,
     ) -> DatasetRef | None:
         """The first matching dataset in the collections' search order, or None."""
+        searched = self._collections.flatten(collections)
         coordinate = self._subset_for(data_id, dt)
-        for record in self._collections.flatten(collections):
+        if coordinate is None:
+            return None
+        for record in searched:
             if record.type == CollectionType.CALIBRATION:
                 if not dt.is_calibration:
                     continue
@@ -100,15 +103,18 @@ class Searches:
                 return refs[0]
         return None
 
-    def _subset_for(self, data_id: DataCoordinate, dt: DatasetType) -> DataCoordinate:
+    def _subset_for(self, data_id: DataCoordinate, dt: DatasetType) -> DataCoordinate | None:
         """Restrict a (possibly larger) data ID to a dataset type's dimensions, expanding it
-        first if an implied value is needed (a flat looked up by an exposure's filter)."""
+        first if an implied value is needed (a flat looked up by an exposure's filter); None
+        when an implied value it needs is empty (a band looked up by a filter with none)."""
         wanted = dt.dimensions
         full = data_id.full()
         if not all(k in full for k in wanted.required):
             data_id = self._dimensions.expand(data_id)
         extras = data_id.extras if set(data_id.group.required) == set(wanted.required) else {}
         subset = data_id.subset(wanted)
+        if None in subset.required_values:
+            return None
         return subset.with_extras(extras) if extras else subset
 
     def _timespan_of(self, data_id: DataCoordinate) -> Timespan | None:

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from quanta.core.errors import QueryError
+from quanta.core.text import text_problem
 from quanta.core.timespan import Timespan
 
 from .ast import (
@@ -165,6 +166,10 @@ def _describe(node: Literal | Bind | TimeLiteral, value: object) -> str:
     return repr(value)
 
 
+def _unordered(what: str, op: str) -> str:
+    return f"cannot compare {what} with {op!r}: booleans have no order; use = or !="
+
+
 class _Compiler:
     """One compilation: a resolver and bind values, walked over one tree."""
 
@@ -212,8 +217,12 @@ class _Compiler:
             has = self.has_key_value(extras, lhs, rhs)
             return has if op == "=" else sa.not_(has)
         column, kind = self.scalar(lhs)
+        if op not in ("=", "!=") and kind == "bool":
+            raise _error(_unordered(lhs.name, op), lhs.column)
         if isinstance(rhs, Identifier):
             other, other_kind = self.scalar(rhs)
+            if op not in ("=", "!=") and other_kind == "bool":
+                raise _error(_unordered(rhs.name, op), rhs.column)
             if kind and other_kind and kind != other_kind and {kind, other_kind} - _NUMERIC:
                 raise _error(
                     f"cannot compare {lhs.name} ({kind}) with {rhs.name} ({other_kind})", rhs.column
@@ -223,6 +232,8 @@ class _Compiler:
         if isinstance(value, _COLLECTIONS):
             assert isinstance(rhs, Bind)  # only a bind can hold several values
             raise _error(f"bind :{rhs.name} holds several values; use IN", rhs.column)
+        if op not in ("=", "!=") and isinstance(value, bool):
+            raise _error(_unordered(_describe(rhs, value), op), rhs.column)
         return _OPERATORS[op](column, value)
 
     def in_list(self, node: InList) -> ColumnElement[bool]:
@@ -287,6 +298,12 @@ class _Compiler:
                     other_begin_ns, other_end_ns = value.to_db()
                     return sa.and_(begin < other_end_ns, end > other_begin_ns)
                 if isinstance(value, int) and not isinstance(value, bool):
+                    if not INT64_MIN <= value <= INT64_MAX:
+                        raise _error(
+                            f"bind :{node.rhs.name} = {value} is outside the 64-bit range of "
+                            "TAI-nanosecond instants",
+                            node.rhs.column,
+                        )
                     return sa.and_(begin <= value, end > value)
                 raise _error(
                     f"bind :{node.rhs.name} = {value!r} is neither a Timespan nor "
@@ -343,6 +360,8 @@ class _Compiler:
                 raise _error(
                     f"{_describe(node, value)} is outside the 64-bit integer range", node.column
                 )
+            if isinstance(value, str) and (problem := text_problem(value)) is not None:
+                raise _error(f"{_describe(node, value)} {problem}", node.column)
         return values if isinstance(raw, _COLLECTIONS) else values[0]
 
     def bind(self, node: Bind) -> Any:

@@ -23,6 +23,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, cast
 
 from quanta.core.errors import QuerySyntaxError
+from quanta.core.text import bad_character
 from quanta.core.timespan import TimespanError, tai_ns_from_iso
 
 from .ast import (
@@ -64,6 +65,8 @@ _SHOWN = {
 def parse_where(text: str) -> Expression | None:
     """Parse a ``where`` string; ``None`` when it is empty (no constraint). Trees are
     immutable, so a query searching many collections parses its text once."""
+    if (bad := bad_character(text)) is not None:
+        raise QuerySyntaxError(f"the text holds {bad[1]}", text, bad[0] + 1)
     if not text.strip():
         return None
     from lark.exceptions import UnexpectedCharacters, UnexpectedToken
