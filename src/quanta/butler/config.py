@@ -23,7 +23,7 @@ class RegistrySettings(BaseModel):
 
 
 #: Files up to this size have their checksum verified on every read by default.
-VERIFY_MAX_BYTES = 64 * 2**20
+VERIFY_MAX_BYTES = 8 * 2**20
 
 
 class DatastoreSettings(BaseModel):

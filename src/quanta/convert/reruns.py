@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..core.errors import ConfigError
+from ..core.yaml_io import load_yaml
 from .errors import LegacyRepositoryError
 
 RERUN_DIR = "rerun"
@@ -103,22 +105,10 @@ def _parents(root: Path, directory: str) -> tuple[str, ...]:
 
 def _read_config(path: Path) -> dict[str, Any]:
     """A rerun configuration: YAML whose top node carries the legacy class tag."""
-    import yaml
-
-    class ConfigLoader(yaml.SafeLoader):
-        """Safe loading that reads a tagged mapping as a plain one."""
-
-    def tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-        if isinstance(node, yaml.MappingNode):
-            return loader.construct_mapping(node, deep=True)
-        return loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode) else None
-
-    ConfigLoader.add_multi_constructor("!", tagged)
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=ConfigLoader)
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as err:
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise LegacyRepositoryError(f"{path}: cannot read it ({first})") from None
+        data = load_yaml(path, local_tags=True)
+    except ConfigError as err:
+        raise LegacyRepositoryError(str(err)) from None
     if not isinstance(data, dict):
         raise LegacyRepositoryError(f"{path}: a rerun configuration is a mapping")
     return data

@@ -25,7 +25,7 @@ class LineDict(dict):
     key_lines: dict[Any, int]
 
 
-def _loader() -> type:
+def _loader(local_tags: bool = False) -> type:
     import yaml
 
     class LineLoader(yaml.SafeLoader):
@@ -68,20 +68,31 @@ def _loader() -> type:
             raise ConfigError(f"{loader.name}:{node.start_mark.line + 1}: {value!r} {problem}")
         return value
 
+    def construct_untagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            return construct_mapping(loader, node)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node, deep=True)
+        return loader.construct_scalar(node)  # type: ignore[arg-type]
+
     LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     LineLoader.add_constructor("tag:yaml.org,2002:str", construct_str)
+    if local_tags:
+        LineLoader.add_multi_constructor("!", construct_untagged)
     return LineLoader
 
 
-def load_yaml(source: str | Path, text: str | None = None) -> Any:
-    """Load YAML from a file (or from ``text``, naming ``source``) with safe loading only."""
+def load_yaml(source: str | Path, text: str | None = None, local_tags: bool = False) -> Any:
+    """Load YAML from a file (or from ``text``, naming ``source``) with safe loading only;
+    with ``local_tags``, a node tagged ``!Name`` (as other tools tag their classes) loads as
+    the plain mapping, list or value it holds."""
     import yaml
 
     name = str(source)
     if text is None:
         text = read_utf8(Path(source))
     try:
-        loader = _loader()(text)
+        loader = _loader(local_tags)(text)
         loader.name = name
         try:
             return loader.get_single_data()
