@@ -63,10 +63,13 @@ class CovFit:
 
 def covariance_errors(covs: np.ndarray, n_pixels: np.ndarray) -> np.ndarray:
     """The statistical error (ADU^2) of every measured covariance ``covs[pair, i, j]``:
-    ``V / sqrt(N)``, ``sqrt(2)`` times that at lag 0, with V the pair's variance."""
+    ``V / sqrt(N)`` with V the pair's variance, ``sqrt(2)`` times that at lag 0, and
+    ``1 / sqrt(2)`` of it where i and j are both non-zero (the average of the lags
+    (i, j) and (i, -j), ``ptc.covariances_fft``)."""
     variance = covs[:, 0, 0]
     errors = np.broadcast_to((variance / np.sqrt(n_pixels))[:, None, None], covs.shape).copy()
     errors[:, 0, 0] *= math.sqrt(2.0)
+    errors[:, 1:, 1:] /= math.sqrt(2.0)
     return errors
 
 
