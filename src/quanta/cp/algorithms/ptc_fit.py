@@ -60,14 +60,14 @@ class SolveOptions:
                 f"invalid {self!r}: need nsigma > 0, max_iter >= 1, min_points >= 4, "
                 "cov_max_lag >= 0"
             )
+        if not self.min_mean < self.max_mean:
+            raise ValueError(f"invalid {self!r}: need min_mean < max_mean")
 
     @property
     def curve_model(self) -> Literal["astier", "polynomial"]:
         """The model of the variance curve that selects the points: ``astier`` under the
         full covariance model."""
         return "polynomial" if self.model == "polynomial" else "astier"
-        if not self.min_mean < self.max_mean:
-            raise ValueError(f"invalid {self!r}: need min_mean < max_mean")
 
 
 @dataclass(frozen=True)
