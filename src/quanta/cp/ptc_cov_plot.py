@@ -52,11 +52,8 @@ def covariance_panels(map_ax: Any, lag_ax: Any, fit: Mapping[str, Any]) -> None:
     finite = np.isfinite(means) & np.all(np.isfinite(covs.reshape(len(means), -1)), axis=1)
     errors = np.full(covs.shape, math.nan)
     errors[finite] = covariance_errors(covs[finite], counts[finite])
-    params = CovParams(
-        a, a * np.nan_to_num(_grid(cov_fit["b"])), _grid(cov_fit["n"]), cov_fit["gain"]
-    )
     grid = np.geomspace(float(np.nanmin(means[used])), float(np.nanmax(means[used])), 100)
-    model = cov_model(grid, params)
+    model = fitted_covariances(fit, grid)
     for k, (i, j) in enumerate(LAGS):
         if i >= a.shape[0] or j >= a.shape[1]:
             continue
@@ -73,6 +70,14 @@ def covariance_panels(map_ax: Any, lag_ax: Any, fit: Mapping[str, Any]) -> None:
     lag_ax.set_xlabel("mean signal (ADU)")
     lag_ax.set_ylabel("C_ij / mean (ADU)")
     lag_ax.legend(fontsize="x-small", loc="upper left", ncol=3)
+
+
+def fitted_covariances(fit: Mapping[str, Any], means: np.ndarray) -> np.ndarray:
+    """Eq. 20 with an amplifier's fitted parameters at ``means`` (ADU), as ``[mean, i, j]``."""
+    cov_fit = fit["covariance_fit"]
+    a = _grid(cov_fit["a"])
+    c = a * np.nan_to_num(_grid(cov_fit["b"]))
+    return cov_model(means, CovParams(a, c, _grid(cov_fit["n"]), cov_fit["gain"]))
 
 
 def _grid(values: Any) -> np.ndarray:

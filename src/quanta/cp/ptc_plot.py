@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .algorithms.ptc_model import ptc_model
-from .ptc_cov_plot import covariance_panels, has_covariances
+from .ptc_cov_plot import covariance_panels, fitted_covariances, has_covariances
 
 #: Amplifier columns per row of the figure.
 COLUMNS = 4
@@ -120,7 +120,7 @@ def _amp_column(axes: Any, amp: str, fit: Mapping[str, Any]) -> None:
     flagged = np.array([bool(f) for f in fit["pair_flags"]], dtype=bool)
     finite = means[np.isfinite(means)]
     grid = np.geomspace(max(float(finite.min()), 1e-3), float(finite.max()), 200)
-    curve = ptc_model(grid, fit["a00"], fit["gain"], fit["noise"])
+    curve = _variance_model(fit, grid)
     for ax, scale in ((log_ax, "log"), (lin_ax, "linear")):
         ax.plot(grid, curve, "-", color="C0", lw=1)
         _points(ax, means, variances, errors, used, rejected, left_out, flagged)
@@ -143,7 +143,7 @@ def _amp_column(axes: Any, amp: str, fit: Mapping[str, Any]) -> None:
     low = np.nanmin(ratio[used]) if used.any() else 0.0
     ratio_ax.set_ylim(low - 0.1 * (top - low), top + 0.1 * (top - low))
     with np.errstate(invalid="ignore", divide="ignore"):
-        model = ptc_model(means, fit["a00"], fit["gain"], fit["noise"])
+        model = _variance_model(fit, means)
         pulls = (variances - model) / errors
     ones = np.ones_like(pulls)
     _points(pull_ax, means, pulls, ones, used, rejected, left_out, flagged)
@@ -156,6 +156,14 @@ def _amp_column(axes: Any, amp: str, fit: Mapping[str, Any]) -> None:
         0.03, 0.97, _summary(amp, fit), transform=log_ax.transAxes, va="top", ha="left",
         fontsize="small", bbox={"facecolor": "white", "edgecolor": "0.8", "alpha": 0.9},
     )  # fmt: skip
+
+
+def _variance_model(fit: Mapping[str, Any], means: np.ndarray) -> np.ndarray:
+    """The fitted variance at ``means``: eq. 20's C00 under the full covariance model,
+    whose gain, a00 and noise the amplifier reports, else eq. 16 (or its quadratic)."""
+    if has_covariances(fit):
+        return fitted_covariances(fit, means)[:, 0, 0]
+    return ptc_model(means, fit["a00"], fit["gain"], fit["noise"])
 
 
 def _points(
