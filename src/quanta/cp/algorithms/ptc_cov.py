@@ -4,7 +4,7 @@
 covariances of every pair at lags 0..``max_lag`` in x and y at once, by least squares
 (scipy's trust-region reflective method on the analytic Jacobian of ``ptc_cov_model``,
 its steps solved iteratively by LSMR: a few matrix-vector products instead of an SVD of
-the (pairs x lags) x parameters Jacobian at every step, five times faster at lag 7). Each
+the (pairs x lags) x parameters Jacobian at every step, twice as fast at lag 7). Each
 measured covariance is weighted by its statistical error: over ``N`` pixel pairs the
 covariance of two pixels of variance ``V`` is known to ``V / sqrt(N)``, and a variance to
 ``V sqrt(2 / N)``. The start comes from a quadratic fit of each lag against the mean:
