@@ -3,12 +3,14 @@ over tables, the plot, and configuration errors."""
 
 from __future__ import annotations
 
+import io
 import logging
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pytest
+from pydantic import ValidationError
 
 from quanta.core.errors import ConfigError
 from quanta.core.image import Image
@@ -17,6 +19,7 @@ from quanta.core.universe import DEFAULT_UNIVERSE_PATH, load_universe
 from quanta.cp.algorithms import MaskBit, PairOptions, SolveOptions
 from quanta.cp.ptc_curve import solve_detector
 from quanta.cp.ptc_pairs import PtcPairConfig, measure_exposure_pair
+from quanta.cp.ptc_plot import render_ptc
 from quanta.cp.ptc_solve import PtcInlineConfig, PtcInlineTask, PtcSolveConfig
 from quanta.pipe.pipeline import Pipeline
 
@@ -120,15 +123,18 @@ def test_the_fit_does_not_depend_on_the_order_of_the_tables() -> None:
         solve_detector([], "Cam", 3, lambda amp: options)
 
 
-def _curve(seed: int, saturated: int | None = None) -> list[pa.Table]:
-    """Ten pairs from 200 to 60,000 e-; pair ``saturated`` masked SAT in both amplifiers."""
+def _curve(
+    seed: int, saturated: int | None = None, options: PairOptions | None = None
+) -> list[pa.Table]:
+    """Ten pairs from 200 to 60,000 e-; pair ``saturated`` masked SAT in both amplifiers;
+    measured with ``options`` (default: without covariances)."""
+    options = PairOptions(covariances=False) if options is None else options
     rng = np.random.default_rng(seed)
     tables = []
     for i, electrons in enumerate(np.geomspace(200, 60_000, 10)):
         first, second = flat(rng, electrons, 1.0), flat(rng, electrons, 1.0)
         if i == saturated:
             first.mask[:] = MaskBit.SAT
-        options = PairOptions(covariances=False)
         tables.append(measure_exposure_pair(first, second, (2 * i, 2 * i + 1), options, 1))
     return tables
 
@@ -259,3 +265,44 @@ def test_pair_table_schema_is_stable() -> None:
         "amp", "pair", "exposure1", "exposure2", "exposure_time", "mean1", "mean2", "mean",
         "variance", "n_pixels", "cov", "flag", "overscan_noise",
     ]  # fmt: skip
+
+
+def test_the_full_covariance_model_fills_the_ptc_and_its_plot() -> None:
+    """Poisson flats without brighter-fatter: the eq. 20 gain within 4 of its errors, a_ij
+    within 4 of theirs of 0; its gain, a00 and noise are the amplifier's; every pair's
+    covariances are kept to the fitted lag; the plot grows by the covariance panels."""
+    config = PtcSolveConfig(model="full-covariance", cov_max_lag=2, turnoff=False)
+    tables = _curve(12, saturated=9, options=PairOptions(max_lag=3))
+    ptc = solve_detector(tables, "Cam", 0, config.solve_options)
+    assert ptc["model"] == "full-covariance"
+    for amp, fit in ptc["amps"].items():
+        cov_fit = fit["covariance_fit"]
+        assert cov_fit["max_lag"] == 2 and cov_fit["n_pairs"] == fit["n_pairs_used"] == 9
+        assert (fit["gain"], fit["gain_err"]) == (cov_fit["gain"], cov_fit["gain_err"])
+        assert fit["a00"] == cov_fit["a"][0][0]
+        assert fit["noise"] == pytest.approx(cov_fit["n"][0][0] ** 0.5)
+        assert abs(fit["gain"] - GAINS[amp]) < 4 * fit["gain_err"]
+        assert fit["gain_err"] < 0.05 * GAINS[amp]
+        pulls = np.array(cov_fit["a"]) / np.array(cov_fit["a_err"])
+        assert np.all(np.abs(pulls) < 4), pulls
+        assert len(fit["covariances"]) == 10 and np.shape(fit["covariances"][0]) == (3, 3)
+        assert fit["covariances"][-1][0][0] is None  # the saturated pair
+        assert fit["covariances"][0][0][0] == fit["variances"][0]
+    astier = solve_detector(tables, "Cam", 0, PtcSolveConfig(turnoff=False).solve_options)
+    assert "covariance_fit" not in astier["amps"]["C00"]
+    from matplotlib.image import imread
+
+    with_cov, without = (imread(io.BytesIO(render_ptc(p))).shape for p in (ptc, astier))
+    assert with_cov[1] == without[1] and with_cov[0] > 1.4 * without[0]
+
+
+def test_the_full_covariance_model_needs_covariances_to_its_lag() -> None:
+    config = PtcSolveConfig(model="full-covariance", cov_max_lag=4, turnoff=False)
+    with pytest.raises(ValueError, match="covariances: true"):
+        solve_detector(_curve(13), "Cam", 0, config.solve_options)
+    with pytest.raises(ValueError, match="to lag 3, the fit asks for cov_max_lag 4"):
+        solve_detector(_curve(13, options=PairOptions(max_lag=3)), "Cam", 0, config.solve_options)
+    with pytest.raises(ValidationError):
+        PtcSolveConfig(model="full")
+    with pytest.raises(ValueError, match="astier, polynomial or full-covariance"):
+        SolveOptions(model="full")  # type: ignore[arg-type]

@@ -16,7 +16,18 @@ from quanta.sim import PRESETS, SimulationSummary, simulate
 from quanta.sim.schedule import plan_night
 from sim.raws import exposures, load_truth
 
-AMP_KEYS = {"gain", "read_noise", "bias_level", "dark_current", "a00", "full_well", "saturation"}
+AMP_KEYS = {
+    "gain",
+    "read_noise",
+    "bias_level",
+    "dark_current",
+    "a00",
+    "full_well",
+    "saturation",
+    "nonlinearity",
+    "a",
+    "b",
+}
 
 
 def headers(path: Path) -> list[fits.Header]:

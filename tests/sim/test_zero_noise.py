@@ -10,11 +10,14 @@ off-by-one section breaks the comparison.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
-from quanta.sim import SimulationSummary, flat_pattern
+from quanta.sim import PRESETS, SimulationSummary, flat_pattern, simulate
 from sim.raws import amp_section, assemble, exposures, load_truth
 
 
@@ -91,3 +94,27 @@ def test_flat_pattern_lands_at_detsec_with_flips(zero: SimulationSummary) -> Non
         np.testing.assert_allclose(measured, pattern, rtol=1e-6)
         assert np.abs(pattern - pattern[::-1, ::-1]).max() > 0.01
         assert np.abs(pattern - pattern[:, ::-1]).max() > 0.01
+
+
+def test_a_nonlinear_amplifier_bends_the_zero_noise_flats_as_its_truth_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a preset's non-linearity on, every zero-noise flat is ``q + c q^2`` of the model
+    electrons ``q`` (c each amplifier's ``nonlinearity``), which differs from ``q``."""
+    bent = replace(PRESETS["quick"], nonlinearity=2e-7)
+    monkeypatch.setitem(PRESETS, "quick", bent)
+    summary = simulate(tmp_path, preset="quick", zero_noise=True, detectors=1)
+    truth = load_truth(summary.outdir)
+    amps = truth["detectors"]["0"]["amps"]
+    assert all(-3e-7 <= amp["nonlinearity"] <= -1e-7 for amp in amps.values())
+    record = exposures(truth, "flat")[-1]
+    expected = model_electrons(truth, record, "0")
+    electrons = assemble(summary.outdir / record["files"]["0"], to_electrons(truth, "0"))
+    width, height = truth["camera"]["amp_width"], truth["camera"]["amp_height"]
+    for name, amp in amps.items():
+        row, column = int(name[1]), int(name[2:])
+        region = np.s_[row * height : (row + 1) * height, column * width : (column + 1) * width]
+        q = expected[region]
+        bent_q = q + amp["nonlinearity"] * q**2
+        np.testing.assert_allclose(electrons[region], bent_q, rtol=1e-6, atol=0.01)
+        assert np.max(np.abs(bent_q - q)) > 100.0

@@ -5,23 +5,30 @@ every pair's mean, variance, pixel count and flags, and the read noise of the ov
 (ISR's ``OSNOISE``, in ADU, times the PTC gain), which is recommended over the intercept
 when the flats carry it: it is measured on thousands of signal-free pixels per frame,
 while the intercept is the small difference of two large numbers at the faintest pairs.
+
+Under the ``full-covariance`` model each amplifier also carries ``covariance_fit`` (eq. 20:
+a_ij, b_ij, n_ij and the gain with errors, ``ptc_cov``) and every pair's measured
+``covariances`` up to ``cov_max_lag``; its gain, a00 and noise (``sqrt(n_00)``) replace
+those of eq. 16, which still selects the points (and gives the ``residuals``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .algorithms.ptc_cov import CovFit, fit_covariances
 from .algorithms.ptc_fit import AmpFit, SolveOptions, fit_ptc, json_value
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 #: The pair table columns a curve is made of.
-COLUMNS = ("amp", "pair", "mean", "variance", "n_pixels", "flag", "overscan_noise")
+COLUMNS = ("amp", "pair", "mean", "variance", "n_pixels", "flag", "overscan_noise", "cov")
 
 
 def solve_detector(
@@ -48,8 +55,23 @@ def solve_detector(
         points = sorted(by_amp[amp], key=_order)
         means = _floats(points, "mean")
         fit = fit_ptc(means, _floats(points, "variance"), _floats(points, "n_pixels"), options(amp))
+        extra: dict[str, Any] = {}
+        if fit.model == "full-covariance":
+            covs = _covariances(points, options(amp).cov_max_lag)
+            cov_fit = fit_covariances(
+                means[fit.used],
+                covs[fit.used],
+                _floats(points, "n_pixels")[fit.used],
+                options(amp).cov_max_lag,
+            )
+            fit = _with_covariance_fit(fit, cov_fit)
+            extra = {
+                "covariance_fit": cov_fit.to_dict(),
+                "covariances": [[[json_value(v) for v in row] for row in c] for c in covs.tolist()],
+            }
         amps[amp] = {
             **fit.to_dict(),
+            **extra,
             **read_noise(fit, _floats(points, "overscan_noise")),
             "pairs": [p["pair"] for p in points],
             "means": [json_value(v) for v in means.tolist()],
@@ -81,6 +103,52 @@ def read_noise(fit: AmpFit, overscan_adu: np.ndarray) -> dict[str, Any]:
         "read_noise_err": json_value(chosen[1]),
         "read_noise_source": source,
     }
+
+
+def _covariances(points: Sequence[dict[str, Any]], max_lag: int) -> np.ndarray:
+    """Every point's covariances at lags 0..``max_lag`` as ``[point, i, j]`` (NaN for an
+    unmeasured pair); an error if the pairs were measured without them or to fewer lags."""
+    r = max_lag + 1
+    out = np.full((len(points), r, r), math.nan)
+    for k, point in enumerate(points):
+        values = point["cov"]
+        if values is None:
+            if point["mean"] is not None and math.isfinite(point["mean"]):
+                raise ValueError(
+                    f"pair {point['pair']!r} has no covariances: the full covariance model "
+                    "needs pairs measured with covariances: true"
+                )
+            continue
+        side = math.isqrt(len(values))
+        if side < r:
+            raise ValueError(
+                f"pair {point['pair']!r} has covariances to lag {side - 1}, the fit asks for "
+                f"cov_max_lag {max_lag}: measure with max_lag >= {max_lag}"
+            )
+        grid = np.array(values, dtype=float).reshape(side, side)[:r, :r]
+        out[k] = grid
+    return out
+
+
+def _with_covariance_fit(fit: AmpFit, cov_fit: CovFit) -> AmpFit:
+    """The amplifier's fit with the gain, a00 and noise of eq. 20, and its quality joined."""
+    n00, n00_err = float(cov_fit.n[0, 0]), float(cov_fit.n_err[0, 0])
+    noise = math.sqrt(max(n00, 0.0))
+    quality = fit.quality
+    if cov_fit.quality != "good":
+        quality = f"full covariance: {cov_fit.quality}" + (
+            "" if quality == "good" else f"; {quality}"
+        )
+    return replace(
+        fit,
+        gain=cov_fit.gain,
+        gain_err=cov_fit.gain_err,
+        a00=float(cov_fit.a[0, 0]),
+        a00_err=float(cov_fit.a_err[0, 0]),
+        noise=noise,
+        noise_err=n00_err / (2.0 * noise) if noise > 0 else math.sqrt(n00_err),
+        quality=quality,
+    )
 
 
 def _refuse_shared_flats(rows: Sequence[dict[str, Any]]) -> None:

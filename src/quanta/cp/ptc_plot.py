@@ -6,7 +6,9 @@ turnoff show), and the residuals in units of each point's statistical error. Poi
 drawn with their error bars; rejected points, points above the turnoff and flagged pairs
 are marked; the fitted gain, read noise (intercept and overscan) and a00 with their
 uncertainties, and the fit's quality, are written in each column. Amplifiers are laid out
-in rows of up to four columns, so 16 amplifiers make a 4 x 4 grid of columns.
+in rows of up to four columns, so 16 amplifiers make a 4 x 4 grid of columns. Under the
+full covariance model each column has two more panels (``ptc_cov_plot``): the a_ij map
+and the covariances at a few lags against the mean, with the fitted model.
 
 It draws on a bare matplotlib ``Figure`` with the Agg canvas (no pyplot state, no
 display), so tasks can plot in worker processes.
@@ -22,11 +24,18 @@ from typing import Any
 import numpy as np
 
 from .algorithms.ptc_model import ptc_model
+from .ptc_cov_plot import covariance_panels, fitted_covariances, has_covariances
 
 #: Amplifier columns per row of the figure.
 COLUMNS = 4
-#: Panels per amplifier, top to bottom.
+#: Panels per amplifier, top to bottom (two more under the full covariance model).
 PANELS = 4
+#: Relative heights of an amplifier's panels, and of the gap under its x labels.
+HEIGHTS = [3.0, 3.0, 2.0, 1.5]
+COV_HEIGHTS = [3.0, 2.5]
+GAP = 0.6
+#: Inches the two panels of the full covariance model add to each row of amplifiers.
+COV_INCHES = 5.5
 
 
 def render_ptc(ptc: Mapping[str, Any]) -> bytes:
@@ -37,15 +46,18 @@ def render_ptc(ptc: Mapping[str, Any]) -> bytes:
     amps = sorted(ptc["amps"].items())
     columns = min(COLUMNS, len(amps))
     rows = math.ceil(len(amps) / columns)
-    height = 10.0 * rows + 0.6
+    covariances = any(has_covariances(fit) for _, fit in amps)
+    ratios = HEIGHTS + (COV_HEIGHTS if covariances else [])
+    panels = len(ratios)
+    height = (10.0 + (COV_INCHES if covariances else 0.0)) * rows + 0.6
     figure = Figure(figsize=(4.6 * columns, height))
     FigureCanvasAgg(figure)
     axes = figure.subplots(
-        (PANELS + 1) * rows,
+        (panels + 1) * rows,
         columns,
         squeeze=False,
         gridspec_kw={
-            "height_ratios": [3, 3, 2, 1.5, 0.6] * rows,
+            "height_ratios": [*ratios, GAP] * rows,
             "left": 0.9 / (4.6 * columns),
             "right": 1 - 0.1 / columns,
             "top": 1 - 0.7 / height,
@@ -56,10 +68,12 @@ def render_ptc(ptc: Mapping[str, Any]) -> bytes:
     )
     for index in range(rows * columns):
         row, column = divmod(index, columns)
-        block = axes[(PANELS + 1) * row : (PANELS + 1) * (row + 1), column]
-        block[PANELS].set_visible(False)  # the space under each amplifier's x labels
+        block = axes[(panels + 1) * row : (panels + 1) * (row + 1), column]
+        block[panels].set_visible(False)  # the space under each amplifier's x labels
         if index < len(amps):
             _amp_column(block[:PANELS], *amps[index])
+            if covariances and has_covariances(amps[index][1]):
+                covariance_panels(block[PANELS], block[PANELS + 1], amps[index][1])
         else:
             for ax in block:
                 ax.set_visible(False)
@@ -106,7 +120,7 @@ def _amp_column(axes: Any, amp: str, fit: Mapping[str, Any]) -> None:
     flagged = np.array([bool(f) for f in fit["pair_flags"]], dtype=bool)
     finite = means[np.isfinite(means)]
     grid = np.geomspace(max(float(finite.min()), 1e-3), float(finite.max()), 200)
-    curve = ptc_model(grid, fit["a00"], fit["gain"], fit["noise"])
+    curve = _variance_model(fit, grid)
     for ax, scale in ((log_ax, "log"), (lin_ax, "linear")):
         ax.plot(grid, curve, "-", color="C0", lw=1)
         _points(ax, means, variances, errors, used, rejected, left_out, flagged)
@@ -129,7 +143,7 @@ def _amp_column(axes: Any, amp: str, fit: Mapping[str, Any]) -> None:
     low = np.nanmin(ratio[used]) if used.any() else 0.0
     ratio_ax.set_ylim(low - 0.1 * (top - low), top + 0.1 * (top - low))
     with np.errstate(invalid="ignore", divide="ignore"):
-        model = ptc_model(means, fit["a00"], fit["gain"], fit["noise"])
+        model = _variance_model(fit, means)
         pulls = (variances - model) / errors
     ones = np.ones_like(pulls)
     _points(pull_ax, means, pulls, ones, used, rejected, left_out, flagged)
@@ -142,6 +156,14 @@ def _amp_column(axes: Any, amp: str, fit: Mapping[str, Any]) -> None:
         0.03, 0.97, _summary(amp, fit), transform=log_ax.transAxes, va="top", ha="left",
         fontsize="small", bbox={"facecolor": "white", "edgecolor": "0.8", "alpha": 0.9},
     )  # fmt: skip
+
+
+def _variance_model(fit: Mapping[str, Any], means: np.ndarray) -> np.ndarray:
+    """The fitted variance at ``means``: eq. 20's C00 under the full covariance model,
+    whose gain, a00 and noise the amplifier reports, else eq. 16 (or its quadratic)."""
+    if has_covariances(fit):
+        return fitted_covariances(fit, means)[:, 0, 0]
+    return ptc_model(means, fit["a00"], fit["gain"], fit["noise"])
 
 
 def _points(

@@ -54,8 +54,13 @@ EVERY_AMP = "*"
 class PtcSolveConfig(PipelineTaskConfig):
     """How the curves are fitted."""
 
-    model: Literal["astier", "polynomial"] = Field(
-        "astier", description="Astier et al. (2019) eq. 16, or a quadratic polynomial."
+    model: Literal["astier", "polynomial", "full-covariance"] = Field(
+        "astier",
+        description="Astier et al. (2019) eq. 16, a quadratic polynomial, or full-covariance "
+        "(eq. 20: a_ij, b_ij, n_ij and the gain from the covariances of every pair).",
+    )
+    cov_max_lag: int = Field(
+        7, ge=0, description="The full covariance model fits lags 0..cov_max_lag in x and y."
     )
     reject_nsigma: float = Field(5.0, gt=0, description="Outlier rejection threshold (sigma).")
     reject_iter: int = Field(
@@ -85,6 +90,7 @@ class PtcSolveConfig(PipelineTaskConfig):
                 self.min_points,
                 low,
                 high,
+                self.cov_max_lag,
             )
         except ValueError as err:
             raise ConfigError(f"amplifier {amp!r}: {err}") from err

@@ -153,6 +153,14 @@ def brighter_fatter(electrons: np.ndarray, expected: np.ndarray, a00: float) -> 
     return result
 
 
+def nonlinear(electrons: np.ndarray, coefficient: float) -> np.ndarray:
+    """The electrons an amplifier with a quadratic response outputs for ``electrons``
+    collected: ``q + coefficient * q^2`` (``electrons`` itself when the coefficient is 0)."""
+    if coefficient == 0:
+        return electrons
+    return electrons + coefficient * np.square(electrons)
+
+
 def readout_order(region: np.ndarray, detector: Section) -> np.ndarray:
     """The amplifier's view of a detector region: flipped along the axes it reads out reversed.
 

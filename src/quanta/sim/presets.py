@@ -28,7 +28,8 @@ class Preset:
     after those, lit ``HALF_LIT_BOOST`` times brighter on one half of every amplifier, so
     that half saturates and ISR masks it. ``flat_flux`` and ``sky_flux`` are electrons
     per second per pixel where the flat-field pattern is 1; ``n_stars`` is per detector
-    and science frame.
+    and science frame. ``nonlinearity`` (1/e-, 0 in the shipped presets) is the scale of
+    each amplifier's quadratic response term (``truth.draw_detector``).
     """
 
     name: str
@@ -47,6 +48,7 @@ class Preset:
     flat_filter: str = "SimCam-r"
     science_filter: str = "SimCam-r"
     half_lit_times: tuple[float, ...] = ()
+    nonlinearity: float = 0.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.detectors <= MAX_DETECTORS:

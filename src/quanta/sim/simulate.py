@@ -20,7 +20,7 @@ import numpy as np
 from ..core.errors import ConfigError
 from .layout import AmpBlock, Layout
 from .layouts import get_layout
-from .physics import Star, detector_shape, readout
+from .physics import Star, detector_shape, nonlinear, readout
 from .presets import Preset
 from .raw_files import AmpImage
 from .scene import collected_electrons, draw_stars, expected_electrons
@@ -35,7 +35,10 @@ BRIGHTER_FATTER_MODEL = (
     "flats only: each pixel gives -e/4 of its Poisson excess (collected - expected) to "
     "each of its 4 neighbours, e = (sqrt(1.25 r - 0.25) - 1) / 1.25, "
     "r = (exp(2 a00 mu) - 1) / (2 a00 mu), mu = expected electrons; so "
-    "C00 = (exp(2 a00 mu) - 1) / (2 a00) in electrons (Astier et al. 2019, eq. 16)"
+    "C00 = (exp(2 a00 mu) - 1) / (2 a00) in electrons (Astier et al. 2019, eq. 16); "
+    "each amplifier's a and b are the a_ij, b_ij of Astier eq. 20 that this exchange "
+    "implies ([i][j], i the lag in y), derived analytically (quanta.sim.bf_truth); then "
+    "the amplifier outputs q + nonlinearity * q^2 electrons for q collected"
 )
 
 
@@ -106,7 +109,7 @@ def simulate(
     for detector in chosen.detector_ids(config):
         name = chosen.detector_name(detector)
         amp_names = [chosen.amp_name(name, block.geometry.name) for block in blocks]
-        truths.append(draw_detector(seed, detector, name, amp_names))
+        truths.append(draw_detector(seed, detector, name, amp_names, config.nonlinearity))
     camera = _Camera(config, seed, zero_noise, chosen, truths, blocks)
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
@@ -156,7 +159,9 @@ def _amps(
         expected = expected_electrons(
             exposure, truth, detector.flat, camera.detector_shape, geometry.detector, stars
         )
-        electrons = collected_electrons(exposure, expected, truth, rng)
+        electrons = nonlinear(
+            collected_electrons(exposure, expected, truth, rng), truth.nonlinearity
+        )
         noise = None
         if rng is not None:
             noise = rng.standard_normal(block.shape, dtype=np.float32) * truth.read_noise

@@ -8,17 +8,21 @@ stores them in electrons and ADU as documented in ``simulate``.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from .bf_truth import bf_coefficients
 from .physics import FlatPattern
 
 #: Electrons a pixel holds before the amplifier output saturates.
 FULL_WELL = 100_000.0
 #: Stream tag of the truth draws (the noise of each exposure uses another).
 TRUTH_STREAM = 1
+#: Stream tag of the non-linearity draws: a separate stream, so that turning the
+#: non-linearity on changes no other parameter.
+NONLINEARITY_STREAM = 4
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,9 @@ class AmpTruth:
     ``dark_current`` in e-/s/pixel, ``a00`` (1/e-, negative) the brighter-fatter
     coefficient of flats, ``full_well`` in electrons and ``saturation`` the ADU level
     at which the output clips (``floor(bias_level + full_well / gain)``, also the
-    ``SATURATE`` header keyword).
+    ``SATURATE`` header keyword). ``nonlinearity`` (1/e-, 0 unless the preset asks for
+    it) is the quadratic term of the amplifier's response: it outputs
+    ``q + nonlinearity * q^2`` electrons for ``q`` collected (``physics.nonlinear``).
     """
 
     gain: float
@@ -39,6 +45,7 @@ class AmpTruth:
     a00: float
     full_well: float
     saturation: float
+    nonlinearity: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -51,12 +58,14 @@ class DetectorTruth:
     flat: FlatPattern
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``truth.json`` entry of this detector."""
-        return {
-            "name": self.name,
-            "amps": {name: asdict(amp) for name, amp in self.amps.items()},
-            "flat": self.flat.to_dict(),
-        }
+        """The ``truth.json`` entry of this detector; each amplifier also carries the true
+        a_ij and b_ij of its brighter-fatter effect (``bf_truth``) as ``a`` and ``b``,
+        nested lists indexed ``[i][j]``, i the lag along y (rows), j along x."""
+        amps = {}
+        for name, amp in self.amps.items():
+            a, b = bf_coefficients(amp.a00)
+            amps[name] = {**asdict(amp), "a": a.tolist(), "b": b.tolist()}
+        return {"name": self.name, "amps": amps, "flat": self.flat.to_dict()}
 
 
 def detector_name(detector: int) -> str:
@@ -90,9 +99,21 @@ def draw_flat(rng: np.random.Generator) -> FlatPattern:
     )
 
 
-def draw_detector(seed: int, detector: int, name: str, amp_names: list[str]) -> DetectorTruth:
+def draw_detector(
+    seed: int, detector: int, name: str, amp_names: list[str], nonlinearity: float = 0.0
+) -> DetectorTruth:
     """The truth of ``detector`` (called ``name``), from the stream (seed, TRUTH_STREAM,
-    detector); amplifiers are drawn in the order of ``amp_names``."""
+    detector); amplifiers are drawn in the order of ``amp_names``. A ``nonlinearity``
+    scale (1/e-) gives each amplifier a quadratic coefficient of ``-nonlinearity`` times
+    0.5 to 1.5, drawn from the stream (seed, NONLINEARITY_STREAM, detector)."""
     rng = np.random.default_rng([seed, TRUTH_STREAM, detector])
     amps = {amp: draw_amp(rng) for amp in amp_names}
+    if nonlinearity:
+        factors = np.random.default_rng([seed, NONLINEARITY_STREAM, detector])
+        amps = {
+            amp: replace(
+                truth, nonlinearity=float(f"{-nonlinearity * factors.uniform(0.5, 1.5):.4g}")
+            )
+            for amp, truth in amps.items()
+        }
     return DetectorTruth(detector, name, amps, draw_flat(rng))

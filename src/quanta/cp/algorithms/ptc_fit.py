@@ -31,7 +31,9 @@ MAX_RELATIVE_ERROR = 1.0
 class SolveOptions:
     """How to fit a PTC.
 
-    ``model`` is ``astier`` (Astier et al. 2019, eq. 16) or ``polynomial`` (quadratic);
+    ``model`` is ``astier`` (Astier et al. 2019, eq. 16), ``polynomial`` (quadratic) or
+    ``full-covariance`` (eq. 20 over the covariances up to lag ``cov_max_lag``, fitted by
+    ``ptc_cov`` to the points that eq. 16 selects here);
     points more than ``nsigma`` statistical errors off a robust fit are rejected, then
     those off the model, the worst first, one per fit, over at most ``max_iter`` fits;
     ``turnoff`` leaves out the points above the turnoff first; only points with a mean in
@@ -39,21 +41,33 @@ class SolveOptions:
     an error.
     """
 
-    model: Literal["astier", "polynomial"] = "astier"
+    model: Literal["astier", "polynomial", "full-covariance"] = "astier"
     nsigma: float = 5.0
     max_iter: int = 10
     turnoff: bool = True
     min_points: int = 5
     min_mean: float = 0.0
     max_mean: float = math.inf
+    cov_max_lag: int = 7
 
     def __post_init__(self) -> None:
-        if self.model not in ("astier", "polynomial"):
-            raise ValueError(f"unknown PTC model {self.model!r}; use astier or polynomial")
-        if self.nsigma <= 0 or self.max_iter < 1 or self.min_points < 4:
-            raise ValueError(f"invalid {self!r}: need nsigma > 0, max_iter >= 1, min_points >= 4")
+        if self.model not in ("astier", "polynomial", "full-covariance"):
+            raise ValueError(
+                f"unknown PTC model {self.model!r}; use astier, polynomial or full-covariance"
+            )
+        if self.nsigma <= 0 or self.max_iter < 1 or self.min_points < 4 or self.cov_max_lag < 0:
+            raise ValueError(
+                f"invalid {self!r}: need nsigma > 0, max_iter >= 1, min_points >= 4, "
+                "cov_max_lag >= 0"
+            )
         if not self.min_mean < self.max_mean:
             raise ValueError(f"invalid {self!r}: need min_mean < max_mean")
+
+    @property
+    def curve_model(self) -> Literal["astier", "polynomial"]:
+        """The model of the variance curve that selects the points: ``astier`` under the
+        full covariance model."""
+        return "polynomial" if self.model == "polynomial" else "astier"
 
 
 @dataclass(frozen=True)
@@ -133,7 +147,7 @@ def fit_ptc(
                 f"only {np.count_nonzero(used)} usable PTC points (of {means.size}); "
                 f"the fit needs at least {options.min_points}"
             )
-        fit = FITTERS[options.model](means[used], variances[used], 1.0 / relative[used])
+        fit = FITTERS[options.curve_model](means[used], variances[used], 1.0 / relative[used])
         n_fits += 1
         expected = fit.curve(means)
         pulls = _pulls(expected, variances, relative)

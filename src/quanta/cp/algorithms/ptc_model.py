@@ -55,7 +55,7 @@ def fit_polynomial(mean: np.ndarray, variance: np.ndarray, weight: np.ndarray) -
     c0, c1, c2 = (float(c) for c in coef * rescale)
     if not c1 > 0:
         raise ValueError("the PTC does not rise with the mean: no gain to fit")
-    cov = _covariance(design, design @ coef - weight) * np.outer(rescale, rescale)
+    cov = parameter_covariance(design, design @ coef - weight) * np.outer(rescale, rescale)
     gain = 1.0 / c1
     noise = math.sqrt(max(c0, 0.0)) * gain
     if noise > 0:
@@ -110,7 +110,7 @@ def fit_astier(
         loss=loss,
     )
     a00, gain, noise = (float(v) for v in result.x)
-    cov = _covariance(np.asarray(result.jac), result.fun)
+    cov = parameter_covariance(np.asarray(result.jac), result.fun)
     a00_err, gain_err, noise_err = (math.sqrt(max(v, 0.0)) for v in np.diag(cov))
     names = ("a00", "gain", "noise")
     bound = tuple(name for name, active in zip(names, result.active_mask, strict=True) if active)
@@ -127,7 +127,7 @@ FITTERS: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], ModelFit]] = {
 }
 
 
-def _covariance(jacobian: np.ndarray, residuals: np.ndarray) -> np.ndarray:
+def parameter_covariance(jacobian: np.ndarray, residuals: np.ndarray) -> np.ndarray:
     """Parameter covariance of a fit whose residuals are in units of their errors, scaled up
     by the reduced chi-square when it exceeds 1 (scatter beyond the statistical errors)."""
     dof = jacobian.shape[0] - jacobian.shape[1]
