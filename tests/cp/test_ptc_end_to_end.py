@@ -22,6 +22,7 @@ from click.testing import CliRunner
 
 from quanta.butler import Butler
 from quanta.cli.main import cli
+from quanta.core.timespan import Timespan
 from quanta.demo import CALIB, RAW, FlowResult, certify_masters, run_calibration_flow
 from quanta.exec import ExecutionSettings
 from quanta.exec.workflow import run_pipeline
@@ -302,3 +303,33 @@ def test_pairs_of_two_group_systems_are_refused_naming_both(flow: Flow) -> None:
     assert "'flatPairsAgain' (configured: 'flatPairs')" in other.output
     chosen = ["-d", "group.system = 'flatPairsAgain'", "-c", "ptcSolve:group_system=flatPairsAgain"]
     assert CliRunner().invoke(cli, [*args, *chosen]).exit_code == 0
+
+
+def test_a_certified_ptc_gives_isr_its_gains_and_read_noise(flow: Flow, tmp_path: Path) -> None:
+    butler = flow.butler
+    calib = "u/test/ptc-calib"
+    butler.certify(calib, butler.query_datasets("ptc", [flow.runs["groups"]]), Timespan(None, None))
+    pipeline = tmp_path / "isr_ptc.yaml"
+    pipeline.write_text(
+        "description: ISR with the gains and read noise of a certified PTC\n"
+        "tasks:\n  isr:\n    class: quanta.cp.isr.IsrTask\n"
+        "    config:\n      do_gains: true\n      connections: {gains: ptc}\n"
+    )
+    where = "exposure.observation_type = 'science' AND detector = 0"
+    request = RunRequest("u/test/isr-ptc", str(pipeline), [RAW, CALIB, calib], where)
+    report = run_pipeline(butler, request, ExecutionSettings(), 1)
+    assert report.ok, report.failures
+    (ref,) = butler.query_datasets("postISRCCD", [report.run])
+    header = butler.get(ref).header
+    fits = flow.ptc("groups", 0)["amps"]
+    for amp, fit in fits.items():
+        assert header[f"GAIN {amp}"] == fit["gain"]
+    # A PTC amplifier whose fit is suspect is not used to calibrate.
+    from quanta.cp.isr import IsrConfig, IsrTask
+
+    suspect = {"amps": {a: {**f, "quality": "noise on its bound"} for a, f in fits.items()}}
+    raw = butler.get("raw", ref.data_id, collections=[RAW])
+    with pytest.raises(ValueError, match="not fit to calibrate with: noise on its bound"):
+        IsrTask(IsrConfig(do_bias=False, do_dark=False, do_flat=False, do_gains=True)).run(
+            raw, gains=suspect
+        )

@@ -84,6 +84,24 @@ def test_curated_gains_replace_the_header_values() -> None:
     assert not np.allclose(wrong.image, electrons, rtol=1e-2)
 
 
+def test_a_ptc_gives_the_same_gains_as_curated_ones() -> None:
+    electrons = _electrons()
+    raw = read_out(electrons, quadrants(), GAINS, LEVELS)
+    for amp in raw.amps:
+        amp.header["GAIN"] = 9.9
+    ptc = {
+        "amps": {
+            n: {"gain": g, "read_noise": 4.5, "quality": "good"}
+            for n, g in zip(NAMES, GAINS, strict=True)
+        }
+    }
+    out = _task(do_gains=True).run(raw, gains=ptc)["post_isr"]
+    np.testing.assert_allclose(out.image, electrons, rtol=1e-7)
+    del ptc["amps"]["C11"]
+    with pytest.raises(ValueError, match="the PTC has no amplifier 'C11'"):
+        _task(do_gains=True).run(raw, gains=ptc)
+
+
 def test_defects_are_masked_bad_and_nothing_else() -> None:
     raw = read_out(_electrons(), quadrants(), GAINS, LEVELS)
     boxes = [(0, 0, 3, 2), (20, 15, 4, 5)]

@@ -105,7 +105,8 @@ class IsrConnections(PipelineTaskConnections, dimensions=EXPOSURE):
         "gains",
         "StructuredData",
         DETECTOR,
-        doc="Curated gains: {amplifiers: {amp: {gain: g, read_noise: r}}}.",
+        doc="Curated gains: {amplifiers: {amp: {gain: g, read_noise: r}}}, or a PTC "
+        "(connections: {gains: ptc}).",
         is_calibration=True,
     )
     defects = PrerequisiteInput(
@@ -255,9 +256,7 @@ class IsrTask(PipelineTask):
             signal, fit = signals.pop(name), fits[name]
             if linearity is not None and self.config.do_linearity:
                 signal = linearize(signal, _per_amp(linearity, "linearity", name)["polynomial"])
-            curated = (
-                _per_amp(gains, "gains", name) if gains is not None and self.config.do_gains else {}
-            )
+            curated = _gains_of(gains, name) if gains is not None and self.config.do_gains else {}
             gain = curated.get("gain", _number(amp.header, "GAIN"))
             if self.config.apply_gain:
                 if gain is None:
@@ -381,6 +380,26 @@ def _per_amp(signature: Mapping[str, Any], what: str, amp: str) -> Mapping[str, 
         raise ValueError(f"the curated {what} has no amplifier {amp!r}; it has {sorted(entries)}")
     entry: Mapping[str, Any] = entries[amp]
     return entry
+
+
+def _gains_of(gains: Mapping[str, Any], amp: str) -> Mapping[str, Any]:
+    """One amplifier's gain and read noise from curated gains or from a PTC (its ``amps``,
+    with the recommended read noise); a PTC amplifier whose fit is suspect is refused."""
+    if "amps" not in gains:
+        return _per_amp(gains, "gains", amp)
+    fitted = gains["amps"]
+    if amp not in fitted:
+        raise ValueError(f"the PTC has no amplifier {amp!r}; it has {sorted(fitted)}")
+    entry: Mapping[str, Any] = fitted[amp]
+    quality = entry.get("quality", "good")
+    if quality != "good":
+        raise ValueError(
+            f"the PTC of amplifier {amp!r} is not fit to calibrate with: {quality}; "
+            "certify a PTC whose fit is good, or use the header gains"
+        )
+    if entry.get("gain") is None or entry.get("read_noise") is None:
+        raise ValueError(f"the PTC of amplifier {amp!r} has no gain or read noise")
+    return {"gain": float(entry["gain"]), "read_noise": float(entry["read_noise"])}
 
 
 def _number(header: Mapping[str, Any], key: str) -> float | None:

@@ -134,7 +134,7 @@ class PtcSolveConnections(Connections, dimensions=DETECTOR):
     """Every ``ptcPair`` of a detector in; its curve and plot out."""
 
     pairs = Input("ptcPair", "ArrowTable", DETECTOR, doc="Pair measurements.", multiple=True)
-    ptc = Output("ptc", "StructuredData", DETECTOR, doc="The fitted curves.")
+    ptc = Output("ptc", "StructuredData", DETECTOR, doc="The fitted curves.", is_calibration=True)
     plot = Output("ptcPlot", "Plot", DETECTOR, doc="Curves and residuals, as PNG.")
 
 
@@ -150,7 +150,7 @@ class PtcSolveGroupsConnections(Connections, dimensions=DETECTOR):
     pairs = Input(
         "ptcGroupPair", "ArrowTable", GROUP_DETECTOR, doc="Pair measurements.", multiple=True
     )
-    ptc = Output("ptc", "StructuredData", DETECTOR, doc="The fitted curves.")
+    ptc = Output("ptc", "StructuredData", DETECTOR, doc="The fitted curves.", is_calibration=True)
     plot = Output("ptcPlot", "Plot", DETECTOR, doc="Curves and residuals, as PNG.")
 
 
@@ -212,7 +212,7 @@ class PtcInlineConnections(Connections, dimensions=DETECTOR):
         multiple=True,
         defer_load=True,
     )
-    ptc = Output("ptc", "StructuredData", DETECTOR, doc="The fitted curves.")
+    ptc = Output("ptc", "StructuredData", DETECTOR, doc="The fitted curves.", is_calibration=True)
     plot = Output("ptcPlot", "Plot", DETECTOR, doc="Curves and residuals, as PNG.")
 
 
