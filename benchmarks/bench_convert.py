@@ -140,6 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", default=None, help=DB_HELP)
     parser.add_argument("--repeat", type=int, default=3, help="runs per stage (median reported)")
     parser.add_argument("--tmpdir", default=None, help="where to write the repositories")
+    parser.add_argument(
+        "--legacy",
+        type=Path,
+        default=None,
+        help="keep the legacy repository here (written if absent, reused if present)",
+    )
     args = parser.parse_args(argv)
 
     databases = Databases(args.db)
@@ -147,17 +153,19 @@ def main(argv: list[str] | None = None) -> int:
     if not start_or_skip(databases, "convert", common):
         return 0
     top = Path(tempfile.mkdtemp(prefix="quanta-bench-convert-", dir=args.tmpdir))
+    legacy = args.legacy or top / "legacy"
     passes = []
     try:
-        with stopwatch() as t:
-            write_legacy(top / "legacy", args.n, args.calibs)
-        emit(summarize("convert", "write", [dict(t)], count=args.n + args.calibs, **common))
+        if not (legacy / "_mapper").exists():
+            with stopwatch() as t:
+                write_legacy(legacy, args.n, args.calibs)
+            emit(summarize("convert", "write", [dict(t)], count=args.n + args.calibs, **common))
         for rep in range(args.repeat):
             log(f"bench_convert: n={args.n} db={databases.label} run {rep + 1}/{args.repeat}")
             with databases.fresh("convert") as url:
                 repo = top / f"run{rep}"
-                first = convert_once(repo, top / "legacy", url, args.jobs)
-                again = convert_once(repo, top / "legacy", url, args.jobs)
+                first = convert_once(repo, legacy, url, args.jobs)
+                again = convert_once(repo, legacy, url, args.jobs)
                 if (again["raws"], again["datasets"], again["certified"]) != (0, 0, 0):
                     raise AssertionError(f"converting again added {again}")
                 passes.append({"convert": first, "convert_again": again})
