@@ -52,6 +52,8 @@ COMMANDS = {
     "export",
     "import",
     "ingest-files",
+    "convert",
+    "demo-legacy",
 }
 
 
