@@ -55,7 +55,8 @@ def watch(
     addresses: list[str], port: int, period: float, threshold: float, command: list[str]
 ) -> int:
     """Run ``command`` in a new process group until it ends, or until the interchange has
-    been unreachable for ``threshold`` seconds; then kill the group. Its exit code."""
+    been unreachable for ``threshold`` seconds; then kill the group. Its exit code, as a
+    shell gives it (128 + N when signal N killed it)."""
     child = subprocess.Popen(command, process_group=0, preexec_fn=_die_with_parent)
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -78,7 +79,8 @@ def watch(
         with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(max(0.0, next_probe - time.monotonic()))
     _kill_group(child.pid)
-    return child.wait()
+    code = child.wait()
+    return 128 - code if code < 0 else code
 
 
 def _kill_group(group: int) -> None:
