@@ -43,10 +43,13 @@ def run_as_child(parent: int, command: list[str]) -> None:
 
 
 def reachable(addresses: list[str], port: int, timeout: float) -> bool:
-    """True if a TCP connection to ``port`` on one of ``addresses`` succeeds."""
+    """True if a TCP connection to ``port`` on one of ``addresses`` succeeds; the address
+    that answered moves to the front, to be tried first next time."""
     for address in addresses:
         with contextlib.suppress(OSError):
             socket.create_connection((address, port), timeout=timeout).close()
+            addresses.remove(address)
+            addresses.insert(0, address)
             return True
     return False
 
@@ -67,7 +70,9 @@ def watch(
         signal.signal(signum, stop)
     contact = time.monotonic()
     while child.poll() is None:
-        if reachable(addresses, port, timeout=period):
+        # Each attempt ends by the deadline, so that an unreachable host delays nothing.
+        left = contact + threshold - time.monotonic()
+        if reachable(addresses, port, timeout=max(0.1, min(period, left))):
             contact = time.monotonic()
         elif time.monotonic() - contact >= threshold:
             print(
