@@ -20,6 +20,18 @@ from types import TracebackType
 
 QUANTA = Path(sys.executable).parent / "quanta"
 TESTS = Path(__file__).parents[1]
+#: Heartbeats of the test site: short, so that a dead driver's workers stop soon.
+HEARTBEAT_PERIOD = 1
+HEARTBEAT_THRESHOLD = 4
+
+
+def write_site(path: Path) -> Path:
+    """A local Parsl site with short heartbeats, written to ``path``."""
+    path.write_text(
+        "provider: local\n"
+        f"heartbeat_period: {HEARTBEAT_PERIOD}\nheartbeat_threshold: {HEARTBEAT_THRESHOLD}\n"
+    )
+    return path
 
 
 def environment() -> dict[str, str]:

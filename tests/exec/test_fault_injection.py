@@ -22,8 +22,7 @@ import pytest
 
 from exec import conftest
 from exec.conftest import PIPELINE, make_graph, raw_value
-from exec.drivers import QUANTA, Drivers, environment, kill, poll
-from exec.test_killed_driver import write_site
+from exec.drivers import QUANTA, Drivers, environment, kill, poll, write_site
 from quanta.butler import Butler
 from quanta.exec import InlineExecutor, execute
 from repo_data import INSTRUMENT, NIGHT, exposure_timespan

@@ -16,11 +16,9 @@ from pathlib import Path
 import pytest
 
 from exec.conftest import PIPELINE
-from exec.drivers import Drivers, kill, poll, session_processes
+from exec.drivers import HEARTBEAT_THRESHOLD, Drivers, kill, poll, session_processes, write_site
 from quanta.butler import Butler
 
-HEARTBEAT_PERIOD = 1
-HEARTBEAT_THRESHOLD = 4
 #: Time for the kernel to deliver the kills and for a busy machine to schedule them.
 MARGIN = 6.0
 
@@ -29,15 +27,6 @@ MARGIN = 6.0
 def drivers() -> Iterator[Drivers]:
     with Drivers() as started:
         yield started
-
-
-def write_site(path: Path) -> Path:
-    """A local site with short heartbeats."""
-    path.write_text(
-        "provider: local\n"
-        f"heartbeat_period: {HEARTBEAT_PERIOD}\nheartbeat_threshold: {HEARTBEAT_THRESHOLD}\n"
-    )
-    return path
 
 
 def _running(session: int, word: str) -> Callable[[], bool]:
@@ -69,7 +58,7 @@ def test_nothing_outlives_a_killed_driver(
     )
     reached = {
         "interchange": _running(driver.pid, "quanta.exec.guard"),
-        "worker pool": _running(driver.pid, "process_worker_pool.py"),
+        "worker pool": _running(driver.pid, "/process_worker_pool.py"),  # not its guard
         "busy workers": _started(counter, 2),
     }[point]
     assert poll(reached, 120, step=0.005), (tmp_path / "driver.log").read_text()
