@@ -19,11 +19,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
 from exec import conftest
 from exec.conftest import PIPELINE, make_graph, raw_value
 from exec.drivers import QUANTA, Drivers, environment, kill, poll, write_site
 from quanta.butler import Butler
+from quanta.cli.main import cli
 from quanta.exec import InlineExecutor, execute
 from repo_data import INSTRUMENT, NIGHT, exposure_timespan
 
@@ -97,6 +99,11 @@ def _quanta(*args: object) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+def _invoke(*args: object) -> Result:
+    """A ``quanta`` command run in this process (no interpreter to start)."""
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
 @pytest.mark.parametrize("executor", list(EXECUTORS))
 def test_killed_and_resumed_run_equals_an_uninterrupted_one(
     big_repo: Butler, drivers: Drivers, tmp_path: Path, executor: str
@@ -133,13 +140,13 @@ def test_killed_and_resumed_run_equals_an_uninterrupted_one(
     assert len(expected) == QUANTA_IN_RUN
     assert written == expected, where
 
-    verified = _quanta("verify", root)
-    assert verified.returncode == 0, f"{where}: {verified.stdout}{verified.stderr}"
+    verified = _invoke("verify", root)
+    assert verified.exit_code == 0, f"{where}: {verified.output}"
     for problem in ("missing", "corrupt", "orphans", "temporaries"):
         assert f"{problem}: 0\n" in verified.stdout, f"{where}: {verified.stdout}"
 
-    report = _quanta("report", root, output, "--format", "json")
-    assert report.returncode == 0, f"{where}: {report.stdout}{report.stderr}"
+    report = _invoke("report", root, output, "--format", "json")
+    assert report.exit_code == 0, f"{where}: {report.output}"
     summary = json.loads(report.stdout)
     assert summary["failures"] == [], f"{where}: {report.stdout}"
     counts = {task.pop("task"): task for task in summary["tasks"]}
