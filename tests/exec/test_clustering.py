@@ -121,4 +121,4 @@ def test_a_dead_drivers_lease_is_waited_out(
     lease.path.write_text(json.dumps(record))
     with caplog.at_level(logging.WARNING, logger="quanta.exec"):
         assert execute(sqlite_repo, graph, InlineExecutor()).ok
-    assert "an earlier driver of this run died; waiting 0 s" in caplog.text
+    assert "an earlier driver of this run died; waiting 1 s" in caplog.text  # one touch more

@@ -4,7 +4,8 @@ The driver writes the file when it starts, touches it while it runs and deletes 
 it stops. A second driver for the same run (``--resume`` too early, or twice) finds it:
 if the first driver is alive it refuses; if the first driver died (SIGKILL, a lost
 node), it waits until that driver's workers must have stopped (the executor's grace
-period, counted from the file's last touch) so that no stale worker writes beside it.
+period, counted from the file's last touch, and one touch more) so that no stale worker
+writes beside it.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("quanta.exec")
 
-#: Seconds between touches of a lease; one older than three of them belongs to a dead driver.
-TOUCH_SECONDS = 5.0
+#: Seconds between touches of a lease: how long a driver may have lived after its last one.
+TOUCH_SECONDS = 1.0
+#: A lease of another host not touched for this long belongs to a dead driver.
+STALE_SECONDS = 15.0
 _HOST = socket.gethostname()
 
 
@@ -71,13 +74,15 @@ class RunLease:
             return 0.0
         host, pid = record.get("host"), record.get("pid")
         # Another host's driver is alive while it keeps touching the file.
-        alive = _pid_alive(pid) if host == _HOST else age < 3 * TOUCH_SECONDS
+        alive = _pid_alive(pid) if host == _HOST else age < STALE_SECONDS
         if alive:
             raise ConflictError(
                 f"this run is being executed by process {pid} on {host}; "
                 "wait for it to finish or stop it first"
             )
-        return max(0.0, float(record.get("grace_seconds", 0.0)) - age)
+        # The driver died up to one touch after the file's time; its workers, up to its
+        # grace period after that.
+        return max(0.0, float(record.get("grace_seconds", 0.0)) + TOUCH_SECONDS - age)
 
 
 def run_lease(butler: Butler, run: str) -> RunLease:

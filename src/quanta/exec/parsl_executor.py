@@ -15,6 +15,7 @@ import concurrent.futures
 import contextlib
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -36,6 +37,13 @@ log = logging.getLogger("quanta.exec")
 RUN_DIR = ".parsl"
 #: The executor label jobs are submitted to.
 LABEL = "quanta"
+#: What starts a worker pool (before Parsl's own command): the guard that kills it once
+#: the interchange has been unreachable for the heartbeat threshold. Parsl fills in the
+#: fields; ``python3`` is the workers' environment's, like ``process_worker_pool.py``.
+_WATCH_WORKERS = (
+    "python3 -m quanta.exec.guard watch {addresses} {worker_port} "
+    "{heartbeat_period} {heartbeat_threshold} "
+)
 
 
 class ParslSettings(BaseModel):
@@ -115,10 +123,15 @@ def parsl_config(site: Site, run_dir: Path) -> Config:
 
     Workers find ``process_worker_pool.py`` through PATH, so the driver's environment
     comes first there (a shared filesystem holds the same environment on every node);
-    the interchange runs under ``quanta.exec.guard`` so that it dies with the driver.
+    the interchange and the worker pools run under ``quanta.exec.guard`` so that they
+    die with the driver. A block that ends while jobs are outstanding (killed, a lost
+    node) is replaced, on every site, and only three failed blocks in a row fail the
+    outstanding jobs: with no replacement the driver would wait for them forever.
     """
     from parsl.config import Config
     from parsl.executors import HighThroughputExecutor
+    from parsl.executors.high_throughput.executor import DEFAULT_LAUNCH_CMD
+    from parsl.jobs.error_handlers import windowed_error_handler
 
     bin_dir = Path(sys.executable).parent
     executor = HighThroughputExecutor(
@@ -130,10 +143,14 @@ def parsl_config(site: Site, run_dir: Path) -> Config:
         mem_per_worker=site.memory_per_quantum,
         heartbeat_period=site.heartbeat_period,
         heartbeat_threshold=site.heartbeat_threshold,
+        block_error_handler=windowed_error_handler,
+        launch_cmd=_WATCH_WORKERS + DEFAULT_LAUNCH_CMD,
         interchange_launch_cmd=[
             sys.executable,
             "-m",
             "quanta.exec.guard",
+            "parent",
+            str(os.getpid()),
             str(bin_dir / "interchange.py"),
         ],
     )
@@ -141,7 +158,7 @@ def parsl_config(site: Site, run_dir: Path) -> Config:
         executors=[executor],
         run_dir=str(run_dir),
         retries=0,
-        strategy="none" if site.provider == "local" else "simple",
+        strategy="simple",
         usage_tracking=0,
     )
 
