@@ -205,15 +205,13 @@ class Butler:
         written: list[StoredFile] = []
         try:
             with self.registry.transaction():
-                for run in {ref.run for ref in refs}:
-                    self.registry.register_run(run)
-                if self.registry.insert_datasets(refs) != len(refs):
-                    raise ConflictError(
-                        f"dataset {refs[0].dataset_type.name} {refs[0].data_id} already exists "
-                        f"in run {refs[0].run!r}"
-                        if len(refs) == 1
-                        else "some of these datasets already exist in their run"
-                    )
+                if len(refs) == 1:
+                    self.registry.insert_dataset(refs[0])
+                else:
+                    for run in {ref.run for ref in refs}:
+                        self.registry.register_run(run)
+                    if self.registry.insert_datasets(refs) != len(refs):
+                        raise ConflictError("some of these datasets already exist in their run")
                 for obj, ref in pairs:
                     written.append(self.datastore.write(obj, ref))
                 self.registry.store_files(written)

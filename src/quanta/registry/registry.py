@@ -29,6 +29,7 @@ from ..core.universe import DimensionUniverse
 from .calibration import CalibrationManager
 from .collections import CollectionManager
 from .database import Database
+from .dataset_put import DatasetPut
 from .dataset_types import DatasetTypeManager
 from .datasets import DatasetManager
 from .dependencies import Dependencies, DependencyFinder
@@ -52,6 +53,7 @@ class Registry:
         self._dataset_types = DatasetTypeManager(db, tables, universe)
         self._collections = CollectionManager(db, tables)
         self._datasets = DatasetManager(db, tables, self._dataset_types, self._collections)
+        self._put = DatasetPut(db, tables, self._dataset_types, self._collections)
         self._calibrations = CalibrationManager(db, tables, self._dataset_types, self._collections)
         self._provenance = ProvenanceManager(db, tables, self._collections)
         self._dependencies = DependencyFinder(tables)
@@ -248,6 +250,11 @@ class Registry:
     def insert_datasets(self, refs: Sequence[DatasetRef]) -> int:
         """Insert refs with their IDs; returns how many were new."""
         return self._datasets.insert(refs)
+
+    def insert_dataset(self, ref: DatasetRef) -> None:
+        """Insert one new dataset, creating its RUN collection if needed; a dataset that
+        exists already is a ``ConflictError`` (the fast path of single puts)."""
+        self._put.insert(ref)
 
     def get_refs(self, ids: Sequence[uuid.UUID]) -> list[DatasetRef]:
         """Refs for dataset IDs, in the same order; an unknown ID raises."""
