@@ -26,7 +26,8 @@ from quanta.core.refs import DatasetRef
 from quanta.core.stored_file import StoredFile
 from quanta.core.transfer import TransferMode, transfer_mode
 
-from .formatters import HduReader, formatter_for
+from .formatters import BytesFormatter, HduReader, formatter_for
+from .formatters.base import unreadable
 from .templates import FileTemplates
 
 #: Names at the repository root that belong to the repository, not to the datastore.
@@ -63,6 +64,10 @@ class FileDatastore:
         """Write ``obj`` as ``ref``'s file; rewriting identical bytes is a no-op."""
         formatter = formatter_for(ref.dataset_type.storage_class)
         relpath = self.templates.path(ref) + formatter.extension
+        if isinstance(formatter, BytesFormatter):
+            data = formatter.to_bytes(obj)
+            digest = (hashlib.sha256(data).hexdigest(), len(data))
+            return self._place(ref, relpath, lambda tmp: _write_bytes(tmp, data), digest)
         return self._place(ref, relpath, lambda tmp: formatter.write(obj, tmp))
 
     def read(self, stored: StoredFile) -> object:
@@ -70,7 +75,17 @@ class FileDatastore:
         formatter."""
         formatter = formatter_for(stored.storage_class)
         path = self.path(stored)
-        if self.verify_max_bytes is not None and stored.size <= self.verify_max_bytes:
+        verify = self.verify_max_bytes is not None and stored.size <= self.verify_max_bytes
+        if stored.hdu is None and isinstance(formatter, BytesFormatter):
+            # One read serves the checksum and the parse.
+            try:
+                data = path.read_bytes()
+            except OSError as err:
+                raise unreadable(stored.storage_class, path, err) from err
+            if verify:
+                _check(stored, path, len(data), lambda: hashlib.sha256(data).hexdigest())
+            return formatter.from_bytes(data, path)
+        if verify:
             self._verify(stored, path)
         if stored.hdu is None:
             return formatter.read(path)
@@ -200,15 +215,7 @@ class FileDatastore:
             size = path.stat().st_size
         except OSError:
             return  # the formatter says why it cannot read it
-        if size != stored.size:
-            problem = f"it has {size} bytes, not the {stored.size} recorded"
-        elif checksum(path) != stored.checksum:
-            problem = "its SHA-256 checksum differs from the one recorded when it was written"
-        else:
-            return
-        raise ChecksumError(
-            f"{path} is corrupt: {problem}; not reading it (quanta verify lists every corrupt file)"
-        )
+        _check(stored, path, size, lambda: checksum(path))
 
     def walk_files(self) -> Iterator[str]:
         """Relative paths of every file under the root that could be a dataset, in sorted order.
@@ -289,17 +296,28 @@ class FileDatastore:
             )
         return self.root.joinpath(*parts)
 
-    def _stored(self, ref: DatasetRef, path: str, file: Path) -> StoredFile:
+    def _stored(
+        self, ref: DatasetRef, path: str, file: Path, digest: tuple[str, int] | None = None
+    ) -> StoredFile:
+        """The record of ``ref``'s file; ``digest`` (checksum, size) when already known."""
+        sha256, size = digest if digest is not None else (checksum(file), file.stat().st_size)
         return StoredFile(
             dataset_id=ref.id,
             path=path,
             storage_class=ref.dataset_type.storage_class,
-            checksum=checksum(file),
-            size=file.stat().st_size,
+            checksum=sha256,
+            size=size,
         )
 
-    def _place(self, ref: DatasetRef, relpath: str, stage: Callable[[Path], None]) -> StoredFile:
-        """Create a file with ``stage`` under a temporary name, then rename it to ``relpath``.
+    def _place(
+        self,
+        ref: DatasetRef,
+        relpath: str,
+        stage: Callable[[Path], None],
+        digest: tuple[str, int] | None = None,
+    ) -> StoredFile:
+        """Create a file with ``stage`` under a temporary name, then rename it to ``relpath``;
+        ``digest`` is the (checksum, size) of what ``stage`` writes, when known beforehand.
 
         If ``relpath`` already exists, it must hold the same bytes (an idempotent rewrite);
         otherwise another dataset owns that file and nothing is changed. Directories made
@@ -310,8 +328,8 @@ class FileDatastore:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             stage(tmp)
-            stored = self._stored(ref, relpath, tmp)
-            if target.exists() or target.is_symlink():
+            stored = self._stored(ref, relpath, tmp, digest)
+            if os.path.lexists(target):
                 if target.exists() and checksum(target) == stored.checksum:
                     tmp.unlink()
                     return stored
@@ -334,6 +352,26 @@ class FileDatastore:
             except OSError:
                 return
             directory = directory.parent
+
+
+def _check(stored: StoredFile, path: Path, size: int, digest: Callable[[], str]) -> None:
+    """Raise ``ChecksumError`` unless a file's size and SHA-256 (computed only when the
+    sizes agree) are those recorded."""
+    if size != stored.size:
+        problem = f"it has {size} bytes, not the {stored.size} recorded"
+    elif digest() != stored.checksum:
+        problem = "its SHA-256 checksum differs from the one recorded when it was written"
+    else:
+        return
+    raise ChecksumError(
+        f"{path} is corrupt: {problem}; not reading it (quanta verify lists every corrupt file)"
+    )
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to a new file at ``path``."""
+    with open(path, "xb") as stream:
+        stream.write(data)
 
 
 def _holds_segments(parts: tuple[str, ...], segments: tuple[str, ...]) -> bool:
