@@ -231,29 +231,33 @@ class Butler:
         **kwargs: Any,
     ) -> DatasetRef:
         """The first matching dataset in the collections, or ``DatasetNotFoundError``."""
+        return self._find(dataset_type, data_id, collections, timespan, kwargs)[0]
+
+    def _find(
+        self,
+        dataset_type: DatasetType | str,
+        data_id: Mapping[str, Any] | None,
+        collections: Collections,
+        timespan: Timespan | None,
+        kwargs: Mapping[str, Any],
+    ) -> tuple[DatasetRef, StoredFile | None]:
+        """The first matching dataset and its file record (None if it has no file)."""
         dt = self._dataset_type(dataset_type)
         search = self._collections(collections)
         full = DataCoordinate.standardize({**(data_id or {}), **kwargs}, universe=self.universe)
-        ref = self.registry.find_dataset(dt, full, search, timespan)
-        if ref is None:
+        found = self.registry.find_dataset_file(dt, full, search, timespan)
+        if found is None:
             raise DatasetNotFoundError(
                 f"no {dt.name} dataset for {full} in collections {search}"
                 + (f" valid over {timespan}" if timespan is not None else "")
             )
-        return ref
+        return found
 
     def _collections(self, collections: Collections) -> list[str]:
         search = _as_list(collections) or self.collections
         if not search:
             raise RepositoryError("no collections to search: pass collections=...")
         return search
-
-    def _resolve(
-        self, target: DatasetRef | DatasetType | str, data_id: Mapping[str, Any] | None, **kw: Any
-    ) -> DatasetRef:
-        if isinstance(target, DatasetRef):
-            return target
-        return self.find_dataset(target, data_id, **kw)
 
     def get(
         self,
@@ -265,11 +269,14 @@ class Butler:
         **kwargs: Any,
     ) -> Any:
         """Read a dataset, by ref or by dataset type, data ID and collections."""
-        ref = self._resolve(target, data_id, collections=collections, timespan=timespan, **kwargs)
-        return self.datastore.read(self._stored(ref))
+        if isinstance(target, DatasetRef):
+            return self.datastore.read(self._stored(target))
+        found = self._find(target, data_id, collections, timespan, kwargs)
+        return self.datastore.read(self._stored(*found))
 
-    def _stored(self, ref: DatasetRef) -> StoredFile:
-        stored = self.registry.get_files([ref.id]).get(ref.id)
+    def _stored(self, ref: DatasetRef, stored: StoredFile | None = None) -> StoredFile:
+        """``ref``'s file record: ``stored`` if found with it, else read from the registry."""
+        stored = stored or self.registry.get_files([ref.id]).get(ref.id)
         if stored is None:
             raise DatasetNotFoundError(f"dataset {ref} has no file in this repository")
         return stored
@@ -284,10 +291,10 @@ class Butler:
     ) -> bool:
         """True if the dataset is known to the registry and its file is present."""
         try:
-            ref = self._resolve(target, data_id, collections=collections, **kwargs)
-            return self.datastore.check(self._stored(ref)) != "missing"
+            stored = self._located(target, data_id, collections, kwargs)
         except DatasetNotFoundError:
             return False
+        return self.datastore.check(stored) != "missing"
 
     def get_uri(
         self,
@@ -298,8 +305,19 @@ class Butler:
         **kwargs: Any,
     ) -> str:
         """The file:// URI of a dataset's file."""
-        ref = self._resolve(target, data_id, collections=collections, **kwargs)
-        return self.datastore.uri(self._stored(ref))
+        return self.datastore.uri(self._located(target, data_id, collections, kwargs))
+
+    def _located(
+        self,
+        target: DatasetRef | DatasetType | str,
+        data_id: Mapping[str, Any] | None,
+        collections: Collections,
+        kwargs: Mapping[str, Any],
+    ) -> StoredFile:
+        """The file record of a dataset given by ref or by type, data ID and collections."""
+        if isinstance(target, DatasetRef):
+            return self._stored(target)
+        return self._stored(*self._find(target, data_id, collections, None, kwargs))
 
     # -- queries ---------------------------------------------------------------------------
 

@@ -105,6 +105,7 @@ class DimensionRecordManager:
         self._universe = universe
         # Records never change or go once inserted, so a positive cache of them stays valid.
         self._cache: dict[str, dict[tuple, DimensionRecord]] = {}
+        self._by_key: dict[str, sa.Select] = {}
 
     def key_columns(self, element: str) -> list[str]:
         """Columns that identify one record of ``element``."""
@@ -291,12 +292,32 @@ class DimensionRecordManager:
         record = cache.get(key)
         if record is None:
             dim = self._universe[element]
-            record = self.fetch(element, [dict(zip((*dim.required, element), key, strict=True))])[0]
+            names = (*dim.required, element)
+            with self._db.connect() as conn:
+                params = dict(zip(self.key_columns(element), key, strict=True))
+                row = conn.execute(self._one(element), params)
+                found = row.mappings().first()
+            if found is None:
+                raise RecordNotFoundError(
+                    f"no {element} record for "
+                    + ", ".join(f"{k}={v!r}" for k, v in zip(names, key, strict=True))
+                )
+            record = row_to_record(dim, found)
             if not self._db.in_transaction:
                 if len(cache) >= CACHE_LIMIT:
                     cache.clear()
                 cache[key] = record
         return record
+
+    def _one(self, element: str) -> sa.Select:
+        """The prepared select of one record of ``element`` by its key columns."""
+        statement = self._by_key.get(element)
+        if statement is None:
+            table = self._tables.dimensions[element]
+            keys = self.key_columns(element)
+            statement = sa.select(table).where(*(table.c[k] == sa.bindparam(k) for k in keys))
+            self._by_key[element] = statement
+        return statement
 
 
 def _check_same(element: str, key: tuple, old: dict[str, Any], new: dict[str, Any]) -> None:

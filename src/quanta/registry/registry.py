@@ -311,6 +311,17 @@ class Registry:
             self._as_type(dataset_type), full_id, collections, timespan
         )
 
+    def find_dataset_file(
+        self,
+        dataset_type: DatasetType,
+        data_id: DataCoordinate,
+        collections: Sequence[str],
+        timespan: Timespan | None = None,
+    ) -> tuple[DatasetRef, StoredFile | None] | None:
+        """``find_dataset`` with the dataset's file record (None if it has none), in one
+        statement for a dataset of one RUN collection: the path of a ``get`` by data ID."""
+        return self._searches.find_with_file(dataset_type, data_id, collections, timespan)
+
     def query_datasets(
         self,
         dataset_type: DatasetType | str,
