@@ -18,7 +18,7 @@ from ..core.timespan import Timespan
 from ..core.universe import DEFAULT_UNIVERSE_PATH, load_universe
 from ..registry import Registry
 from .config import UNIVERSE_NAME, RepoConfig
-from .repo_files import file_templates, open_repo_files
+from .repo_files import RepoFiles, file_templates, open_repo_files
 
 if TYPE_CHECKING:
     from ..registry.dependencies import Dependencies
@@ -44,6 +44,18 @@ class Butler:
         self.registry = Registry.open(self.config.db_url(self.root), self.universe)
         self.run = run
         self.collections = _as_list(collections) or ([run] if run else [])
+
+    @classmethod
+    def _created(
+        cls, root: Path, config: RepoConfig, files: RepoFiles, registry: Registry
+    ) -> Butler:
+        """The butler of a repository just created, from what creating it made (nothing is
+        read back)."""
+        butler = cls.__new__(cls)
+        butler.root, butler.config, butler.registry = root, config, registry
+        butler.universe, butler.datastore = files.universe, files.datastore
+        butler.run, butler.collections = None, []
+        return butler
 
     def __enter__(self) -> Butler:
         return self
@@ -89,14 +101,14 @@ class Butler:
         try:
             shutil.copyfile(source, root / UNIVERSE_NAME)
             config.save(root)
-            Registry.create(config.db_url(root), parsed).close()
+            registry = Registry.create(config.db_url(root), parsed)
         except BaseException:
             for child in root.iterdir():
                 child.unlink() if child.is_file() else shutil.rmtree(child)
             if created:
                 root.rmdir()
             raise
-        return cls(root)
+        return cls._created(root, config, open_repo_files(root, config, parsed), registry)
 
     # -- definitions -----------------------------------------------------------------------
 

@@ -78,7 +78,8 @@ class Registry:
         with db.transaction() as conn:
             if sa.inspect(conn).has_table("meta"):
                 raise RepositoryError(f"database {url!r} already holds a quanta registry")
-            registry._tables.metadata.create_all(conn)
+            # The database holds no registry, so no table needs checking first.
+            registry._tables.metadata.create_all(conn, checkfirst=False)
             conn.execute(
                 meta.insert(),
                 [
