@@ -76,7 +76,7 @@ class Registry:
         registry = cls(db, universe)
         meta = registry._tables.meta
         with db.transaction() as conn:
-            if sa.inspect(conn).has_table("meta"):
+            if db.has_table(conn, "meta"):
                 raise RepositoryError(f"database {url!r} already holds a quanta registry")
             # The database holds no registry, so no table needs checking first.
             registry._tables.metadata.create_all(conn, checkfirst=False)
@@ -97,7 +97,7 @@ class Registry:
         registry = cls(db, universe)
         meta = registry._tables.meta
         with db.connect() as conn:
-            if not sa.inspect(conn).has_table("meta"):
+            if not db.has_table(conn, "meta"):
                 raise RepositoryError(f"database {db.url!r} holds no quanta registry")
             version = conn.execute(
                 sa.select(meta.c.value).where(meta.c.key == "schema_version")
