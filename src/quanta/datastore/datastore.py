@@ -19,14 +19,14 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 from quanta.core.errors import ChecksumError, DatastoreError
 from quanta.core.refs import DatasetRef
 from quanta.core.stored_file import StoredFile
 from quanta.core.transfer import TransferMode, transfer_mode
 
-from .formatters import BytesFormatter, HduReader, formatter_for
+from .formatters import BytesFormatter, Formatter, HduReader, formatter_for
 from .formatters.base import unreadable
 from .templates import FileTemplates
 
@@ -35,6 +35,8 @@ RESERVED_ROOT_NAMES = ("quanta.yaml", "dimensions.yaml")
 _RESERVED_ROOT_PREFIXES = ("registry.sqlite3", ".")
 FileStatus = Literal["ok", "missing", "corrupt"]
 #: Names of the temporary files ``_place`` and ``removal_blocker`` make beside a target.
+#: Whether each formatter class is a ``BytesFormatter``.
+_GIVES_BYTES: dict[type, bool] = {}
 _TEMPORARY = re.compile(r"^\..+\.(?:tmp|probe)-[0-9a-f]{32}$")
 
 
@@ -64,8 +66,9 @@ class FileDatastore:
         """Write ``obj`` as ``ref``'s file; rewriting identical bytes is a no-op."""
         formatter = formatter_for(ref.dataset_type.storage_class)
         relpath = self.templates.path(ref) + formatter.extension
-        if isinstance(formatter, BytesFormatter):
-            data = formatter.to_bytes(obj)
+        bytes_formatter = _bytes_formatter(formatter)
+        if bytes_formatter is not None:
+            data = bytes_formatter.to_bytes(obj)
             digest = (hashlib.sha256(data).hexdigest(), len(data))
             return self._place(ref, relpath, lambda tmp: _write_bytes(tmp, data), digest)
         return self._place(ref, relpath, lambda tmp: formatter.write(obj, tmp))
@@ -76,7 +79,8 @@ class FileDatastore:
         formatter = formatter_for(stored.storage_class)
         path = self.path(stored)
         verify = self.verify_max_bytes is not None and stored.size <= self.verify_max_bytes
-        if stored.hdu is None and isinstance(formatter, BytesFormatter):
+        bytes_formatter = _bytes_formatter(formatter)
+        if stored.hdu is None and bytes_formatter is not None:
             # One read serves the checksum and the parse.
             try:
                 data = path.read_bytes()
@@ -84,7 +88,7 @@ class FileDatastore:
                 raise unreadable(stored.storage_class, path, err) from err
             if verify:
                 _check(stored, path, len(data), lambda: hashlib.sha256(data).hexdigest())
-            return formatter.from_bytes(data, path)
+            return bytes_formatter.from_bytes(data, path)
         if verify:
             self._verify(stored, path)
         if stored.hdu is None:
@@ -366,6 +370,16 @@ def _check(stored: StoredFile, path: Path, size: int, digest: Callable[[], str])
     raise ChecksumError(
         f"{path} is corrupt: {problem}; not reading it (quanta verify lists every corrupt file)"
     )
+
+
+def _bytes_formatter(formatter: Formatter) -> BytesFormatter | None:
+    """``formatter`` if it also gives and takes bytes, else None; the protocol check is
+    made once per formatter class (checking a protocol costs more than a small write)."""
+    kind = type(formatter)
+    gives = _GIVES_BYTES.get(kind)
+    if gives is None:
+        gives = _GIVES_BYTES[kind] = isinstance(formatter, BytesFormatter)
+    return cast(BytesFormatter, formatter) if gives else None
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
