@@ -22,14 +22,14 @@ RUN = "u/killed"
 KILLED_PUT = """
 import os, signal, sys
 import numpy as np
-import quanta.datastore.datastore
+import quanta.datastore.one_pass
 from quanta.butler import Butler
 
 def die_mid_write(path, data):
     path.write_bytes(data[: len(data) // 2])
     os.kill(os.getpid(), signal.SIGKILL)
 
-quanta.datastore.datastore._write_bytes = die_mid_write
+quanta.datastore.one_pass.write_new = die_mid_write
 butler = Butler(sys.argv[1])
 butler.put(np.arange(4.0), "flux", instrument="Cam", detector=1, exposure=5, run=sys.argv[2])
 """

@@ -19,14 +19,15 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Literal, cast
+from typing import Literal
 
-from quanta.core.errors import ChecksumError, DatastoreError
+from quanta.core.errors import DatastoreError
 from quanta.core.refs import DatasetRef
 from quanta.core.stored_file import StoredFile
 from quanta.core.transfer import TransferMode, transfer_mode
 
-from .formatters import BytesFormatter, Formatter, HduReader, formatter_for
+from . import one_pass
+from .formatters import HduReader, formatter_for
 from .formatters.base import unreadable
 from .templates import FileTemplates
 
@@ -35,8 +36,6 @@ RESERVED_ROOT_NAMES = ("quanta.yaml", "dimensions.yaml")
 _RESERVED_ROOT_PREFIXES = ("registry.sqlite3", ".")
 FileStatus = Literal["ok", "missing", "corrupt"]
 #: Names of the temporary files ``_place`` and ``removal_blocker`` make beside a target.
-#: Whether each formatter class is a ``BytesFormatter``.
-_GIVES_BYTES: dict[type, bool] = {}
 _TEMPORARY = re.compile(r"^\..+\.(?:tmp|probe)-[0-9a-f]{32}$")
 
 
@@ -66,11 +65,11 @@ class FileDatastore:
         """Write ``obj`` as ``ref``'s file; rewriting identical bytes is a no-op."""
         formatter = formatter_for(ref.dataset_type.storage_class)
         relpath = self.templates.path(ref) + formatter.extension
-        bytes_formatter = _bytes_formatter(formatter)
+        bytes_formatter = one_pass.bytes_formatter(formatter)
         if bytes_formatter is not None:
             data = bytes_formatter.to_bytes(obj)
             digest = (hashlib.sha256(data).hexdigest(), len(data))
-            return self._place(ref, relpath, lambda tmp: _write_bytes(tmp, data), digest)
+            return self._place(ref, relpath, lambda tmp: one_pass.write_new(tmp, data), digest)
         return self._place(ref, relpath, lambda tmp: formatter.write(obj, tmp))
 
     def read(self, stored: StoredFile) -> object:
@@ -79,7 +78,7 @@ class FileDatastore:
         formatter = formatter_for(stored.storage_class)
         path = self.path(stored)
         verify = self.verify_max_bytes is not None and stored.size <= self.verify_max_bytes
-        bytes_formatter = _bytes_formatter(formatter)
+        bytes_formatter = one_pass.bytes_formatter(formatter)
         if stored.hdu is None and bytes_formatter is not None:
             # One read serves the checksum and the parse.
             try:
@@ -87,7 +86,7 @@ class FileDatastore:
             except OSError as err:
                 raise unreadable(stored.storage_class, path, err) from err
             if verify:
-                _check(stored, path, len(data), lambda: hashlib.sha256(data).hexdigest())
+                one_pass.check_bytes(stored, path, data)
             return bytes_formatter.from_bytes(data, path)
         if verify:
             self._verify(stored, path)
@@ -219,7 +218,7 @@ class FileDatastore:
             size = path.stat().st_size
         except OSError:
             return  # the formatter says why it cannot read it
-        _check(stored, path, size, lambda: checksum(path))
+        one_pass.check_file(stored, path, size, lambda: checksum(path))
 
     def walk_files(self) -> Iterator[str]:
         """Relative paths of every file under the root that could be a dataset, in sorted order.
@@ -356,36 +355,6 @@ class FileDatastore:
             except OSError:
                 return
             directory = directory.parent
-
-
-def _check(stored: StoredFile, path: Path, size: int, digest: Callable[[], str]) -> None:
-    """Raise ``ChecksumError`` unless a file's size and SHA-256 (computed only when the
-    sizes agree) are those recorded."""
-    if size != stored.size:
-        problem = f"it has {size} bytes, not the {stored.size} recorded"
-    elif digest() != stored.checksum:
-        problem = "its SHA-256 checksum differs from the one recorded when it was written"
-    else:
-        return
-    raise ChecksumError(
-        f"{path} is corrupt: {problem}; not reading it (quanta verify lists every corrupt file)"
-    )
-
-
-def _bytes_formatter(formatter: Formatter) -> BytesFormatter | None:
-    """``formatter`` if it also gives and takes bytes, else None; the protocol check is
-    made once per formatter class (checking a protocol costs more than a small write)."""
-    kind = type(formatter)
-    gives = _GIVES_BYTES.get(kind)
-    if gives is None:
-        gives = _GIVES_BYTES[kind] = isinstance(formatter, BytesFormatter)
-    return cast(BytesFormatter, formatter) if gives else None
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a new file at ``path``."""
-    with open(path, "xb") as stream:
-        stream.write(data)
 
 
 def _holds_segments(parts: tuple[str, ...], segments: tuple[str, ...]) -> bool:
