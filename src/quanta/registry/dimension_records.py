@@ -19,7 +19,7 @@ from .schema import RegistryTables, column_type, dimension_table_name
 
 CHUNK = 500
 #: Records kept per dimension by the expansion cache; a full cache starts again empty.
-CACHE_LIMIT = 100_000
+CACHE_LIMIT = 20_000
 #: Inserts of at least this many rows refresh the table's statistics (PostgreSQL).
 ANALYZE_ROWS = 1000
 
