@@ -2,18 +2,24 @@
 
 Each repeat builds a new repository in a temporary directory and runs the stages in
 order: create, dimensions, put (N x 4 float32 64x64 arrays with ``put_many`` into RUN
-bench/raw), query (all raw, counted), get (200 reads, values checked). After the W1
-stages, ``put_single`` times ``Butler.put`` one dataset at a time into another run.
-The import stage runs in fresh interpreters. ``qgraph`` builds the graph of the shipped
-``w1`` pipeline (N x 4 + 4 quanta); ``execute_j1`` and ``execute_j2`` run a graph each
-with one and two processes, report quanta per second and check the four summaries.
+bench/raw), query (all raw, counted), get (200 reads by ref, values checked). With
+``--single`` the workload is written and read as a user's script would: ``put_single``
+is N x 4 calls of ``Butler.put`` and ``get_single`` 200 calls of ``Butler.get`` by data
+ID; both report the SQL statements each call sent (``statements_per_op``). The import
+stage runs in fresh interpreters. ``qgraph`` builds the graph of the shipped ``w1``
+pipeline (N x 4 + 4 quanta); ``execute_j1`` and ``execute_j2`` run a graph each with one
+and two processes, report quanta per second and check the four summaries.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +39,18 @@ from common import (
 from pg import DB_HELP, Databases, start_or_skip
 
 RUN = "bench/raw"
-SINGLE_RUN = "bench/raw_single"
+PROFILE_RUN = "bench/profiled"
 N_GET = 200
 SHAPE = (64, 64)
-STAGES = ("create", "dimensions", "put", "query", "get", "put_single", "qgraph")
-STAGES += ("execute_j1", "execute_j2")
+#: Module timed by each import stage; the package is what ``import quanta.butler`` costs,
+#: the module the ``Butler`` class itself (which needs SQLAlchemy and pydantic).
+IMPORTS = {"import": "quanta.butler", "import_butler_class": "quanta.butler.butler"}
+TARGET_OF = {
+    "import": "import quanta.butler",
+    "create": "create",
+    "put_single": "put_single",
+    "get_single": "get_single",
+}
 
 
 def array_for(index: int) -> np.ndarray:
@@ -45,8 +58,25 @@ def array_for(index: int) -> np.ndarray:
     return np.full(SHAPE, index, dtype=np.float32)
 
 
+@contextmanager
+def counted_statements() -> Iterator[list[int]]:
+    """Count the SQL statements every engine sends while the block runs (``[n]``)."""
+    import sqlalchemy as sa
+
+    count = [0]
+
+    def tick(*_args: Any) -> None:
+        count[0] += 1
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", tick)
+    try:
+        yield count
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", tick)
+
+
 def run_once(
-    n: int, url: str | None, workdir: Path, batch: int, n_single: int
+    n: int, url: str | None, workdir: Path, batch: int, single: bool, pipeline: bool
 ) -> dict[str, dict[str, Any]]:
     """One pass over the W1 stages in a new repository; seconds (and counts) per stage."""
     from quanta.butler import Butler
@@ -65,13 +95,19 @@ def run_once(
     out["dimensions"] = {"seconds": t["seconds"], "count": sum(len(r) for _, r in records)}
 
     data_ids = list(raw_data_ids(n))
-    with stopwatch() as t:
-        raw = butler.register_dataset_type("raw", RAW_DIMENSIONS, RAW_STORAGE_CLASS)
-        for start in range(0, len(data_ids), batch):
-            chunk = data_ids[start : start + batch]
-            items = [(array_for(start + i), d) for i, d in enumerate(chunk)]
-            butler.put_many(items, raw, run=RUN)
-    out["put"] = {"seconds": t["seconds"], "count": len(data_ids)}
+    raw = butler.register_dataset_type("raw", RAW_DIMENSIONS, RAW_STORAGE_CLASS)
+    if single:
+        with counted_statements() as sql, stopwatch() as t:
+            for i, data_id in enumerate(data_ids):
+                butler.put(array_for(i), "raw", data_id, run=RUN)
+        out["put_single"] = per_op(t["seconds"], len(data_ids), sql[0])
+    else:
+        with stopwatch() as t:
+            for start in range(0, len(data_ids), batch):
+                chunk = data_ids[start : start + batch]
+                items = [(array_for(start + i), d) for i, d in enumerate(chunk)]
+                butler.put_many(items, raw, run=RUN)
+        out["put"] = {"seconds": t["seconds"], "count": len(data_ids)}
 
     with stopwatch() as t:
         refs = butler.query_datasets("raw", RUN)
@@ -83,23 +119,61 @@ def run_once(
     index = {(d["detector"], d["exposure"]): i for i, d in enumerate(data_ids)}
     step = max(1, len(refs) // N_GET)
     sample = refs[::step][:N_GET]
-    with stopwatch() as t:
-        arrays = [butler.get(ref) for ref in sample]
+    if single:
+        wanted = [dict(ref.data_id) for ref in sample]
+        with counted_statements() as sql, stopwatch() as t:
+            arrays = [butler.get("raw", data_id, collections=RUN) for data_id in wanted]
+        out["get_single"] = per_op(t["seconds"], len(sample), sql[0])
+    else:
+        with stopwatch() as t:
+            arrays = [butler.get(ref) for ref in sample]
+        out["get"] = {"seconds": t["seconds"], "count": len(sample)}
     for ref, array in zip(sample, arrays, strict=True):
         expected = index[(ref.data_id["detector"], ref.data_id["exposure"])]
         if array.shape != SHAPE or array[0, 0] != expected:
             raise AssertionError(f"get({ref}) returned the wrong array")
-    out["get"] = {"seconds": t["seconds"], "count": len(sample)}
 
-    single = data_ids[:n_single]
-    with stopwatch() as t:
-        for i, data_id in enumerate(single):
-            butler.put(array_for(i), raw, data_id, run=SINGLE_RUN)
-    out["put_single"] = {"seconds": t["seconds"], "count": len(single)}
-
-    out.update(run_pipeline(butler, n))
+    if pipeline:
+        out.update(run_pipeline(butler, n))
     butler.close()
     return out
+
+
+def per_op(seconds: float, count: int, statements: int) -> dict[str, Any]:
+    """A stage's record: seconds, count and SQL statements per call."""
+    return {"seconds": seconds, "count": count, "statements_per_op": statements / count}
+
+
+def profile_single(url: str | None, workdir: Path, n: int, directory: Path) -> dict[str, Any]:
+    """cProfile ``Butler.put`` and ``Butler.get`` by data ID over N x 4 datasets (in a
+    repository of their own); writes ``put_single.prof`` and ``get_single.prof`` and
+    returns the function calls and SQL statements per call of each."""
+    from quanta.butler import Butler
+
+    butler = Butler.create(workdir / "profiled", db=url)
+    for element, rows in universe_records(n):
+        butler.insert_dimension_records(element, rows)
+    butler.register_dataset_type("raw", RAW_DIMENSIONS, RAW_STORAGE_CLASS)
+    data_ids = list(raw_data_ids(n))
+    directory.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {"count": len(data_ids)}
+    for stage in ("put_single", "get_single"):
+        profiler = cProfile.Profile()
+        with counted_statements() as sql:
+            profiler.enable()
+            for i, data_id in enumerate(data_ids):
+                if stage == "put_single":
+                    butler.put(array_for(i), "raw", data_id, run=PROFILE_RUN)
+                else:
+                    butler.get("raw", data_id, collections=PROFILE_RUN)
+            profiler.disable()
+        path = directory / f"{stage}.prof"
+        profiler.dump_stats(path)
+        stats = pstats.Stats(str(path))
+        result[f"{stage}_calls_per_op"] = round(stats.total_calls / len(data_ids), 1)
+        result[f"{stage}_statements_per_op"] = sql[0] / len(data_ids)
+    butler.close()
+    return result
 
 
 def run_pipeline(butler: Any, n: int) -> dict[str, dict[str, Any]]:
@@ -142,7 +216,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per stage (median reported)")
     parser.add_argument("--batch", type=int, default=400, help="datasets per put_many call")
     parser.add_argument(
-        "--single", type=int, default=100, help="datasets written one by one with put"
+        "--single",
+        action="store_true",
+        help="put with one Butler.put per dataset and get by data ID (put_single, get_single)",
+    )
+    parser.add_argument(
+        "--no-pipeline", action="store_true", help="skip the qgraph and execute stages"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="with --single: also cProfile puts and gets into DIR (calls per operation)",
     )
     parser.add_argument("--tmpdir", default=None, help="where to make the temporary repositories")
     args = parser.parse_args(argv)
@@ -151,14 +237,17 @@ def main(argv: list[str] | None = None) -> int:
     common = {"n": args.n, "db": databases.label}
     if not start_or_skip(databases, "w1", common):
         return 0
+    profile: dict[str, Any] | None = None
     try:
-        try:
-            imports = [time_import("quanta.butler.butler") for _ in range(max(args.repeat, 5))]
-            for run in imports:
-                run.pop("namespace")
-            emit(summarize("w1", "import", imports, module="quanta.butler.butler", **common))
-        except ChildError as err:
-            emit({"bench": "w1", "stage": "import", "error": str(err), **common})
+        for stage, module in IMPORTS.items():
+            try:
+                imports = [time_import(module) for _ in range(max(args.repeat, 5))]
+                for run in imports:
+                    run.pop("namespace")
+                target = TARGET_OF.get(stage)
+                emit(summarize("w1", stage, imports, module=module, target=target, **common))
+            except ChildError as err:
+                emit({"bench": "w1", "stage": stage, "error": str(err), **common})
 
         passes = []
         for rep in range(args.repeat):
@@ -166,13 +255,20 @@ def main(argv: list[str] | None = None) -> int:
             workdir = Path(tempfile.mkdtemp(prefix="quanta-bench-w1-", dir=args.tmpdir))
             try:
                 with databases.fresh("w1") as url:
-                    passes.append(run_once(args.n, url, workdir, args.batch, args.single))
+                    passes.append(
+                        run_once(
+                            args.n, url, workdir, args.batch, args.single, not args.no_pipeline
+                        )
+                    )
+                if args.single and args.profile is not None and rep == 0:
+                    with databases.fresh("w1") as url:
+                        profile = profile_single(url, workdir, args.n, args.profile)
             finally:
                 shutil.rmtree(workdir, ignore_errors=True)
     finally:
         databases.stop()
 
-    for stage in STAGES:
+    for stage in passes[0]:
         runs = [p[stage] for p in passes]
         count = runs[0].pop("count", None)
         for run in runs[1:]:
@@ -181,8 +277,16 @@ def main(argv: list[str] | None = None) -> int:
         if stage == "put":
             extra = {"batch": args.batch, "run": RUN}
         elif stage == "put_single":
-            extra = {"run": SINGLE_RUN}
-        emit(summarize("w1", stage, runs, count=count, **extra, **common))
+            extra = {"run": RUN}
+        emit(
+            summarize(
+                "w1", stage, runs, count=count, target=TARGET_OF.get(stage), **extra, **common
+            )
+        )
+    if profile is not None:
+        emit(
+            {"bench": "w1", "stage": "profile", "directory": str(args.profile), **profile, **common}
+        )
     return 0
 
 

@@ -33,6 +33,10 @@ TARGETS: dict[str, tuple[str, str, float]] = {
     "query_rss": ("rss_growth_mb", "<", 300),
     "import quanta.cli": ("seconds", "<", 0.3),
     "import quanta.cli.main": ("seconds", "<", 0.1),
+    "import quanta.butler": ("seconds", "<", 0.2),
+    "create": ("seconds", "<", 0.030),
+    "put_single": ("rate_per_s", ">=", 3_000),
+    "get_single": ("rate_per_s", ">=", 3_000),
 }
 
 

@@ -22,14 +22,14 @@ RUN = "u/killed"
 KILLED_PUT = """
 import os, signal, sys
 import numpy as np
+import quanta.datastore.one_pass
 from quanta.butler import Butler
-from quanta.datastore.formatters import formatter_for
 
-def die_mid_write(obj, path):
-    path.write_bytes(b"\\x93NUMPY half a file")
+def die_mid_write(path, data):
+    path.write_bytes(data[: len(data) // 2])
     os.kill(os.getpid(), signal.SIGKILL)
 
-formatter_for("NumpyArray").write = die_mid_write
+quanta.datastore.one_pass.write_new = die_mid_write
 butler = Butler(sys.argv[1])
 butler.put(np.arange(4.0), "flux", instrument="Cam", detector=1, exposure=5, run=sys.argv[2])
 """

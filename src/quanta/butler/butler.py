@@ -18,7 +18,7 @@ from ..core.timespan import Timespan
 from ..core.universe import DEFAULT_UNIVERSE_PATH, load_universe
 from ..registry import Registry
 from .config import UNIVERSE_NAME, RepoConfig
-from .repo_files import file_templates, open_repo_files
+from .repo_files import RepoFiles, file_templates, open_repo_files
 
 if TYPE_CHECKING:
     from ..registry.dependencies import Dependencies
@@ -44,6 +44,18 @@ class Butler:
         self.registry = Registry.open(self.config.db_url(self.root), self.universe)
         self.run = run
         self.collections = _as_list(collections) or ([run] if run else [])
+
+    @classmethod
+    def _created(
+        cls, root: Path, config: RepoConfig, files: RepoFiles, registry: Registry
+    ) -> Butler:
+        """The butler of a repository just created, from what creating it made (nothing is
+        read back)."""
+        butler = cls.__new__(cls)
+        butler.root, butler.config, butler.registry = root, config, registry
+        butler.universe, butler.datastore = files.universe, files.datastore
+        butler.run, butler.collections = None, []
+        return butler
 
     def __enter__(self) -> Butler:
         return self
@@ -89,14 +101,14 @@ class Butler:
         try:
             shutil.copyfile(source, root / UNIVERSE_NAME)
             config.save(root)
-            Registry.create(config.db_url(root), parsed).close()
+            registry = Registry.create(config.db_url(root), parsed)
         except BaseException:
             for child in root.iterdir():
                 child.unlink() if child.is_file() else shutil.rmtree(child)
             if created:
                 root.rmdir()
             raise
-        return cls(root)
+        return cls._created(root, config, open_repo_files(root, config, parsed), registry)
 
     # -- definitions -----------------------------------------------------------------------
 
@@ -205,15 +217,13 @@ class Butler:
         written: list[StoredFile] = []
         try:
             with self.registry.transaction():
-                for run in {ref.run for ref in refs}:
-                    self.registry.register_run(run)
-                if self.registry.insert_datasets(refs) != len(refs):
-                    raise ConflictError(
-                        f"dataset {refs[0].dataset_type.name} {refs[0].data_id} already exists "
-                        f"in run {refs[0].run!r}"
-                        if len(refs) == 1
-                        else "some of these datasets already exist in their run"
-                    )
+                if len(refs) == 1:
+                    self.registry.insert_dataset(refs[0])
+                else:
+                    for run in {ref.run for ref in refs}:
+                        self.registry.register_run(run)
+                    if self.registry.insert_datasets(refs) != len(refs):
+                        raise ConflictError("some of these datasets already exist in their run")
                 for obj, ref in pairs:
                     written.append(self.datastore.write(obj, ref))
                 self.registry.store_files(written)
@@ -233,29 +243,33 @@ class Butler:
         **kwargs: Any,
     ) -> DatasetRef:
         """The first matching dataset in the collections, or ``DatasetNotFoundError``."""
+        return self._find(dataset_type, data_id, collections, timespan, kwargs)[0]
+
+    def _find(
+        self,
+        dataset_type: DatasetType | str,
+        data_id: Mapping[str, Any] | None,
+        collections: Collections,
+        timespan: Timespan | None,
+        kwargs: Mapping[str, Any],
+    ) -> tuple[DatasetRef, StoredFile | None]:
+        """The first matching dataset and its file record (None if it has no file)."""
         dt = self._dataset_type(dataset_type)
         search = self._collections(collections)
         full = DataCoordinate.standardize({**(data_id or {}), **kwargs}, universe=self.universe)
-        ref = self.registry.find_dataset(dt, full, search, timespan)
-        if ref is None:
+        found = self.registry.find_dataset_file(dt, full, search, timespan)
+        if found is None:
             raise DatasetNotFoundError(
                 f"no {dt.name} dataset for {full} in collections {search}"
                 + (f" valid over {timespan}" if timespan is not None else "")
             )
-        return ref
+        return found
 
     def _collections(self, collections: Collections) -> list[str]:
         search = _as_list(collections) or self.collections
         if not search:
             raise RepositoryError("no collections to search: pass collections=...")
         return search
-
-    def _resolve(
-        self, target: DatasetRef | DatasetType | str, data_id: Mapping[str, Any] | None, **kw: Any
-    ) -> DatasetRef:
-        if isinstance(target, DatasetRef):
-            return target
-        return self.find_dataset(target, data_id, **kw)
 
     def get(
         self,
@@ -267,11 +281,14 @@ class Butler:
         **kwargs: Any,
     ) -> Any:
         """Read a dataset, by ref or by dataset type, data ID and collections."""
-        ref = self._resolve(target, data_id, collections=collections, timespan=timespan, **kwargs)
-        return self.datastore.read(self._stored(ref))
+        if isinstance(target, DatasetRef):
+            return self.datastore.read(self._stored(target))
+        found = self._find(target, data_id, collections, timespan, kwargs)
+        return self.datastore.read(self._stored(*found))
 
-    def _stored(self, ref: DatasetRef) -> StoredFile:
-        stored = self.registry.get_files([ref.id]).get(ref.id)
+    def _stored(self, ref: DatasetRef, stored: StoredFile | None = None) -> StoredFile:
+        """``ref``'s file record: ``stored`` if found with it, else read from the registry."""
+        stored = stored or self.registry.get_files([ref.id]).get(ref.id)
         if stored is None:
             raise DatasetNotFoundError(f"dataset {ref} has no file in this repository")
         return stored
@@ -286,10 +303,10 @@ class Butler:
     ) -> bool:
         """True if the dataset is known to the registry and its file is present."""
         try:
-            ref = self._resolve(target, data_id, collections=collections, **kwargs)
-            return self.datastore.check(self._stored(ref)) != "missing"
+            stored = self._located(target, data_id, collections, kwargs)
         except DatasetNotFoundError:
             return False
+        return self.datastore.check(stored) != "missing"
 
     def get_uri(
         self,
@@ -300,8 +317,19 @@ class Butler:
         **kwargs: Any,
     ) -> str:
         """The file:// URI of a dataset's file."""
-        ref = self._resolve(target, data_id, collections=collections, **kwargs)
-        return self.datastore.uri(self._stored(ref))
+        return self.datastore.uri(self._located(target, data_id, collections, kwargs))
+
+    def _located(
+        self,
+        target: DatasetRef | DatasetType | str,
+        data_id: Mapping[str, Any] | None,
+        collections: Collections,
+        kwargs: Mapping[str, Any],
+    ) -> StoredFile:
+        """The file record of a dataset given by ref or by type, data ID and collections."""
+        if isinstance(target, DatasetRef):
+            return self._stored(target)
+        return self._stored(*self._find(target, data_id, collections, None, kwargs))
 
     # -- queries ---------------------------------------------------------------------------
 

@@ -38,11 +38,13 @@ class RepoFiles:
         return ButlerQuantumIO(self.datastore, data_id, inputs, outputs, hidden)
 
 
-def open_repo_files(root: Path, config: RepoConfig | None = None) -> RepoFiles:
-    """The universe and datastore of the repository at ``root`` (its configuration is read
-    unless given)."""
+def open_repo_files(
+    root: Path, config: RepoConfig | None = None, universe: DimensionUniverse | None = None
+) -> RepoFiles:
+    """The universe and datastore of the repository at ``root`` (its configuration and
+    universe are read unless given)."""
     config = config if config is not None else RepoConfig.load(root)
-    universe = load_universe(root / UNIVERSE_NAME)
+    universe = universe if universe is not None else load_universe(root / UNIVERSE_NAME)
     settings = config.datastore
     verify = settings.verify_max_bytes if settings.verify_checksums else None
     return RepoFiles(universe, FileDatastore(root, file_templates(universe, config), verify))

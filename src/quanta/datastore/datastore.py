@@ -21,12 +21,14 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
-from quanta.core.errors import ChecksumError, DatastoreError
+from quanta.core.errors import DatastoreError
 from quanta.core.refs import DatasetRef
 from quanta.core.stored_file import StoredFile
 from quanta.core.transfer import TransferMode, transfer_mode
 
+from . import one_pass
 from .formatters import HduReader, formatter_for
+from .formatters.base import unreadable
 from .templates import FileTemplates
 
 #: Names at the repository root that belong to the repository, not to the datastore.
@@ -63,6 +65,11 @@ class FileDatastore:
         """Write ``obj`` as ``ref``'s file; rewriting identical bytes is a no-op."""
         formatter = formatter_for(ref.dataset_type.storage_class)
         relpath = self.templates.path(ref) + formatter.extension
+        bytes_formatter = one_pass.bytes_formatter(formatter)
+        if bytes_formatter is not None:
+            data = bytes_formatter.to_bytes(obj)
+            digest = (hashlib.sha256(data).hexdigest(), len(data))
+            return self._place(ref, relpath, lambda tmp: one_pass.write_new(tmp, data), digest)
         return self._place(ref, relpath, lambda tmp: formatter.write(obj, tmp))
 
     def read(self, stored: StoredFile) -> object:
@@ -70,7 +77,18 @@ class FileDatastore:
         formatter."""
         formatter = formatter_for(stored.storage_class)
         path = self.path(stored)
-        if self.verify_max_bytes is not None and stored.size <= self.verify_max_bytes:
+        verify = self.verify_max_bytes is not None and stored.size <= self.verify_max_bytes
+        bytes_formatter = one_pass.bytes_formatter(formatter)
+        if stored.hdu is None and bytes_formatter is not None:
+            # One read serves the checksum and the parse.
+            try:
+                data = path.read_bytes()
+            except OSError as err:
+                raise unreadable(stored.storage_class, path, err) from err
+            if verify:
+                one_pass.check_bytes(stored, path, data)
+            return bytes_formatter.from_bytes(data, path)
+        if verify:
             self._verify(stored, path)
         if stored.hdu is None:
             return formatter.read(path)
@@ -200,15 +218,7 @@ class FileDatastore:
             size = path.stat().st_size
         except OSError:
             return  # the formatter says why it cannot read it
-        if size != stored.size:
-            problem = f"it has {size} bytes, not the {stored.size} recorded"
-        elif checksum(path) != stored.checksum:
-            problem = "its SHA-256 checksum differs from the one recorded when it was written"
-        else:
-            return
-        raise ChecksumError(
-            f"{path} is corrupt: {problem}; not reading it (quanta verify lists every corrupt file)"
-        )
+        one_pass.check_file(stored, path, size, lambda: checksum(path))
 
     def walk_files(self) -> Iterator[str]:
         """Relative paths of every file under the root that could be a dataset, in sorted order.
@@ -289,17 +299,28 @@ class FileDatastore:
             )
         return self.root.joinpath(*parts)
 
-    def _stored(self, ref: DatasetRef, path: str, file: Path) -> StoredFile:
+    def _stored(
+        self, ref: DatasetRef, path: str, file: Path, digest: tuple[str, int] | None = None
+    ) -> StoredFile:
+        """The record of ``ref``'s file; ``digest`` (checksum, size) when already known."""
+        sha256, size = digest if digest is not None else (checksum(file), file.stat().st_size)
         return StoredFile(
             dataset_id=ref.id,
             path=path,
             storage_class=ref.dataset_type.storage_class,
-            checksum=checksum(file),
-            size=file.stat().st_size,
+            checksum=sha256,
+            size=size,
         )
 
-    def _place(self, ref: DatasetRef, relpath: str, stage: Callable[[Path], None]) -> StoredFile:
-        """Create a file with ``stage`` under a temporary name, then rename it to ``relpath``.
+    def _place(
+        self,
+        ref: DatasetRef,
+        relpath: str,
+        stage: Callable[[Path], None],
+        digest: tuple[str, int] | None = None,
+    ) -> StoredFile:
+        """Create a file with ``stage`` under a temporary name, then rename it to ``relpath``;
+        ``digest`` is the (checksum, size) of what ``stage`` writes, when known beforehand.
 
         If ``relpath`` already exists, it must hold the same bytes (an idempotent rewrite);
         otherwise another dataset owns that file and nothing is changed. Directories made
@@ -310,8 +331,8 @@ class FileDatastore:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             stage(tmp)
-            stored = self._stored(ref, relpath, tmp)
-            if target.exists() or target.is_symlink():
+            stored = self._stored(ref, relpath, tmp, digest)
+            if os.path.lexists(target):
                 if target.exists() and checksum(target) == stored.checksum:
                     tmp.unlink()
                     return stored

@@ -53,6 +53,10 @@ _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
 def _has_control(text: str) -> bool:
+    """True if ``text`` holds a control, format, surrogate or line/paragraph separator
+    character (for ASCII text, the quick test: every other character is printable)."""
+    if text.isascii():
+        return not text.isprintable()
     return any(unicodedata.category(c) in _UNSAFE_CATEGORIES for c in text)
 
 

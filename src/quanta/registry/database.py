@@ -115,6 +115,10 @@ class Database:
         """Refresh the planner's statistics of a table after a bulk insert, if the dialect
         keeps any."""
 
+    def has_table(self, conn: sa.Connection, name: str) -> bool:
+        """True if the database holds a table called ``name``."""
+        return sa.inspect(conn).has_table(name)
+
     @property
     def in_transaction(self) -> bool:
         """True inside ``transaction()``."""
@@ -137,6 +141,12 @@ class SqliteDatabase(Database):
     def insert(self, table: sa.Table) -> Any:
         """SQLite's INSERT."""
         return sqlite.insert(table)
+
+    def has_table(self, conn: sa.Connection, name: str) -> bool:
+        """True if the database holds a table called ``name`` (one query of the schema
+        table, which costs far less than SQLAlchemy's inspector here)."""
+        query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        return conn.exec_driver_sql(query, (name,)).first() is not None
 
 
 class PostgresDatabase(Database):
@@ -164,6 +174,10 @@ def _configure_sqlite(engine: sa.Engine) -> None:
     def on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
+        if cursor.execute("PRAGMA page_count").fetchone()[0] == 0:
+            # A new, empty file holds nothing to lose: switching it to WAL needs no sync,
+            # which would otherwise be most of the time it takes to create a repository.
+            cursor.execute("PRAGMA synchronous=OFF")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")

@@ -106,6 +106,8 @@ class DatasetManager:
         self._tables = tables
         self._types = dataset_types
         self._collections = collections
+        # One statement object, so SQLAlchemy computes its cache key once.
+        self._insert_files = tables.file_record.insert()
 
     # -- rows <-> refs ---------------------------------------------------------------------
 
@@ -225,7 +227,7 @@ class DatasetManager:
             for f in files
         ]
         with self._db.transaction() as conn:
-            conn.execute(self._tables.file_record.insert(), rows)
+            conn.execute(self._insert_files, rows)
 
     # -- lookup ----------------------------------------------------------------------------
 

@@ -18,6 +18,8 @@ from .groups import MEMBERSHIP, claim_exclusive
 from .schema import RegistryTables, column_type, dimension_table_name
 
 CHUNK = 500
+#: Records kept per dimension by the expansion cache; a full cache starts again empty.
+CACHE_LIMIT = 20_000
 #: Inserts of at least this many rows refresh the table's statistics (PostgreSQL).
 ANALYZE_ROWS = 1000
 
@@ -101,6 +103,9 @@ class DimensionRecordManager:
         self._db = db
         self._tables = tables
         self._universe = universe
+        # Records never change or go once inserted, so a positive cache of them stays valid.
+        self._cache: dict[str, dict[tuple, DimensionRecord]] = {}
+        self._by_key: dict[str, sa.Select] = {}
 
     def key_columns(self, element: str) -> list[str]:
         """Columns that identify one record of ``element``."""
@@ -252,11 +257,8 @@ class DimensionRecordManager:
         return rows
 
     def expand(self, data_id: DataCoordinate) -> DataCoordinate:
-        """Fill in implied values and the records of every dimension of a data ID."""
-        with self._db.connect():
-            return self._expand(data_id)
-
-    def _expand(self, data_id: DataCoordinate) -> DataCoordinate:
+        """Fill in implied values and the records of every dimension of a data ID (records
+        seen before come from the cache, without a connection)."""
         records: dict[str, DimensionRecord] = {}
         values = data_id.full()
         pending = list(data_id.group.names)
@@ -271,9 +273,7 @@ class DimensionRecordManager:
                 for imp in dim.implied:
                     values.setdefault(imp, None)  # type: ignore[arg-type]
                 continue
-            lookup = {k: values[k] for k in dim.required}
-            lookup[name] = values[name]
-            record = self.fetch(name, [lookup])[0]
+            record = self._record(name, tuple(values[k] for k in (*dim.required, name)))
             records[name] = record
             for imp in dim.implied:
                 if imp in values and values[imp] != record.values[imp]:
@@ -284,6 +284,40 @@ class DimensionRecordManager:
                 values[imp] = record.values[imp]
         implied = tuple(values[k] for k in data_id.group.implied)
         return data_id.expanded(implied, records)
+
+    def _record(self, element: str, key: tuple) -> DimensionRecord:
+        """One record by key, from the cache when it was seen before; a record read inside a
+        write transaction is not cached, since that transaction may still roll back."""
+        cache = self._cache.setdefault(element, {})
+        record = cache.get(key)
+        if record is None:
+            dim = self._universe[element]
+            names = (*dim.required, element)
+            with self._db.connect() as conn:
+                params = dict(zip(self.key_columns(element), key, strict=True))
+                row = conn.execute(self._one(element), params)
+                found = row.mappings().first()
+            if found is None:
+                raise RecordNotFoundError(
+                    f"no {element} record for "
+                    + ", ".join(f"{k}={v!r}" for k, v in zip(names, key, strict=True))
+                )
+            record = row_to_record(dim, found)
+            if not self._db.in_transaction:
+                if len(cache) >= CACHE_LIMIT:
+                    cache.clear()
+                cache[key] = record
+        return record
+
+    def _one(self, element: str) -> sa.Select:
+        """The prepared select of one record of ``element`` by its key columns."""
+        statement = self._by_key.get(element)
+        if statement is None:
+            table = self._tables.dimensions[element]
+            keys = self.key_columns(element)
+            statement = sa.select(table).where(*(table.c[k] == sa.bindparam(k) for k in keys))
+            self._by_key[element] = statement
+        return statement
 
 
 def _check_same(element: str, key: tuple, old: dict[str, Any], new: dict[str, Any]) -> None:

@@ -29,6 +29,7 @@ from ..core.universe import DimensionUniverse
 from .calibration import CalibrationManager
 from .collections import CollectionManager
 from .database import Database
+from .dataset_put import DatasetPut
 from .dataset_types import DatasetTypeManager
 from .datasets import DatasetManager
 from .dependencies import Dependencies, DependencyFinder
@@ -52,6 +53,7 @@ class Registry:
         self._dataset_types = DatasetTypeManager(db, tables, universe)
         self._collections = CollectionManager(db, tables)
         self._datasets = DatasetManager(db, tables, self._dataset_types, self._collections)
+        self._put = DatasetPut(db, tables, self._dataset_types, self._collections)
         self._calibrations = CalibrationManager(db, tables, self._dataset_types, self._collections)
         self._provenance = ProvenanceManager(db, tables, self._collections)
         self._dependencies = DependencyFinder(tables)
@@ -74,9 +76,10 @@ class Registry:
         registry = cls(db, universe)
         meta = registry._tables.meta
         with db.transaction() as conn:
-            if sa.inspect(conn).has_table("meta"):
+            if db.has_table(conn, "meta"):
                 raise RepositoryError(f"database {url!r} already holds a quanta registry")
-            registry._tables.metadata.create_all(conn)
+            # The database holds no registry, so no table needs checking first.
+            registry._tables.metadata.create_all(conn, checkfirst=False)
             conn.execute(
                 meta.insert(),
                 [
@@ -94,7 +97,7 @@ class Registry:
         registry = cls(db, universe)
         meta = registry._tables.meta
         with db.connect() as conn:
-            if not sa.inspect(conn).has_table("meta"):
+            if not db.has_table(conn, "meta"):
                 raise RepositoryError(f"database {db.url!r} holds no quanta registry")
             version = conn.execute(
                 sa.select(meta.c.value).where(meta.c.key == "schema_version")
@@ -249,6 +252,11 @@ class Registry:
         """Insert refs with their IDs; returns how many were new."""
         return self._datasets.insert(refs)
 
+    def insert_dataset(self, ref: DatasetRef) -> None:
+        """Insert one new dataset, creating its RUN collection if needed; a dataset that
+        exists already is a ``ConflictError`` (the fast path of single puts)."""
+        self._put.insert(ref)
+
     def get_refs(self, ids: Sequence[uuid.UUID]) -> list[DatasetRef]:
         """Refs for dataset IDs, in the same order; an unknown ID raises."""
         return self._datasets.get_refs(ids)
@@ -303,6 +311,17 @@ class Registry:
         return self._searches.find_dataset(
             self._as_type(dataset_type), full_id, collections, timespan
         )
+
+    def find_dataset_file(
+        self,
+        dataset_type: DatasetType,
+        data_id: DataCoordinate,
+        collections: Sequence[str],
+        timespan: Timespan | None = None,
+    ) -> tuple[DatasetRef, StoredFile | None] | None:
+        """``find_dataset`` with the dataset's file record (None if it has none), in one
+        statement for a dataset of one RUN collection: the path of a ``get`` by data ID."""
+        return self._searches.find_with_file(dataset_type, data_id, collections, timespan)
 
     def query_datasets(
         self,

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..core.collections import CollectionRecord, CollectionType
+from ..core.collections import CollectionRecord, CollectionType, is_glob
 from ..core.data_id import DataCoordinate
 from ..core.data_id_table import DataIdTable
 from ..core.dataset_type import DatasetType
@@ -21,6 +21,7 @@ from ..core.errors import CollectionTypeError
 from ..core.memory import paused_gc
 from ..core.records import DimensionRecord
 from ..core.refs import DatasetRef
+from ..core.stored_file import StoredFile
 from ..core.timespan import Timespan
 from ..core.universe import DimensionUniverse
 from .calibration import CalibrationManager
@@ -32,6 +33,7 @@ from .datasets import DatasetManager
 from .dimension_records import DimensionRecordManager, row_to_record
 from .groups import member_position, position_order
 from .query.builder import QueryBuilder
+from .run_lookup import RunLookup
 from .schema import RegistryTables
 
 
@@ -57,6 +59,7 @@ class Searches:
         self._collections = collections
         self._datasets = datasets
         self._calibrations = calibrations
+        self._run_lookup = RunLookup(db, tables)
 
     def dimension_records(
         self,
@@ -102,6 +105,26 @@ class Searches:
             if refs:
                 return refs[0]
         return None
+
+    def find_with_file(
+        self,
+        dt: DatasetType,
+        data_id: DataCoordinate,
+        collections: Sequence[str],
+        timespan: Timespan | None,
+    ) -> tuple[DatasetRef, StoredFile | None] | None:
+        """Like ``find_dataset``, with the dataset's file record; one statement when the
+        collection searched is one RUN that holds the dataset."""
+        if len(collections) == 1 and not is_glob(collections[0]):
+            coordinate = self._subset_for(data_id, dt)
+            if coordinate is None:
+                return None
+            found = self._run_lookup.find(dt, coordinate, collections[0])
+            if found is not None:
+                return found
+        with self._db.connect():
+            ref = self.find_dataset(dt, data_id, collections, timespan)
+            return None if ref is None else (ref, self._datasets.get_files([ref.id]).get(ref.id))
 
     def _subset_for(self, data_id: DataCoordinate, dt: DatasetType) -> DataCoordinate | None:
         """Restrict a (possibly larger) data ID to a dataset type's dimensions, expanding it

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 
 from ..core.universe import DimensionUniverse
@@ -15,8 +17,10 @@ from .provenance import provenance_tables
 from .schema import RegistryTables, meta_table
 
 
+@functools.lru_cache(maxsize=8)
 def build_tables(universe: DimensionUniverse) -> RegistryTables:
-    """The SQLAlchemy table objects for a universe (nothing is sent to the database)."""
+    """The SQLAlchemy table objects for a universe (nothing is sent to the database); built
+    once per universe, since they are only definitions, which registries may share."""
     md = sa.MetaData()
     meta = meta_table(md)
     collection, collection_chain = collection_tables(md)

@@ -8,6 +8,7 @@ from typing import Any
 from quanta.core.errors import ConfigError
 from quanta.core.plugins import PluginLoader
 
+from .base import BytesFormatter as BytesFormatter
 from .base import Formatter as Formatter
 from .base import HduReader as HduReader
 

@@ -35,6 +35,20 @@ class HduReader(Protocol):
         ...
 
 
+@runtime_checkable
+class BytesFormatter(Protocol):
+    """A formatter that also turns objects into a file's bytes and back, so the datastore
+    writes and checksums a file in one pass, and verifies and parses it from one read."""
+
+    def to_bytes(self, obj: object) -> bytes:
+        """The bytes ``write`` would put in the file; ``DatastoreError`` for a wrong type."""
+        ...
+
+    def from_bytes(self, data: bytes, path: Path) -> object:
+        """The object in a file's bytes (``path`` names it in errors)."""
+        ...
+
+
 def wrong_type(storage_class: str, obj: object, expected: str) -> DatastoreError:
     """The error for an object a storage class cannot hold."""
     kind = f"{type(obj).__module__}.{type(obj).__qualname__}"

@@ -31,17 +31,30 @@ class JsonFormatter:
 
     def write(self, obj: object, path: Path) -> None:
         """Write ``obj`` as indented JSON with sorted keys."""
-        text = json.dumps(self._plain(obj, "$"), sort_keys=True, indent=2, ensure_ascii=False)
+        data = self.to_bytes(obj)
         try:
-            path.write_text(text + "\n", encoding="utf-8")
+            path.write_bytes(data)
         except OSError as err:
             raise unwritable(self.storage_class, path, err) from err
 
     def read(self, path: Path) -> object:
         """Read a JSON document."""
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
+            data = path.read_bytes()
+        except OSError as err:
+            raise unreadable(self.storage_class, path, err) from err
+        return self.from_bytes(data, path)
+
+    def to_bytes(self, obj: object) -> bytes:
+        """The UTF-8 bytes of ``obj`` as indented JSON with sorted keys and a final newline."""
+        text = json.dumps(self._plain(obj, "$"), sort_keys=True, indent=2, ensure_ascii=False)
+        return (text + "\n").encode("utf-8")
+
+    def from_bytes(self, data: bytes, path: Path) -> object:
+        """The document in a JSON file's bytes."""
+        try:
+            return json.loads(data.decode("utf-8"))
+        except ValueError as err:
             raise unreadable(self.storage_class, path, err) from err
 
     def _plain(self, obj: Any, where: str) -> Any:

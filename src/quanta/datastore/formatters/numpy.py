@@ -7,6 +7,7 @@ Masked arrays are refused because ``.npy`` would silently drop the mask.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from quanta.core.errors import DatastoreError
@@ -22,6 +23,22 @@ class NumpyFormatter:
 
     def write(self, obj: object, path: Path) -> None:
         """Write ``obj`` with ``numpy.save(allow_pickle=False)``."""
+        data = self.to_bytes(obj)
+        try:
+            path.write_bytes(data)
+        except OSError as err:
+            raise unwritable(self.storage_class, path, err) from err
+
+    def read(self, path: Path) -> object:
+        """Read an array with ``numpy.load(allow_pickle=False)``."""
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise unreadable(self.storage_class, path, err) from err
+        return self.from_bytes(data, path)
+
+    def to_bytes(self, obj: object) -> bytes:
+        """The ``.npy`` bytes of an array (object and masked arrays refused)."""
         import numpy as np
 
         if not isinstance(obj, np.ndarray) or isinstance(obj, np.ma.MaskedArray):
@@ -31,19 +48,19 @@ class NumpyFormatter:
                 f"storage class {self.storage_class!r} cannot hold an array of dtype "
                 f"{obj.dtype}: object arrays need pickle, which quanta never writes"
             )
+        stream = io.BytesIO()
         try:
-            with open(path, "wb") as stream:
-                np.save(stream, obj, allow_pickle=False)
-        except (OSError, ValueError) as err:
-            raise unwritable(self.storage_class, path, err) from err
+            np.save(stream, obj, allow_pickle=False)
+        except ValueError as err:
+            raise DatastoreError(f"cannot write {self.storage_class}: {err}") from err
+        return stream.getvalue()
 
-    def read(self, path: Path) -> object:
-        """Read an array with ``numpy.load(allow_pickle=False)``."""
+    def from_bytes(self, data: bytes, path: Path) -> object:
+        """The array in ``.npy`` bytes, read with ``allow_pickle=False``."""
         import numpy as np
 
         try:
-            with open(path, "rb") as stream:
-                return np.load(stream, allow_pickle=False)
+            return np.load(io.BytesIO(data), allow_pickle=False)
         except (OSError, ValueError, EOFError) as err:
             raise unreadable(self.storage_class, path, err) from err
 
