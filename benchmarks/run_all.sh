@@ -30,6 +30,8 @@ for n in 100 500 2000; do
     run bench_w1.py --n "$n"
 done
 run bench_w1.py --n 500 --db postgresql
+# W1 as a user's script: N x 4 single puts and 200 gets by data ID, create and import.
+run bench_w1.py --n 500 --single --no-pipeline
 # W1 qgraph at N = 2000, W2 at 1/100 and 1/10 of its size (about a minute); the full
 # sizes (1M and 2M quanta, several minutes) need --full: see README.md.
 run bench_graph.py
@@ -48,6 +50,11 @@ run bench_pairs_graph.py
 run bench_isr.py
 # The PTC core on one full detector's flat pair, pinned to one core (a few seconds).
 run bench_ptc.py
+# The full covariance fit of 16 amplifiers x 30 pairs on one core.
+run bench_ptc_cov.py
+# quanta convert of a legacy repository of 10,000 raws and 1,000 calibrations (writing it
+# takes a few minutes; converting it about half a minute with 2 processes).
+run bench_convert.py --n 10000 --calibs 1000 --jobs 2
 # quanta compare of two runs of 20 full images against reading them (writes ~8.6 GB).
 run bench_compare.py
 echo "run_all: total $SECONDS s" >&2
