@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint install postgres clean
+.PHONY: demo test bench lint docs install postgres clean
 
 install: $(STAMP)
 
@@ -22,11 +22,15 @@ demo: $(STAMP)
 	rm -rf quanta-demo
 	PATH="$(CURDIR)/$(BIN):$$PATH" quanta demo quanta-demo
 
-test: $(STAMP) postgres lint
+test: $(STAMP) postgres lint docs
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest --cov=quanta --cov-report=term $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash benchmarks/run_all.sh
+
+# The documentation site (docs/): HTML in docs/_build/html; every warning is an error.
+docs: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -34,4 +38,4 @@ lint: $(STAMP)
 	$(BIN)/mypy src/quanta
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .coverage quanta-demo
+	rm -rf $(VENV) build .pytest_cache .coverage quanta-demo docs/_build
