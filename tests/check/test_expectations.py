@@ -226,9 +226,8 @@ def test_allowed_failures_match_by_task_then_data_id() -> None:
     assert not glob.matches("isr", _data_id(instrument="Cam", detector=1, exposure=7))
 
 
-def test_the_readme_example_is_a_valid_file(write_yaml: WriteYaml) -> None:
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    section = readme.split("## Checking a run: quanta check")[1].split("\n## ")[0]
+def test_the_documented_example_is_a_valid_file(write_yaml: WriteYaml) -> None:
+    section = (Path(__file__).parents[2] / "docs" / "howto" / "check.md").read_text()
     example = section.split("```yaml\n")[1].split("```")[0]
     loaded = load_expectations(write_yaml(example)).expectations
     assert list(loaded.datasets) == ["bias", "postISRCCD", "ptcPlot", "ptcGroupPair", "ptc"]

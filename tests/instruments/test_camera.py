@@ -180,9 +180,9 @@ def test_register_instrument_with_a_camera_file_on_the_command_line(tmp_path: Pa
     assert result.stderr == (f"error: {bad}:4: filters.0.color: Extra inputs are not permitted\n")
 
 
-def test_the_readme_camera_file_example_loads(tmp_path: Path) -> None:
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    section = readme[readme.index("### Camera files") :]
+def test_the_documented_camera_file_example_loads(tmp_path: Path) -> None:
+    page = (Path(__file__).parents[2] / "docs" / "howto" / "camera.md").read_text()
+    section = page[page.index("## Camera files") :]
     example = section[section.index("```yaml\n") + 8 : section.index("```\n", 10)]
     camera = load_camera(_write(tmp_path, example))
     assert camera.name == "MyCam" and [d.full_name for d in camera.detectors] == ["S1", "S2"]
