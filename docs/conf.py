@@ -24,6 +24,8 @@ myst_heading_anchors = 3
 myst_enable_extensions = ["colon_fence"]
 # Fenced blocks in languages Pygments does not know (plain layouts) stay plain text.
 highlight_language = "none"
+# Keep "--option" and quotes as typed: the pages are full of commands.
+smartquotes = False
 
 html_theme = "alabaster"
 html_title = "quanta"
@@ -44,9 +46,11 @@ _RST_SPECIAL = re.compile(r"[*|]|(?<=\w)_(?=\W|$)")
 
 
 def _escape_help(app: object, ctx: object, lines: list[str]) -> None:
-    """Show the commands' help text as written: click's help is plain text, not
-    reStructuredText, so ``*`` (globs), ``|`` (alternatives) and a word's trailing ``_`` (``start_*``)
-    are escaped."""
+    """Show the commands' help text as written.
+
+    click's help is plain text, not reStructuredText: ``*`` (globs), ``|``
+    (alternatives) and a word's trailing ``_`` (``start_*``) are escaped.
+    """
     for i, line in enumerate(lines):
         if line.lstrip().startswith((".. ", ":")) or "``" in line:
             continue
@@ -57,5 +61,3 @@ def setup(app: object) -> None:
     for event in ("description", "options", "arguments", "epilog"):
         app.connect(f"sphinx-click-process-{event}", _escape_help)  # type: ignore[attr-defined]
 
-# Keep "--option" and quotes as typed: the pages are full of commands.
-smartquotes = False
