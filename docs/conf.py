@@ -60,4 +60,3 @@ def _escape_help(app: object, ctx: object, lines: list[str]) -> None:
 def setup(app: object) -> None:
     for event in ("description", "options", "arguments", "epilog"):
         app.connect(f"sphinx-click-process-{event}", _escape_help)  # type: ignore[attr-defined]
-
