@@ -122,3 +122,14 @@ def test_the_examples_of_a_page_run(
             exec(compile(example.code, label, "exec"), namespace)
         else:
             _run_shell(example.code, tmp_path, label)
+
+
+def test_the_where_examples_parse() -> None:
+    from quanta.registry.query.parser import parse_where
+
+    page = (ROOT / "docs" / "where.md").read_text()
+    block = page.split("```\n")[1]
+    expressions = [line for line in block.splitlines() if line.strip()]
+    assert len(expressions) >= 5
+    for expression in expressions:
+        assert parse_where(expression) is not None, expression
