@@ -15,6 +15,7 @@ import pytest
 
 from quanta.butler import Butler
 from quanta.core import Timespan
+from quanta.cp.algorithms.bf_kernel import solve_kernel
 from quanta.cp.bf_kernel import BfKernelSolveConfig, solve_bf_kernel
 from quanta.demo import CALIB, RAW, certify_masters
 from quanta.exec import ExecutionSettings
@@ -29,6 +30,8 @@ FLATS = "exposure.observation_type = 'flat'"
 FOREVER = Timespan(None, None)
 COVARIANCE = [("ptcSolve", "model", "full-covariance"), ("ptcSolve", "cov_max_lag", "2")]
 ELECTRONS = [("isr", "apply_gain", "true")]
+#: A CALIBRATION collection holding the certified PTC.
+CERTIFIED = "SimCam/calib/ptc"
 
 
 @dataclass
@@ -77,6 +80,8 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Repo:
     runs = {"ptc": run(butler, "ptc_pairs", "u/test/ptc", [RAW, CALIB], FLATS, COVARIANCE)}
     runs["bfk"] = run(butler, "cp_bfk", "u/test/bfk", [runs["ptc"]], "instrument = 'SimCam'", [])
     butler.certify(CALIB, butler.query_datasets("bfKernel", [runs["bfk"]]), FOREVER)
+    butler.certify(CERTIFIED, butler.query_datasets("ptc", [runs["ptc"]]), FOREVER)
+    runs["certified"] = run(butler, "cp_bfk", "u/test/bfk2", [CERTIFIED], "detector = 0", [])
     runs["plain"] = run(butler, "ptc_pairs", "u/test/plain", [RAW, CALIB], FLATS, ELECTRONS)
     corrected = [*ELECTRONS, ("isr", "do_brighter_fatter", "true")]
     runs["corrected"] = run(butler, "ptc_pairs", "u/test/bf", [RAW, CALIB], FLATS, corrected)
@@ -92,6 +97,19 @@ def test_the_kernel_comes_from_the_ptcs_a_ij(repo: Repo) -> None:
     assert kernel == solve_bf_kernel(ptc, BfKernelSolveConfig())
     assert len(kernel["kernel"]) == 9 and kernel["half_size"] == 4
     assert kernel["a"][0][0] < 0 < kernel["kernel"][4][4]
+    assert repo.get("bfKernel", "certified") == kernel
+
+
+def test_per_amp_kernels_solve_each_amplifiers_own_a_ij(repo: Repo) -> None:
+    ptc = repo.get("ptc", "ptc")
+    kernel = solve_bf_kernel(ptc, BfKernelSolveConfig(per_amp=True, max_lag=1, pad=0))
+    assert kernel["half_size"] == 1 and set(kernel["amplifiers"]) == set(ptc["amps"])
+    for amp, own in kernel["amplifiers"].items():
+        a = np.array(ptc["amps"][amp]["covariance_fit"]["a"])[:2, :2]
+        np.testing.assert_array_equal(own["a"], a)
+        np.testing.assert_allclose(own["kernel"], solve_kernel(a, 1), rtol=1e-12)
+    with pytest.raises(ValueError, match="max_lag 3 is beyond the PTC's fitted lags"):
+        solve_bf_kernel(ptc, BfKernelSolveConfig(max_lag=3))
 
 
 def test_isr_with_the_kernel_removes_the_variance_excess(repo: Repo) -> None:
