@@ -20,10 +20,9 @@ this matters for), the brighter-fatter effect can be removed with a certified
 change are recorded as ``BFITER`` and ``BFCHANGE``.
 
 Which calibrations ISR applies is configuration (``do_bias``, ``do_dark``, ``do_flat``,
-``do_crosstalk``, ``do_linearity``, ``do_gains``, ``do_defects``,
-``do_brighter_fatter``); a switched-off
-calibration is not a connection at all (``IsrConnections.omitted``), so building a graph
-never looks it up.
+``do_crosstalk``, ``do_linearity``, ``do_gains``, ``do_defects``, ``do_brighter_fatter``);
+a switched-off calibration is not a connection at all (``IsrConnections.omitted``), so
+building a graph never looks it up.
 """
 
 from __future__ import annotations
@@ -259,11 +258,8 @@ class IsrTask(PipelineTask):
         saturation and placement amplifier by amplifier, then the brighter-fatter
         correction and the defects."""
         given = {"crosstalk": crosstalk, "linearity": linearity, "gains": gains}
-        for name, value in {
-            **given,
-            "defects": defects,
-            "brighter_fatter": brighter_fatter,
-        }.items():
+        needed = {**given, "defects": defects, "brighter_fatter": brighter_fatter}
+        for name, value in needed.items():
             if getattr(self.config, f"do_{name}") and value is None:
                 raise ValueError(f"do_{name} is set but no {name} was given")
         shape = raw.detector_shape
