@@ -5,6 +5,7 @@ it to the same flats (``ptc_pairs`` with ``-c isr:do_brighter_fatter=true``)."""
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, replace
 from typing import Any
@@ -98,6 +99,23 @@ def test_the_kernel_comes_from_the_ptcs_a_ij(repo: Repo) -> None:
     assert len(kernel["kernel"]) == 9 and kernel["half_size"] == 4
     assert kernel["a"][0][0] < 0 < kernel["kernel"][4][4]
     assert repo.get("bfKernel", "certified") == kernel
+    fits = [ptc["amps"][amp]["covariance_fit"] for amp in kernel["amps"]]
+    a, err = (np.array([f[key] for f in fits]) for key in ("a", "a_err"))
+    expected = np.average(a, axis=0, weights=err**-2.0)
+    np.testing.assert_allclose(kernel["a"], expected, rtol=1e-12)
+    np.testing.assert_allclose(kernel["a_err"], np.sum(err**-2.0, axis=0) ** -0.5, rtol=1e-12)
+
+
+def test_an_amplifier_without_a_good_covariance_fit_is_left_out(repo: Repo) -> None:
+    ptc = copy.deepcopy(repo.get("ptc", "ptc"))
+    ptc["amps"]["C01"]["covariance_fit"]["quality"] = "reduced chi-square 9 exceeds 3"
+    del ptc["amps"]["C10"]["covariance_fit"]
+    kernel = solve_bf_kernel(ptc, BfKernelSolveConfig())
+    assert kernel["amps"] == ["C00", "C11"]
+    assert kernel["left_out"] == {
+        "C01": "covariance fit not good: reduced chi-square 9 exceeds 3",
+        "C10": "no covariance_fit (fit the PTC with model: full-covariance)",
+    }
 
 
 def test_per_amp_kernels_solve_each_amplifiers_own_a_ij(repo: Repo) -> None:
