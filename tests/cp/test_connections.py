@@ -34,7 +34,7 @@ def test_by_default_nothing_is_omitted(universe: DimensionUniverse) -> None:
     assert PipelineTaskConnections.omitted(PipelineTaskConfig()) == ()
     everything = resolve_connections("isr", IsrConnections, {}, universe)
     curated = {"crosstalk", "linearity", "gains", "defects"}
-    assert set(everything.prerequisites) == {"bias", "dark", "flat", *curated}
+    assert set(everything.prerequisites) == {"bias", "dark", "flat", *curated, "brighter_fatter"}
 
 
 @pytest.mark.parametrize(

@@ -12,12 +12,17 @@ reverse) through each amplifier's gain.
 Before the overscan-corrected amplifiers are placed, the camera's curated signatures can
 be removed: crosstalk between amplifiers, non-linearity (both in ADU, in readout
 orientation), and curated gains and read noise in place of the raw's header values;
-curated defects are masked BAD in the assembled image.
+curated defects are masked BAD in the assembled image. Last in the first pass, in
+electrons (after the gain, before bias, dark and flat, which the charge exchange
+precedes; the residual bias after the overscan is a few electrons beside the thousands
+this matters for), the brighter-fatter effect can be removed with a certified
+``bfKernel`` (``cp.algorithms.bf_kernel``); the iterations made and the last largest
+change are recorded as ``BFITER`` and ``BFCHANGE``.
 
 Which calibrations ISR applies is configuration (``do_bias``, ``do_dark``, ``do_flat``,
-``do_crosstalk``, ``do_linearity``, ``do_gains``, ``do_defects``); a switched-off
-calibration is not a connection at all (``IsrConnections.omitted``), so building a graph
-never looks it up.
+``do_crosstalk``, ``do_linearity``, ``do_gains``, ``do_defects``, ``do_brighter_fatter``);
+a switched-off calibration is not a connection at all (``IsrConnections.omitted``), so
+building a graph never looks it up.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from .algorithms import (
     MaskBit,
     OverscanOptions,
     apply_gain,
+    correct_brighter_fatter,
     correct_crosstalk,
     correct_overscan,
     defect_mask,
@@ -65,8 +71,9 @@ from .rows import planes, row_sources
 EXPOSURE = ("instrument", "detector", "exposure")
 DETECTOR = ("instrument", "detector")
 CALIBRATIONS = ("bias", "dark", "flat")
-#: The curated signatures of a camera, in the order ISR removes them.
-SIGNATURES = ("crosstalk", "linearity", "gains", "defects")
+#: The signatures of a camera ISR removes in its first pass, in order: curated ones, then
+#: the brighter-fatter kernel.
+SIGNATURES = ("crosstalk", "linearity", "gains", "defects", "brighter_fatter")
 
 
 class IsrConnections(PipelineTaskConnections, dimensions=EXPOSURE):
@@ -116,6 +123,13 @@ class IsrConnections(PipelineTaskConnections, dimensions=EXPOSURE):
         doc="Curated defects: boxes x0, y0, width, height in detector pixels.",
         is_calibration=True,
     )
+    brighter_fatter = PrerequisiteInput(
+        "bfKernel",
+        "StructuredData",
+        DETECTOR,
+        doc="Brighter-fatter kernel: {kernel: [[...]]} in 1/e-, centred (bfKernelSolve).",
+        is_calibration=True,
+    )
     post_isr = Output("postISRCCD", "Image", EXPOSURE, doc="The corrected detector image.")
 
     @classmethod
@@ -144,6 +158,15 @@ class IsrConfig(PipelineTaskConfig):
         False, description="Use the curated gains and read noise, not the raw's header values."
     )
     do_defects: bool = Field(False, description="Mask the curated defects BAD.")
+    do_brighter_fatter: bool = Field(
+        False, description="Remove the brighter-fatter effect with bfKernel (needs apply_gain)."
+    )
+    bf_max_iter: int = Field(
+        10, ge=1, description="Most iterations of the brighter-fatter correction."
+    )
+    bf_threshold: float = Field(
+        1e-3, gt=0, description="The correction has converged when no pixel changes by this (e-)."
+    )
     apply_gain: bool = Field(True, description="Output electrons (else ADU).")
     saturation: float | None = Field(
         None, description="Raw ADU that saturates (null: each amplifier's SATURATE)."
@@ -229,11 +252,14 @@ class IsrTask(PipelineTask):
         linearity: Mapping[str, Any] | None = None,
         gains: Mapping[str, Any] | None = None,
         defects: Any = None,
+        brighter_fatter: Mapping[str, Any] | None = None,
     ) -> Assembled:
         """First pass: overscan of every amplifier, then crosstalk, linearity, gain,
-        saturation and placement amplifier by amplifier, then the defects."""
+        saturation and placement amplifier by amplifier, then the brighter-fatter
+        correction and the defects."""
         given = {"crosstalk": crosstalk, "linearity": linearity, "gains": gains}
-        for name, value in {**given, "defects": defects}.items():
+        needed = {**given, "defects": defects, "brighter_fatter": brighter_fatter}
+        for name, value in needed.items():
             if getattr(self.config, f"do_{name}") and value is None:
                 raise ValueError(f"do_{name} is set but no {name} was given")
         shape = raw.detector_shape
@@ -278,6 +304,8 @@ class IsrTask(PipelineTask):
                 header[hdr.amp_key(hdr.OSNOISE_E, name)] = fit.noise * gain
                 header[hdr.amp_key(hdr.GAIN, name)] = gain
             amps.append(AmpCalibration(name, geometry.detector, gain, read_noise))
+        if brighter_fatter is not None and self.config.do_brighter_fatter:
+            image = self._brighter_fatter(image, brighter_fatter, header)
         if defects is not None and self.config.do_defects:
             boxes = [(d["x0"], d["y0"], d["width"], d["height"]) for d in defects.to_pylist()]
             mask[defect_mask(shape, boxes)] |= MaskBit.BAD
@@ -305,6 +333,28 @@ class IsrTask(PipelineTask):
             mask[edge] |= MaskBit.EDGE
         header = {**assembled.header, "BUNIT": self._unit, **mask_header()}
         return Image(image, mask, variance, header)
+
+    def _brighter_fatter(
+        self, image: np.ndarray, kernel: Mapping[str, Any], header: dict[str, Any]
+    ) -> np.ndarray:
+        """The image (electrons) without the charge the kernel says was moved."""
+        if not self.config.apply_gain:
+            raise ValueError("do_brighter_fatter corrects electrons; set apply_gain true")
+        corrected = correct_brighter_fatter(
+            image,
+            np.asarray(kernel["kernel"], dtype=np.float64),
+            self.config.bf_max_iter,
+            self.config.bf_threshold,
+        )
+        if corrected.change >= self.config.bf_threshold:
+            self.log.warning(
+                "brighter-fatter correction not converged after %d iterations: %.3g e-",
+                corrected.iterations,
+                corrected.change,
+            )
+        header["BFITER"] = corrected.iterations
+        header["BFCHANGE"] = corrected.change
+        return corrected.image.astype(np.float32)
 
     @property
     def _unit(self) -> str:

@@ -4,6 +4,8 @@ from .assembly import assemble as assemble
 from .assembly import orient as orient
 from .assembly import place as place
 from .assembly import trim as trim
+from .bf_kernel import BfCorrected as BfCorrected
+from .bf_kernel import correct_brighter_fatter as correct_brighter_fatter
 from .combine import ClipOptions as ClipOptions
 from .combine import Combined as Combined
 from .combine import clipped_combine as clipped_combine
