@@ -143,8 +143,11 @@ def execute(
         prepare_run(butler, graph, pipeline)
         save_run_graph(butler, graph)
         recorder = Recorder(butler, run, settings.batch_size, settings.flush_seconds)
-        walk = _Walk(butler, graph, executor, settings, factory, recorder, present, lease)
-        walk.run(clusters)
+        try:
+            walk = _Walk(butler, graph, executor, settings, factory, recorder, present, lease)
+            walk.run(clusters)
+        finally:
+            recorder.close()
     finally:
         lease.release()
     return ExecutionReport(run, graph.header.output, walk.counts, walk.failures)
