@@ -189,27 +189,31 @@ class _Worker:
 class ProcessPoolExecutor:
     """``processes`` worker processes, each running one quantum at a time.
 
-    Quanta go to workers in batches sized to their measured duration (``BatchSizer``):
-    many small quanta per message, one long quantum at a time. The quanta of one job are
-    queued one by one, so they may run on different workers. Twice as many quanta as the
-    workers' batches hold are accepted, so a worker that finishes a quantum starts its
-    next one without waiting for the driver. Workers are children of the driver and stop
-    when it dies, after the quantum they are running.
+    Quanta go to workers in batches sized to their measured duration (``BatchSizer``;
+    ``batch`` fixes the size): many small quanta per message, one long quantum at a time.
+    The quanta of one job are queued one by one, so they may run on different workers.
+    Twice as many quanta as the workers' batches hold are accepted, so a worker that
+    finishes a quantum starts its next one without waiting for the driver. Workers are
+    children of the driver and stop when it dies, after the quantum they are running.
     """
 
     Settings = PoolSettings
     can_interrupt = True
     grace_seconds = 0.0
 
-    def __init__(self, processes: int, *, start_method: str = "spawn") -> None:
+    def __init__(
+        self, processes: int, *, start_method: str = "spawn", batch: int | None = None
+    ) -> None:
         if processes < 1:
             raise ConfigError(f"a process pool needs at least one process, not {processes}")
         if start_method not in ("spawn", "forkserver"):
             raise ConfigError(f"start method {start_method!r}: use 'spawn' or 'forkserver'")
+        if batch is not None and batch < 1:
+            raise ConfigError(f"a batch holds at least one quantum, not {batch}")
         self._context = multiprocessing.get_context(start_method)
         self._workers = [_Worker(self._context) for _ in range(processes)]
         self._queue: deque[QuantumJob] = deque()
-        self._sizer = BatchSizer()
+        self._sizer = BatchSizer(batch)
 
     @property
     def max_in_flight(self) -> int:

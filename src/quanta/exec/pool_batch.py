@@ -21,14 +21,18 @@ _WEIGHT = 0.2
 
 
 class BatchSizer:
-    """A running mean of quantum durations, and the batch size it gives."""
+    """A running mean of quantum durations, and the batch size it gives (always
+    ``fixed``, when given)."""
 
-    def __init__(self) -> None:
+    def __init__(self, fixed: int | None = None) -> None:
         self.mean: float | None = None
-        self.size = 1
+        self.fixed = fixed
+        self.size = fixed or 1
 
     def observe(self, results: Iterable[QuantumResult]) -> None:
         """Update the mean with the durations of ``results`` and the size with it."""
+        if self.fixed:
+            return
         for result in results:
             seconds = max(0.0, (result.end_ns - result.start_ns) / 1e9)
             if self.mean is None:
