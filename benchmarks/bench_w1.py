@@ -8,15 +8,20 @@ is N x 4 calls of ``Butler.put`` and ``get_single`` 200 calls of ``Butler.get`` 
 ID; both report the SQL statements each call sent (``statements_per_op``). The import
 stage runs in fresh interpreters. ``qgraph`` builds the graph of the shipped ``w1``
 pipeline (N x 4 + 4 quanta); ``execute_j1`` and ``execute_j2`` run a graph each with one
-and two processes, report quanta per second and check the four summaries.
+and two processes, report quanta per second and check the four summaries, and
+``execute_speedup`` compares them (``-j 2`` must never be slower; with N = 2000 and
+``--work-ms 5``, where each calexp quantum of ``w1_busy`` computes for 5 ms, at least
+1.6 times faster), with the load average of the machine when it was measured.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import shutil
+import statistics
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,7 +81,13 @@ def counted_statements() -> Iterator[list[int]]:
 
 
 def run_once(
-    n: int, url: str | None, workdir: Path, batch: int, single: bool, pipeline: bool
+    n: int,
+    url: str | None,
+    workdir: Path,
+    batch: int,
+    single: bool,
+    pipeline: bool,
+    work_ms: float = 0.0,
 ) -> dict[str, dict[str, Any]]:
     """One pass over the W1 stages in a new repository; seconds (and counts) per stage."""
     from quanta.butler import Butler
@@ -134,7 +145,7 @@ def run_once(
             raise AssertionError(f"get({ref}) returned the wrong array")
 
     if pipeline:
-        out.update(run_pipeline(butler, n))
+        out.update(run_pipeline(butler, n, work_ms))
     butler.close()
     return out
 
@@ -176,13 +187,21 @@ def profile_single(url: str | None, workdir: Path, n: int, directory: Path) -> d
     return result
 
 
-def run_pipeline(butler: Any, n: int) -> dict[str, dict[str, Any]]:
+def w1_pipeline(work_ms: float) -> Any:
+    """The W1 pipeline; with ``work_ms``, ``w1_busy`` computing that long per calexp."""
+    from quanta.pipe import Pipeline
+
+    if not work_ms:
+        return Pipeline.load("w1")
+    return Pipeline.load("w1_busy").with_overrides([("calexp", "work_ms", work_ms)])
+
+
+def run_pipeline(butler: Any, n: int, work_ms: float = 0.0) -> dict[str, dict[str, Any]]:
     """Build the W1 graph, then execute one graph inline and one with two processes."""
     from quanta.exec import ExecutionSettings, InlineExecutor, ProcessPoolExecutor, execute
     from quanta.graph.builder import build_graph
-    from quanta.pipe import Pipeline
 
-    pipeline = Pipeline.load("w1").resolve(butler.universe)
+    pipeline = w1_pipeline(work_ms).resolve(butler.universe)
     out: dict[str, dict[str, Any]] = {}
     graphs = {}
     for jobs in (1, 2):
@@ -209,6 +228,31 @@ def run_pipeline(butler: Any, n: int) -> dict[str, dict[str, Any]]:
     return out
 
 
+def speedup_record(
+    passes: list[dict[str, dict[str, Any]]], work_ms: float, **fixed: Any
+) -> dict[str, Any]:
+    """``execute_j1`` over ``execute_j2`` seconds (medians) against the target: never
+    slower, and 1.6 times faster with N (``fixed["n"]``) >= 2000 and at least 5 ms of
+    work per quantum."""
+    j1 = statistics.median(p["execute_j1"]["seconds"] for p in passes)
+    j2 = statistics.median(p["execute_j2"]["seconds"] for p in passes)
+    target = 1.6 if fixed["n"] >= 2000 and work_ms >= 5 else 1.0
+    speedup = j1 / j2
+    return {
+        "bench": "w1",
+        "stage": "execute_speedup",
+        **fixed,
+        "work_ms": work_ms,
+        "execute_j1": round(j1, 6),
+        "execute_j2": round(j2, 6),
+        "speedup": round(speedup, 3),
+        "target": {"metric": "speedup", "op": ">=", "value": target},
+        "meets_target": speedup >= target,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "cpus": os.cpu_count(),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100, help="number of exposures (x 4 raws)")
@@ -229,6 +273,13 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         metavar="DIR",
         help="with --single: also cProfile puts and gets into DIR (calls per operation)",
+    )
+    parser.add_argument(
+        "--work-ms",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="run w1_busy: each calexp quantum computes for MS milliseconds (execute stages)",
     )
     parser.add_argument("--tmpdir", default=None, help="where to make the temporary repositories")
     args = parser.parse_args(argv)
@@ -257,7 +308,13 @@ def main(argv: list[str] | None = None) -> int:
                 with databases.fresh("w1") as url:
                     passes.append(
                         run_once(
-                            args.n, url, workdir, args.batch, args.single, not args.no_pipeline
+                            args.n,
+                            url,
+                            workdir,
+                            args.batch,
+                            args.single,
+                            not args.no_pipeline,
+                            args.work_ms,
                         )
                     )
                 if args.single and args.profile is not None and rep == 0:
@@ -278,11 +335,15 @@ def main(argv: list[str] | None = None) -> int:
             extra = {"batch": args.batch, "run": RUN}
         elif stage == "put_single":
             extra = {"run": RUN}
+        elif stage.startswith("execute_"):
+            extra = {"work_ms": args.work_ms}
         emit(
             summarize(
                 "w1", stage, runs, count=count, target=TARGET_OF.get(stage), **extra, **common
             )
         )
+    if not args.no_pipeline:
+        emit(speedup_record(passes, args.work_ms, **common))
     if profile is not None:
         emit(
             {"bench": "w1", "stage": "profile", "directory": str(args.profile), **profile, **common}

@@ -3,7 +3,8 @@
 The driver walks the graph with in-degree counters (no recursion), hands ready quanta to
 the executor in jobs (one quantum each, or the quanta of one cluster, ``clustering.py``),
 keeps at most ``executor.max_in_flight`` jobs unfinished, and records
-each finished quantum's outputs and provenance in batches (``recording.py``). A failed
+each finished quantum's outputs and provenance in batches, on a background thread that
+is the only user of the registry while quanta run (``recording.py``). A failed
 quantum (after its retries) blocks exactly its descendants; everything else runs, unless
 ``fail_fast`` stops submitting after the first failure. With ``resume`` (or
 ``extend_run``) the graph's run may already hold outputs: quanta whose outputs (or
@@ -143,8 +144,11 @@ def execute(
         prepare_run(butler, graph, pipeline)
         save_run_graph(butler, graph)
         recorder = Recorder(butler, run, settings.batch_size, settings.flush_seconds)
-        walk = _Walk(butler, graph, executor, settings, factory, recorder, present, lease)
-        walk.run(clusters)
+        try:
+            walk = _Walk(butler, graph, executor, settings, factory, recorder, present, lease)
+            walk.run(clusters)
+        finally:
+            recorder.close()
     finally:
         lease.release()
     return ExecutionReport(run, graph.header.output, walk.counts, walk.failures)

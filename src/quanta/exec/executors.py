@@ -2,9 +2,10 @@
 
 ``InlineExecutor`` runs each job in the calling process as it is submitted; it is the
 reference the others are compared with. ``ProcessPoolExecutor`` keeps its own worker
-processes (started with ``spawn`` or ``forkserver``, never ``fork``), one job each at a
-time, so that a job over its time limit can be killed and its worker replaced, and a
-worker that dies turns into a failed result instead of a hung run. The Parsl executor
+processes (started with ``spawn`` or ``forkserver``, never ``fork``), each running one
+quantum at a time with the next few already in its pipe (``pool_batch.py``), so that a
+quantum over its time limit can be killed and its worker replaced, and a worker that dies
+turns into a failed result instead of a hung run. The Parsl executor
 (``parsl_executor.py``) implements the same members for clusters. Each is a plugin of the
 ``quanta.executors`` entry point group (``ExecutorPlugin``) with a settings model;
 ``executor_choice.py`` chooses one.
@@ -14,8 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import queue
 import signal
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -27,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.errors import ConfigError
 from .job import QuantumJob, QuantumResult
+from .pool_batch import BatchSizer
 from .runner import run_job
 
 
@@ -112,20 +116,34 @@ class InlineExecutor:
 
 
 def _worker_main(conn: Connection, path: list[str]) -> None:
-    """Loop of a pool worker: say it is ready, then receive a job, run it, send the
-    result; stop on None."""
+    """Loop of a pool worker: say it is ready, then run the quanta of each batch it
+    receives in order, sending each result as soon as it is done; stop on None. A thread
+    reads batches as they come, so the driver never waits on a busy worker's pipe."""
     sys.path[:] = path
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides when workers stop
+    inbox: queue.SimpleQueue[list[QuantumJob] | None] = queue.SimpleQueue()
+    threading.Thread(target=_read_batches, args=(conn, inbox), daemon=True).start()
     conn.send("ready")
+    while (batch := inbox.get()) is not None:
+        for job in batch:
+            conn.send(run_job(job))
+
+
+def _read_batches(conn: Connection, inbox: queue.SimpleQueue[list[QuantumJob] | None]) -> None:
+    """Move batches from the driver's pipe to ``inbox`` until None (or a closed pipe)."""
     while True:
-        job = conn.recv()
-        if job is None:
+        try:
+            batch = conn.recv()
+        except (EOFError, OSError):
+            batch = None
+        inbox.put(batch)
+        if batch is None:
             return
-        conn.send(run_job(job))
 
 
 class _Worker:
-    """One worker process, its end of the pipe, and the job it is running."""
+    """One worker process, its end of the pipe, and the quanta sent to it not reported yet
+    (the first is running, since ``started``)."""
 
     def __init__(self, context: Any) -> None:
         self.conn, child = context.Pipe()
@@ -135,19 +153,30 @@ class _Worker:
         self.process.start()
         child.close()
         self.ready = False
-        self.job: QuantumJob | None = None
+        self.jobs: deque[QuantumJob] = deque()
         self.started = 0.0
         self.started_ns = 0
 
-    def run(self, job: QuantumJob) -> None:
-        self.job = job
+    def send(self, batch: list[QuantumJob]) -> None:
+        """Queue ``batch`` behind the quanta the worker has; an idle worker starts now."""
+        if not self.jobs:
+            self._start_clock()
+        self.jobs.extend(batch)
+        with contextlib.suppress(OSError):  # a dead worker shows up in the next wait()
+            self.conn.send(batch)
+
+    def reported(self) -> None:
+        """The running quantum reported its result: the next one (if any) starts now."""
+        self.jobs.popleft()
+        self._start_clock()
+
+    def _start_clock(self) -> None:
         self.started = time.monotonic()
         self.started_ns = time.time_ns()
-        with contextlib.suppress(OSError):  # a dead worker shows up in the next wait()
-            self.conn.send(job)
 
     def overdue(self, now: float) -> bool:
-        return bool(self.job and self.job.timeout and now - self.started >= self.job.timeout)
+        timeout = self.jobs[0].timeout if self.jobs else None
+        return bool(timeout and now - self.started >= timeout)
 
     def stop(self) -> None:
         """Kill the process (it may be running user code) and close the pipe."""
@@ -158,27 +187,38 @@ class _Worker:
 
 
 class ProcessPoolExecutor:
-    """``processes`` worker processes, each running one job at a time.
+    """``processes`` worker processes, each running one quantum at a time.
 
-    Up to twice as many jobs as workers are accepted, so a worker that finishes gets its
-    next quantum without waiting for the driver. The quanta of one job are queued one by
-    one: on one machine, grouping them would only cost parallelism. Workers are children
-    of the driver and stop when it dies, after the quantum they are running.
+    Quanta go to workers in batches sized to their measured duration (``BatchSizer``;
+    ``batch`` fixes the size): many small quanta per message, one long quantum at a time.
+    The quanta of one job are queued one by one, so they may run on different workers.
+    Twice as many quanta as the workers' batches hold are accepted, so a worker that
+    finishes a quantum starts its next one without waiting for the driver. Workers are
+    children of the driver and stop when it dies, after the quantum they are running.
     """
 
     Settings = PoolSettings
     can_interrupt = True
     grace_seconds = 0.0
 
-    def __init__(self, processes: int, *, start_method: str = "spawn") -> None:
+    def __init__(
+        self, processes: int, *, start_method: str = "spawn", batch: int | None = None
+    ) -> None:
         if processes < 1:
             raise ConfigError(f"a process pool needs at least one process, not {processes}")
         if start_method not in ("spawn", "forkserver"):
             raise ConfigError(f"start method {start_method!r}: use 'spawn' or 'forkserver'")
+        if batch is not None and batch < 1:
+            raise ConfigError(f"a batch holds at least one quantum, not {batch}")
         self._context = multiprocessing.get_context(start_method)
-        self.max_in_flight = 2 * processes
         self._workers = [_Worker(self._context) for _ in range(processes)]
         self._queue: deque[QuantumJob] = deque()
+        self._sizer = BatchSizer(batch)
+
+    @property
+    def max_in_flight(self) -> int:
+        """Two batches per worker: the one it runs and the next."""
+        return 2 * len(self._workers) * self._sizer.size
 
     @classmethod
     def from_settings(cls, settings: PoolSettings, root: Path) -> ProcessPoolExecutor:
@@ -194,40 +234,39 @@ class ProcessPoolExecutor:
         """Results of finished jobs; kills jobs over their time limit and replaces dead
         workers, reporting those jobs as failed. A job's time counts from when a started
         worker receives it."""
-        watched = [w for w in self._workers if w.job is not None or not w.ready]
+        watched = [w for w in self._workers if w.jobs or not w.ready]
         if not watched:
             return []
         limit = timeout
         now = time.monotonic()
         for worker in watched:
-            if worker.job is not None and worker.job.timeout:
-                left = max(0.0, worker.started + worker.job.timeout - now)
+            running = worker.jobs[0].timeout if worker.jobs else None
+            if running:
+                left = max(0.0, worker.started + running - now)
                 limit = left if limit is None else min(limit, left)
         events = wait([w.conn for w in watched] + [w.process.sentinel for w in watched], limit)
         ready = set(events)
-        results = []
+        results: list[QuantumResult] = []
         now = time.monotonic()
         for worker in watched:
-            result = None
             if not worker.ready:
                 if worker.conn in ready or worker.process.sentinel in ready:
                     self._started(worker)
             elif worker.conn in ready:
-                result = self._receive(worker)
+                results.extend(self._receive(worker))
             elif worker.process.sentinel in ready:
-                result = self._replace(worker, f"worker process died ({_exit(worker)})")
+                results.append(self._replace(worker, f"worker process died ({_exit(worker)})"))
             elif worker.overdue(now):
-                assert worker.job is not None
-                result = self._replace(worker, f"timed out after {worker.job.timeout:g} s")
-            if result is not None:
-                results.append(result)
+                timeout = worker.jobs[0].timeout or 0.0
+                results.append(self._replace(worker, f"timed out after {timeout:g} s"))
+        self._sizer.observe(results)
         self._dispatch()
         return results
 
     def shutdown(self) -> None:
         """Ask idle workers to stop, kill busy ones, and wait for all of them."""
         for worker in self._workers:
-            if worker.job is None and worker.process.is_alive():
+            if not worker.jobs and worker.process.is_alive():
                 with contextlib.suppress(OSError):
                     worker.conn.send(None)
                 worker.process.join(timeout=5)
@@ -236,11 +275,18 @@ class ProcessPoolExecutor:
         self._queue.clear()
 
     def _dispatch(self) -> None:
+        """Top every started worker up to one batch, dealing the queue out in turn."""
+        size = self._sizer.size
+        batches: dict[int, list[QuantumJob]] = {}
+        room = [w for w in self._workers if w.ready and len(w.jobs) < size]
+        while self._queue and room:
+            for worker in room:
+                if self._queue:
+                    batches.setdefault(id(worker), []).append(self._queue.popleft())
+            room = [w for w in room if len(w.jobs) + len(batches.get(id(w), ())) < size]
         for worker in self._workers:
-            if not self._queue:
-                return
-            if worker.ready and worker.job is None:
-                worker.run(self._queue.popleft())
+            if id(worker) in batches:
+                worker.send(batches[id(worker)])
 
     def _started(self, worker: _Worker) -> None:
         """Take a new worker's "ready"; a worker that dies while starting is an error of
@@ -251,19 +297,27 @@ class ProcessPoolExecutor:
             raise RuntimeError(f"a worker process could not start ({_exit(worker)})") from None
         worker.ready = True
 
-    def _receive(self, worker: _Worker) -> QuantumResult:
-        try:
-            result: QuantumResult = worker.conn.recv()
-        except (EOFError, OSError):
-            return self._replace(worker, f"worker process died ({_exit(worker)})")
-        worker.job = None
-        return result
+    def _receive(self, worker: _Worker) -> list[QuantumResult]:
+        """Every result the worker has sent so far."""
+        results: list[QuantumResult] = []
+        while worker.jobs:
+            try:
+                result: QuantumResult = worker.conn.recv()
+            except (EOFError, OSError):
+                results.append(self._replace(worker, f"worker process died ({_exit(worker)})"))
+                break
+            worker.reported()
+            results.append(result)
+            if not worker.conn.poll():
+                break
+        return results
 
     def _replace(self, worker: _Worker, message: str) -> QuantumResult:
-        """Fail the worker's job with ``message`` and put a new worker in its place."""
-        job = worker.job
-        assert job is not None
+        """Fail the worker's running quantum with ``message``, queue the quanta it had not
+        started again, and put a new worker in its place."""
+        job = worker.jobs.popleft()
         result = QuantumResult.failure(job, message, worker.started_ns, time.time_ns())
+        self._queue.extendleft(reversed(worker.jobs))
         worker.stop()
         self._workers[self._workers.index(worker)] = _Worker(self._context)
         return result

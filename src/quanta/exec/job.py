@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ..core.data_id import DataCoordinate
@@ -33,6 +33,10 @@ class RefSpec:
     values: tuple[Any, ...]
     extras: Extras = ()
     file: tuple[str, str, str, int, int | None] | None = None
+
+    def __reduce__(self) -> tuple[type[RefSpec], tuple[Any, ...]]:
+        """Pickle as the class and a tuple of fields: several times cheaper than slots."""
+        return RefSpec, (self.id, self.run, self.values, self.extras, self.file)
 
     def to_json(self) -> list[Any]:
         """A compact JSON form: a list of the fields."""
@@ -70,6 +74,10 @@ class ConnectionSpec:
     multiple: bool
     defer_load: bool
     refs: tuple[RefSpec, ...]
+
+    def __reduce__(self) -> tuple[type[ConnectionSpec], tuple[Any, ...]]:
+        """Pickle as the class and a tuple of fields (see ``RefSpec.__reduce__``)."""
+        return ConnectionSpec, tuple(getattr(self, f) for f in _CONNECTION_FIELDS)
 
     def make_dataset_type(self, universe: DimensionUniverse) -> DatasetType:
         """The connection's ``DatasetType`` in ``universe``."""
@@ -144,6 +152,10 @@ class QuantumJob:
     connections: tuple[ConnectionSpec, ...]
     timeout: float | None = None
 
+    def __reduce__(self) -> tuple[type[QuantumJob], tuple[Any, ...]]:
+        """Pickle as the class and a tuple of fields (see ``RefSpec.__reduce__``)."""
+        return QuantumJob, tuple(getattr(self, f) for f in _JOB_FIELDS)
+
     def data_id(self, universe: DimensionUniverse) -> DataCoordinate:
         """The quantum's data ID, free-form keys included."""
         return DataCoordinate(universe.group(self.dimensions), self.values, None, None, self.extras)
@@ -178,6 +190,10 @@ class QuantumJob:
             connections=tuple(ConnectionSpec.from_json(c) for c in data["connections"]),
             timeout=data.get("timeout"),
         )
+
+
+_CONNECTION_FIELDS = tuple(f.name for f in fields(ConnectionSpec))
+_JOB_FIELDS = tuple(f.name for f in fields(QuantumJob))
 
 
 @dataclass(slots=True)
