@@ -49,6 +49,37 @@ class BytesFormatter(Protocol):
         ...
 
 
+class WholeFileBytes:
+    """``write`` and ``read`` of a formatter whose file is exactly ``to_bytes`` of its
+    object, which ``from_bytes`` parses back; subclasses set ``storage_class``."""
+
+    storage_class: str
+
+    def to_bytes(self, obj: object) -> bytes:
+        """The file's bytes for ``obj``."""
+        raise NotImplementedError
+
+    def from_bytes(self, data: bytes, path: Path) -> object:
+        """The object in a file's bytes."""
+        raise NotImplementedError
+
+    def write(self, obj: object, path: Path) -> None:
+        """Write ``to_bytes(obj)`` to ``path``."""
+        data = self.to_bytes(obj)
+        try:
+            path.write_bytes(data)
+        except OSError as err:
+            raise unwritable(self.storage_class, path, err) from err
+
+    def read(self, path: Path) -> object:
+        """Read ``path`` whole and parse it with ``from_bytes``."""
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise unreadable(self.storage_class, path, err) from err
+        return self.from_bytes(data, path)
+
+
 def wrong_type(storage_class: str, obj: object, expected: str) -> DatastoreError:
     """The error for an object a storage class cannot hold."""
     kind = f"{type(obj).__module__}.{type(obj).__qualname__}"

@@ -18,32 +18,16 @@ from typing import Any
 
 from quanta.core.errors import DatastoreError
 
-from .base import unreadable, unwritable, wrong_type
+from .base import WholeFileBytes, unreadable, wrong_type
 
 _EXPECTED = "a dict, list, str, int, float, bool or None (numpy scalars allowed)"
 
 
-class JsonFormatter:
+class JsonFormatter(WholeFileBytes):
     """JSON-compatible dicts, lists and scalars as ``.json``."""
 
     storage_class = "StructuredData"
     extension = ".json"
-
-    def write(self, obj: object, path: Path) -> None:
-        """Write ``obj`` as indented JSON with sorted keys."""
-        data = self.to_bytes(obj)
-        try:
-            path.write_bytes(data)
-        except OSError as err:
-            raise unwritable(self.storage_class, path, err) from err
-
-    def read(self, path: Path) -> object:
-        """Read a JSON document."""
-        try:
-            data = path.read_bytes()
-        except OSError as err:
-            raise unreadable(self.storage_class, path, err) from err
-        return self.from_bytes(data, path)
 
     def to_bytes(self, obj: object) -> bytes:
         """The UTF-8 bytes of ``obj`` as indented JSON with sorted keys and a final newline."""

@@ -12,30 +12,14 @@ from pathlib import Path
 
 from quanta.core.errors import DatastoreError
 
-from .base import unreadable, unwritable, wrong_type
+from .base import WholeFileBytes, unreadable, wrong_type
 
 
-class NumpyFormatter:
+class NumpyFormatter(WholeFileBytes):
     """``numpy.ndarray`` of any non-object dtype as ``.npy``."""
 
     storage_class = "NumpyArray"
     extension = ".npy"
-
-    def write(self, obj: object, path: Path) -> None:
-        """Write ``obj`` with ``numpy.save(allow_pickle=False)``."""
-        data = self.to_bytes(obj)
-        try:
-            path.write_bytes(data)
-        except OSError as err:
-            raise unwritable(self.storage_class, path, err) from err
-
-    def read(self, path: Path) -> object:
-        """Read an array with ``numpy.load(allow_pickle=False)``."""
-        try:
-            data = path.read_bytes()
-        except OSError as err:
-            raise unreadable(self.storage_class, path, err) from err
-        return self.from_bytes(data, path)
 
     def to_bytes(self, obj: object) -> bytes:
         """The ``.npy`` bytes of an array (object and masked arrays refused)."""
