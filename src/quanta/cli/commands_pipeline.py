@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -171,4 +172,39 @@ def validate_pipeline(pipeline_ref: str, overrides: tuple[str, ...]) -> None:
     click.echo(f"ok: {len(resolved.tasks)} tasks")
 
 
-COMMANDS = (pipeline,)
+@click.command("new-task")
+@click.argument("name")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Where to write the files (made if missing).",
+)
+@click.option("--force", is_flag=True, help="Overwrite files of the same names.")
+def new_task(name: str, directory: Path, force: bool) -> None:
+    """Write a new task, its pipeline and its test, ready to run and to change.
+
+    NAME is the task's name, such as FlatStats or flat_stats. The files are
+    NAME/__init__.py and NAME/tasks.py (connections, config and task: the median
+    and spread of each ISR-corrected image), NAME.yaml (a pipeline of ISR and the
+    task) and tests/test_NAME.py, with NAME in snake case. quanta finds the module
+    beside the pipeline file, so the pipeline runs from anywhere with -p DIR/NAME.yaml.
+    """
+    from quanta.pipe.scaffold import TaskNames, write_task
+
+    written = write_task(name, directory, overwrite=force)
+    names = TaskNames.from_name(name)
+    for path in written:
+        click.echo(f"wrote {path}")
+    pipeline_file = directory / f"{names.module}.yaml"
+    click.echo(
+        f"next: (cd {directory} && python -m pytest tests/test_{names.module}.py)\n"
+        f"      quanta run REPO -p {pipeline_file} -i RAWS -o u/$USER/{names.module} "
+        "-d \"exposure.observation_type = 'flat'\"",
+        err=True,
+    )
+
+
+COMMANDS = (pipeline, new_task)

@@ -41,7 +41,13 @@ from ..core.errors import ConfigError, UnknownNameError
 from ..core.universe import DimensionUniverse
 from ..core.yaml_io import config_error, line_of, load_yaml
 from .config import PipelineTaskConfig, build_config
-from .resolved import ResolvedPipeline, TaskDef, connect, import_task_class
+from .resolved import (
+    ResolvedPipeline,
+    TaskDef,
+    connect,
+    import_task_class,
+    pipeline_directory,
+)
 
 _TOP_KEYS = ("description", "parameters", "imports", "tasks", "subsets")
 _TASK_KEYS = ("class", "config")
@@ -342,7 +348,8 @@ def _resolve_task(
     spec: TaskSpec, parameters: Mapping[str, Any], universe: DimensionUniverse
 ) -> TaskDef:
     """Import, configure and connect one task."""
-    task_class = import_task_class(spec.class_path, f"{spec.where}: task {spec.label!r}")
+    where = f"{spec.where}: task {spec.label!r}"
+    task_class = import_task_class(spec.class_path, where, pipeline_directory(spec.source))
     config = _build(spec, task_class.ConfigClass, parameters)
     connections = connect(spec.label, task_class, config, universe, spec.where)
     return TaskDef(spec.label, task_class, spec.class_path, config, connections, spec.source)

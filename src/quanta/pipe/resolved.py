@@ -11,8 +11,11 @@ from __future__ import annotations
 import functools
 import importlib
 import itertools
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from ..core.dataset_type import DatasetType
@@ -27,13 +30,19 @@ from .task import PipelineTask
 IMPLICIT_STORAGE_CLASS = "StructuredData"
 
 
-def import_task_class(class_path: str, where: str) -> type[PipelineTask]:
-    """Import ``module.Class`` and check it is a ``PipelineTask``; errors start with ``where``."""
+def import_task_class(
+    class_path: str, where: str, search: Path | None = None
+) -> type[PipelineTask]:
+    """Import ``module.Class`` and check it is a ``PipelineTask``; errors start with ``where``.
+
+    A module found neither installed nor on the path is looked for in ``search`` (the
+    directory of the pipeline file that names it), which is then added to ``sys.path``.
+    """
     module_name, dot, attr = class_path.rpartition(".")
     if not dot or not module_name or not attr:
         raise ConfigError(f"{where}: class {class_path!r} is not a dotted path module.Class")
     try:
-        module = importlib.import_module(module_name)
+        module = _import_module(module_name, search)
     except ImportError as err:
         raise ConfigError(
             f"{where}: class {class_path!r}: cannot import module {module_name!r}: {err}"
@@ -46,6 +55,31 @@ def import_task_class(class_path: str, where: str) -> type[PipelineTask]:
     if not (isinstance(found, type) and issubclass(found, PipelineTask)):
         raise ConfigError(f"{where}: {class_path!r} is not a PipelineTask subclass")
     return found
+
+
+def _import_module(name: str, search: Path | None) -> ModuleType:
+    """Import ``name``; when its top-level package is missing but sits in ``search``, add
+    ``search`` to ``sys.path`` (where worker processes inherit it) and import again."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as err:
+        top = name.partition(".")[0]
+        if search is None or err.name != top or not _holds_module(search, top):
+            raise
+    if str(search) not in sys.path:
+        sys.path.append(str(search))
+    return importlib.import_module(name)
+
+
+def _holds_module(directory: Path, top: str) -> bool:
+    """Whether ``directory`` holds a package or module named ``top``."""
+    return (directory / top / "__init__.py").is_file() or (directory / f"{top}.py").is_file()
+
+
+def pipeline_directory(source: str) -> Path | None:
+    """The directory of a pipeline file, when ``source`` names one on disk."""
+    path = Path(source)
+    return path.parent.resolve() if path.suffix in (".yaml", ".yml") and path.is_file() else None
 
 
 def connect(
@@ -229,7 +263,8 @@ class ResolvedPipeline:
         for entry in data["tasks"]:
             label = entry["label"]
             where = f"{source}: task {label!r}"
-            task_class = import_task_class(entry["class"], where)
+            search = pipeline_directory(entry.get("source", ""))
+            task_class = import_task_class(entry["class"], where, search)
             config = build_config(task_class.ConfigClass, [entry["config"]], where)
             conns = connect(label, task_class, config, universe, source)
             tasks.append(TaskDef(label, task_class, entry["class"], config, conns, entry["source"]))
