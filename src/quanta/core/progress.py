@@ -15,19 +15,22 @@ T = TypeVar("T")
 #: ``progress(what, done, total)``: ``done`` of ``total`` items of step ``what`` finished
 #: (``total`` None when not known in advance, as for a streamed query).
 ProgressCallback = Callable[[str, int, int | None], None]
-
-
-def silent(what: str, done: int, total: int | None) -> None:
-    """A callback that shows nothing: the default of every function that takes one."""
+#: How many times at most ``tracked`` reports a step of known total.
+REPORTS = 1000
 
 
 def tracked(
     items: Iterable[T], progress: ProgressCallback | None, what: str, total: int | None = None
 ) -> Iterator[T]:
-    """Yield ``items``, reporting each one finished (after the caller's loop body ran)
-    to ``progress`` as one of ``total`` of step ``what``."""
-    report = progress or silent
-    report(what, 0, total)
+    """Yield ``items``, reporting them finished (after the caller's loop body ran) to
+    ``progress`` as so many of ``total`` of step ``what``: each one, or with a known
+    total every thousandth of it and the last, so that a long step costs no more."""
+    if progress is None:
+        yield from items
+        return
+    progress(what, 0, total)
+    stride = max(1, total // REPORTS) if total else 1
     for done, item in enumerate(items, start=1):
         yield item
-        report(what, done, total)
+        if done % stride == 0 or done == total:
+            progress(what, done, total)

@@ -19,6 +19,8 @@ from ..core.status import QuantumStatus
 
 #: Seconds between two plain lines of one step or run when stderr is not a terminal.
 LINE_SECONDS = 10.0
+#: Seconds between two redraws of a step's bar: a step of a million items stays cheap.
+BAR_SECONDS = 0.1
 #: Statuses shown per task under a run's bar (the others count as "done" too).
 TASK_COLUMNS = (QuantumStatus.DONE, QuantumStatus.FAILED, QuantumStatus.BLOCKED)
 
@@ -47,7 +49,7 @@ def _bar(stream: IO[str], renderables: Any = None) -> Any:
     return bar
 
 
-@dataclass
+@dataclass(slots=True)
 class _Step:
     """Where one step stands, and what its last plain line said and when."""
 
@@ -69,6 +71,7 @@ class StepProgress:
         self.enabled = enabled
         self.stream = stream if stream is not None else sys.stderr
         self.seconds = LINE_SECONDS if seconds is None else seconds
+        self._terminal = self.stream.isatty()
         self._bar: Any = None
         self._tasks: dict[str, Any] = {}
         self._steps: dict[str, _Step] = {}
@@ -77,16 +80,15 @@ class StepProgress:
         """Show that ``done`` of ``total`` items of step ``what`` are finished."""
         if not self.enabled:
             return
-        if self.stream.isatty():
-            if self._bar is None:
-                self._bar = _bar(self.stream)
-            if what not in self._tasks:
-                self._tasks[what] = self._bar.add_task(what, total=total)
-            self._bar.update(self._tasks[what], completed=done, total=total)
-            return
         now = time.monotonic()
-        step = self._steps.setdefault(what, _Step(done, total, done, now))
+        step = self._steps.get(what)
+        if step is None:
+            step = self._steps[what] = _Step(done, total, done, now)
         step.done, step.total = done, total
+        if self._terminal:
+            if now - step.when >= BAR_SECONDS or done == total or step.written == done:
+                self._draw(what, step, now)
+            return
         due = done != step.written and now - step.when >= self.seconds
         if due or (step.wrote and done == total and done != step.written):
             self._line(what, step, now)
@@ -97,9 +99,18 @@ class StepProgress:
             self._bar.stop()
             self._bar = None
         for what, step in self._steps.items():
-            if step.wrote and step.done != step.written:
+            if not self._terminal and step.wrote and step.done != step.written:
                 self._line(what, step, time.monotonic())
         self._steps.clear()
+
+    def _draw(self, what: str, step: _Step, now: float) -> None:
+        """Redraw the bar of one step (made, with the bars' display, on first use)."""
+        if self._bar is None:
+            self._bar = _bar(self.stream)
+        if what not in self._tasks:
+            self._tasks[what] = self._bar.add_task(what, total=step.total)
+        self._bar.update(self._tasks[what], completed=step.done, total=step.total)
+        step.written, step.when = step.done, now
 
     def _line(self, what: str, step: _Step, now: float) -> None:
         counted = f"{step.done}" + (f"/{step.total}" if step.total is not None else "")
