@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 
 from exec.conftest import DETECTORS, EXPOSURES, PIPELINE, put_raws
 from quanta.cli.main import cli
+from quanta.compare import CompareReport
 from quanta.sim import simulate
 from repo_data import make_repo
 
@@ -123,3 +124,16 @@ def test_ingest_raws_json_lists_raws_with_files_and_refusals(tmp_path: Path) -> 
     assert again.exit_code == 0, again.output
     counts = parsed(again, "ingest-raws")["counts"]
     assert counts == {"ingested": 0, "already_present": len(sim.files["bias"]), "refused": 0}
+
+
+def test_compare_json_file_names_its_schema_and_reads_back(run_repo: tuple[Path, str]) -> None:
+    root, run = run_repo
+    path = root.parent / "compare.json"
+    result = invoke("compare", f"{root}:{run}", f"{root}:raw", "calexpLike", "--json", path)
+    assert result.exit_code == 0, result.output
+    text = path.read_text()
+    data = json.loads(text)
+    assert next(iter(data)) == "schema" and data["schema"] == "quanta.compare/1"
+    report = CompareReport.model_validate_json(text)
+    [summary] = report.dataset_types
+    assert (summary.name, summary.n_a, summary.n_b) == ("calexpLike", 7, 0)
