@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
@@ -25,9 +25,9 @@ BAR_SECONDS = 0.1
 TASK_COLUMNS = (QuantumStatus.DONE, QuantumStatus.FAILED, QuantumStatus.BLOCKED)
 
 
-def _bar(stream: IO[str], renderables: Any = None) -> Any:
-    """A started, transient rich progress bar on ``stream``; ``renderables`` (a function of
-    no argument) adds what it returns under the bars."""
+def _bar(stream: IO[str], below: Callable[[], Any] | None = None) -> Any:
+    """A started, transient rich progress bar on ``stream``; ``below`` gives what to draw
+    under the bars at each redraw."""
     from rich.console import Console, Group
     from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
     from rich.progress import Progress as RichProgress
@@ -35,7 +35,7 @@ def _bar(stream: IO[str], renderables: Any = None) -> Any:
     class _Bar(RichProgress):
         def get_renderable(self) -> Any:
             shown = super().get_renderable()
-            return shown if renderables is None else Group(shown, renderables())
+            return shown if below is None else Group(shown, below())
 
     bar = _Bar(
         "[progress.description]{task.description}",
