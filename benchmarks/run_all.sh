@@ -45,6 +45,7 @@ run bench_scan.py --n 1000 --jobs 2
 run bench_bundle.py
 run bench_ingest_files.py
 run bench_groups.py
+run bench_progress.py
 run bench_pairs_graph.py
 # ISR of one full detector and a 20-frame bias combine (writes ~4 GB of temporary files).
 run bench_isr.py

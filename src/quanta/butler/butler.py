@@ -21,6 +21,7 @@ from .config import UNIVERSE_NAME, RepoConfig
 from .repo_files import RepoFiles, file_templates, open_repo_files
 
 if TYPE_CHECKING:
+    from ..core.progress import ProgressCallback
     from ..registry.dependencies import Dependencies
     from .removal import CollectionRemoval, Removal
     from .transfers import IngestItem
@@ -456,28 +457,43 @@ class Butler:
 
     # -- files in and out ------------------------------------------------------------------
 
-    def ingest(self, items: Sequence[IngestItem], transfer: str = "copy") -> list[DatasetRef]:
+    def ingest(
+        self,
+        items: Sequence[IngestItem],
+        transfer: str = "copy",
+        progress: ProgressCallback | None = None,
+    ) -> list[DatasetRef]:
         """Register existing files as datasets (modes copy, move, link, symlink, direct):
         items are ``(path, ref)``, or ``(path, ref, hdu)`` for one HDU of a file several
         datasets share; items naming the same file share one copy of it."""
         from .transfers import ingest
 
-        return ingest(self, items, transfer)
+        return ingest(self, items, transfer, progress)
 
     def transfer_from(
-        self, source: Butler, refs: Sequence[DatasetRef], transfer: str = "copy"
+        self,
+        source: Butler,
+        refs: Sequence[DatasetRef],
+        transfer: str = "copy",
+        progress: ProgressCallback | None = None,
     ) -> list[DatasetRef]:
         """Copy datasets with their definitions and records from another repository."""
         from .transfers import transfer_from
 
-        return transfer_from(self, source, refs, transfer)
+        return transfer_from(self, source, refs, transfer, progress)
 
-    def verify(self, *, repair: bool = False, checksums: bool = True) -> VerifyReport:
+    def verify(
+        self,
+        *,
+        repair: bool = False,
+        checksums: bool = True,
+        progress: ProgressCallback | None = None,
+    ) -> VerifyReport:
         """Report missing, corrupt (unless ``checksums`` is False) and orphan files;
         ``repair`` deletes the orphans."""
         from .verify import verify
 
-        return verify(self, repair=repair, checksums=checksums)
+        return verify(self, repair=repair, checksums=checksums, progress=progress)
 
 
 def _as_list(collections: Collections) -> list[str]:

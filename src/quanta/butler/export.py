@@ -20,6 +20,7 @@ from ..core.errors import (
     DatasetNotFoundError,
     DatasetTypeNotFoundError,
 )
+from ..core.progress import ProgressCallback, tracked
 from ..core.records import DimensionRecord
 from ..core.refs import DatasetRef
 from ..core.stored_file import StoredFile
@@ -55,12 +56,13 @@ def export_bundle(
     destination: str | Path,
     patterns: Sequence[str],
     dataset_types: Sequence[str] = (),
+    progress: ProgressCallback | None = None,
 ) -> ExportSummary:
     """Write the collections matching ``patterns`` (globs; chains bring their children) to
     ``destination``, a new directory or, when it ends in ``.zip``, a zip file. Only datasets
     of types matching ``dataset_types`` (globs) go in when any are given. The bundle is
     written under a temporary name and renamed into place, so a failed export leaves
-    nothing."""
+    nothing. ``progress`` hears of each file written."""
     destination = Path(destination)
     if destination.exists():
         raise BundleError(f"cannot export to {destination}: it already exists")
@@ -102,7 +104,7 @@ def export_bundle(
         datasets=[_dataset_entry(ref, files[ref.id], bundle_paths) for ref in refs.values()],
     )
     sources = {bundle_paths[s.path]: butler.datastore.path(s) for s in files.values()}
-    _write(destination, manifest, sources)
+    _write(destination, manifest, sources, progress)
     return ExportSummary(len(entries), len(refs), len(sources))
 
 
@@ -210,21 +212,27 @@ def _record_json(record: DimensionRecord) -> dict[str, Any]:
     return values
 
 
-def _write(destination: Path, manifest: Manifest, sources: dict[str, Path]) -> None:
+def _write(
+    destination: Path,
+    manifest: Manifest,
+    sources: dict[str, Path],
+    progress: ProgressCallback | None,
+) -> None:
     """Write the bundle under a temporary name beside ``destination``, then rename it."""
+    files = tracked(sources.items(), progress, "writing files", len(sources))
     tmp = destination.with_name(f".{destination.name}.tmp-{uuid.uuid4().hex}")
     destination.parent.mkdir(parents=True, exist_ok=True)
     try:
         if destination.suffix == ".zip":
             with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
                 archive.writestr(MANIFEST_NAME, manifest.model_dump_json())
-                for name, source in sources.items():
+                for name, source in files:
                     archive.write(source, name)
         else:
             tmp.mkdir(parents=True)
             (tmp / MANIFEST_NAME).write_text(manifest.model_dump_json())
             made: set[Path] = set()
-            for name, source in sources.items():
+            for name, source in files:
                 target = tmp / name
                 if target.parent not in made:
                     target.parent.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ from ..core.collections import CollectionType, check_collection_name
 from ..core.data_id import DataCoordinate
 from ..core.dataset_type import DatasetType
 from ..core.errors import BundleError, ConflictError, QuantaError
+from ..core.progress import ProgressCallback, tracked
 from ..core.records import DimensionRecord
 from ..core.refs import DatasetRef
 from ..core.stored_file import StoredFile
@@ -56,24 +57,30 @@ class _Plan:
     certifications: dict[tuple[str, Timespan], list[DatasetRef]] = field(default_factory=dict)
 
 
-def import_bundle(butler: Butler, source: str | Path, transfer: str = "copy") -> ImportSummary:
+def import_bundle(
+    butler: Butler,
+    source: str | Path,
+    transfer: str = "copy",
+    progress: ProgressCallback | None = None,
+) -> ImportSummary:
     """Import the bundle at ``source`` (a directory or a ``.zip``); files come in by
     ``transfer`` (``copy``, ``link`` or ``symlink``; a zip's files are always copied out
     of it). Malformed bundles raise ``BundleError``, conflicts with what the repository
-    holds ``ConflictError``, before anything is written."""
+    holds ``ConflictError``, before anything is written. ``progress`` hears of each file
+    extracted, checked and placed."""
     mode = transfer_mode(transfer, BundleError)
     if mode not in BETWEEN_REPOSITORIES:
         valid = ", ".join(BETWEEN_REPOSITORIES)
         raise BundleError(f"transfer mode {transfer!r} cannot import a bundle; use {valid}")
     source = Path(source)
-    with _local_files(butler, source, mode) as (manifest, root, mode):
-        plan = _plan(butler, manifest, root)
-        return _write(butler, plan, mode)
+    with _local_files(butler, source, mode, progress) as (manifest, root, mode):
+        plan = _plan(butler, manifest, root, progress)
+        return _write(butler, plan, mode, progress)
 
 
 @contextmanager
 def _local_files(
-    butler: Butler, source: Path, mode: TransferMode
+    butler: Butler, source: Path, mode: TransferMode, progress: ProgressCallback | None
 ) -> Iterator[tuple[Manifest, Path, TransferMode]]:
     """The manifest, a directory holding the bundle's files and the mode to bring them in:
     a directory bundle as it is; a zip extracted into a temporary directory inside the
@@ -97,7 +104,8 @@ def _local_files(
         names = set(archive.namelist())
         tmp = Path(tempfile.mkdtemp(prefix=".import-", dir=butler.root))
         try:
-            for index, entry in enumerate(manifest.files):
+            entries = tracked(manifest.files, progress, "extracting files", len(manifest.files))
+            for index, entry in enumerate(entries):
                 if entry.path not in names:
                     raise BundleError(
                         f"{source}: files[{index}] {entry.path}: missing from the bundle"
@@ -108,7 +116,9 @@ def _local_files(
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _plan(butler: Butler, manifest: Manifest, root: Path) -> _Plan:
+def _plan(
+    butler: Butler, manifest: Manifest, root: Path, progress: ProgressCallback | None
+) -> _Plan:
     """Check the manifest, the files and the repository; nothing is written here."""
     universe = butler.universe
     expected = f"{universe.namespace}:{universe.version}"
@@ -117,7 +127,7 @@ def _plan(butler: Butler, manifest: Manifest, root: Path) -> _Plan:
             f"the bundle's dimension universe is {manifest.universe}, this repository's {expected}"
         )
     types = _dataset_types(butler, manifest)
-    files = _check_files(manifest, root)
+    files = _check_files(manifest, root, progress)
     refs: dict[uuid.UUID, DatasetRef] = {}
     items: list[IngestItem] = []
     for index, entry in enumerate(manifest.datasets):
@@ -179,10 +189,13 @@ def _dataset_types(butler: Butler, manifest: Manifest) -> dict[str, DatasetType]
     return types
 
 
-def _check_files(manifest: Manifest, root: Path) -> dict[str, Path]:
+def _check_files(
+    manifest: Manifest, root: Path, progress: ProgressCallback | None
+) -> dict[str, Path]:
     """Each listed file, present with the size and checksum the manifest gives."""
     files: dict[str, Path] = {}
-    for index, entry in enumerate(manifest.files):
+    entries = tracked(manifest.files, progress, "checking files", len(manifest.files))
+    for index, entry in enumerate(entries):
         where = f"files[{index}] {entry.path}"
         path = root.joinpath(*entry.path.split("/"))
         if not path.is_file():
@@ -300,7 +313,9 @@ def _check_existing(butler: Butler, manifest: Manifest, refs: dict[uuid.UUID, Da
             )
 
 
-def _write(butler: Butler, plan: _Plan, mode: TransferMode) -> ImportSummary:
+def _write(
+    butler: Butler, plan: _Plan, mode: TransferMode, progress: ProgressCallback | None
+) -> ImportSummary:
     """Write the plan in one transaction; files placed for it go again if it fails."""
     registry = butler.registry
     placed: list[StoredFile] = []
@@ -316,7 +331,7 @@ def _write(butler: Butler, plan: _Plan, mode: TransferMode) -> ImportSummary:
             for entry in plan.collections:
                 kind = CollectionType[entry.type]
                 new_collections += registry.register_collection(entry.name, kind, entry.doc)
-            new = ingest(butler, plan.items, mode)
+            new = ingest(butler, plan.items, mode, progress)
             placed = list(registry.get_files([ref.id for ref in new]).values())
             for entry in plan.collections:
                 if entry.type == "TAGGED":

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.data_id import DataCoordinate
 from ..core.dataset_type import DatasetType
 from ..core.errors import ConfigError, ConflictError, DatasetTypeNotFoundError, QuantaError
+from ..core.progress import ProgressCallback
 from ..core.refs import DatasetRef
 from ..core.transfer import TransferMode, transfer_mode
 from .transfers import IngestItem, ingest
@@ -41,6 +42,7 @@ def ingest_table(
     table: str | Path,
     transfer: str = "copy",
     storage_class: str | None = None,
+    progress: ProgressCallback | None = None,
 ) -> TableIngestReport:
     """Ingest the files a table lists as datasets of ``dataset_type`` in ``run``.
 
@@ -50,6 +52,7 @@ def ingest_table(
     checked (file present, data ID valid, its dimension records present, no data ID
     twice) before anything is written; an error names the row. Dataset IDs derive from
     (run, dataset type, data ID), so ingesting the same table again adds nothing.
+    ``progress`` hears of each file placed.
     """
     mode = transfer_mode(transfer)
     table = Path(table)
@@ -74,7 +77,7 @@ def ingest_table(
     with butler.registry.transaction():
         if new_type:
             butler.registry.register_dataset_type(target)
-        new = ingest(butler, items, mode)
+        new = ingest(butler, items, mode, progress)
     return TableIngestReport(len(new), len(items) - len(new), new_type)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core.errors import DatasetNotFoundError, RecordNotFoundError
+from ..core.progress import ProgressCallback, tracked
 from ..core.records import DimensionRecord
 from ..core.refs import DatasetRef
 from ..core.stored_file import StoredFile
@@ -26,6 +27,7 @@ def ingest(
     butler: Butler,
     items: Sequence[IngestItem],
     transfer: str = TransferMode.COPY,
+    progress: ProgressCallback | None = None,
 ) -> list[DatasetRef]:
     """Register existing files as datasets with the given refs, all or nothing.
 
@@ -33,7 +35,7 @@ def ingest(
     files twice adds nothing. Items naming the same file share one copy of it, placed at
     the templated path of the first of them (``move`` moves it once). Files are placed
     first; if the registry refuses them, the placed files are taken back (a moved file is
-    moved back).
+    moved back). ``progress`` hears of each file placed.
     """
     mode = transfer_mode(transfer)
     known = _known_ids(butler, [item[1] for item in items])
@@ -50,7 +52,7 @@ def ingest(
     try:
         with butler.registry.transaction():
             butler.registry.insert_datasets(todo)
-            for path, datasets in files.items():
+            for path, datasets in tracked(files.items(), progress, "placing files", len(files)):
                 placed.append((path, butler.datastore.ingest_file(path, datasets, mode)))
             butler.registry.store_files([stored for _, records in placed for stored in records])
     except BaseException:
@@ -69,12 +71,16 @@ def _known_ids(butler: Butler, refs: Sequence[DatasetRef]) -> set:
 
 
 def transfer_from(
-    target: Butler, source: Butler, refs: Sequence[DatasetRef], transfer: str = TransferMode.COPY
+    target: Butler,
+    source: Butler,
+    refs: Sequence[DatasetRef],
+    transfer: str = TransferMode.COPY,
+    progress: ProgressCallback | None = None,
 ) -> list[DatasetRef]:
     """Copy datasets (with their dataset types, dimension records and runs) from another
     repository, keeping their IDs and HDUs (a file several of them share is copied once);
     returns the refs that were new here. ``move`` is refused: the source repository would
-    be left with rows pointing at missing files."""
+    be left with rows pointing at missing files. ``progress`` hears of each file copied."""
     if transfer == TransferMode.MOVE:
         raise ValueError("transfer mode 'move' cannot be used between repositories; use copy")
     for dataset_type in {ref.dataset_type for ref in refs}:
@@ -87,7 +93,7 @@ def transfer_from(
     items: list[IngestItem] = [
         (source.datastore.path(files[ref.id]), ref, files[ref.id].hdu) for ref in refs
     ]
-    return ingest(target, items, transfer)
+    return ingest(target, items, transfer, progress)
 
 
 def _copy_records(target: Butler, source: Butler, refs: Sequence[DatasetRef]) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..core.progress import ProgressCallback, tracked
+
 if TYPE_CHECKING:
     from .butler import Butler
 
@@ -29,13 +31,19 @@ class VerifyReport:
         return not (self.missing or self.corrupt or left - set(self.removed))
 
 
-def verify(butler: Butler, *, repair: bool = False, checksums: bool = True) -> VerifyReport:
+def verify(
+    butler: Butler,
+    *,
+    repair: bool = False,
+    checksums: bool = True,
+    progress: ProgressCallback | None = None,
+) -> VerifyReport:
     """Check every file record; find files no record points to and the hidden temporary
     files of killed writes and, with ``repair``, delete both (they are leftovers of
-    interrupted writes or removals)."""
+    interrupted writes or removals). ``progress`` hears of each file record checked."""
     report = VerifyReport()
     seen: set[str] = set()
-    for stored in butler.registry.all_files():
+    for stored in tracked(butler.registry.all_files(), progress, "checking files"):
         report.checked += 1
         if stored.path in seen:
             continue

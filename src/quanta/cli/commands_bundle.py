@@ -8,6 +8,7 @@ import click
 
 from quanta.core.transfer import BETWEEN_REPOSITORIES, TransferMode
 
+from .option_groups import progress_option
 from .params import collections_option, repo_argument, split_collections
 
 
@@ -25,8 +26,13 @@ from .params import collections_option, repo_argument, split_collections
     metavar="GLOB",
     help="Export only datasets of these types. Repeatable or comma-separated.",
 )
+@progress_option
 def export(
-    repo: Path, destination: Path, collections: tuple[str, ...], dataset_types: tuple[str, ...]
+    repo: Path,
+    destination: Path,
+    collections: tuple[str, ...],
+    dataset_types: tuple[str, ...],
+    progress: bool,
 ) -> None:
     """Export collections to a bundle.
 
@@ -36,15 +42,17 @@ def export(
     a manifest. quanta import reads it into another repository.
     """
     from quanta.butler.export import export_bundle
+    from quanta.exec.progress import step_progress
 
     from .operations import open_butler
 
-    with open_butler(repo) as butler:
+    with open_butler(repo) as butler, step_progress(progress) as shown:
         summary = export_bundle(
             butler,
             destination,
             split_collections(collections),
             split_collections(dataset_types),
+            shown,
         )
     click.echo(
         f"exported {summary.collections} collection(s), {summary.datasets} dataset(s) in "
@@ -62,7 +70,8 @@ def export(
     show_default=True,
     help="How files get into REPO from a directory bundle (a zip's are always copied).",
 )
-def import_(repo: Path, source: Path, transfer: str) -> None:
+@progress_option
+def import_(repo: Path, source: Path, transfer: str, progress: bool) -> None:
     """Import a bundle.
 
     Read the bundle SOURCE (a directory or a .zip written by quanta export) into REPO.
@@ -70,11 +79,12 @@ def import_(repo: Path, source: Path, transfer: str) -> None:
     with what REPO holds is refused with the reason, and importing twice adds nothing.
     """
     from quanta.butler.import_ import import_bundle
+    from quanta.exec.progress import step_progress
 
     from .operations import open_butler
 
-    with open_butler(repo) as butler:
-        summary = import_bundle(butler, source, transfer)
+    with open_butler(repo) as butler, step_progress(progress) as shown:
+        summary = import_bundle(butler, source, transfer, shown)
     click.echo(
         f"imported {summary.datasets} dataset(s) ({summary.already_present} already present), "
         f"{summary.collections} new collection(s), {summary.certifications} certification(s)"
@@ -99,6 +109,7 @@ def import_(repo: Path, source: Path, transfer: str) -> None:
     help="Register DATASET_TYPE, if new, with this storage class and the table's dimension "
     "columns.",
 )
+@progress_option
 def ingest_files(
     repo: Path,
     dataset_type: str,
@@ -106,6 +117,7 @@ def ingest_files(
     table: Path,
     transfer: str,
     storage_class: str | None,
+    progress: bool,
 ) -> None:
     """Ingest files listed in a table.
 
@@ -115,11 +127,12 @@ def ingest_files(
     the row. The files become datasets of RUN; ingesting the same table again adds nothing.
     """
     from quanta.butler.ingest_table import ingest_table
+    from quanta.exec.progress import step_progress
 
     from .operations import open_butler
 
-    with open_butler(repo) as butler:
-        report = ingest_table(butler, dataset_type, run, table, transfer, storage_class)
+    with open_butler(repo) as butler, step_progress(progress) as shown:
+        report = ingest_table(butler, dataset_type, run, table, transfer, storage_class, shown)
     registered = f"registered {dataset_type}; " if report.registered else ""
     click.echo(
         f"{registered}ingested: {report.ingested}, already present: {report.already_present}"

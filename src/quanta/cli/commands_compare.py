@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .errors import CommandError
-from .option_groups import jobs_option
+from .option_groups import jobs_option, progress_option
 from .params import BindValue, bind_option, where_option
 
 if TYPE_CHECKING:
@@ -87,6 +87,7 @@ _LISTED = 20
     is_flag=True,
     help="Exit with 1 when anything differs beyond tolerance, is missing or unreadable.",
 )
+@progress_option
 def compare(
     side_a: str,
     side_b: str,
@@ -103,6 +104,7 @@ def compare(
     json_path: Path | None,
     html_path: Path | None,
     fail_on_diff: bool,
+    progress: bool,
 ) -> None:
     """Compare the datasets of two collections.
 
@@ -119,6 +121,7 @@ def compare(
     REPO COLLECTION_A COLLECTION_B [--repo-b REPO_B] compares within REPO (or with REPO_B).
     """
     from quanta.compare import CompareOptions, compare_collections, write_html
+    from quanta.exec.progress import step_progress
 
     keys = tuple(k.strip() for k in (match_columns or "").split(",") if k.strip())
     if keys and match_sky is not None:
@@ -133,6 +136,7 @@ def compare(
         side_a, side_b, dataset_types, repo_b
     )
     with contextlib.ExitStack() as stack:
+        shown = stack.enter_context(step_progress(progress))
         opened: dict[Path, tuple[Butler, str | None]] = {}
         butler_a, collection_a = _open(stack, opened, repo, collection_a, jobs)
         butler_b, collection_b = _open(stack, opened, other, collection_b, jobs)
@@ -145,10 +149,11 @@ def compare(
             where,
             options,
             binds=binds,
+            progress=shown,
         )
     _print_report(report)
     for path, write in (
-        (json_path, lambda p: p.write_text(report.model_dump_json(indent=2) + "\n")),
+        (json_path, lambda p: p.write_text(_report_json(report))),
         (html_path, lambda p: write_html(report, p)),
     ):
         if path is not None:
@@ -158,6 +163,16 @@ def compare(
                 raise CommandError(f"cannot write {path}: {err.strerror or err}") from err
     if fail_on_diff and report.differs:
         raise click.exceptions.Exit(1)
+
+
+def _report_json(report: CompareReport) -> str:
+    """The whole report as one ``quanta.compare`` JSON object, ``schema`` first."""
+    import json
+
+    from .output import SCHEMA_VERSION
+
+    data = {"schema": f"quanta.compare/{SCHEMA_VERSION}", **report.model_dump(mode="json")}
+    return json.dumps(data, indent=2) + "\n"
 
 
 def _sides(

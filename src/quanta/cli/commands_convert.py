@@ -11,7 +11,7 @@ import click
 
 from quanta.core.transfer import BETWEEN_REPOSITORIES, TransferMode
 
-from .option_groups import jobs_option
+from .option_groups import jobs_option, progress_option
 from .params import repo_argument
 
 if TYPE_CHECKING:
@@ -58,6 +58,7 @@ CONVERT_TRANSFERS = (*BETWEEN_REPOSITORIES, TransferMode.DIRECT)
 @click.option("--db", metavar="URL", help="Registry database of REPO if it is created here.")
 @jobs_option("Processes reading headers and checking files.", default=1)
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@progress_option
 def convert(
     repo: Path,
     legacy_root: Path,
@@ -69,6 +70,7 @@ def convert(
     db: str | None,
     jobs: int,
     dry_run: bool,
+    progress: bool,
 ) -> None:
     """Convert a legacy directory-tree repository.
 
@@ -92,7 +94,7 @@ def convert(
         if plan.errors:
             click.get_current_context().exit(1)
         return
-    report = _convert(repo, db, plan, transfer, jobs, skymap)
+    report = _convert(repo, db, plan, transfer, jobs, skymap, progress)
     _print_report(report)
     _print_problems(report.skipped, report.errors, [(n.level, n.text) for n in report.notes])
     if report.errors:
@@ -100,11 +102,18 @@ def convert(
 
 
 def _convert(
-    repo: Path, db: str | None, plan: Plan, transfer: str, jobs: int, skymap: str | None
+    repo: Path,
+    db: str | None,
+    plan: Plan,
+    transfer: str,
+    jobs: int,
+    skymap: str | None,
+    progress: bool,
 ) -> ConvertReport:
-    """Open or create REPO and convert into it."""
+    """Open or create REPO and convert into it, showing progress on stderr if asked."""
     from quanta.butler import Butler
     from quanta.convert.converter import convert as run_conversion
+    from quanta.exec.progress import step_progress
 
     from .operations import open_butler
 
@@ -117,8 +126,8 @@ def _convert(
             raise click.UsageError(f"--skymap names a skymap registered in REPO; {repo} is new")
         butler = Butler.create(repo, db=db)
         click.echo(f"created repository {repo}")
-    with butler:
-        return run_conversion(butler, plan, transfer, jobs, skymap)
+    with butler, step_progress(progress) as shown:
+        return run_conversion(butler, plan, transfer, jobs, skymap, shown)
 
 
 def _print_plan(plan: Plan) -> None:

@@ -13,7 +13,7 @@ import click
 
 from quanta.core.transfer import TransferMode
 
-from .option_groups import jobs_option
+from .option_groups import jobs_option, progress_option, report_format_option
 from .params import (
     BindValue,
     bind_option,
@@ -76,8 +76,16 @@ def register_instrument(repo: Path, name: str | None, camera: Path | None) -> No
 )
 @jobs_option("Processes reading headers.", default=1)
 @header_corrections_option
+@report_format_option
+@progress_option
 def ingest_raws(
-    repo: Path, paths: tuple[Path, ...], transfer: str, jobs: int, corrections: tuple[Path, ...]
+    repo: Path,
+    paths: tuple[Path, ...],
+    transfer: str,
+    jobs: int,
+    corrections: tuple[Path, ...],
+    fmt: str,
+    progress: bool,
 ) -> None:
     """Ingest raw FITS files.
 
@@ -89,16 +97,21 @@ def ingest_raws(
     of the translator they name. Header corrections are also looked up in the directories
     the repository's quanta.yaml lists under instruments: header_corrections.
     """
+    from quanta.exec.progress import step_progress
     from quanta.instruments.ingest import ingest_raws as ingest
 
+    from .ingest_json import show_ingest_json
     from .operations import open_butler
 
-    with open_butler(repo) as butler:
-        report = ingest(butler, paths, transfer, jobs, corrections)
-    click.echo(
-        f"ingested: {len(report.ingested)}, already present: {len(report.already_present)}, "
-        f"refused: {len(report.refused)}"
-    )
+    with open_butler(repo) as butler, step_progress(progress) as shown:
+        report = ingest(butler, paths, transfer, jobs, corrections, shown)
+    if fmt == "json":
+        show_ingest_json(repo, report)
+    else:
+        click.echo(
+            f"ingested: {len(report.ingested)}, already present: "
+            f"{len(report.already_present)}, refused: {len(report.refused)}"
+        )
     for path, warning in report.warnings:
         click.echo(f"warning: {path}: {warning}", err=True)
     for path, reason in report.refused:
@@ -113,6 +126,7 @@ def ingest_raws(
 )
 @jobs_option("Processes reading headers.", default=1)
 @header_corrections_option
+@progress_option
 @click.option(
     "--camera",
     "cameras",
@@ -126,6 +140,7 @@ def scan(
     paths: tuple[Path, ...],
     jobs: int,
     corrections: tuple[Path, ...],
+    progress: bool,
     cameras: tuple[Path, ...],
     fmt: str,
 ) -> None:
@@ -139,12 +154,16 @@ def scan(
     astro-metadata-translator, and named and checked by a --camera file that uses
     that translator. Exits with 1 when a file would be refused.
     """
+    from quanta.exec.progress import step_progress
     from quanta.instruments.scan import COLUMNS
     from quanta.instruments.scan import scan as scan_files
 
     from .output import Rows, show
 
-    report = scan_files(paths, jobs=jobs, corrections=corrections, cameras=cameras)
+    with step_progress(progress) as shown:
+        report = scan_files(
+            paths, jobs=jobs, corrections=corrections, cameras=cameras, progress=shown
+        )
     show(Rows(list(COLUMNS), [row.values() for row in report.rows]), fmt)
     for row in report.rows:
         for warning in row.warnings:

@@ -9,6 +9,7 @@ import click
 
 from quanta.core.transfer import BETWEEN_REPOSITORIES, TransferMode
 
+from .option_groups import progress_option, report_format_option
 from .params import BindValue, bind_option, collections_option, repo_argument, where_option
 
 
@@ -130,28 +131,39 @@ def remove_runs(
     help="Compare every file's size and checksum with the registry (--no-checksums only "
     "checks that files exist).",
 )
-def verify(repo: Path, repair: bool, checksums: bool) -> None:
+@report_format_option
+@progress_option
+def verify(repo: Path, repair: bool, checksums: bool, fmt: str, progress: bool) -> None:
     """Check the files of a repository.
 
     Check that every dataset file of REPO is present and intact and that no
     orphan files, nor temporary files of killed writes (hidden names starting
     with '.'), lie around. Exit code 1 if problems remain.
     """
-    from .operations import open_butler
+    from quanta.exec.progress import step_progress
 
-    with open_butler(repo) as butler:
-        report = butler.verify(repair=repair, checksums=checksums)
-    click.echo(f"checked: {report.checked}")
-    for label, paths in (
-        ("missing", report.missing),
-        ("corrupt", report.corrupt),
-        ("orphans", report.orphans),
-        ("temporaries", report.temporaries),
-        ("removed", report.removed),
-    ):
-        click.echo(f"{label}: {len(paths)}")
-        for path in paths:
-            click.echo(f"  {path}")
+    from .operations import open_butler
+    from .output import show_json
+
+    with open_butler(repo) as butler, step_progress(progress) as shown:
+        report = butler.verify(repair=repair, checksums=checksums, progress=shown)
+    found = {
+        "missing": report.missing,
+        "corrupt": report.corrupt,
+        "orphans": report.orphans,
+        "temporaries": report.temporaries,
+        "removed": report.removed,
+    }
+    if fmt == "json":
+        show_json(
+            "verify", {"repo": str(repo), "ok": report.ok, "checked": report.checked, **found}
+        )
+    else:
+        click.echo(f"checked: {report.checked}")
+        for label, paths in found.items():
+            click.echo(f"{label}: {len(paths)}")
+            for path in paths:
+                click.echo(f"  {path}")
     if not report.ok:
         click.echo("problems found", err=True)
         sys.exit(1)
@@ -177,6 +189,7 @@ def verify(repo: Path, repair: bool, checksums: bool) -> None:
     help="Only the first dataset found per data ID, in the order of --collections.",
 )
 @click.option("--dry-run", is_flag=True, help="Check and count what would be copied; copy nothing.")
+@progress_option
 def transfer(
     repo_from: Path,
     repo_to: Path,
@@ -187,6 +200,7 @@ def transfer(
     transfer: str,
     find_first: bool,
     dry_run: bool,
+    progress: bool,
 ) -> None:
     """Copy datasets between repositories.
 
@@ -197,9 +211,15 @@ def transfer(
     reach. A collection of another type, or a validity overlapping another
     dataset's, in REPO_TO refuses the transfer before anything is copied.
     """
+    from quanta.exec.progress import step_progress
+
     from .operations import open_butler, transfer_datasets
 
-    with open_butler(repo_from) as source, open_butler(repo_to) as target:
+    with (
+        open_butler(repo_from) as source,
+        open_butler(repo_to) as target,
+        step_progress(progress) as shown,
+    ):
         found, new, plan = transfer_datasets(
             source,
             target,
@@ -210,6 +230,7 @@ def transfer(
             transfer=transfer,
             find_first=find_first,
             dry_run=dry_run,
+            progress=shown,
         )
     verb = "would transfer" if dry_run else "transferred"
     click.echo(f"{verb} {new} dataset(s) ({found - new} already in {repo_to})")

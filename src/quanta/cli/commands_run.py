@@ -228,7 +228,11 @@ def _log_json(log: QuantumLog) -> dict[str, Any]:
 
 
 def _summary_json(summary: RunSummary) -> dict[str, Any]:
+    """The run's counts by task and its failures; ``schema`` first names the shape."""
+    from .output import SCHEMA_VERSION
+
     return {
+        "schema": f"quanta.report/{SCHEMA_VERSION}",
         "run": summary.run,
         "tasks": [{"task": label, **counts} for label, counts in summary.counts.items()],
         "failures": [

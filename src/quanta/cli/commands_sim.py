@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from .option_groups import progress_option
+
 #: The presets of ``quanta.sim.PRESETS``, named here so that importing the CLI stays light.
 PRESET_NAMES = ("quick", "ptc", "full")
 #: The raw layouts of ``quanta.sim.layouts.LAYOUTS``, likewise.
@@ -66,6 +68,7 @@ def parse_amp_size(
     is_flag=True,
     help="No photon or read noise, no brighter-fatter, no rounding: float32 pixels.",
 )
+@progress_option
 def simulate(
     outdir: Path,
     preset: str,
@@ -75,6 +78,7 @@ def simulate(
     seed: int,
     layout: str,
     zero_noise: bool,
+    progress: bool,
 ) -> None:
     """Simulate raws with known truth.
 
@@ -83,10 +87,14 @@ def simulate(
     --layout decam, with its camera.yaml) into OUTDIR, with truth.json holding
     every detector's and amplifier's true parameters.
     """
+    from quanta.exec.progress import step_progress
     from quanta.sim import simulate as run_simulation
 
     start = time.perf_counter()
-    summary = run_simulation(outdir, preset, detectors, amps, amp_size, seed, zero_noise, layout)
+    with step_progress(progress) as shown:
+        summary = run_simulation(
+            outdir, preset, detectors, amps, amp_size, seed, zero_noise, layout, shown
+        )
     elapsed = time.perf_counter() - start
     size = summary.preset
     click.echo(

@@ -16,6 +16,7 @@ from quanta.butler.collection_copy import CollectionPlan, apply_collections, pla
 from quanta.core.collections import CollectionType
 from quanta.core.dataset_type import DatasetType
 from quanta.core.errors import CollectionNotFoundError, DatasetNotFoundError
+from quanta.core.progress import ProgressCallback
 from quanta.core.refs import DatasetRef
 from quanta.core.timespan import Timespan, iso_from_tai_ns, utc_iso_from_tai_ns
 
@@ -305,12 +306,13 @@ def transfer_datasets(
     transfer: str = "copy",
     find_first: bool = False,
     dry_run: bool = False,
+    progress: ProgressCallback | None = None,
 ) -> tuple[int, int, CollectionPlan]:
     """Copy every dataset of the types in the source collections (only the first found per
     data ID with ``find_first``) into the target repository, with their definitions,
     dimension records and runs, and recreate the chains, tags and certifications the
     collections reach for them; returns (found, new, what was recreated). ``dry_run``
-    checks and counts but writes nothing."""
+    checks and counts but writes nothing; ``progress`` hears of each file copied."""
     refs: dict[uuid.UUID, DatasetRef] = {}
     types = [source.registry.get_dataset_type(name) for name in dataset_types]
     for dt in types:
@@ -322,6 +324,6 @@ def transfer_datasets(
     if dry_run:
         known = target.registry.get_files(list(refs))
         return len(refs), len(refs) - len(known), plan
-    new = target.transfer_from(source, list(refs.values()), transfer)
+    new = target.transfer_from(source, list(refs.values()), transfer, progress)
     apply_collections(target, plan)
     return len(refs), len(new), plan

@@ -3,6 +3,8 @@
 ``graph_request_options`` gives ``run`` and ``qgraph`` a ``RunRequest`` (which graph to
 build or load), ``execution_options`` gives ``run`` its ``ExecutionSettings`` and
 ``ExecutorChoice`` (how and where quanta run), and ``jobs_option`` is the one ``-j``.
+``progress_option`` and ``report_format_option`` are the ``--progress/--no-progress`` and
+``--format text|json`` of every command that works long or reports.
 The typed objects are made when the command runs, so importing the CLI stays light.
 """
 
@@ -61,6 +63,23 @@ skip_existing_in_option = click.option(
     metavar="COLLECTIONS",
     help="Leave out quanta whose outputs (or metadata) exist in these collections and read "
     "those outputs downstream (repeatable, or comma-separated).",
+)
+
+progress_option = click.option(
+    "--progress/--no-progress",
+    default=True,
+    show_default=True,
+    help="Show progress on stderr: bars on a terminal, a line now and then otherwise.",
+)
+
+report_format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Text for people, or one JSON object on stdout for programs (its shape is named "
+    "by its 'schema' key).",
 )
 
 rerun_failed_option = click.option(
@@ -212,12 +231,7 @@ def execution_options(func: F) -> F:
             help="Kill a quantum running longer than this (runs quanta in worker processes).",
         ),
         click.option("--fail-fast", is_flag=True, help="Start no quantum after the first failure."),
-        click.option(
-            "--progress/--no-progress",
-            default=True,
-            show_default=True,
-            help="Show progress on stderr: a bar on a terminal, a line now and then otherwise.",
-        ),
+        progress_option,
     ]
     decorated: Any = wrapper
     for option in reversed(options):

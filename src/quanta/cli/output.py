@@ -1,4 +1,4 @@
-"""Printing query results as a rich table, JSON or CSV, all to stdout.
+"""Printing query results as a rich table, JSON or CSV, and reports as JSON, all to stdout.
 
 Values are made plain first: UUIDs, timespans and paths become strings, enums
 their names, sequences lists (joined with ``", "`` in tables and CSV).
@@ -10,11 +10,14 @@ import csv
 import enum
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 FORMATS = ("table", "json", "csv")
+#: The version of every report's JSON shape; a change that removes or renames a key
+#: increases it (new keys may appear without).
+SCHEMA_VERSION = 1
 
 
 @dataclass
@@ -59,6 +62,13 @@ def show(result: Rows, fmt: str) -> None:
         _print_table(result)
     else:
         raise ValueError(f"unknown output format {fmt!r}; valid: {', '.join(FORMATS)}")
+
+
+def show_json(kind: str, data: Mapping[str, Any]) -> None:
+    """Print one report of command ``kind`` to stdout as a JSON object whose first key,
+    ``schema``, names its shape (``quanta.<kind>/<version>``)."""
+    shaped = {"schema": f"quanta.{kind}/{SCHEMA_VERSION}", **data}
+    sys.stdout.write(json.dumps(shaped, indent=2, default=plain) + "\n")
 
 
 def _print_table(result: Rows) -> None:

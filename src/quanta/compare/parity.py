@@ -25,6 +25,7 @@ from quanta.core.errors import (
     DatasetTypeNotFoundError,
     QuantaError,
 )
+from quanta.core.progress import ProgressCallback, tracked
 
 from .arrays import compare_image_chunks
 from .datasets import compare_objects
@@ -122,6 +123,7 @@ def compare_collections(
     options: CompareOptions | None = None,
     *,
     binds: Mapping[str, Any] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> CompareReport:
     """Compare the datasets of ``collection_a`` (in ``butler_a``) with those of
     ``collection_b`` (in ``butler_b``, which may be the same repository).
@@ -129,7 +131,8 @@ def compare_collections(
     ``dataset_types`` names the types to compare; by default every type with datasets in
     either collection, except those matching ``options.skip_types`` (logs and metadata,
     which hold timings), listed in ``CompareReport.skipped_types``. ``where`` and
-    ``binds`` constrain the datasets on both sides.
+    ``binds`` constrain the datasets on both sides. ``progress`` hears of each pair of
+    datasets compared, one step per dataset type.
     """
     options = options if options is not None else CompareOptions()
     sides = (_Side("A", butler_a, collection_a), _Side("B", butler_b, collection_b))
@@ -151,7 +154,8 @@ def compare_collections(
         report.skipped_types = [n for n in present if options.skips(n)]
     for name in names:
         _log.info("comparing %s", name)
-        report.dataset_types.append(_compare_type(name, sides, where, binds, options))
+        summary = _compare_type(name, sides, where, binds, options, progress)
+        report.dataset_types.append(summary)
     return report
 
 
@@ -161,6 +165,7 @@ def _compare_type(
     where: str | None,
     binds: Mapping[str, Any] | None,
     options: CompareOptions,
+    progress: ProgressCallback | None,
 ) -> DatasetTypeSummary:
     """The inventory and the pair-by-pair comparison of one dataset type."""
     side_a, side_b = sides
@@ -186,7 +191,8 @@ def _compare_type(
             f"{type_b.storage_class} in B; its datasets are not compared"
         )
         return summary
-    for key in _sorted_keys(refs_a, refs_a.keys() & refs_b.keys()):
+    keys = _sorted_keys(refs_a, refs_a.keys() & refs_b.keys())
+    for key in tracked(keys, progress, f"comparing {name}", len(keys)):
         comparison = _compare_pair(key, refs_a[key], refs_b[key], sides, options)
         if comparison.status == "identical":
             summary.n_identical += 1

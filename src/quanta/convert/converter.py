@@ -22,6 +22,7 @@ from ..butler.certifications import new_certifications
 from ..core.data_id import DataCoordinate
 from ..core.dataset_type import DatasetType
 from ..core.errors import DatasetTypeNotFoundError, QuantaError
+from ..core.progress import ProgressCallback, tracked
 from ..core.refs import DatasetRef
 from ..instruments import get_instrument
 from ..instruments.ingest import ingest_raws, raw_run
@@ -95,15 +96,17 @@ def convert(
     transfer: str = "copy",
     jobs: int = 1,
     skymap: str | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ConvertReport:
     """Carry out ``plan`` in ``butler``'s repository (see the module doc); coadds' tracts
-    and patches belong to the registered ``skymap``."""
+    and patches belong to the registered ``skymap``. ``progress`` hears of each raw read
+    and file checked and placed."""
     report = ConvertReport(
         skipped=list(plan.skipped), errors=list(plan.errors), notes=list(plan.notes)
     )
     found_skymap = _skymap(butler, skymap) if skymap is not None else None
     get_instrument(plan.instrument).register(butler)
-    keys = _ingest_raws(butler, plan, transfer, jobs, report)
+    keys = _ingest_raws(butler, plan, transfer, jobs, report, progress)
     keys.skymap = found_skymap
     keys.band_of_filter = {
         str(r.name): str(r.band)
@@ -117,20 +120,25 @@ def convert(
         *(_Target(f, {}, rerun_run(r.rerun)) for r in plan.reruns for f in r.files),
     ]
     skip = _registry_columns(plan)
-    refs = _ingest_datasets(butler, plan, keys, targets, skip, transfer, jobs, report)
+    refs = _ingest_datasets(butler, plan, keys, targets, skip, transfer, jobs, report, progress)
     _certify(butler, plan, refs, report)
     _chain(butler, plan, report)
     return report
 
 
 def _ingest_raws(
-    butler: Butler, plan: Plan, transfer: str, jobs: int, report: ConvertReport
+    butler: Butler,
+    plan: Plan,
+    transfer: str,
+    jobs: int,
+    report: ConvertReport,
+    progress: ProgressCallback | None,
 ) -> KeyMap:
     """Ingest the raws by their headers; what they say each ccd and visit is."""
     keys = KeyMap(plan.instrument)
     if not plan.raws:
         return keys
-    ingest = ingest_raws(butler, [raw.path for raw in plan.raws], transfer, jobs)
+    ingest = ingest_raws(butler, [raw.path for raw in plan.raws], transfer, jobs, (), progress)
     report.raws_ingested = len(ingest.ingested)
     report.raws_present = len(ingest.already_present)
     report.errors += [f"{path}: {reason}" for path, reason in ingest.refused]
@@ -173,6 +181,7 @@ def _ingest_datasets(
     transfer: str,
     jobs: int,
     report: ConvertReport,
+    progress: ProgressCallback | None,
 ) -> dict[str, DatasetRef]:
     """Check and ingest every non-raw file; its ref by path, for the certifications."""
     types: dict[str, DatasetType | None] = {}
@@ -190,7 +199,12 @@ def _ingest_datasets(
             report.skipped.append((where, f"dataset type {name!r} cannot be converted"))
             continue
         ready.append(_Target(target.file, data_id, target.run))
-    checked = check_all([(t.file.path, _type(types, t).storage_class) for t in ready], jobs)
+    checked = tracked(
+        check_all([(t.file.path, _type(types, t).storage_class) for t in ready], jobs),
+        progress,
+        "checking files",
+        len(ready),
+    )
     items: dict[str, list[tuple[Any, DatasetRef, Any]]] = {}
     for target, (table, problem) in zip(ready, checked, strict=True):
         where = _where(plan, target.file)
@@ -214,7 +228,8 @@ def _ingest_datasets(
         known = set(butler.registry.get_files([ref.id for _, ref, _ in run_items]))
         todo = [item for item in run_items if item[1].id not in known]
         with butler.registry.transaction():
-            butler.ingest([(path, ref) for path, ref, table in todo if table is None], transfer)
+            files = [(path, ref) for path, ref, table in todo if table is None]
+            butler.ingest(files, transfer, progress)
             for _, ref, table in todo:
                 if table is not None:
                     butler.put(table, ref.dataset_type, ref.data_id, run=run)

@@ -212,7 +212,8 @@ class _Walk:
         for index, n in enumerate(self.waiting):
             if n == 0:
                 self._enqueue(index)
-        progress = Progress(len(self.graph), self.settings.progress)
+        tasks = {t.label: len(t) for t in self.graph.tasks}
+        progress = Progress(len(self.graph), self.settings.progress, tasks=tasks)
         try:
             while self.in_flight or (self.ready and not self.stopped):
                 self._submit_ready()
@@ -221,7 +222,7 @@ class _Walk:
                         self._finished(result)
                 self.recorder.maybe_flush()
                 self.lease.touch()
-                progress.update(sum(self.totals.values()), self.totals)
+                progress.update(sum(self.totals.values()), self.totals, self.counts)
             if self.stopped:
                 self._stop_pending()
             self.recorder.flush()
@@ -229,7 +230,7 @@ class _Walk:
             self._salvage()
             raise
         finally:
-            progress.close(sum(self.totals.values()), self.totals)
+            progress.close(sum(self.totals.values()), self.totals, self.counts)
 
     def _salvage(self) -> None:
         """On the way out after an error (or Ctrl-C), record the quanta that finished, so

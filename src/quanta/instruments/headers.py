@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple, TypeVar
 
 from ..core.errors import DatastoreError, QuantaError
+from ..core.progress import ProgressCallback, tracked
 from ..core.raw import AmpGeometry
 from ..core.raw_layout import amp_layouts, has_sections, section_cards
 from .base import HeaderError, Instrument, ObservationInfo
@@ -41,6 +42,8 @@ from .translation import (
 )
 
 T = TypeVar("T")
+#: The step ``map_files`` reports to a progress callback.
+READING = "reading headers"
 
 
 class Outcome(NamedTuple):
@@ -436,13 +439,18 @@ def _is_image(header: Mapping[str, Any]) -> bool:
 
 
 def map_files(
-    function: Callable[[str], T], files: list[Path], jobs: int, preload: Sequence[str] = ()
+    function: Callable[[str], T],
+    files: list[Path],
+    jobs: int,
+    preload: Sequence[str] = (),
+    progress: ProgressCallback | None = None,
 ) -> list[T]:
     """``function`` of every file's name, in ``jobs`` worker processes when more than one;
-    the workers' fork server imports this module, astropy and ``preload`` once."""
+    the workers' fork server imports this module, astropy and ``preload`` once.
+    ``progress`` hears of each file read."""
     names = [str(path) for path in files]
     if jobs <= 1 or len(files) <= 1:
-        return [function(name) for name in names]
+        return [function(name) for name in tracked(names, progress, READING, len(names))]
     workers = min(jobs, len(files))
     chunk = max(1, min(64, len(files) // (workers * 4)))
     # Never fork (the driving process holds database connections); a fork server that
@@ -450,20 +458,26 @@ def map_files(
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([__name__, "astropy.io.fits", "astropy.time", *preload])
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        return list(pool.map(function, names, chunksize=chunk))
+        results = pool.map(function, names, chunksize=chunk)
+        return list(tracked(results, progress, READING, len(names)))
 
 
 def read_observations(
-    files: list[Path], jobs: int, corrections: Sequence[Path] = (), cameras: Sequence[Path] = ()
+    files: list[Path],
+    jobs: int,
+    corrections: Sequence[Path] = (),
+    cameras: Sequence[Path] = (),
+    progress: ProgressCallback | None = None,
 ) -> list[Observation]:
     """``observe_file`` every file, in ``jobs`` worker processes when more than one: one
-    observation per detector, or one refusal for a whole file."""
+    observation per detector, or one refusal for a whole file; ``progress`` hears of each
+    file read."""
     function = functools.partial(
         observe_file,
         corrections=tuple(str(d) for d in corrections),
         cameras=tuple(str(c) for c in cameras),
     )
-    results = map_files(function, files, jobs)
+    results = map_files(function, files, jobs, progress=progress)
     return [
         Observation(path, *outcome)
         for path, outcomes in zip(files, results, strict=True)

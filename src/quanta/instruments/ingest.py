@@ -25,6 +25,7 @@ from ..core.data_id import DataCoordinate
 from ..core.dataset_type import DatasetType
 from ..core.errors import QuantaError
 from ..core.ids import raw_dataset_id
+from ..core.progress import ProgressCallback
 from ..core.records import DimensionRecord
 from ..core.refs import DatasetRef
 from ..core.transfer import TransferMode, transfer_mode
@@ -74,11 +75,13 @@ def ingest_raws(
     transfer: str = TransferMode.COPY,
     jobs: int = 1,
     corrections: Sequence[str | Path] = (),
+    progress: ProgressCallback | None = None,
 ) -> IngestReport:
     """Ingest raw files and the ``*.fits`` files under directories; see the module doc.
 
     Header corrections are looked up in the ``corrections`` directories, then in those of
-    the repository's configuration (``instruments.header_corrections``)."""
+    the repository's configuration (``instruments.header_corrections``). ``progress``
+    hears of each file read, then of each file placed."""
     transfer = transfer_mode(transfer, IngestError)
     if jobs < 1:
         raise IngestError(f"jobs must be at least 1, not {jobs!r}")
@@ -86,7 +89,7 @@ def ingest_raws(
     report = IngestReport()
     accepted: Accepted = []
     files = find_raw_files(paths)
-    for seen in read_observations(files, jobs, dirs, repo_cameras(butler)):
+    for seen in read_observations(files, jobs, dirs, repo_cameras(butler), progress):
         if seen.info is None:
             report.refused.append((seen.path, _at(seen.hdu, seen.reason or "unreadable")))
         else:
@@ -101,7 +104,7 @@ def ingest_raws(
             butler.insert_dimension_records("exposure", exposures)
             raw = butler.register_dataset_type(RAW, RAW_DIMENSIONS, "RawImage")
             items = [(path, _raw_ref(raw, info), hdu) for path, hdu, info in accepted]
-            report.ingested = butler.ingest(items, transfer)
+            report.ingested = butler.ingest(items, transfer, progress)
         new = {ref.id for ref in report.ingested}
         report.already_present = [item[1] for item in items if item[1].id not in new]
         report.sources = [(Path(item[0]), item[1]) for item in items]

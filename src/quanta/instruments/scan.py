@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import QuantaError
+from ..core.progress import ProgressCallback
 from ..core.records import DimensionRecord
 from ..core.timespan import utc_iso_from_tai_ns
 from ..core.universe import DimensionUniverse
@@ -91,17 +92,20 @@ def scan(
     jobs: int = 1,
     corrections: Sequence[str | Path] = (),
     cameras: Sequence[str | Path] = (),
+    progress: ProgressCallback | None = None,
 ) -> ScanReport:
     """Translate raw files and the raw files under directories, in ``jobs`` processes,
     with header corrections from the ``corrections`` directories and the camera files
-    ``cameras`` (each checked first: a bad one is a ``ConfigError``)."""
+    ``cameras`` (each checked first: a bad one is a ``ConfigError``); ``progress`` hears
+    of each file read."""
     files = find_raw_files(paths, action="scan")
     dirs = tuple(str(path) for path in correction_dirs(corrections))
     camera_paths = tuple(str(path) for path in cameras)
     load_translators()  # a broken translator package is one error, not one per file
     load_cameras(camera_paths)  # so is a bad camera file
     function = functools.partial(observe_file, corrections=dirs, cameras=camera_paths)
-    results = map_files(function, files, jobs, preload=["astro_metadata_translator"])
+    preload = ["astro_metadata_translator"]
+    results = map_files(function, files, jobs, preload=preload, progress=progress)
     universe = DimensionUniverse.default()
     report = ScanReport()
     for path, outcomes in zip(files, results, strict=True):

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import ConfigError
+from ..core.progress import ProgressCallback, tracked
 from .layout import AmpBlock, Layout
 from .layouts import get_layout
 from .physics import Star, detector_shape, nonlinear, readout
@@ -87,6 +88,7 @@ def simulate(
     seed: int = 0,
     zero_noise: bool = False,
     layout: str = "simcam",
+    progress: ProgressCallback | None = None,
 ) -> SimulationSummary:
     """Simulate one night of raws into ``outdir`` and describe the truth in ``truth.json``.
 
@@ -97,8 +99,8 @@ def simulate(
     exposure, two amplifiers per CCD HDU, DECam headers, and ``camera.yaml``) or
     ``lsst`` (SimCam with 16 LSST-like amplifier HDUs per detector). With ``zero_noise``
     there is no photon or read noise, no brighter-fatter effect and no rounding: pixels
-    are float32 and equal the model. A bad preset, layout, size or seed raises
-    ``ConfigError``.
+    are float32 and equal the model. ``progress`` hears of each exposure written. A bad
+    preset, layout, size or seed raises ``ConfigError``.
     """
     if seed < 0:
         raise ConfigError(f"invalid seed {seed!r}: seeds are integers >= 0")
@@ -116,7 +118,7 @@ def simulate(
     exposures = plan_night(config, chosen.instrument, chosen.dark_filter)
     files: dict[str, list[Path]] = {}
     records = []
-    for exposure in exposures:
+    for exposure in tracked(exposures, progress, "simulating exposures", len(exposures)):
         record = exposure.to_dict()
         stars = {d.id: _stars(camera, exposure, d.id) for d in camera.detectors}
         readouts = ((d, _amps(camera, exposure, d, stars[d.id])) for d in camera.detectors)
