@@ -67,7 +67,7 @@ def configure_logging(verbosity: int) -> None:
     "-v",
     "--verbose",
     count=True,
-    help="Log more to stderr: -v for progress, -vv for debugging and SQL statements.",
+    help="Log more to stderr: -v for what each step does, -vv for debugging and SQL statements.",
 )
 def cli(verbose: int) -> None:
     """Create, query and maintain quanta data repositories.
