@@ -7,7 +7,7 @@ fit of its 20 pairs can reach (the Cramer-Rao bound of eq. 20 over ~38,000 pixel
 pair) is 28% of a_01 (9% if b were known), and the fit reaches it: over 150 simulated
 curves of that size a_01 / truth averages 0.99 +- 0.03 with a scatter of 33%, so there
 is no bias to remove, only pixels to add. The error falls as one over the side of the
-amplifier: ~6% at 800 x 800, where 15% is 2.5 of it. At the preset's size the pipeline
+amplifier: 6-7% at 800 x 800, where 15% is more than twice it. At the preset's size the pipeline
 test (``test_ptc_end_to_end``) holds a_01 and a_10 to 3 of the fit's own errors.
 """
 
