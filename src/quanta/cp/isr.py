@@ -129,7 +129,8 @@ class IsrConnections(PipelineTaskConnections, dimensions=EXPOSURE):
         "bfKernel",
         "StructuredData",
         DETECTOR,
-        doc="Brighter-fatter kernel: {kernel: [[...]]} in 1/e-, centred (bfKernelSolve).",
+        doc="Brighter-fatter kernel: {kernel: [[...]]} in 1/e-, centred, and optionally "
+        "{amplifiers: {amp: {kernel}}} (bfKernelSolve).",
         is_calibration=True,
     )
     post_isr = Output("postISRCCD", "Image", EXPOSURE, doc="The corrected detector image.")
