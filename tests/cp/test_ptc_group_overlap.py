@@ -71,7 +71,7 @@ def test_one_system_with_a_flat_in_two_pairs_is_refused(repo: Repo, tmp_path: Pa
         repo,
         result,
         f"flat {e[1]} is in two pairs of group system 'overlapping' (groups 'low' and "
-        "'shifted'); a PTC uses each flat once: define the pairs as an exclusive group system",
+        "'shifted'); a flat may be in one pair only: define the pairs as an exclusive group system",
     )
 
 

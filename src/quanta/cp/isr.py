@@ -68,6 +68,7 @@ from .algorithms import (
     trim,
     variance_plane,
 )
+from .algorithms.bf_kernel import Kernels
 from .rows import planes, row_sources
 
 EXPOSURE = ("instrument", "detector", "exposure")
@@ -348,16 +349,15 @@ class IsrTask(PipelineTask):
         amplifier's own kernel where ``kernel`` carries one, else the detector's."""
         if not self.config.apply_gain:
             raise ValueError("do_brighter_fatter corrects electrons; set apply_gain true")
-        detector = np.asarray(kernel["kernel"], dtype=np.float64)
         own = kernel.get("amplifiers") or {}
         header["BFAMPKER"] = sum(amp.name in own for amp in amps)
-        kernels = (
+        kernels: Kernels = (
             [
                 (amp.section.slices, np.asarray(own.get(amp.name, kernel)["kernel"], np.float64))
                 for amp in amps
             ]
             if header["BFAMPKER"]
-            else detector
+            else np.asarray(kernel["kernel"], dtype=np.float64)
         )
         corrected = correct_brighter_fatter(
             image,

@@ -331,7 +331,7 @@ class PtcGroupPairTask(PairTask):
         quanta: Sequence[tuple[DataCoordinate, Mapping[str, Sequence[Any]]]],
     ) -> None:
         """Refuse a flat that is in two pairs (of two group systems, or of one that is not
-        exclusive): the curve would count it twice."""
+        exclusive): a curve or linearity fit would count it twice."""
         owner: dict[tuple[Any, Any], tuple[str, str]] = {}
         for data_id, inputs in quanta:
             group = (str(data_id["group_system"]), str(data_id["group"]))
@@ -354,4 +354,4 @@ def _overlap_message(exposure: Any, first: tuple[str, str], second: tuple[str, s
             f"(groups {first[1]!r} and {second[1]!r})"
         )
         fix = f"select one system with -d \"group.system = '{first[0]}'\""
-    return f"flat {exposure} is in {where}; a PTC uses each flat once: {fix}"
+    return f"flat {exposure} is in {where}; a flat may be in one pair only: {fix}"
