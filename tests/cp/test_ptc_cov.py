@@ -126,8 +126,9 @@ def simulated_fit() -> CovFit:
     information, measured and fitted to lag 2.
 
     The ``ptc`` preset (200 x 200 pixels per amplifier, 20 pairs spaced geometrically) is
-    too small for the 15% goal: there the fit gives a01 and a10 to 25-40% per amplifier
-    (errors of the fit; the 16 values of two detectors average 1.14 +- 0.08 of the truth).
+    too small for the 15% goal: its Cramer-Rao bound on a01 is 28%, which the fit reaches
+    without bias (``test_ptc_cov_bound.py``); through the pipeline, 800 x 800 pixels give
+    the 15% (``test_ptc_cov_truth.py``).
     """
     rng = np.random.default_rng(17)
     options = PairOptions(max_lag=MAX_LAG)

@@ -118,8 +118,8 @@ def test_the_full_covariance_model_runs_in_a_pipeline_on_the_same_points(flow: F
     """``-c ptcInline:model=full-covariance``: the points are those of eq. 16 (same pairs,
     used, turnoff); every amplifier's eq. 20 fit is good, its gain within 3 of its errors
     (~0.3%; seed 0: up to 0.51% off, where eq. 16 is within 0.32%); a01, a10 and a00
-    within 3 of their errors (25-40% of a01 at this size: the 15% proof is
-    ``test_ptc_cov.py``'s larger fixture)."""
+    within 3 of their errors (25-40% of a01 at this size, the Cramer-Rao bound: the 15%
+    proof is ``test_ptc_cov_truth.py``, with 800 x 800 pixels per amplifier)."""
     for detector in (0, 1):
         full, plain = flow.ptc("inline_cov", detector), flow.ptc("groups", detector)
         assert full["model"] == "full-covariance"

@@ -5,7 +5,8 @@
 the a_ij of the amplifiers whose eq. 20 fit is good, each lag weighted by the inverse
 square of its errors, and solves ``laplacian(K) = a`` for the kernel
 (``cp.algorithms.bf_kernel``) that ISR's ``do_brighter_fatter`` applies once ``bfKernel``
-is certified. With ``per_amp`` every such amplifier also gets the kernel of its own a_ij.
+is certified. With ``per_amp`` every such amplifier also gets the kernel of its own a_ij,
+which ISR then applies to that amplifier's pixels.
 
 ``bfKernel`` is ``StructuredData`` (JSON), not ``NumpyArray``: the kernel is small (a few
 hundred numbers) and travels with what it was made from (the a_ij and their errors, the

@@ -16,8 +16,10 @@ curated defects are masked BAD in the assembled image. Last in the first pass, i
 electrons (after the gain, before bias, dark and flat, which the charge exchange
 precedes; the residual bias after the overscan is a few electrons beside the thousands
 this matters for), the brighter-fatter effect can be removed with a certified
-``bfKernel`` (``cp.algorithms.bf_kernel``); the iterations made and the last largest
-change are recorded as ``BFITER`` and ``BFCHANGE``.
+``bfKernel`` (``cp.algorithms.bf_kernel``): each amplifier's own kernel where the
+``bfKernel`` carries one (``per_amp``), else the detector's; the iterations made, the
+last largest change and the amplifiers corrected with their own kernel are recorded as
+``BFITER``, ``BFCHANGE`` and ``BFAMPKER``.
 
 Which calibrations ISR applies is configuration (``do_bias``, ``do_dark``, ``do_flat``,
 ``do_crosstalk``, ``do_linearity``, ``do_gains``, ``do_defects``, ``do_brighter_fatter``);
@@ -66,6 +68,7 @@ from .algorithms import (
     trim,
     variance_plane,
 )
+from .algorithms.bf_kernel import Kernels
 from .rows import planes, row_sources
 
 EXPOSURE = ("instrument", "detector", "exposure")
@@ -127,7 +130,8 @@ class IsrConnections(PipelineTaskConnections, dimensions=EXPOSURE):
         "bfKernel",
         "StructuredData",
         DETECTOR,
-        doc="Brighter-fatter kernel: {kernel: [[...]]} in 1/e-, centred (bfKernelSolve).",
+        doc="Brighter-fatter kernel: {kernel: [[...]]} in 1/e-, centred, and optionally "
+        "{amplifiers: {amp: {kernel}}} (bfKernelSolve).",
         is_calibration=True,
     )
     post_isr = Output("postISRCCD", "Image", EXPOSURE, doc="The corrected detector image.")
@@ -305,7 +309,7 @@ class IsrTask(PipelineTask):
                 header[hdr.amp_key(hdr.GAIN, name)] = gain
             amps.append(AmpCalibration(name, geometry.detector, gain, read_noise))
         if brighter_fatter is not None and self.config.do_brighter_fatter:
-            image = self._brighter_fatter(image, brighter_fatter, header)
+            image = self._brighter_fatter(image, brighter_fatter, header, amps)
         if defects is not None and self.config.do_defects:
             boxes = [(d["x0"], d["y0"], d["width"], d["height"]) for d in defects.to_pylist()]
             mask[defect_mask(shape, boxes)] |= MaskBit.BAD
@@ -335,14 +339,29 @@ class IsrTask(PipelineTask):
         return Image(image, mask, variance, header)
 
     def _brighter_fatter(
-        self, image: np.ndarray, kernel: Mapping[str, Any], header: dict[str, Any]
+        self,
+        image: np.ndarray,
+        kernel: Mapping[str, Any],
+        header: dict[str, Any],
+        amps: list[AmpCalibration],
     ) -> np.ndarray:
-        """The image (electrons) without the charge the kernel says was moved."""
+        """The image (electrons) without the charge the kernel says was moved: each
+        amplifier's own kernel where ``kernel`` carries one, else the detector's."""
         if not self.config.apply_gain:
             raise ValueError("do_brighter_fatter corrects electrons; set apply_gain true")
+        own = kernel.get("amplifiers") or {}
+        header["BFAMPKER"] = sum(amp.name in own for amp in amps)
+        kernels: Kernels = (
+            [
+                (amp.section.slices, np.asarray(own.get(amp.name, kernel)["kernel"], np.float64))
+                for amp in amps
+            ]
+            if header["BFAMPKER"]
+            else np.asarray(kernel["kernel"], dtype=np.float64)
+        )
         corrected = correct_brighter_fatter(
             image,
-            np.asarray(kernel["kernel"], dtype=np.float64),
+            kernels,
             self.config.bf_max_iter,
             self.config.bf_threshold,
         )

@@ -5,13 +5,15 @@ per amplifier, in ADU, and its exposure time), fits each amplifier's linearizer
 (``cp.algorithms.linearity``) and writes ``linearity``, the calibration ISR applies with
 ``do_linearity: true`` once it is certified: ``{"amplifiers": {amp: {"polynomial": [0, 1,
 d2, ...], ...}}}``. Pairs without a mean (saturated) are points without a value.
+``LinearitySolveGroupsTask`` does the same from the ``ptcGroupPair`` tables of one group
+system (option B1, pipeline ``cp_linearity_groups``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
@@ -20,10 +22,14 @@ from ..pipe import PipelineTaskConnections as Connections
 from ..pipe.quantum_io import QuantumIO
 from .algorithms.linearity import fit_linearity
 from .algorithms.ptc_fit import json_value
-from .ptc_pairs import DETECTOR
+from .ptc_pairs import DETECTOR, GROUP_DETECTOR
+from .ptc_solve import refuse_other_systems
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from ..core.data_id import DataCoordinate
+    from ..core.refs import DatasetRef
 
 
 class LinearitySolveConfig(PipelineTaskConfig):
@@ -92,7 +98,7 @@ class LinearitySolveTask(PipelineTask):
     """``linearitySolve``: the linearizer of every amplifier of a detector."""
 
     ConfigClass = LinearitySolveConfig
-    ConnectionsClass = LinearitySolveConnections
+    ConnectionsClass: ClassVar[type[Connections]] = LinearitySolveConnections
     config: LinearitySolveConfig
 
     def run_quantum(self, qio: QuantumIO) -> None:
@@ -107,3 +113,45 @@ class LinearitySolveTask(PipelineTask):
     ) -> dict[str, Any]:
         """The ``linearity`` of one detector."""
         return solve_linearity(pairs, instrument, detector, self.config)
+
+
+class LinearitySolveGroupsConnections(Connections, dimensions=DETECTOR):
+    """Every ``ptcGroupPair`` of a detector in; its ``linearity`` calibration out."""
+
+    pairs = Input(
+        "ptcGroupPair", "ArrowTable", GROUP_DETECTOR, doc="Pair measurements.", multiple=True
+    )
+    linearity = Output(
+        "linearity",
+        "StructuredData",
+        DETECTOR,
+        doc="Per-amplifier linearizer polynomials, for ISR's do_linearity.",
+        is_calibration=True,
+    )
+
+
+class LinearitySolveGroupsConfig(LinearitySolveConfig):
+    """The fit, and the one group system whose pairs it uses."""
+
+    group_system: str | None = Field(
+        None, description="The group system of the pairs; null: whichever one the graph has."
+    )
+
+
+class LinearitySolveGroupsTask(LinearitySolveTask):
+    """``linearitySolve`` over the groups of one group system (option B1)."""
+
+    ConfigClass = LinearitySolveGroupsConfig
+    ConnectionsClass = LinearitySolveGroupsConnections
+    config: LinearitySolveGroupsConfig
+
+    @classmethod
+    def adjust_quantum(  # type: ignore[override]
+        cls,
+        config: LinearitySolveGroupsConfig,
+        data_id: DataCoordinate,
+        inputs: dict[str, list[DatasetRef]],
+    ) -> dict[str, list[DatasetRef]]:
+        """Refuse pairs of several group systems, or of another than the configured one."""
+        refuse_other_systems("linearitySolve", config.group_system, data_id, inputs["pairs"])
+        return inputs

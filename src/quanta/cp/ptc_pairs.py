@@ -323,3 +323,35 @@ class PtcGroupPairTask(PairTask):
         if count != 2:
             raise NoWorkFound(f"group {data_id['group']!r} has {count} flat(s); a pair needs 2")
         return inputs
+
+    @classmethod
+    def check_quanta(  # type: ignore[override]
+        cls,
+        config: PtcPairConfig,
+        quanta: Sequence[tuple[DataCoordinate, Mapping[str, Sequence[Any]]]],
+    ) -> None:
+        """Refuse a flat that is in two pairs (of two group systems, or of one that is not
+        exclusive): a curve or linearity fit would count it twice."""
+        owner: dict[tuple[Any, Any], tuple[str, str]] = {}
+        for data_id, inputs in quanta:
+            group = (str(data_id["group_system"]), str(data_id["group"]))
+            for ref in inputs.get("inputs", ()):
+                key = (data_id["detector"], ref.data_id["exposure"])
+                first = owner.setdefault(key, group)
+                if first != group:
+                    raise ConfigError(_overlap_message(key[1], first, group))
+
+
+def _overlap_message(exposure: Any, first: tuple[str, str], second: tuple[str, str]) -> str:
+    """One line naming the two pairs (and their group systems) that share ``exposure``."""
+    first, second = sorted((first, second))
+    if first[0] == second[0]:
+        where = f"two pairs of group system {first[0]!r} (groups {first[1]!r} and {second[1]!r})"
+        fix = "define the pairs as an exclusive group system"
+    else:
+        where = (
+            f"pairs of group systems {first[0]!r} and {second[0]!r} "
+            f"(groups {first[1]!r} and {second[1]!r})"
+        )
+        fix = f"select one system with -d \"group.system = '{first[0]}'\""
+    return f"flat {exposure} is in {where}; a flat may be in one pair only: {fix}"

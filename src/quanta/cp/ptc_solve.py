@@ -178,17 +178,23 @@ class PtcSolveGroupsTask(SolveTask):
     ) -> dict[str, list[DatasetRef]]:
         """Refuse pairs from several group systems, or from another system than the
         configured one: two systems over the same flats would count every flat twice."""
-        systems = sorted({str(ref.data_id["group_system"]) for ref in inputs.get("pairs", [])})
-        wanted = config.group_system
-        if len(systems) > 1 or (wanted is not None and systems and systems != [wanted]):
-            named = " and ".join(repr(s) for s in systems)
-            choose = wanted or systems[0]
-            raise ConfigError(
-                f"ptcSolve of {data_id} would fit pairs of group systems {named}"
-                + (f" (configured: {wanted!r})" if wanted is not None else "")
-                + f"; one PTC uses one system: select it with -d \"group.system = '{choose}'\""
-            )
+        refuse_other_systems("ptcSolve", config.group_system, data_id, inputs.get("pairs", []))
         return inputs
+
+
+def refuse_other_systems(
+    label: str, wanted: str | None, data_id: DataCoordinate, pairs: Sequence[DatasetRef]
+) -> None:
+    """Raise unless every pair of ``pairs`` is of one group system, ``wanted`` if given."""
+    systems = sorted({str(ref.data_id["group_system"]) for ref in pairs})
+    if len(systems) > 1 or (wanted is not None and systems and systems != [wanted]):
+        named = " and ".join(repr(s) for s in systems)
+        choose = wanted or systems[0]
+        raise ConfigError(
+            f"{label} of {data_id} would fit pairs of group systems {named}"
+            + (f" (configured: {wanted!r})" if wanted is not None else "")
+            + f"; one fit uses one system: select it with -d \"group.system = '{choose}'\""
+        )
 
 
 # -- option A: pairing inside one task -------------------------------------------------------

@@ -7,8 +7,9 @@ row is matched against the candidate datasets of every input: existing ones (one
 ``query_datasets`` per dataset type) and predicted ones (the graph built so far). Rows
 group into quanta; quanta missing a required input are skipped and counted. Tasks may
 reshape their quanta through ``generate_quanta`` (free-form keys) and
-``adjust_quantum``; prerequisites (calibrations by the quantum's timespan) are looked
-up in bulk. Outputs get deterministic IDs in the output run.
+``adjust_quantum``, and refuse them as a whole (``check_quanta``); prerequisites
+(calibrations by the quantum's timespan) are looked up in bulk. Outputs get
+deterministic IDs in the output run.
 
 Quanta and nodes are kept as columns and compressed edges (``nodes.py``), not as an
 object per quantum, and a dataset type's lookups are freed after the last task that
@@ -228,6 +229,8 @@ class GraphBuilder:
             quanta = hooks.generate(quanta)
         if hooks.adjusts:
             quanta = hooks.adjust(quanta, stat).complete(task, stat)
+        if hooks.checks:
+            hooks.check(quanta)
         quanta = self.prerequisites.attach(task, names, quanta, self, stat)
         existing: dict[str, list[DatasetRef]] = {}
         if self.skip_existing_in and len(quanta):

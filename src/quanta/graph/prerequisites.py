@@ -5,9 +5,10 @@
   overlaps the quantum's exposure (or visit) timespan. Other prerequisites come from RUN
   and TAGGED collections by data ID. Collections are searched in order and the first
   match wins; a quantum with a missing prerequisite is skipped and counted.
-* ``TaskHooks``: a task's ``generate_quanta`` and ``adjust_quantum``. They take data IDs
-  and refs quantum by quantum, so the builder's columns become one ``_Quantum`` object
-  per quantum for them, and back: only tasks that override a hook pay for that.
+* ``TaskHooks``: a task's ``generate_quanta``, ``adjust_quantum`` and ``check_quanta``.
+  They take data IDs and refs quantum by quantum, so the builder's columns become one
+  ``_Quantum`` object per quantum for them, and back: only tasks that override a hook
+  pay for that.
 """
 
 from __future__ import annotations
@@ -195,6 +196,7 @@ class TaskHooks:
         self.names = names
         self.generates = _overridden(task.task_class, "generate_quanta")
         self.adjusts = _overridden(task.task_class, "adjust_quantum")
+        self.checks = _overridden(task.task_class, "check_quanta")
 
     def _objects(self, quanta: TaskQuanta) -> list[_Quantum]:
         result = []
@@ -282,6 +284,18 @@ class TaskHooks:
                 quantum.inputs[name] = dict.fromkeys(_node_of(acc, r) for r in refs)
             kept.append(quantum)
         return self._columns(kept)
+
+    def check(self, quanta: TaskQuanta) -> None:
+        """Let the task refuse its quanta as a whole (it raises)."""
+        conns = self.task.connections.inputs
+        whole = [
+            (
+                self._data_id(quantum),
+                {n: self.builder.refs_of(conns[n], list(ns)) for n, ns in quantum.inputs.items()},
+            )
+            for quantum in self._objects(quanta)
+        ]
+        self.task.task_class.check_quanta(self.task.config, whole)
 
 
 def _node_of(acc: NodeAccumulator, ref: DatasetRef) -> int:

@@ -4,7 +4,8 @@ Science lives in ``run()``, which takes and returns Python objects; ``run_quantu
 does the I/O through the ``QuantumIO`` a quantum is given. Two class-level hooks let a
 task shape its quanta while the graph is built: ``adjust_quantum`` (drop inputs or the
 whole quantum) and ``generate_quanta`` (return quanta of its own, labelled with
-free-form keys such as ``pair=1001+1002``).
+free-form keys such as ``pair=1001+1002``); a third, ``check_quanta``, sees all of a
+task's quanta at once and may refuse the graph.
 """
 
 from __future__ import annotations
@@ -79,6 +80,15 @@ class PipelineTask:
     ) -> dict[str, list[DatasetRef]]:
         """Return the inputs to keep for one quantum; raise ``NoWorkFound`` to drop it."""
         return inputs
+
+    @classmethod
+    def check_quanta(
+        cls,
+        config: PipelineTaskConfig,
+        quanta: Sequence[tuple[DataCoordinate, Mapping[str, Sequence[DatasetRef]]]],
+    ) -> None:
+        """Raise a ``QuantaError`` if the task's quanta (data ID and inputs each, after
+        ``adjust_quantum``) contradict one another; the graph is then not built."""
 
     @classmethod
     def generate_quanta(

@@ -11,16 +11,22 @@ To first order in a flat of mean ``mu`` and excess ``d`` the charge moved is the
 a type-I discrete sine transform on a box of half-size ``half`` (the kernel is 0 just
 outside it); :func:`correct_brighter_fatter` removes the charge moved, iterating because
 the charge moved depends on the true image. The exchange moves charge between
-neighbouring pixels only, so the correction conserves the total charge exactly.
+neighbouring pixels only, so the correction conserves the total charge exactly, also with
+a kernel per amplifier (each pixel's potential from its amplifier's kernel).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 
 from .ptc_cov_model import unfold
+
+#: One kernel for the whole image, or one per region ((rows, columns) slices that tile it).
+Kernels: TypeAlias = np.ndarray | Sequence[tuple[tuple[slice, slice], np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -67,13 +73,29 @@ def solve_kernel(a: np.ndarray, half: int) -> np.ndarray:
     return kernel
 
 
-def charge_moved(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """The charge (electrons) each pixel of ``image`` gained from its four neighbours by
-    the brighter-fatter effect of ``kernel``: across each edge between two pixels,
-    half the mean of their charges times the difference of their potentials."""
+def potential(image: np.ndarray, kernel: Kernels) -> np.ndarray:
+    """``kernel * image``: one kernel for every pixel, or per region the potential of its
+    own kernel in its pixels (from the charge of the whole image around them)."""
     from scipy.signal import oaconvolve
 
-    phi = oaconvolve(image, kernel, mode="same")
+    if isinstance(kernel, np.ndarray):
+        return np.asarray(oaconvolve(image, kernel, mode="same"))
+    phi = np.zeros(image.shape, dtype=np.float64)
+    for (rows, cols), own in kernel:
+        half_y, half_x = own.shape[0] // 2, own.shape[1] // 2
+        y0, x0 = max(rows.start - half_y, 0), max(cols.start - half_x, 0)
+        y1, x1 = min(rows.stop + half_y, image.shape[0]), min(cols.stop + half_x, image.shape[1])
+        around = oaconvolve(image[y0:y1, x0:x1], own, mode="same")
+        phi[rows, cols] = around[rows.start - y0 : rows.stop - y0, cols.start - x0 : cols.stop - x0]
+    return phi
+
+
+def charge_moved(image: np.ndarray, kernel: Kernels) -> np.ndarray:
+    """The charge (electrons) each pixel of ``image`` gained from its four neighbours by
+    the brighter-fatter effect of ``kernel`` (one, or one per region: :func:`potential`):
+    across each edge between two pixels, half the mean of their charges times the
+    difference of their potentials."""
+    phi = potential(image, kernel)
     moved = np.zeros(image.shape, dtype=np.float64)
     across = 0.25 * (image[:, 1:] + image[:, :-1]) * (phi[:, 1:] - phi[:, :-1])
     moved[:, :-1] += across
@@ -85,7 +107,7 @@ def charge_moved(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
 
 
 def correct_brighter_fatter(
-    image: np.ndarray, kernel: np.ndarray, max_iter: int = 10, threshold: float = 1e-3
+    image: np.ndarray, kernel: Kernels, max_iter: int = 10, threshold: float = 1e-3
 ) -> BfCorrected:
     """``image`` (electrons) without the charge the brighter-fatter effect moved: the true
     image ``T`` solves ``image = T + charge_moved(T)``, found by fixed-point iteration
