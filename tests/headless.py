@@ -72,6 +72,10 @@ class Dom(HTMLParser):
             if e.tag == tag and all(e.attrs.get(k) == v for k, v in wanted.items())
         ]
 
+    def text(self) -> str:
+        """The text of the whole page."""
+        return self.elements[0].text if self.elements else ""
+
     def ids(self) -> set[str]:
         """Every element id of the page."""
         return {e.attrs["id"] for e in self.elements if "id" in e.attrs}
