@@ -119,16 +119,18 @@ def _failures(facts: RunFacts) -> str:
 
 
 def _failure(q: QuantumRecord) -> str:
-    """One failure as a heading, its facts and its error and traceback."""
+    """One failure as a heading, its facts, its error, and its traceback with the log of
+    the failed attempt."""
     facts = [f"attempts {q.attempts}"]
     if q.host:
         facts.append(f"host {q.host}")
     if q.start_ns is not None and q.end_ns is not None:
         facts.append(f"{(q.end_ns - q.start_ns) / 1e9:.2f} s")
-    text = (q.error or "") + ("\n\n" + q.traceback if q.traceback else "")
+    trace = f"<pre>{escape(q.traceback)}</pre>" if q.traceback else ""
     return (
         f'<h3 class="failure">{escape(q.label)} <code>{escape(q.data_id_key)}</code></h3>'
-        f"<p>{escape(', '.join(facts))}</p><pre>{escape(text or 'no error recorded')}</pre>"
+        f"<p>{escape(', '.join(facts))}</p>"
+        f'<p class="failed">{escape(q.error or "no error recorded")}</p>{trace}'
     )
 
 
