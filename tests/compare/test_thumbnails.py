@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from quanta.compare import CompareOptions, compare_array, compare_image_chunks
+from quanta.compare.arrays import CHUNK
 from quanta.core.image import Image
 
 SHAPE = (300, 200)
@@ -59,3 +60,26 @@ def test_identical_and_one_dimensional_arrays_have_no_thumbnail() -> None:
     assert compare_array("image", a, a.copy(), CompareOptions()).thumbnail is None
     line = np.arange(10.0)
     assert compare_array("array", line, line + 1, CompareOptions()).thumbnail is None
+
+
+def test_images_that_differ_everywhere_give_each_block_its_largest_difference() -> None:
+    # every pixel differs, so every chunk takes the dense path (whole rows by blocks, the
+    # partial rows at the chunk boundary pixel by pixel): 701 x 403 is more than one
+    # chunk; blocks of 7 columns (the last 4 wide), rows merged 7 + 7 = 14 per cell
+    rng = np.random.default_rng(2)
+    a = rng.normal(0.0, 1.0, (701, 403))
+    b = a + rng.uniform(0.1, 1.0, a.shape)
+    assert a.size > CHUNK
+    thumbnail = compare_array("image", a, b, CompareOptions(atol=0.5)).thumbnail
+    assert thumbnail is not None and thumbnail.max_abs is not None
+    assert thumbnail.block == [14, 7]
+    size = np.abs(b - a)
+    expected_max = np.zeros((51, 58))
+    expected_count = np.zeros((51, 58), int)
+    for row in range(0, 701, 14):
+        for column in range(0, 403, 7):
+            block = size[row : row + 14, column : column + 7]
+            expected_max[row // 14, column // 7] = block.max()
+            expected_count[row // 14, column // 7] = np.count_nonzero(block > 0.5)
+    np.testing.assert_allclose(thumbnail.max_abs, expected_max, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(thumbnail.n_differ, expected_count)

@@ -291,6 +291,9 @@ class PlaneScan:
         """Add the unequal elements (their sizes, and which differ) to the thumbnail grid."""
         if self.grid is None or not unequal.any():
             return
+        if index is None:  # a whole chunk: by blocks of rows
+            self.grid.add_run(start, size, differ)
+            return
         picks = np.flatnonzero(unequal)
         flat = (picks if index is None else index[picks]) + start
         self.grid.add(flat, None if size is None else size[picks], differ[picks])

@@ -332,8 +332,10 @@ class _Page:
         for p in detail.planes:
             if p.status != "identical":
                 caption = f"plane {p.name} of {title}"
+                self.add('<div class="figures">')  # one row of figures per plane
                 self.histogram(p.histogram, p.name, caption)
                 self.thumbnail(p.thumbnail, p.name, caption)
+                self.add("</div>")
         if detail.n_header_differ:
             self.add("<p>Header:</p>")
             self.paths(detail.header, detail.n_header_differ)

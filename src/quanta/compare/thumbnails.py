@@ -18,43 +18,75 @@ CELLS = 64
 
 
 class DiffGrid:
-    """Blocks of a 2-d array with ``columns`` columns (rows arrive as they stream)."""
+    """Blocks of a 2-d array with ``columns`` columns (rows arrive as they stream), kept
+    as flat arrays of cells, row after row of ``width`` cells."""
 
     def __init__(self, columns: int, cells: int = CELLS) -> None:
         self.columns = max(1, columns)
         self.cells = cells
         self.block = -(-self.columns // cells)
-        width = -(-self.columns // self.block)
-        self.max_abs = np.zeros((0, width))
-        self.n_differ = np.zeros((0, width), dtype=np.int64)
+        self.width = -(-self.columns // self.block)
+        self.max_abs = np.zeros(0)
+        self.n_differ = np.zeros(0, dtype=np.int64)
 
     def add(self, flat: np.ndarray, size: np.ndarray | None, differ: np.ndarray) -> None:
-        """Take pixels at flat positions ``flat`` with their ``|B - A|`` (None for masks)
-        and whether each differs."""
+        """Take pixels at ascending flat positions ``flat`` with their ``|B - A|`` (None
+        for masks) and whether each differs."""
         if flat.size == 0:
             return
-        rows = flat // self.columns // self.block
-        cols = flat % self.columns // self.block
-        height = int(rows.max()) + 1
-        if height > self.max_abs.shape[0]:
-            extra = height - self.max_abs.shape[0]
-            self.max_abs = np.vstack([self.max_abs, np.zeros((extra, self.max_abs.shape[1]))])
-            self.n_differ = np.vstack(
-                [self.n_differ, np.zeros((extra, self.n_differ.shape[1]), dtype=np.int64)]
-            )
+        row = flat // self.columns
+        cell = (row // self.block) * self.width + (flat - row * self.columns) // self.block
+        self._grow(int(cell.max()) // self.width + 1)
+        counts = np.bincount(cell[differ])
+        self.n_differ[: counts.size] += counts
         if size is not None:
-            np.maximum.at(self.max_abs, (rows, cols), size)
-        np.add.at(self.n_differ, (rows[differ], cols[differ]), 1)
+            # consecutive pixels of one block form runs: reduce each run, then the runs
+            starts = np.concatenate([[0], np.flatnonzero(cell[1:] != cell[:-1]) + 1])
+            np.maximum.at(self.max_abs, cell[starts], np.maximum.reduceat(size, starts))
+
+    def add_run(self, start: int, size: np.ndarray | None, differ: np.ndarray) -> None:
+        """Take the pixels from flat position ``start`` on (a whole chunk, ``size`` 0 where
+        equal): whole rows are reduced block by block, without a position per pixel."""
+        n = differ.size
+        head = min(n, -start % self.columns)
+        rows = (n - head) // self.columns
+        tail = head + rows * self.columns
+        for lo, hi in ((0, head), (tail, n)):
+            if hi > lo:
+                part = None if size is None else size[lo:hi]
+                self.add(np.arange(start + lo, start + hi), part, differ[lo:hi])
+        if not rows:
+            return
+        shape = rows, self.columns
+        cell_rows = ((start + head) // self.columns + np.arange(rows)) // self.block
+        starts = np.concatenate([[0], np.flatnonzero(np.diff(cell_rows)) + 1])
+        ids = cell_rows[starts]
+        self._grow(int(ids[-1]) + 1)
+        counts = _blocks(differ[head:tail].reshape(shape), self.block, np.add)
+        grid = self.n_differ.reshape(-1, self.width)
+        grid[ids] += np.add.reduceat(counts, starts, axis=0)
+        if size is not None:
+            peaks = _blocks(size[head:tail].reshape(shape), self.block, np.maximum)
+            grid = self.max_abs.reshape(-1, self.width)
+            grid[ids] = np.maximum(grid[ids], np.maximum.reduceat(peaks, starts, axis=0))
+
+    def _grow(self, height: int) -> None:
+        """Make room for ``height`` rows of cells."""
+        extra = height * self.width - self.max_abs.size
+        if extra > 0:
+            self.max_abs = np.concatenate([self.max_abs, np.zeros(extra)])
+            self.n_differ = np.concatenate([self.n_differ, np.zeros(extra, dtype=np.int64)])
 
     def finish(self, rows: int, numeric: bool) -> Thumbnail:
         """The grid of an array of ``rows`` rows, tall ones merged to at most ``cells``."""
         height = max(1, -(-rows // self.block))
-        max_abs = _pad(self.max_abs, height)
-        n_differ = _pad(self.n_differ, height)
+        max_abs = _shaped(self.max_abs, height, self.width)
+        n_differ = _shaped(self.n_differ, height, self.width)
         merge = -(-height // self.cells)
         if merge > 1:
-            max_abs = _merge(max_abs, merge, np.maximum)
-            n_differ = _merge(n_differ, merge, np.add)
+            starts = np.arange(0, height, merge)
+            max_abs = np.maximum.reduceat(max_abs, starts, axis=0)
+            n_differ = np.add.reduceat(n_differ, starts, axis=0)
         return Thumbnail(
             block=[self.block * merge, self.block],
             max_abs=max_abs.tolist() if numeric else None,
@@ -62,14 +94,20 @@ class DiffGrid:
         )
 
 
-def _pad(grid: np.ndarray, height: int) -> np.ndarray:
-    """``grid`` cut or padded with zero rows to ``height`` rows."""
-    if grid.shape[0] >= height:
-        return grid[:height]
-    return np.vstack([grid, np.zeros((height - grid.shape[0], grid.shape[1]), grid.dtype)])
+def _blocks(values: np.ndarray, block: int, combine: np.ufunc) -> np.ndarray:
+    """Rows of ``values`` with every ``block`` columns combined (the last block may be
+    narrower); counts of booleans are integers."""
+    rows, columns = values.shape
+    full = columns // block * block
+    dtype = np.int64 if values.dtype == bool else None
+    parts = [combine.reduce(values[:, :full].reshape(rows, -1, block), axis=2, dtype=dtype)]
+    if full < columns:
+        parts.append(combine.reduce(values[:, full:], axis=1, keepdims=True, dtype=dtype))
+    return np.concatenate(parts, axis=1)
 
 
-def _merge(grid: np.ndarray, factor: int, combine: np.ufunc) -> np.ndarray:
-    """Every ``factor`` consecutive rows of ``grid`` combined into one."""
-    starts = np.arange(0, grid.shape[0], factor)
-    return combine.reduceat(grid, starts, axis=0)
+def _shaped(cells: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Flat ``cells`` as ``height`` rows of ``width``, cut or padded with zeros."""
+    grid = np.zeros(height * width, cells.dtype)
+    grid[: min(cells.size, grid.size)] = cells[: grid.size]
+    return grid.reshape(height, width)
