@@ -63,12 +63,12 @@ class DiffGrid:
         ids = cell_rows[starts]
         self._grow(int(ids[-1]) + 1)
         counts = _blocks(differ[head:tail].reshape(shape), self.block, np.add)
-        grid = self.n_differ.reshape(-1, self.width)
-        grid[ids] += np.add.reduceat(counts, starts, axis=0)
+        n_differ = self.n_differ.reshape(-1, self.width)
+        n_differ[ids] += np.add.reduceat(counts, starts, axis=0)
         if size is not None:
             peaks = _blocks(size[head:tail].reshape(shape), self.block, np.maximum)
-            grid = self.max_abs.reshape(-1, self.width)
-            grid[ids] = np.maximum(grid[ids], np.maximum.reduceat(peaks, starts, axis=0))
+            max_abs = self.max_abs.reshape(-1, self.width)
+            max_abs[ids] = np.maximum(max_abs[ids], np.maximum.reduceat(peaks, starts, axis=0))
 
     def _grow(self, height: int) -> None:
         """Make room for ``height`` rows of cells."""
