@@ -228,7 +228,7 @@ def _summary_table(report: CompareReport) -> str:
 
 
 class _Page:
-    """The parts of the page, and how many histograms it holds so far."""
+    """The parts of the page, and how many figures it holds so far."""
 
     def __init__(self) -> None:
         self.parts: list[str] = []
