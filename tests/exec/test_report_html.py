@@ -79,3 +79,22 @@ def test_an_unwritable_page_is_a_user_error(sqlite_repo: Butler, tmp_path: Path)
     assert result.exit_code == 0, result.output
     result = invoke("report", sqlite_repo.root, "out", "--html", tmp_path / "no" / "run.html")
     assert result.exit_code == 2 and "cannot write" in result.stderr
+
+
+def test_a_run_without_its_saved_graph_shows_its_tasks_unlinked(sqlite_repo: Butler) -> None:
+    from quanta.reports import gather_run, render_run_html
+
+    result = invoke("run", sqlite_repo.root, "-p", PIPELINE, "-i", "raw", "-o", "out")
+    assert result.exit_code == 0, result.output
+    run = sqlite_repo.registry.get_collection_chain("out")[0]
+    linked = gather_run(sqlite_repo, "out")
+    assert [(t.label, t.level, t.upstream) for t in linked.tasks] == [
+        ("calexp", 0, []),
+        ("summary", 1, ["calexp"]),
+    ]
+    sqlite_repo.graph_path(run).unlink()
+    facts = gather_run(sqlite_repo, run)
+    assert not facts.has_graph and [t.upstream for t in facts.tasks] == [[], []]
+    assert [t.total for t in facts.tasks] == [8, 2]
+    page = render_run_html(facts)
+    assert "was not saved" in page and "<line" not in page and "Every quantum ran." in page
