@@ -61,7 +61,7 @@ def test_the_run_page_shows_tasks_failures_timings_and_plots(page: Dom) -> None:
         "calexp": "calexpcalexp7 done · 1 failed",
         "summary": "summarysummary1 done · 1 blocked",
     }
-    assert len(page.find("line")) == 1  # calexp -> summary
+    assert len(page.find("polyline")) == 1  # calexp -> summary
     failures = page.find("h3", class_="failure")
     assert [f.text for f in failures] == [f"calexp {FAILED}"]
     assert "RuntimeError: injected failure for exposure 10 detector 0" in page.text()
@@ -97,4 +97,4 @@ def test_a_run_without_its_saved_graph_shows_its_tasks_unlinked(sqlite_repo: But
     assert not facts.has_graph and [t.upstream for t in facts.tasks] == [[], []]
     assert [t.total for t in facts.tasks] == [8, 2]
     page = render_run_html(facts)
-    assert "was not saved" in page and "<line" not in page and "Every quantum ran." in page
+    assert "was not saved" in page and "<polyline" not in page and "Every quantum ran." in page

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 #: Box size and gaps of the task graph, in SVG pixels.
 BOX_W, BOX_H, GAP_X, GAP_Y = 230, 62, 70, 22
+#: Height of each lane above the boxes that carries an arrow skipping levels.
+LANE = 8
 #: Short names of the statuses a box shows, in order.
 SHOWN = {
     QuantumStatus.DONE: "done",
@@ -37,16 +39,20 @@ def _fill(task: TaskFacts) -> str:
 
 
 def task_graph_svg(tasks: list[TaskFacts]) -> str:
-    """The tasks as boxes in columns by level, arrows from each task to those reading it."""
+    """The tasks as boxes in columns by level, arrows from each task to those reading it;
+    an arrow that skips levels runs in a lane above the boxes, through the gaps."""
     columns: dict[int, list[TaskFacts]] = {}
     for task in tasks:
         columns.setdefault(task.level, []).append(task)
+    level = {t.label: t.level for t in tasks}
+    long_edges = [(u, t) for t in tasks for u in t.upstream if t.level - level[u] > 1]
+    top = 10 + LANE * len(long_edges)
     where: dict[str, tuple[int, int]] = {}
-    for level, members in columns.items():
+    for column, members in columns.items():
         for row, task in enumerate(members):
-            where[task.label] = (10 + level * (BOX_W + GAP_X), 10 + row * (BOX_H + GAP_Y))
+            where[task.label] = (10 + column * (BOX_W + GAP_X), top + row * (BOX_H + GAP_Y))
     width = 20 + len(columns) * (BOX_W + GAP_X) - GAP_X
-    height = 20 + max(len(m) for m in columns.values()) * (BOX_H + GAP_Y) - GAP_Y
+    height = top + 10 + max(len(m) for m in columns.values()) * (BOX_H + GAP_Y) - GAP_Y
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="task-graph" '
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">',
@@ -58,16 +64,23 @@ def task_graph_svg(tasks: list[TaskFacts]) -> str:
         x, y = where[task.label]
         for up in task.upstream:
             ux, uy = where[up]
+            points = [(ux + BOX_W, uy + BOX_H // 2)]
+            if (up, task) in long_edges:
+                k = long_edges.index((up, task))
+                lane, step = 10 + LANE * k, 8 + 6 * (k % 5)  # apart from the other lanes
+                out, into = ux + BOX_W + step, x - step
+                points += [(out, points[0][1]), (out, lane), (into, lane), (into, y + BOX_H // 2)]
+            points.append((x, y + BOX_H // 2))
             parts.append(
-                f'<line x1="{ux + BOX_W}" y1="{uy + BOX_H // 2}" x2="{x}" y2="{y + BOX_H // 2}" '
-                'stroke="#555" stroke-width="1.5" marker-end="url(#arrow)"/>'
+                '<polyline points="' + " ".join(f"{px},{py}" for px, py in points) + '" '
+                'fill="none" stroke="#555" stroke-width="1.5" marker-end="url(#arrow)"/>'
             )
     for task in tasks:
         x, y = where[task.label]
         counts = " · ".join(
             f"{n} {name}" for status, name in SHOWN.items() if (n := task.counts[status])
         )
-        label = textwrap.shorten(task.label, 30, placeholder="…")
+        label = task.label if len(task.label) <= 28 else task.label[:27] + "…"
         parts.append(
             f'<g class="task" data-label="{escape(task.label)}"><title>{escape(task.label)}'
             f"</title>"
