@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint docs install postgres clean
+.PHONY: demo test bench lint docs install postgres chromium clean
 
 install: $(STAMP)
 
@@ -18,11 +18,15 @@ $(STAMP): pyproject.toml
 postgres:
 	bash scripts/ensure-postgres.sh
 
+# The HTML reports are rendered in headless Chromium by the tests.
+chromium:
+	bash scripts/ensure-chromium.sh
+
 demo: $(STAMP)
 	rm -rf quanta-demo
 	PATH="$(CURDIR)/$(BIN):$$PATH" quanta demo quanta-demo
 
-test: $(STAMP) postgres lint docs
+test: $(STAMP) postgres chromium lint docs
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest --cov=quanta --cov-report=term $(PYTEST_ARGS)
 
 bench: $(STAMP)

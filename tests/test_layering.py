@@ -29,6 +29,7 @@ CLI = "quanta.cli"
 DEMO = "quanta.demo"
 CHECK = "quanta.check"
 COMPARE = "quanta.compare"
+REPORTS = "quanta.reports"
 CONVERT = "quanta.convert"
 CP = "quanta.cp"
 CP_ALGORITHMS = "quanta.cp.algorithms"
@@ -69,6 +70,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     # Checks and comparisons read saved graphs and repositories, they run nothing.
     CHECK: frozenset({GRAPH, BUTLER, CORE}),
     COMPARE: frozenset({GRAPH, BUTLER, CORE}),
+    # Pages about a run: read its provenance, saved graph and plots, run nothing new.
+    REPORTS: frozenset({EXEC, GRAPH, BUTLER, CORE}),
 }
 #: The main job may use everything below the command line; the command line everything.
 ALLOWED[DEMO] = frozenset(ALLOWED)

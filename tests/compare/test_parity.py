@@ -165,6 +165,6 @@ def test_the_json_report_round_trips(butler: Butler) -> None:
 def test_the_html_report_is_self_contained_with_histograms(butler: Butler) -> None:
     page = render_html(compare(butler))
     assert page.startswith("<!DOCTYPE html>") and "<script" not in page
-    assert page.count('<img src="data:image/png;base64,') == 2  # calexp image, table mean
+    assert page.count('<img src="data:image/png;base64,') == 3  # calexp image (2), table mean
     assert "instrument=Cam,detector=0,pair=7+8" in page
     assert "task_metadata" in page  # named as skipped

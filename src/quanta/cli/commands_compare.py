@@ -80,7 +80,8 @@ _LISTED = 20
     "html_path",
     type=click.Path(path_type=Path, dir_okay=False),
     metavar="FILE",
-    help="Write a self-contained HTML report, with histograms of differences, to FILE.",
+    help="Write a self-contained HTML report to FILE: contents, histograms of differences "
+    "and thumbnails of where images differ.",
 )
 @click.option(
     "--fail-on-diff",

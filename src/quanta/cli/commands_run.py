@@ -28,6 +28,7 @@ from .params import (
 )
 
 if TYPE_CHECKING:
+    from quanta.butler import Butler
     from quanta.exec.driver import ExecutionReport, ExecutionSettings
     from quanta.exec.executor_choice import ExecutorChoice
     from quanta.exec.reports import QuantumLog, RunSummary
@@ -122,6 +123,14 @@ def _print_report(report: ExecutionReport) -> None:
     type=click.Choice([status.value for status in SUMMARY_COLUMNS.values()]),
     help="Show the logs of quanta with this status only (repeatable).",
 )
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="Also write a self-contained HTML page to FILE: the task graph with counts, "
+    "failures, durations per task and the run's plots.",
+)
 def report(
     repo: Path,
     collection: str,
@@ -131,6 +140,7 @@ def report(
     where: str | None,
     binds: dict[str, BindValue],
     statuses: tuple[str, ...],
+    html_path: Path | None,
 ) -> None:
     """Summarize a run.
 
@@ -153,6 +163,8 @@ def report(
         selected = (
             quantum_logs(butler, summary.run, labels, where, binds, statuses) if logs else None
         )
+        if html_path is not None:
+            _write_run_html(butler, collection, html_path)
     unfinished = any(
         counts[QuantumStatus.FAILED] or counts[QuantumStatus.BLOCKED]
         for counts in summary.counts.values()
@@ -166,6 +178,18 @@ def report(
         _show_report(summary, selected)
     if unfinished:
         click.get_current_context().exit(1)
+
+
+def _write_run_html(butler: Butler, collection: str, path: Path) -> None:
+    """The run's HTML page, written to ``path``."""
+    from quanta.reports import gather_run, write_run_html
+
+    from .errors import CommandError
+
+    try:
+        write_run_html(gather_run(butler, collection), path)
+    except OSError as err:
+        raise CommandError(f"cannot write {path}: {err.strerror or err}") from err
 
 
 def _show_report(summary: RunSummary, selected: Sequence[QuantumLog] | None) -> None:

@@ -27,6 +27,7 @@ from .options import CompareOptions
 from .report import ImageDiff, PlaneDiff
 from .stats import DiffSample
 from .structured import compare_structured
+from .thumbnails import DiffGrid
 
 #: Elements per chunk: 1 MB of float32, so a chunk's float64 temporaries fit in cache.
 CHUNK = 1 << 18
@@ -187,6 +188,7 @@ class PlaneScan:
         self.locations: list[int] = []
         self.bits: dict[int, int] = {}
         self.sample = DiffSample()
+        self.grid = DiffGrid(shape[1]) if len(shape) == 2 else None
         self._buffer = np.empty(CHUNK, dtype=bool)
 
     def add(self, a: np.ndarray, b: np.ndarray) -> None:
@@ -225,6 +227,7 @@ class PlaneScan:
             self.n_unequal += count
             self.n_differ += count
             self._locate(start, index, unequal)
+            self._draw(start, index, unequal, None, unequal)
 
     def _bits(self, start: int, index: np.ndarray | None, a: np.ndarray, b: np.ndarray) -> None:
         unequal = a != b
@@ -241,6 +244,7 @@ class PlaneScan:
                 self.bits[bit] = self.bits.get(bit, 0) + pixels
             bit += 1
         self._locate(start, index, unequal)
+        self._draw(start, index, unequal, None, unequal)
 
     def _numeric(self, start: int, index: np.ndarray | None, a: np.ndarray, b: np.ndarray) -> None:
         fa = a.astype(np.float64)
@@ -272,7 +276,27 @@ class PlaneScan:
             if relative[j] > self.max_rel:
                 self.max_rel, self.max_rel_at = float(relative[j]), _position(start, index, j)
             self.sample.add(diff[unequal])
-        self._locate(start, index, differ if mismatch is None else differ | mismatch)
+        differ = differ if mismatch is None else differ | mismatch
+        self._locate(start, index, differ)
+        self._draw(start, index, unequal | differ, size, differ)
+
+    def _draw(
+        self,
+        start: int,
+        index: np.ndarray | None,
+        unequal: np.ndarray,
+        size: np.ndarray | None,
+        differ: np.ndarray,
+    ) -> None:
+        """Add the unequal elements (their sizes, and which differ) to the thumbnail grid."""
+        if self.grid is None or not unequal.any():
+            return
+        if index is None:  # a whole chunk: by blocks of rows
+            self.grid.add_run(start, size, differ)
+            return
+        picks = np.flatnonzero(unequal)
+        flat = (picks if index is None else index[picks]) + start
+        self.grid.add(flat, None if size is None else size[picks], differ[picks])
 
     def _locate(self, start: int, index: np.ndarray | None, differ: np.ndarray) -> None:
         room = self.options.max_listed - len(self.locations)
@@ -303,6 +327,11 @@ class PlaneScan:
             differing_at=[_index(i, shape) or [] for i in self.locations],
             bits=self.bits if self.mode == "bits" else None,
             histogram=self.sample.histogram(),
+            thumbnail=(
+                self.grid.finish(shape[0], self.mode == "numeric")
+                if self.grid is not None and self.n_unequal + self.n_nonfinite
+                else None
+            ),
         )
 
 

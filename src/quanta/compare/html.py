@@ -1,19 +1,23 @@
 """The comparison report as one self-contained HTML page.
 
-A summary table (one row per dataset type), then per dataset type the data IDs on one
-side only and every pair that is not identical, with its planes, columns or paths and a
-histogram of the differences of each differing plane or column, drawn with matplotlib's
-``Figure`` and Agg canvas (never pyplot) and inlined as base64 PNG.
+A table of contents, the setup and a summary table (one row per dataset type), then per
+dataset type that is not identical the data IDs on one side only and every pair that is
+not identical, with its planes, columns or paths, a histogram of the differences of each
+differing plane or column and a thumbnail of where each differing image plane differs
+(inline base64 PNG, see ``figures``). The inputs of output chains and the identical
+dataset types follow in collapsed sections. No script, no external file: it opens
+offline.
 """
 
 from __future__ import annotations
 
-import base64
-import io
+import re
+from collections.abc import Callable
 from html import escape
 from pathlib import Path
 from typing import Any
 
+from .figures import histogram_png, thumbnail_png
 from .report import (
     BytesDiff,
     CompareReport,
@@ -24,9 +28,10 @@ from .report import (
     PathDiff,
     StructuredDiff,
     TableDiff,
+    Thumbnail,
 )
 
-#: Most histograms drawn in one page; the rest are listed without one.
+#: Most figures drawn in one page; the rest are listed without one.
 MAX_FIGURES = 100
 #: Most data IDs on one side only listed per dataset type.
 MAX_ONLY_LISTED = 200
@@ -39,8 +44,13 @@ td.n { text-align: right; }
 .identical { color: #1a7f37; } .within_tolerance { color: #9a6700; }
 .different, .missing, .error { color: #cf222e; font-weight: bold; }
 h3 { font-size: 1em; margin-top: 1.5em; }
-figure { display: inline-block; margin: 0.3em; }
-code { font-size: 0.9em; }
+figure { display: inline-block; margin: 0.3em; vertical-align: top; }
+figcaption { font-size: 0.8em; color: #555; max-width: 36em; overflow-wrap: anywhere; }
+img { max-width: 100%; height: auto; }
+code { font-size: 0.9em; overflow-wrap: anywhere; }
+nav ol { line-height: 1.5; }
+details { margin: 0.3em 0; } summary { cursor: pointer; }
+.scroll { overflow-x: auto; max-width: 100%; }
 """
 
 
@@ -49,28 +59,96 @@ def write_html(report: CompareReport, path: Path) -> None:
     Path(path).write_text(render_html(report), encoding="utf-8")
 
 
+def anchor(name: str) -> str:
+    """The id of dataset type ``name``'s section."""
+    return "type-" + re.sub(r"[^A-Za-z0-9_.-]", "-", name)
+
+
 def render_html(report: CompareReport) -> str:
     """The whole page."""
     page = _Page()
     title = f"quanta compare: {report.collection_a} vs {report.collection_b}"
+    differing = [s for s in report.dataset_types if s.status != "identical"]
+    inputs = [s for s in report.dataset_types if s.status == "identical" and s.role != "output"]
+    identical = [s for s in report.dataset_types if s.status == "identical" and s not in inputs]
     page.add(f"<h1>{escape(title)}</h1>")
-    page.add(_setup(report))
-    page.add(_summary_table(report))
+    page.add(_contents(differing, inputs, identical))
+    page.add('<section id="setup"><h2>Setup</h2>' + _setup(report) + "</section>")
+    page.add('<section id="summary"><h2>Summary</h2>' + _summary_table(report))
     if report.skipped_types:
         page.add(
             "<p>Skipped by default (they hold timings; name them to compare): "
             + ", ".join(f"<code>{escape(n)}</code>" for n in report.skipped_types)
             + "</p>"
         )
-    for summary in report.dataset_types:
-        if summary.status != "identical":
-            page.type_section(summary)
+    page.add("</section>")
+    for summary in differing:
+        page.type_section(summary)
+    for section, kind, summaries, text in (
+        ("inputs", "input", inputs, _INPUTS_TEXT),
+        ("identical", "identical", identical, "Every pair of these types is identical."),
+    ):
+        if summaries:
+            page.add(f'<section id="{section}"><h2>{section.capitalize()}</h2><p>{text}</p>')
+            page.add("".join(_collapsed(s, kind) for s in summaries) + "</section>")
     head = f"<title>{escape(title)}</title><style>{_STYLE}</style>"
     body = "\n".join(page.parts)
     return (
         f'<!DOCTYPE html>\n<html><head><meta charset="utf-8">{head}</head>\n'
         f"<body>\n{body}\n</body></html>\n"
     )
+
+
+_INPUTS_TEXT = (
+    "Datasets an output chain found outside its run: inputs of the run, not its outputs. "
+    "Those on one side only are listed here, not as missing."
+)
+
+
+def _contents(
+    differing: list[DatasetTypeSummary],
+    inputs: list[DatasetTypeSummary],
+    identical: list[DatasetTypeSummary],
+) -> str:
+    """The table of contents: setup, summary, each type not identical, the collapsed rest."""
+    items = ['<li><a href="#setup">Setup</a></li>', '<li><a href="#summary">Summary</a></li>']
+    items += [
+        f'<li><a href="#{anchor(s.name)}">{escape(s.name)}</a> {_status(s.status)}</li>'
+        for s in differing
+    ]
+    for section, summaries in (("inputs", inputs), ("identical", identical)):
+        if summaries:
+            items.append(
+                f'<li><a href="#{section}">{section.capitalize()}</a> '
+                f"({len(summaries)} dataset types)</li>"
+            )
+    return '<nav id="contents"><h2>Contents</h2><ol>' + "".join(items) + "</ol></nav>"
+
+
+def _collapsed(summary: DatasetTypeSummary, kind: str) -> str:
+    """An identical dataset type (or a chain's inputs) as a closed ``<details>``."""
+    pairs = summary.n_identical + summary.n_within_tolerance
+    text = f"{summary.name}: {pairs} pair(s) identical; {summary.n_a} in A, {summary.n_b} in B"
+    if kind == "input":
+        text += f" ({summary.role})"
+    lists = "".join(
+        _id_list(f"{len(keys)} input data ID(s) only in {side}", keys)
+        for side, keys in (("A", summary.inputs_only_in_a), ("B", summary.inputs_only_in_b))
+        if keys
+    )
+    storage = escape(summary.storage_class_a or summary.storage_class_b or "-")
+    return (
+        f'<details id="{anchor(summary.name)}" class="{kind}"><summary>{escape(text)}</summary>'
+        f"<p>storage class {storage}</p>{lists}</details>"
+    )
+
+
+def _id_list(text: str, keys: list[str]) -> str:
+    """A heading and the first ``MAX_ONLY_LISTED`` data IDs."""
+    items = [f"<li><code>{escape(k)}</code></li>" for k in keys[:MAX_ONLY_LISTED]]
+    if len(keys) > MAX_ONLY_LISTED:
+        items.append(f"<li>... {len(keys) - MAX_ONLY_LISTED} more</li>")
+    return f"<p>{escape(text)}:</p><ul>{''.join(items)}</ul>"
 
 
 def _setup(report: CompareReport) -> str:
@@ -120,7 +198,7 @@ def _row(cells: list[Any], header: bool = False) -> str:
 
 def _summary_table(report: CompareReport) -> str:
     """One row per dataset type."""
-    head = ["dataset type", "storage class", "status", "A", "B", "only A", "only B"]
+    head = ["dataset type", "storage class", "role", "status", "A", "B", "only A", "only B"]
     head += ["identical", "within tol.", "different", "errors", "note"]
     rows = [_row(head, header=True)]
     for s in report.dataset_types:
@@ -130,8 +208,9 @@ def _summary_table(report: CompareReport) -> str:
         rows.append(
             _row(
                 [
-                    s.name,
+                    _Raw(f'<a href="#{anchor(s.name)}">{escape(s.name)}</a>'),
                     storage,
+                    s.role,
                     _Raw(_status(s.status)),
                     s.n_a,
                     s.n_b,
@@ -145,29 +224,11 @@ def _summary_table(report: CompareReport) -> str:
                 ]
             )
         )
-    return "<table>" + "".join(rows) + "</table>"
-
-
-def histogram_png(histogram: Histogram, title: str) -> str:
-    """A histogram of differences as base64 PNG, drawn on a bare ``Figure`` (no pyplot)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(4.5, 2.6), dpi=80)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    axes.stairs(histogram.counts, histogram.edges, fill=True)
-    axes.set_xlabel("B - A")
-    axes.set_ylabel("count" if histogram.stride == 1 else f"count (1 in {histogram.stride})")
-    axes.set_title(title, fontsize=9)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    return '<div class="scroll"><table>' + "".join(rows) + "</table></div>"
 
 
 class _Page:
-    """The parts of the page, and how many histograms it holds so far."""
+    """The parts of the page, and how many figures it holds so far."""
 
     def __init__(self) -> None:
         self.parts: list[str] = []
@@ -177,30 +238,51 @@ class _Page:
         """Append a piece of HTML."""
         self.parts.append(html)
 
-    def figure(self, histogram: Histogram | None, title: str) -> None:
-        """A histogram as an inline image, while fewer than ``MAX_FIGURES`` are drawn."""
-        if histogram is None:
-            return
+    def figure(self, kind: str, name: str, caption: str, draw: Callable[[], str]) -> None:
+        """A figure of plane or column ``name`` as an inline image with its caption, while
+        fewer than ``MAX_FIGURES`` are drawn."""
         if self.figures >= MAX_FIGURES:
-            self.add(f"<p>(histogram of {escape(title)} left out: {MAX_FIGURES} drawn)</p>")
+            self.add(f"<p>({kind} of {escape(caption)} left out: {MAX_FIGURES} drawn)</p>")
             return
         self.figures += 1
-        data = histogram_png(histogram, title)
-        self.add(f'<figure><img src="data:image/png;base64,{data}" alt="{escape(title)}"></figure>')
+        self.add(
+            f'<figure><img src="data:image/png;base64,{draw()}" data-kind="{kind}" '
+            f'data-name="{escape(name)}" alt="{kind} of {escape(caption)}">'
+            f"<figcaption>{kind} of {escape(caption)}</figcaption></figure>"
+        )
+
+    def histogram(self, histogram: Histogram | None, name: str, caption: str) -> None:
+        """The differences of plane or column ``name``, if any are not zero."""
+        if histogram is not None:
+            self.figure("histogram", name, caption, lambda: histogram_png(histogram, name))
+
+    def thumbnail(self, thumbnail: Thumbnail | None, name: str, caption: str) -> None:
+        """Where plane ``name`` differs, if it is 2-d."""
+        if thumbnail is not None:
+            self.figure("thumbnail", name, caption, lambda: thumbnail_png(thumbnail, name))
 
     def type_section(self, summary: DatasetTypeSummary) -> None:
         """A dataset type: its error, data IDs on one side only, pairs not identical."""
+        self.add(f'<section id="{anchor(summary.name)}">')
         self.add(f"<h2>{escape(summary.name)} {_status(summary.status)}</h2>")
+        pairs = summary.n_identical + summary.n_within_tolerance + summary.n_different
+        self.add(
+            f"<p>{summary.n_a} in A, {summary.n_b} in B; of {pairs + summary.n_error} pairs, "
+            f"{summary.n_identical} identical (not shown), {summary.n_within_tolerance} "
+            f"within tolerance, {summary.n_different} different, {summary.n_error} errors.</p>"
+        )
         if summary.message:
             self.add(f"<p>{escape(summary.message)}</p>")
         for side, keys in (("A", summary.only_in_a), ("B", summary.only_in_b)):
             if keys:
-                items = [f"<li><code>{escape(k)}</code></li>" for k in keys[:MAX_ONLY_LISTED]]
-                if len(keys) > MAX_ONLY_LISTED:
-                    items.append(f"<li>... {len(keys) - MAX_ONLY_LISTED} more</li>")
-                self.add(f"<p>{len(keys)} data ID(s) only in {side}:</p><ul>{''.join(items)}</ul>")
+                self.add(_id_list(f"{len(keys)} data ID(s) only in {side} (missing)", keys))
+        for side, keys in (("A", summary.inputs_only_in_a), ("B", summary.inputs_only_in_b)):
+            if keys:
+                text = f"{len(keys)} input data ID(s) only in {side} (inputs of its chain)"
+                self.add(_id_list(text, keys))
         for comparison in summary.datasets:
             self.dataset(summary.name, comparison)
+        self.add("</section>")
 
     def dataset(self, name: str, comparison: DatasetComparison) -> None:
         """One pair of datasets: its error or its detail."""
@@ -246,10 +328,14 @@ class _Page:
                     ]
                 )
             )
-        self.add("<table>" + "".join(rows) + "</table>")
+        self.add('<div class="scroll"><table>' + "".join(rows) + "</table></div>")
         for p in detail.planes:
             if p.status != "identical":
-                self.figure(p.histogram, f"{title} {p.name}")
+                caption = f"plane {p.name} of {title}"
+                self.add('<div class="figures">')  # one row of figures per plane
+                self.histogram(p.histogram, p.name, caption)
+                self.thumbnail(p.thumbnail, p.name, caption)
+                self.add("</div>")
         if detail.n_header_differ:
             self.add("<p>Header:</p>")
             self.paths(detail.header, detail.n_header_differ)
@@ -296,9 +382,9 @@ class _Page:
                 )
             )
         if differing:
-            self.add("<table>" + "".join(rows) + "</table>")
+            self.add('<div class="scroll"><table>' + "".join(rows) + "</table></div>")
         for c in differing:
-            self.figure(c.histogram, f"{title} {c.name}")
+            self.histogram(c.histogram, c.name, f"column {c.name} of {title}")
 
     def paths(self, paths: list[PathDiff], total: int) -> None:
         """Differences by path (the listed ones of ``total``)."""
@@ -307,4 +393,4 @@ class _Page:
             diff = "-" if d.abs_diff is None else d.abs_diff
             rows.append(_row([d.path, d.kind, repr(d.a), repr(d.b), diff]))
         more = f"<p>... {total - len(paths)} more</p>" if total > len(paths) else ""
-        self.add("<table>" + "".join(rows) + "</table>" + more)
+        self.add('<div class="scroll"><table>' + "".join(rows) + "</table></div>" + more)

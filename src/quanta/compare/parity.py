@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from quanta.core.collections import CollectionType
 from quanta.core.errors import (
     CollectionNotFoundError,
     DatasetNotFoundError,
@@ -66,6 +67,17 @@ class _Side:
                 f"collection {self.collection!r} does not exist in repository {self.label} "
                 f"({self.butler.root})"
             )
+
+    def output_run(self) -> str | None:
+        """The run of an output chain (a CHAINED collection whose first child is a RUN),
+        whose other children hold the run's inputs; None for any other collection."""
+        registry = self.butler.registry
+        if registry.get_collection(self.collection).type != CollectionType.CHAINED:
+            return None
+        chain = registry.get_collection_chain(self.collection)
+        if chain and registry.get_collection(chain[0]).type == CollectionType.RUN:
+            return chain[0]
+        return None
 
     def dataset_type(self, name: str) -> DatasetType | None:
         """The definition of dataset type ``name`` in this repository, if registered."""
@@ -152,9 +164,10 @@ def compare_collections(
         present = sorted(set().union(*(side.present_types(where, binds) for side in sides)))
         names = [n for n in present if not options.skips(n)]
         report.skipped_types = [n for n in present if options.skips(n)]
+    runs = (sides[0].output_run(), sides[1].output_run())
     for name in names:
         _log.info("comparing %s", name)
-        summary = _compare_type(name, sides, where, binds, options, progress)
+        summary = _compare_type(name, sides, runs, where, binds, options, progress)
         report.dataset_types.append(summary)
     return report
 
@@ -162,12 +175,14 @@ def compare_collections(
 def _compare_type(
     name: str,
     sides: tuple[_Side, _Side],
+    runs: tuple[str | None, str | None],
     where: str | None,
     binds: Mapping[str, Any] | None,
     options: CompareOptions,
     progress: ProgressCallback | None,
 ) -> DatasetTypeSummary:
-    """The inventory and the pair-by-pair comparison of one dataset type."""
+    """The inventory and the pair-by-pair comparison of one dataset type; ``runs`` are the
+    output runs of sides that are output chains (datasets elsewhere are inputs)."""
     side_a, side_b = sides
     type_a, type_b = side_a.dataset_type(name), side_b.dataset_type(name)
     summary = DatasetTypeSummary(
@@ -183,8 +198,13 @@ def _compare_type(
     refs_a = side_a.refs(type_a, where, binds) if type_a else {}
     refs_b = side_b.refs(type_b, where, binds) if type_b else {}
     summary.n_a, summary.n_b = len(refs_a), len(refs_b)
-    summary.only_in_a = _sorted_keys(refs_a, refs_a.keys() - refs_b.keys())
-    summary.only_in_b = _sorted_keys(refs_b, refs_b.keys() - refs_a.keys())
+    inputs_a, inputs_b = _inputs(refs_a, runs[0]), _inputs(refs_b, runs[1])
+    summary.n_inputs_a, summary.n_inputs_b = len(inputs_a), len(inputs_b)
+    only_a, only_b = refs_a.keys() - refs_b.keys(), refs_b.keys() - refs_a.keys()
+    summary.only_in_a = _sorted_keys(refs_a, only_a - inputs_a)
+    summary.only_in_b = _sorted_keys(refs_b, only_b - inputs_b)
+    summary.inputs_only_in_a = _sorted_keys(refs_a, only_a & inputs_a)
+    summary.inputs_only_in_b = _sorted_keys(refs_b, only_b & inputs_b)
     if type_a is not None and type_b is not None and type_a.storage_class != type_b.storage_class:
         summary.message = (
             f"dataset type {name!r} has storage class {type_a.storage_class} in A and "
@@ -207,6 +227,13 @@ def _compare_type(
     return summary
 
 
+def _inputs(refs: Mapping[str, DatasetRef], output_run: str | None) -> set[str]:
+    """Keys of the datasets an output chain found outside its run: the run's inputs."""
+    if output_run is None:
+        return set()
+    return {key for key, ref in refs.items() if ref.run != output_run}
+
+
 def _sorted_keys(refs: Mapping[str, DatasetRef], keys: set[str]) -> list[str]:
     """Data ID keys in data ID order (dimension values, then free-form keys)."""
     return sorted(
@@ -224,8 +251,11 @@ def _compare_pair(
 ) -> DatasetComparison:
     """Compare one pair, holding at most the pair in memory: images stream through in
     chunks of rows read from both files in lockstep; anything else is read whole (A, then
-    B), compared and let go."""
+    B), compared and let go. The same dataset reached from both sides (a shared input) is
+    identical without being read."""
     side_a, side_b = sides
+    if ref_a.id == ref_b.id and side_a.butler.root == side_b.butler.root:
+        return DatasetComparison(data_id=key, status="identical")  # one dataset, one file
     storage_class = ref_a.dataset_type.storage_class
     detail: Detail
     try:

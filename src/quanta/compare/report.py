@@ -50,6 +50,15 @@ class Histogram(_Model):
     stride: int = 1
 
 
+class Thumbnail(_Model):
+    """Where a 2-d plane differs, coarsely: per block of ``block`` (rows, columns) pixels,
+    the largest ``|B - A|`` (None for masks) and how many pixels differ."""
+
+    block: list[int]
+    max_abs: list[list[float]] | None = None
+    n_differ: list[list[int]]
+
+
 class PlaneDiff(_Model):
     """One array of an image (a plane or an amplifier), compared pixel by pixel.
 
@@ -82,6 +91,9 @@ class PlaneDiff(_Model):
     )
     bits: dict[int, int] | None = None
     histogram: Histogram | None = None
+    thumbnail: Thumbnail | None = Field(
+        default=None, description="Where a 2-d plane with unequal values differs."
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -309,7 +321,11 @@ class DatasetTypeSummary(_Model):
     """One dataset type: the inventory of both sides and how the matched pairs compare.
 
     ``datasets`` holds only the pairs that are not identical (identical ones are counted);
-    ``message`` says why a whole type could not be compared.
+    ``message`` says why a whole type could not be compared. When a side is an output
+    chain (a CHAINED collection whose first child is a RUN), its datasets found in the
+    other children are that run's inputs: ``n_inputs_a``/``n_inputs_b`` count them, and
+    data IDs on one side only that are inputs are listed in ``inputs_only_in_a``/``_b``,
+    not as missing.
     """
 
     name: str
@@ -319,6 +335,10 @@ class DatasetTypeSummary(_Model):
     n_b: int = 0
     only_in_a: list[str] = Field(default_factory=list)
     only_in_b: list[str] = Field(default_factory=list)
+    n_inputs_a: int = 0
+    n_inputs_b: int = 0
+    inputs_only_in_a: list[str] = Field(default_factory=list)
+    inputs_only_in_b: list[str] = Field(default_factory=list)
     n_identical: int = 0
     n_within_tolerance: int = 0
     n_different: int = 0
@@ -335,6 +355,21 @@ class DatasetTypeSummary(_Model):
         if self.only_in_a or self.only_in_b:
             statuses.append("missing")
         return worst(statuses)
+
+    @property
+    def role(self) -> str:
+        """``input`` when every dataset of both sides is a chain's input, ``output`` when
+        none is, ``input in A`` or ``input in B`` when one side's all are, else ``mixed``."""
+        all_a, all_b = self.n_inputs_a == self.n_a, self.n_inputs_b == self.n_b
+        if self.n_inputs_a + self.n_inputs_b == 0:
+            return "output"
+        if all_a and all_b:
+            return "input"
+        if all_a and self.n_a and not self.n_inputs_b:
+            return "input in A"
+        if all_b and self.n_b and not self.n_inputs_a:
+            return "input in B"
+        return "mixed"
 
     def dataset(self, data_id: str) -> DatasetComparison:
         """The non-identical comparison of ``data_id`` (a canonical data ID key)."""

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Make sure a headless Chromium is installed: the tests render the HTML reports in it.
+#
+# Quiet and idempotent when the browser is present. If it is missing it installs
+# Debian's `chromium` package; if that is impossible it fails under CI=true and only
+# warns otherwise (the browser tests then skip).
+set -euo pipefail
+
+have_browser() {
+    command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+        || command -v google-chrome >/dev/null 2>&1
+}
+
+install_browser_package() {
+    local sudo=()
+    if [[ "$(id -u)" -ne 0 ]]; then
+        command -v sudo >/dev/null 2>&1 || return 1
+        sudo=(sudo -n)
+    fi
+    command -v apt-get >/dev/null 2>&1 || return 1
+    echo "ensure-chromium: installing the Debian chromium package" >&2
+    # `sudo env` because sudo drops DEBIAN_FRONTEND from the environment.
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+        && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y -qq --no-install-recommends chromium >/dev/null
+}
+
+if have_browser; then
+    exit 0
+fi
+
+if install_browser_package && have_browser; then
+    exit 0
+fi
+
+message="ensure-chromium: no Chromium found and it could not be installed"
+if [[ "${CI:-}" == "true" ]]; then
+    echo "error: $message; CI=true requires it (install Debian's 'chromium' package)" >&2
+    exit 1
+fi
+echo "warning: $message; the HTML report tests will be skipped" >&2
