@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..core.collections import CollectionType
-from ..core.errors import ConfigError, ConflictError
+from ..core.errors import ConfigError, ConflictError, DatasetTypeNotFoundError
 from .io import load_header
 
 if TYPE_CHECKING:
@@ -70,7 +70,10 @@ def run_differences(butler: Butler, run: str, pipeline: ResolvedPipeline) -> lis
             if t.label in classes and classes[t.label] != t.class_path
         )
     for task in pipeline.tasks:
-        ref = butler.registry.find_dataset(task.config_dataset_type, {}, [run])
+        try:
+            ref = butler.registry.find_dataset(task.config_dataset_type, {}, [run])
+        except DatasetTypeNotFoundError:  # a task added since: listed above
+            continue
         if ref is not None:
             changed = changed_fields(butler.get(ref), task.config.model_dump(mode="json"))
             if changed:

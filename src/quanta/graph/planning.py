@@ -18,9 +18,11 @@ from .empty_tasks import check_allowed_labels, check_tasks_have_quanta
 from .io import load_graph, save_graph
 from .output_checks import check_chain_inputs, check_resume
 from .reruns import rerun_graph, run_of_chain
+from .steps import first_step
 
 if TYPE_CHECKING:
     from ..butler import Butler
+    from ..pipe.resolved import ResolvedPipeline
     from .model import QuantumGraph
 
 
@@ -152,14 +154,45 @@ def plan(
     return graph
 
 
+def plan_first_step(
+    butler: Butler,
+    request: RunRequest,
+    resume: bool,
+    force: bool = False,
+    extend_run: str | None = None,
+) -> QuantumGraph | None:
+    """The graph of the first step of a pipeline that runs in steps (``steps``), built
+    like ``plan`` builds the whole one; None for a pipeline that runs in one go, a saved
+    graph or a rerun. Execute it, then ``plan`` the whole pipeline into its run
+    (``extend_run``, ``force``): the first step's quanta are then done."""
+    if request.qgraph is not None or request.rerun_failed is not None:
+        return None
+    assert request.pipeline is not None
+    resolved = Pipeline.load(request.pipeline).with_overrides(request.overrides)
+    step = first_step(resolved.resolve(butler.universe))
+    if step is None:
+        return None
+    allowed = [label for label in request.allow_empty if label in step.labels]
+    return _build(butler, request, resume, force, extend_run, step, allowed)
+
+
 def _build(
-    butler: Butler, request: RunRequest, resume: bool, force: bool, extend_run: str | None
+    butler: Butler,
+    request: RunRequest,
+    resume: bool,
+    force: bool,
+    extend_run: str | None,
+    step: ResolvedPipeline | None = None,
+    allowed: Sequence[str] | None = None,
 ) -> QuantumGraph:
-    """Build the graph a request describes, after the checks that keep products apart."""
+    """Build the graph a request describes (or only its first ``step``, whose tasks may be
+    left empty if ``allowed``), after the checks that keep products apart."""
     assert request.pipeline is not None and request.output is not None
-    pipeline = Pipeline.load(request.pipeline).with_overrides(request.overrides)
-    resolved = pipeline.resolve(butler.universe)
-    check_allowed_labels(resolved, request.allow_empty)
+    resolved = step or Pipeline.load(request.pipeline).with_overrides(request.overrides).resolve(
+        butler.universe
+    )
+    allowed = request.allow_empty if allowed is None else allowed
+    check_allowed_labels(resolved, allowed)
     inputs = butler.registry.expand_collections(request.inputs)
     check_chain_inputs(butler, request.output, inputs)
     data_ids = (
@@ -187,6 +220,6 @@ def _build(
         empty_ok=True,
         skip_existing_in=request.skip_existing_in,
     )
-    check_tasks_have_quanta(butler, graph, request.allow_empty, data_ids)
+    check_tasks_have_quanta(butler, graph, allowed, data_ids)
     check_not_empty(graph)
     return graph

@@ -1,0 +1,113 @@
+"""Pairing flats by measured signal, for a lamp that drifts 2 % between the flats of one
+exposure time, run by ``quanta run`` in steps (ISR and flatStats, then the pairs and the
+fit) in one run; against pairing by exposure time on the same raws.
+
+One detector of two 200 x 200 amplifiers, 20 exposure times of 3 flats each: the fit's
+gain error is about 0.15 % per amplifier (its own ``gain_err``), so 0.5 % is over 3 sigma.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from astropy.io import fits
+
+from quanta.butler import Butler
+from quanta.core.timespan import Timespan
+from quanta.demo import CALIB, RAW, _register
+from quanta.exec import ExecutionSettings, InlineExecutor
+from quanta.exec.driver import ExecutionReport
+from quanta.exec.workflow import run_pipeline
+from quanta.graph.planning import RunRequest
+from quanta.instruments.ingest import ingest_raws
+from quanta.sim import simulate
+
+DRIFT = 0.02
+FLATS = "exposure.observation_type = 'flat'"
+
+
+def _run(butler: Butler, pipeline: str, inputs: list[str], output: str, where: str, **kw: Any) -> ExecutionReport:
+    request = RunRequest(output, pipeline, inputs, where, overrides=kw.pop("overrides", ()))
+    report = run_pipeline(butler, request, ExecutionSettings(), executor=InlineExecutor())
+    assert report.ok, report.failures
+    return report
+
+
+@pytest.fixture(scope="module")
+def drifting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Butler, dict[str, Any]]]:
+    """A repository of the drifting night with its master bias and dark certified."""
+    root = tmp_path_factory.mktemp("drift")
+    summary = simulate(
+        root / "raws",
+        "ptc",
+        detectors=1,
+        amps=2,
+        lamp_drift=DRIFT,
+        photodiode=True,
+    )
+    butler = Butler.create(root / "repo")
+    _register(butler, "SimCam", None)
+    ingest_raws(butler, [root / "raws"])
+    for calibration in ("bias", "dark"):
+        inputs = [RAW] if calibration == "bias" else [RAW, CALIB]
+        where = f"exposure.observation_type = '{calibration}'"
+        run = _run(butler, f"cp_{calibration}", inputs, f"u/{calibration}", where).run
+        butler.certify(CALIB, butler.query_datasets(calibration, [run]), Timespan(None, None))
+    yield butler, json.loads(summary.truth_path.read_text())
+    butler.close()
+
+
+def _pairs(butler: Butler, run: str) -> list[dict[str, Any]]:
+    return [row for ref in butler.query_datasets("ptcPair", [run]) for row in butler.get(ref).to_pylist()]
+
+
+def _gains(butler: Butler, run: str) -> dict[str, tuple[float, float]]:
+    (ref,) = butler.query_datasets("ptc", [run])
+    return {amp: (fit["gain"], fit["gain_err"]) for amp, fit in butler.get(ref)["amps"].items()}
+
+
+def test_pairs_by_signal_match_where_pairs_by_time_do_not(
+    drifting: tuple[Butler, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    butler, truth = drifting
+    opened: Counter[str] = Counter()
+    real_open = fits.open
+
+    def counting_open(name: Any, *args: Any, **kwargs: Any) -> Any:
+        opened[Path(str(name)).name] += 1
+        return real_open(name, *args, **kwargs)
+
+    monkeypatch.setattr(fits, "open", counting_open)
+    report = _run(butler, "ptc_signal", [RAW, CALIB], "u/signal", FLATS)
+    monkeypatch.undo()
+    # One command, one run: ISR and flatStats ran, then the pairs and the fit.
+    assert report.counts["flatStats"]["done"] == 60 + 3
+    assert report.counts["ptcSolve"]["done"] == 1
+    # Each raw was read once (by ISR); each ISR'd image once by flatStats and at most
+    # once more by its pair.
+    raws = [name for name in opened if name.startswith("SimCam_")]
+    assert len(raws) == 63 and all(opened[name] == 1 for name in raws)
+    images = [name for name in opened if name.startswith("postISRCCD")]
+    assert len(images) == 63 and all(1 <= opened[name] <= 2 for name in images)
+
+    by_signal = _pairs(butler, report.run)
+    by_time = _pairs(butler, _run(butler, "ptc_pairs", [RAW, CALIB], "u/time", FLATS).run)
+    lamp = {e["expid"]: e["signal"] for e in truth["exposures"]}
+
+    def mismatch(row: dict[str, Any]) -> float:
+        return abs(lamp[row["exposure1"]] / lamp[row["exposure2"]] - 1)
+
+    unsaturated = [r for r in by_time if r["mean"] is not None and r["flag"] == ""]
+    assert unsaturated and all(mismatch(r) == pytest.approx(DRIFT) for r in unsaturated)
+    assert by_signal and all(mismatch(r) == 0 for r in by_signal)
+    # Provenance: every pair quantum read the statistics of its two flats.
+    gains = _gains(butler, report.run)
+    amps = truth["detectors"]["0"]["amps"]
+    for amp, (gain, error) in gains.items():
+        assert gain == pytest.approx(amps[amp]["gain"], rel=0.005), (amp, gain, error)
+        assert error < 0.005 * gain / 3
