@@ -319,7 +319,8 @@ def rule_pairs(
     """(name, first, second) of the pairs a pairing mode makes of candidate flats:
     by exposure time (``tolerance`` in seconds), in exposure id order, or by the signal or
     photodiode charge of their statistics ``stats`` (build-time candidates with data,
-    ``signal_tolerance`` a fraction); a flat without that value is a ``ConfigError``."""
+    ``signal_tolerance`` a fraction); a flat without that value (all masked) is left out,
+    flats of which none has one are a ``ConfigError``."""
     flats = list(flats)
     day_obs = {
         int(c.ref.data_id["exposure"]): int(c.records["exposure"].values["day_obs"]) for c in flats
@@ -334,14 +335,17 @@ def rule_pairs(
         made = order_pairs(Measured(e, night, 0.0) for e, night in day_obs.items())
     else:
         values = exposure_values([c.data for c in stats], mode)
-        missing = [e for e in day_obs if values.get(e) is None]
-        if missing:
+        if flats and not any(values.get(e) is not None for e in day_obs):
             raise ConfigError(
-                f"cannot pair by {mode}: exposure {missing[0]} has no {mode} in its flatStats"
-                + (" (its raw has no PHOTODIO keyword)" if mode == "photodiode" else "")
+                f"cannot pair by {mode}: no flat has a {mode} in its flatStats"
+                + (" (the raws have no PHOTODIO keyword)" if mode == "photodiode" else "")
             )
         made = measured_pairs(
-            (Measured(e, night, float(values[e] or 0.0)) for e, night in day_obs.items()),
+            (
+                Measured(e, night, value)
+                for e, night in day_obs.items()
+                if (value := values.get(e)) is not None
+            ),
             signal_tolerance,
             mode,
         )
