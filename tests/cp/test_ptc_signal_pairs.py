@@ -24,6 +24,7 @@ from quanta.core.timespan import Timespan
 from quanta.demo import CALIB, RAW, _register
 from quanta.exec import ExecutionSettings, InlineExecutor
 from quanta.exec.driver import ExecutionReport
+from quanta.exec.reports import lineage_trees
 from quanta.exec.workflow import run_pipeline
 from quanta.graph.planning import RunRequest
 from quanta.instruments.ingest import ingest_raws
@@ -103,6 +104,11 @@ def test_pairs_by_signal_match_where_pairs_by_time_do_not(
     images = [name for name in opened if name.startswith("postISRCCD")]
     assert len(images) == 66 and all(1 <= opened[name] <= 2 for name in images)
 
+    # Provenance: each pair's quantum read the statistics that made the pair.
+    pair_ref = butler.query_datasets("ptcPair", [report.run])[0]
+    (tree,) = lineage_trees(butler, [pair_ref.id])
+    read = [node["dataset_type"] for node in tree["produced_by"]["inputs"]]
+    assert sorted(read) == ["flatStats", "flatStats", "postISRCCD", "postISRCCD"]
     by_signal = _pairs(butler, report.run)
     by_time = _pairs(butler, _run(butler, "ptc_pairs", [RAW, CALIB], "u/time", FLATS).run)
     lamp = {e["expid"]: e["signal"] for e in truth["exposures"]}
