@@ -18,16 +18,23 @@ from typing import Any
 
 import pytest
 from astropy.io import fits
+from click.testing import CliRunner
 
 from quanta.butler import Butler
+from quanta.cli.main import cli
+from quanta.core.errors import DatasetNotFoundError
 from quanta.core.timespan import Timespan
 from quanta.demo import CALIB, RAW, _register
 from quanta.exec import ExecutionSettings, InlineExecutor
 from quanta.exec.driver import ExecutionReport
 from quanta.exec.reports import lineage_trees
 from quanta.exec.workflow import run_pipeline
+from quanta.graph.builder import build_graph
 from quanta.graph.planning import RunRequest
+from quanta.graph.steps import first_step
+from quanta.instruments.groups import define_groups
 from quanta.instruments.ingest import ingest_raws
+from quanta.pipe.pipeline import Pipeline
 from quanta.sim import simulate
 
 DRIFT = 0.02
@@ -80,10 +87,12 @@ def _gains(butler: Butler, run: str) -> dict[str, tuple[float, float]]:
     return {amp: (fit["gain"], fit["gain_err"]) for amp, fit in butler.get(ref)["amps"].items()}
 
 
-def test_pairs_by_signal_match_where_pairs_by_time_do_not(
-    drifting: tuple[Butler, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    butler, truth = drifting
+@pytest.fixture(scope="module")
+def signal_run(
+    drifting: tuple[Butler, dict[str, Any]],
+) -> tuple[ExecutionReport, Counter[str]]:
+    """``ptc_signal`` run by one call, counting the FITS files opened (by name)."""
+    butler, _ = drifting
     opened: Counter[str] = Counter()
     real_open = fits.open
 
@@ -91,9 +100,17 @@ def test_pairs_by_signal_match_where_pairs_by_time_do_not(
         opened[Path(str(name)).name] += 1
         return real_open(name, *args, **kwargs)
 
-    monkeypatch.setattr(fits, "open", counting_open)
-    report = _run(butler, "ptc_signal", [RAW, CALIB], "u/signal", FLATS)
-    monkeypatch.undo()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fits, "open", counting_open)
+        report = _run(butler, "ptc_signal", [RAW, CALIB], "u/signal", FLATS)
+    return report, opened
+
+
+def test_pairs_by_signal_match_where_pairs_by_time_do_not(
+    drifting: tuple[Butler, dict[str, Any]], signal_run: tuple[ExecutionReport, Counter[str]]
+) -> None:
+    butler, truth = drifting
+    report, opened = signal_run
     # One command, one run: ISR and flatStats ran, then the pairs and the fit.
     assert report.counts["flatStats"]["done"] == 66
     assert report.counts["ptcSolve"]["done"] == 1
@@ -125,3 +142,57 @@ def test_pairs_by_signal_match_where_pairs_by_time_do_not(
     for amp, (gain, error) in gains.items():
         assert gain == pytest.approx(amps[amp]["gain"], rel=0.005), (amp, gain, error)
         assert error < 0.005 * gain
+
+
+def test_define_groups_by_signal_reads_the_statistics_of_a_collection(
+    drifting: tuple[Butler, dict[str, Any]], signal_run: tuple[ExecutionReport, Counter[str]]
+) -> None:
+    butler, _ = drifting
+    report, _ = signal_run
+    made = {row["pair"] for row in _pairs(butler, report.run)}
+    by_signal = define_groups(
+        butler, "bySignal", rule="flat-pairs --by-signal 0.005", stats=["u/signal"]
+    )
+    by_diode = define_groups(butler, "byDiode", rule="flat-pairs --by-photodiode 0.005")
+    by_time = define_groups(butler, "byTime", rule="flat-pairs")
+    assert by_signal.system.rule == "flat-pairs --by-signal 0.005"
+    # The same pairs as the pipeline made; the saturated flats have no signal (all
+    # masked), so their pair is made by photodiode charge and by exposure time only.
+    signal_groups = set(butler.registry.query_group_members("SimCam", "bySignal"))
+    assert made == signal_groups and by_signal.new == 21
+    diode_groups = set(butler.registry.query_group_members("SimCam", "byDiode"))
+    assert signal_groups < diode_groups and by_diode.new == by_time.new == 22
+    assert not diode_groups & set(butler.registry.query_group_members("SimCam", "byTime"))
+
+
+def test_pairing_by_signal_without_statistics_is_one_clear_line(
+    drifting: tuple[Butler, dict[str, Any]],
+) -> None:
+    butler, _ = drifting
+    result = CliRunner().invoke(
+        cli,
+        [
+            "define-groups",
+            str(butler.root),
+            "--system",
+            "nostats",
+            "--rule",
+            "flat-pairs --by-signal 0.01",
+            "--stats",
+            "u/nothing",
+        ],
+    )
+    assert result.exit_code == 2
+    assert "no flatStats to pair by signal" in result.output
+    assert "u/nothing" in result.output and "Traceback" not in result.output
+
+
+def test_building_the_whole_graph_at_once_says_to_run_in_steps(
+    drifting: tuple[Butler, dict[str, Any]],
+) -> None:
+    butler, _ = drifting
+    pipeline = Pipeline.load("ptc_signal").resolve(butler.universe)
+    step = first_step(pipeline)
+    assert step is not None and step.labels == ["isr", "flatStats"]
+    with pytest.raises(DatasetNotFoundError, match="does not exist yet; run the pipeline with"):
+        build_graph(butler, pipeline, [RAW, CALIB], "u/at-once/run", where=FLATS)
