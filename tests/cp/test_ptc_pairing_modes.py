@@ -77,7 +77,7 @@ def test_each_mode_makes_its_pairs(mode: str, pairs: list[tuple[str, int, int]])
 
 def test_photodiode_pairing_without_photodiode_values_is_a_config_error() -> None:
     bare = [candidate("flatStats", e, 1.0, stats(e, 1000.0, None)) for e in SIGNALS]
-    with pytest.raises(ConfigError, match="no flat has a photodiode .* no PHOTODIO keyword"):
+    with pytest.raises(ConfigError, match=r"no flat has a photodiode .* no PHOTODIO keyword"):
         rule_pairs(FLATS, 0.005, "photodiode", 0.005, bare)
 
 
