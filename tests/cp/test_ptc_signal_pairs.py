@@ -30,6 +30,7 @@ from quanta.exec.driver import ExecutionReport
 from quanta.exec.reports import lineage_trees
 from quanta.exec.workflow import run_pipeline
 from quanta.graph.builder import build_graph
+from quanta.graph.output_checks import RunMismatchError
 from quanta.graph.planning import RunRequest
 from quanta.graph.steps import first_step
 from quanta.instruments.groups import define_groups
@@ -201,3 +202,18 @@ def test_building_the_whole_graph_at_once_says_to_run_in_steps(
     assert step is not None and step.labels == ["isr", "flatStats"]
     with pytest.raises(DatasetNotFoundError, match="does not exist yet; run the pipeline with"):
         build_graph(butler, pipeline, [RAW, CALIB], "u/at-once/run", where=FLATS)
+
+
+def test_a_run_in_steps_resumes_and_refuses_changed_configs(
+    drifting: tuple[Butler, dict[str, Any]], signal_run: tuple[ExecutionReport, Counter[str]]
+) -> None:
+    butler, _ = drifting
+    request = RunRequest("u/signal", "ptc_signal", [RAW, CALIB], FLATS)
+    again = run_pipeline(butler, request, ExecutionSettings(resume=True), executor=InlineExecutor())
+    assert again.ok and again.run == signal_run[0].run
+    assert all(counts["done"] == 0 for counts in again.counts.values())
+    changed = RunRequest(
+        "u/signal", "ptc_signal", [RAW, CALIB], FLATS, overrides=[("flatStats", "bad_mask", [])]
+    )
+    with pytest.raises(RunMismatchError, match="task flatStats config differs in bad_mask"):
+        run_pipeline(butler, changed, ExecutionSettings(resume=True), executor=InlineExecutor())

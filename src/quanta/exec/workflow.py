@@ -63,8 +63,8 @@ def _execute(
     early = execute(butler, first, executor, settings)
     if not early.ok:
         return early
-    settings = replace(settings, resume=False, extend_run=first.output_run, force=True)
-    whole = plan(butler, request, False, True, first.output_run)
+    settings = replace(settings, resume=False, extend_run=first.output_run)
+    whole = plan(butler, request, False, settings.force, first.output_run, in_steps=True)
     late = execute(butler, whole, executor, settings)
     counts = {label: early.counts.get(label, c) for label, c in late.counts.items()}
     return ExecutionReport(late.run, late.output, counts, early.failures + late.failures)

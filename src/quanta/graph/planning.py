@@ -108,9 +108,12 @@ def plan(
     resume: bool,
     force: bool = False,
     extend_run: str | None = None,
+    in_steps: bool = False,
 ) -> QuantumGraph:
     """The graph to execute: loaded, or built into a new run (or, to resume, into the last
     run of the output chain, or into ``extend_run``, another of its runs); saved if asked.
+    ``in_steps``: the run holds a first step (``plan_first_step``), so the tasks it lacks
+    are expected.
 
     Writing into an existing output chain with other inputs is refused; so is continuing a
     run with another pipeline or other configs unless ``force``, and a built graph in which
@@ -148,7 +151,7 @@ def plan(
             butler, request.rerun_failed, request.output, new_run, pipeline, request.allow_empty
         )
     else:
-        graph = _build(butler, request, resume, force, extend_run)
+        graph = _build(butler, request, resume, force, extend_run, in_steps=in_steps)
     if request.save_qgraph is not None:
         save_graph(graph, request.save_qgraph)
     return graph
@@ -164,7 +167,7 @@ def plan_first_step(
     """The graph of the first step of a pipeline that runs in steps (``steps``), built
     like ``plan`` builds the whole one; None for a pipeline that runs in one go, a saved
     graph or a rerun. Execute it, then ``plan`` the whole pipeline into its run
-    (``extend_run``, ``force``): the first step's quanta are then done."""
+    (``extend_run``, ``in_steps``): the first step's quanta are then done."""
     if request.qgraph is not None or request.rerun_failed is not None:
         return None
     assert request.pipeline is not None
@@ -173,7 +176,7 @@ def plan_first_step(
     if step is None:
         return None
     allowed = [label for label in request.allow_empty if label in step.labels]
-    return _build(butler, request, resume, force, extend_run, step, allowed)
+    return _build(butler, request, resume, force, extend_run, step, allowed, in_steps=True)
 
 
 def _build(
@@ -184,9 +187,11 @@ def _build(
     extend_run: str | None,
     step: ResolvedPipeline | None = None,
     allowed: Sequence[str] | None = None,
+    in_steps: bool = False,
 ) -> QuantumGraph:
     """Build the graph a request describes (or only its first ``step``, whose tasks may be
-    left empty if ``allowed``), after the checks that keep products apart."""
+    left empty if ``allowed``), after the checks that keep products apart; a run made
+    ``in_steps`` may hold fewer or more tasks than the graph."""
     assert request.pipeline is not None and request.output is not None
     resolved = step or Pipeline.load(request.pipeline).with_overrides(request.overrides).resolve(
         butler.universe
@@ -207,7 +212,7 @@ def _build(
     else:
         run = new_run_name(butler, request.output)
     if resume or extend_run is not None:
-        check_resume(butler, run, resolved, force)
+        check_resume(butler, run, resolved, force, same_tasks=not in_steps)
     graph = build_graph(
         butler,
         resolved,
