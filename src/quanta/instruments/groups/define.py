@@ -98,8 +98,10 @@ def define_groups(
     if from_file is not None:
         if rule is not None:
             raise ConfigError(either)
-        if where or binds or tolerance is not None:
-            raise ConfigError("--where, --bind and --tolerance apply to --rule, not --from-file")
+        if where or binds or stats or tolerance is not None:
+            raise ConfigError(
+                "--where, --bind, --stats and --tolerance apply to --rule, not --from-file"
+            )
         return define_groups_from_file(
             butler,
             system,
