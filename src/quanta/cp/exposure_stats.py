@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import Field
 
+from ..core.errors import ConfigError
 from ..pipe import Input, Output, PipelineTask, PipelineTaskConfig
 from ..pipe import PipelineTaskConnections as Connections
 from ..pipe.quantum_io import QuantumIO
@@ -105,6 +106,9 @@ class ExposureStatsTask(PipelineTask):
         """The statistics table of one image."""
         bits = 0
         for name in self.config.bad_mask:
+            if name not in MaskBit.__members__:
+                valid = ", ".join(MaskBit.__members__)
+                raise ConfigError(f"flatStats: unknown mask bit {name!r}; valid: {valid}")
             bits |= MaskBit[name]
         return {"stats": exposure_stats(image, exposure, bits)}
 
