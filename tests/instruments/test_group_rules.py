@@ -137,7 +137,7 @@ def test_shipped_rules_are_entry_points() -> None:
     [
         ("pairs", None, UnknownNameError, "unknown grouping rule 'pairs'; known rules: by-key"),
         ("", None, ConfigError, "empty rule"),
-        ("flat-pairs 2", None, ConfigError, "rule 'flat-pairs' takes no arguments"),
+        ("flat-pairs 2", None, ConfigError, "rule 'flat-pairs' takes --by-signal"),
         ("consecutive", None, ConfigError, "takes 1 argument (N, the group size), got none"),
         ("consecutive two", None, ConfigError, "needs an integer group size, got 'two'"),
         ("consecutive 0", None, ConfigError, "group size of 1 or more, got 0"),

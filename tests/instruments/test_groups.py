@@ -254,8 +254,12 @@ def test_option_combinations_are_checked(sqlite_butler: Butler, tmp_path: Path) 
         define_groups(sqlite_butler, "ptc")
     with pytest.raises(ConfigError, match="give either a rule"):
         define_groups(sqlite_butler, "ptc", rule="flat-pairs", from_file=path)
-    with pytest.raises(ConfigError, match="--where, --bind and --tolerance apply to --rule"):
+    with pytest.raises(ConfigError, match="--where, --bind, --stats and --tolerance apply"):
         define_groups(sqlite_butler, "ptc", from_file=path, where="exposure > 1")
+    with pytest.raises(ConfigError, match="--stats and --tolerance apply to --rule"):
+        define_groups(sqlite_butler, "ptc", from_file=path, stats=["u/stats"])
+    with pytest.raises(ConfigError, match="--stats applies to rules that pair by signal"):
+        define_groups(sqlite_butler, "ptc", rule="flat-pairs", stats=["u/stats"])
     with pytest.raises(ConfigError, match="--group-size applies to --from-file"):
         define_groups(sqlite_butler, "ptc", rule="flat-pairs", group_size=2)
     assert system_record(sqlite_butler, "ptc") is None

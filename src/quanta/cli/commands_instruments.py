@@ -214,8 +214,16 @@ def define_visits(
 @click.option(
     "--rule",
     metavar="RULE",
-    help='Grouping rule with its arguments: "flat-pairs", "by-keyword KEY" or '
-    '"consecutive N" (or a rule another package provides).',
+    help='Grouping rule with its arguments: "flat-pairs" (by exposure time), "flat-pairs '
+    '--by-signal TOL", "flat-pairs --by-photodiode TOL" (within a fraction TOL), "flat-pairs '
+    '--by-order", "by-keyword KEY" or "consecutive N" (or a rule another package provides).',
+)
+@click.option(
+    "--stats",
+    "stats",
+    multiple=True,
+    metavar="COLLECTION",
+    help="flat-pairs --by-signal: collection holding the flatStats of the flats (repeatable).",
 )
 @click.option(
     "--tolerance",
@@ -249,6 +257,7 @@ def define_groups(
     group_size: int | None,
     where: str | None,
     binds: dict[str, BindValue],
+    stats: tuple[str, ...],
 ) -> None:
     """Define groups of exposures.
 
@@ -273,6 +282,7 @@ def define_groups(
             binds=binds,
             tolerance=tolerance,
             group_size=group_size,
+            stats=stats,
         )
     click.echo(report.summary())
     for item in report.left_out[:SHOWN_LEFT_OUT]:

@@ -7,7 +7,9 @@ quantum:
 - ``PtcExtractPairTask`` (option B3, task-defined quanta): one quantum per detector by
   default, which its generation hook splits into one quantum per pair, labelled with the
   free-form key ``pair=<first>+<second>``. The pairs come from the exposure records (the
-  flat-pair rule of ``quanta.core.pairing``) or from a pairs file named in the config.
+  flat-pair rule of ``quanta.core.pairing``: by exposure time, or by exposure id order),
+  from the measured statistics of each flat (``flatStats``: by signal or by photodiode
+  charge, read while the graph is built) or from a pairs file named in the config.
 - ``PtcGroupPairTask`` (option B1, a group dimension): one quantum per (group, detector)
   of a group system defined beforehand with ``quanta define-groups``; it receives the
   group's members in membership order.
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import Field
@@ -28,7 +30,16 @@ from pydantic import Field
 from ..core.errors import ConfigError
 from ..core.group_files import raise_problems, read_group_file
 from ..core.image import Image
-from ..core.pairing import DEFAULT_TOLERANCE, Flat, flat_pairs, pair_name
+from ..core.pairing import (
+    DEFAULT_SIGNAL_TOLERANCE,
+    DEFAULT_TOLERANCE,
+    Flat,
+    Measured,
+    flat_pairs,
+    measured_pairs,
+    order_pairs,
+    pair_name,
+)
 from ..pipe import Input, NoWorkFound, Output, PipelineTask, PipelineTaskConfig
 from ..pipe import PipelineTaskConnections as Connections
 from ..pipe.quantum_io import QuantumIO
@@ -36,6 +47,7 @@ from ..pipe.task import Candidate, QuantumSpec
 from . import headers as hdr
 from .algorithms import MaskBit
 from .algorithms.ptc import PairMeasurement, PairOptions, measure_pair
+from .exposure_stats import exposure_values
 from .rows import planes
 
 if TYPE_CHECKING:
@@ -204,15 +216,44 @@ class PairingConfig(PipelineTaskConfig):
     )
 
 
+#: Pairing modes that read each flat's measured statistics (``flatStats``).
+MEASURED_MODES = ("signal", "photodiode")
+
+
 class PtcExtractPairConfig(PtcPairConfig, PairingConfig):
     """How pairs are made and measured, one quantum each."""
 
+    pairing: Literal["exposure_time", "signal", "photodiode", "order"] = Field(
+        "exposure_time",
+        description="Pair consecutive flats of equal exposure time (within tolerance), of "
+        "measured signal or photodiode charge (within signal_tolerance; read from "
+        "flatStats), or simply in exposure id order. A pairs_file overrides it.",
+    )
+    signal_tolerance: float = Field(
+        DEFAULT_SIGNAL_TOLERANCE,
+        ge=0,
+        description="Largest difference of a pair's signals or photodiode charges, as a "
+        "fraction of their mean.",
+    )
+
 
 class PtcExtractPairConnections(Connections, dimensions=DETECTOR):
-    """The flats of a detector in; one table per pair out, keyed by ``pair``."""
+    """The flats of a detector in; one table per pair out, keyed by ``pair``. Pairing by
+    signal or photodiode also takes each flat's statistics, read while the graph is built."""
 
     inputs = Input("postISRCCD", "Image", EXPOSURE, doc="ISR'd flats in ADU.", multiple=True)
+    stats = Input("flatStats", "ArrowTable", EXPOSURE, doc="Flat statistics.", multiple=True)
     pair = Output("ptcPair", "ArrowTable", DETECTOR, doc="Per-amplifier pair measurements.")
+
+    @classmethod
+    def omitted(cls, config: PipelineTaskConfig) -> Collection[str]:
+        """``stats`` unless the config pairs by a measured value."""
+        pairing = getattr(config, "pairing", "exposure_time")
+        return (
+            ()
+            if pairing in MEASURED_MODES and not getattr(config, "pairs_file", None)
+            else ("stats",)
+        )
 
 
 class PtcExtractPairTask(PairTask):
@@ -221,6 +262,7 @@ class PtcExtractPairTask(PairTask):
     ConfigClass = PtcExtractPairConfig
     ConnectionsClass = PtcExtractPairConnections
     config: PtcExtractPairConfig
+    build_time_inputs = ("stats",)
 
     @classmethod
     def generate_quanta(  # type: ignore[override]
@@ -229,41 +271,85 @@ class PtcExtractPairTask(PairTask):
         quantum_data_ids: Sequence[DataCoordinate],
         candidates: Mapping[str, Sequence[Candidate]],
     ) -> list[QuantumSpec]:
-        """One quantum per pair and detector, with the free-form key ``pair``."""
-        by_detector: dict[Any, dict[int, Candidate]] = {}
-        for candidate in candidates["inputs"]:
-            data_id = candidate.ref.data_id
-            by_detector.setdefault(data_id["detector"], {})[int(data_id["exposure"])] = candidate
+        """One quantum per pair and detector, with the free-form key ``pair``; pairs made
+        from measured statistics also take both flats' ``flatStats`` as inputs, so the
+        provenance of each pair says which statistics made it."""
+        by_detector = _by_detector(candidates["inputs"])
+        stats = _by_detector(candidates.get("stats", ()))
         if config.pairs_file is not None:
             known = {exposure for flats in by_detector.values() for exposure in flats}
             pairs = read_pairs_file(Path(config.pairs_file), known)
         specs = []
         for data_id in quantum_data_ids:
             flats = by_detector.get(data_id["detector"], {})
+            measured = stats.get(data_id["detector"], {})
             if config.pairs_file is None:
-                pairs = rule_pairs(flats.values(), config.tolerance)
+                pairs = rule_pairs(
+                    flats.values(),
+                    config.tolerance,
+                    config.pairing,
+                    config.signal_tolerance,
+                    list(measured.values()),
+                )
             for name, first, second in pairs:
                 if first in flats and second in flats:
-                    specs.append(
-                        QuantumSpec(
-                            data_id.with_extras({"pair": name}),
-                            {"inputs": [flats[first].ref, flats[second].ref]},
-                        )
-                    )
+                    inputs = {"inputs": [flats[first].ref, flats[second].ref]}
+                    if measured:
+                        inputs["stats"] = [measured[first].ref, measured[second].ref]
+                    specs.append(QuantumSpec(data_id.with_extras({"pair": name}), inputs))
         return specs
 
 
-def rule_pairs(flats: Iterable[Candidate], tolerance: float) -> list[tuple[str, int, int]]:
-    """(name, first, second) of the pairs the flat-pair rule makes of candidate flats."""
-    records = [
-        Flat(
-            int(c.ref.data_id["exposure"]),
-            int(c.records["exposure"].values["day_obs"]),
-            float(c.records["exposure"].values["exposure_time"]),
+def _by_detector(candidates: Iterable[Candidate]) -> dict[Any, dict[int, Candidate]]:
+    """Candidates by detector, then exposure id."""
+    found: dict[Any, dict[int, Candidate]] = {}
+    for candidate in candidates:
+        data_id = candidate.ref.data_id
+        found.setdefault(data_id["detector"], {})[int(data_id["exposure"])] = candidate
+    return found
+
+
+def rule_pairs(
+    flats: Iterable[Candidate],
+    tolerance: float,
+    mode: str = "exposure_time",
+    signal_tolerance: float = DEFAULT_SIGNAL_TOLERANCE,
+    stats: Sequence[Candidate] = (),
+) -> list[tuple[str, int, int]]:
+    """(name, first, second) of the pairs a pairing mode makes of candidate flats:
+    by exposure time (``tolerance`` in seconds), in exposure id order, or by the signal or
+    photodiode charge of their statistics ``stats`` (build-time candidates with data,
+    ``signal_tolerance`` a fraction); a flat without that value (all masked) is left out,
+    flats of which none has one are a ``ConfigError``."""
+    flats = list(flats)
+    day_obs = {
+        int(c.ref.data_id["exposure"]): int(c.records["exposure"].values["day_obs"]) for c in flats
+    }
+    if mode == "exposure_time":
+        records = [
+            Flat(e, day_obs[e], float(c.records["exposure"].values["exposure_time"]))
+            for e, c in zip(day_obs, flats, strict=True)
+        ]
+        made = flat_pairs(records, tolerance)
+    elif mode == "order":
+        made = order_pairs(Measured(e, night, 0.0) for e, night in day_obs.items())
+    else:
+        values = exposure_values([c.data for c in stats], mode)
+        if flats and not any(values.get(e) is not None for e in day_obs):
+            raise ConfigError(
+                f"cannot pair by {mode}: no flat has a {mode} in its flatStats"
+                + (" (the raws have no PHOTODIO keyword)" if mode == "photodiode" else "")
+            )
+        made = measured_pairs(
+            (
+                Measured(e, night, value)
+                for e, night in day_obs.items()
+                if (value := values.get(e)) is not None
+            ),
+            signal_tolerance,
+            mode,
         )
-        for c in flats
-    ]
-    return [(pair_name(a, b), a, b) for a, b in flat_pairs(records, tolerance).pairs]
+    return [(pair_name(a, b), a, b) for a, b in made.pairs]
 
 
 def read_pairs_file(path: Path, known: Collection[int]) -> list[tuple[str, int, int]]:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..core.collections import CollectionType
-from ..core.errors import ConfigError, ConflictError
+from ..core.errors import ConfigError, ConflictError, DatasetTypeNotFoundError
 from .io import load_header
 
 if TYPE_CHECKING:
@@ -45,16 +45,19 @@ def check_chain_inputs(butler: Butler, output: str, inputs: Sequence[str]) -> No
     )
 
 
-def run_differences(butler: Butler, run: str, pipeline: ResolvedPipeline) -> list[str]:
-    """How ``pipeline`` differs from what ``run`` was made with: its tasks and their classes
-    (from the graph the run executed) and each task's config (from ``<label>_config``)."""
+def run_differences(
+    butler: Butler, run: str, pipeline: ResolvedPipeline, same_tasks: bool = True
+) -> list[str]:
+    """How ``pipeline`` differs from what ``run`` was made with: its tasks (unless not
+    ``same_tasks``: a pipeline run in steps has only some of them at first) and their
+    classes (from the graph the run executed) and each task's config (``<label>_config``)."""
     differences: list[str] = []
     saved = _saved_tasks(butler, run)
     if saved is not None:
         classes = {task["label"]: task["class"] for task in saved}
         added = [t.label for t in pipeline.tasks if t.label not in classes]
         removed = [label for label in classes if label not in pipeline.labels]
-        if added or removed:
+        if (added or removed) and same_tasks:
             differences.append(
                 "tasks differ ("
                 + "; ".join(
@@ -70,7 +73,10 @@ def run_differences(butler: Butler, run: str, pipeline: ResolvedPipeline) -> lis
             if t.label in classes and classes[t.label] != t.class_path
         )
     for task in pipeline.tasks:
-        ref = butler.registry.find_dataset(task.config_dataset_type, {}, [run])
+        try:
+            ref = butler.registry.find_dataset(task.config_dataset_type, {}, [run])
+        except DatasetTypeNotFoundError:  # a task added since: listed above
+            continue
         if ref is not None:
             changed = changed_fields(butler.get(ref), task.config.model_dump(mode="json"))
             if changed:
@@ -98,10 +104,12 @@ def changed_fields(saved: Mapping[str, Any], config: Mapping[str, Any]) -> list[
     return sorted(k for k in {*config, *saved} if config.get(k) != saved.get(k))
 
 
-def check_resume(butler: Butler, run: str, pipeline: ResolvedPipeline, force: bool) -> None:
+def check_resume(
+    butler: Butler, run: str, pipeline: ResolvedPipeline, force: bool, same_tasks: bool = True
+) -> None:
     """Refuse to continue ``run`` with a pipeline that differs from the one it was made
-    with, unless ``force``."""
-    differences = run_differences(butler, run, pipeline)
+    with (tasks added or removed only if ``same_tasks``), unless ``force``."""
+    differences = run_differences(butler, run, pipeline, same_tasks)
     if differences and not force:
         raise RunMismatchError(
             f"cannot continue run {run!r}: {'; '.join(differences)}; "

@@ -18,9 +18,11 @@ from .empty_tasks import check_allowed_labels, check_tasks_have_quanta
 from .io import load_graph, save_graph
 from .output_checks import check_chain_inputs, check_resume
 from .reruns import rerun_graph, run_of_chain
+from .steps import first_step
 
 if TYPE_CHECKING:
     from ..butler import Butler
+    from ..pipe.resolved import ResolvedPipeline
     from .model import QuantumGraph
 
 
@@ -106,9 +108,12 @@ def plan(
     resume: bool,
     force: bool = False,
     extend_run: str | None = None,
+    in_steps: bool = False,
 ) -> QuantumGraph:
     """The graph to execute: loaded, or built into a new run (or, to resume, into the last
     run of the output chain, or into ``extend_run``, another of its runs); saved if asked.
+    ``in_steps``: the run holds a first step (``plan_first_step``), so the tasks it lacks
+    are expected.
 
     Writing into an existing output chain with other inputs is refused; so is continuing a
     run with another pipeline or other configs unless ``force``, and a built graph in which
@@ -146,20 +151,53 @@ def plan(
             butler, request.rerun_failed, request.output, new_run, pipeline, request.allow_empty
         )
     else:
-        graph = _build(butler, request, resume, force, extend_run)
+        graph = _build(butler, request, resume, force, extend_run, in_steps=in_steps)
     if request.save_qgraph is not None:
         save_graph(graph, request.save_qgraph)
     return graph
 
 
+def plan_first_step(
+    butler: Butler,
+    request: RunRequest,
+    resume: bool,
+    force: bool = False,
+    extend_run: str | None = None,
+) -> QuantumGraph | None:
+    """The graph of the first step of a pipeline that runs in steps (``steps``), built
+    like ``plan`` builds the whole one; None for a pipeline that runs in one go, a saved
+    graph or a rerun. Execute it, then ``plan`` the whole pipeline into its run
+    (``extend_run``, ``in_steps``): the first step's quanta are then done."""
+    if request.qgraph is not None or request.rerun_failed is not None:
+        return None
+    assert request.pipeline is not None
+    resolved = Pipeline.load(request.pipeline).with_overrides(request.overrides)
+    step = first_step(resolved.resolve(butler.universe))
+    if step is None:
+        return None
+    allowed = [label for label in request.allow_empty if label in step.labels]
+    return _build(butler, request, resume, force, extend_run, step, allowed, in_steps=True)
+
+
 def _build(
-    butler: Butler, request: RunRequest, resume: bool, force: bool, extend_run: str | None
+    butler: Butler,
+    request: RunRequest,
+    resume: bool,
+    force: bool,
+    extend_run: str | None,
+    step: ResolvedPipeline | None = None,
+    allowed: Sequence[str] | None = None,
+    in_steps: bool = False,
 ) -> QuantumGraph:
-    """Build the graph a request describes, after the checks that keep products apart."""
+    """Build the graph a request describes (or only its first ``step``, whose tasks may be
+    left empty if ``allowed``), after the checks that keep products apart; a run made
+    ``in_steps`` may hold fewer or more tasks than the graph."""
     assert request.pipeline is not None and request.output is not None
-    pipeline = Pipeline.load(request.pipeline).with_overrides(request.overrides)
-    resolved = pipeline.resolve(butler.universe)
-    check_allowed_labels(resolved, request.allow_empty)
+    resolved = step or Pipeline.load(request.pipeline).with_overrides(request.overrides).resolve(
+        butler.universe
+    )
+    allowed = request.allow_empty if allowed is None else allowed
+    check_allowed_labels(resolved, allowed)
     inputs = butler.registry.expand_collections(request.inputs)
     check_chain_inputs(butler, request.output, inputs)
     data_ids = (
@@ -174,7 +212,7 @@ def _build(
     else:
         run = new_run_name(butler, request.output)
     if resume or extend_run is not None:
-        check_resume(butler, run, resolved, force)
+        check_resume(butler, run, resolved, force, same_tasks=not in_steps)
     graph = build_graph(
         butler,
         resolved,
@@ -187,6 +225,6 @@ def _build(
         empty_ok=True,
         skip_existing_in=request.skip_existing_in,
     )
-    check_tasks_have_quanta(butler, graph, request.allow_empty, data_ids)
+    check_tasks_have_quanta(butler, graph, allowed, data_ids)
     check_not_empty(graph)
     return graph

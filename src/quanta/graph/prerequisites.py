@@ -22,7 +22,7 @@ import numpy as np
 
 from ..core.collections import CollectionType
 from ..core.data_id import DataCoordinate
-from ..core.errors import ConflictError
+from ..core.errors import ConflictError, DatasetNotFoundError
 from ..core.refs import DatasetRef
 from ..core.timespan import Timespan
 from ..pipe.task import Candidate, NoWorkFound, PipelineTask
@@ -30,7 +30,7 @@ from .accumulators import NodeAccumulator, TaskQuanta, group_pairs
 from .columns import Extras
 
 if TYPE_CHECKING:
-    from ..butler import Registry
+    from ..butler import Butler, Registry
     from ..pipe.connections import ResolvedConnection
     from ..pipe.pipeline import TaskDef
     from .builder import GraphBuilder
@@ -235,7 +235,15 @@ class TaskHooks:
             nodes = sorted({n for q in quanta for n in q.inputs.get(name, ())})
             refs = self.builder.refs_of(conn, nodes)
             records = records_for(self.builder.registry, refs)
-            candidates[name] = [Candidate(ref, rec) for ref, rec in zip(refs, records, strict=True)]
+            data = (
+                read_at_build_time(self.builder.butler, task.label, name, refs)
+                if name in task.task_class.build_time_inputs
+                else [None] * len(refs)
+            )
+            candidates[name] = [
+                Candidate(ref, rec, value)
+                for ref, rec, value in zip(refs, records, data, strict=True)
+            ]
         data_ids = [self._data_id(q) for q in quanta]
         specs = task.task_class.generate_quanta(task.config, data_ids, candidates)
         if specs is None:
@@ -296,6 +304,22 @@ class TaskHooks:
             for quantum in self._objects(quanta)
         ]
         self.task.task_class.check_quanta(self.task.config, whole)
+
+
+def read_at_build_time(
+    butler: Butler, label: str, name: str, refs: Sequence[DatasetRef]
+) -> list[Any]:
+    """The datasets of a build-time input, read now; one that is only predicted (made by
+    an earlier task of the same graph) is an error: such a pipeline runs in steps."""
+    files = butler.registry.get_files([ref.id for ref in refs])
+    missing = [ref for ref in refs if ref.id not in files]
+    if missing:
+        raise DatasetNotFoundError(
+            f"task {label!r} reads its {name} inputs while the graph is built, but "
+            f"{missing[0].dataset_type.name} {missing[0].data_id} does not exist yet; run the "
+            "pipeline with `quanta run`, which runs the steps that make them first"
+        )
+    return [butler.datastore.read(files[ref.id]) for ref in refs]
 
 
 def _node_of(acc: NodeAccumulator, ref: DatasetRef) -> int:

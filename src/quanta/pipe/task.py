@@ -33,10 +33,12 @@ class NoWorkFound(QuantaError):
 
 @dataclass
 class Candidate:
-    """A candidate input of the quantum generation hook: a ref and its dimension records."""
+    """A candidate input of the quantum generation hook: a ref and its dimension records,
+    and for a connection in ``PipelineTask.build_time_inputs`` the dataset itself."""
 
     ref: DatasetRef
     records: Mapping[str, DimensionRecord]
+    data: Any = None
 
 
 @dataclass
@@ -53,6 +55,10 @@ class PipelineTask:
 
     ConfigClass: ClassVar[type[PipelineTaskConfig]] = PipelineTaskConfig
     ConnectionsClass: ClassVar[type[PipelineTaskConnections]] = PipelineTaskConnections
+    #: Input connections whose datasets ``generate_quanta`` reads while the graph is built
+    #: (such as measured statistics to pair by): they must exist by then, so a pipeline
+    #: that produces them runs in steps (``quanta.graph.steps``).
+    build_time_inputs: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: PipelineTaskConfig | None = None, label: str | None = None) -> None:
         self.config = config if config is not None else self.ConfigClass()

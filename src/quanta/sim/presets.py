@@ -29,7 +29,11 @@ class Preset:
     that half saturates and ISR masks it. ``flat_flux`` and ``sky_flux`` are electrons
     per second per pixel where the flat-field pattern is 1; ``n_stars`` is per detector
     and science frame. ``nonlinearity`` (1/e-, 0 in the shipped presets) is the scale of
-    each amplifier's quadratic response term (``truth.draw_detector``).
+    each amplifier's quadratic response term (``truth.draw_detector``). A ``lamp_drift``
+    (a fraction, 0 in the shipped presets) makes the lamp drift: every exposure time is
+    then taken three times, and the lamp brightens by that fraction between the first
+    and second flat of each (``schedule.lamp_factors``). ``photodiode`` writes the
+    lamp's integrated photodiode charge into each flat's header (``PHOTODIO``).
     """
 
     name: str
@@ -49,6 +53,8 @@ class Preset:
     science_filter: str = "SimCam-r"
     half_lit_times: tuple[float, ...] = ()
     nonlinearity: float = 0.0
+    lamp_drift: float = 0.0
+    photodiode: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.detectors <= MAX_DETECTORS:
@@ -64,6 +70,10 @@ class Preset:
             raise ConfigError(
                 f"invalid amplifier size {self.amp_size!r}: width and height must be at least "
                 f"{MIN_AMP_SIZE} pixels"
+            )
+        if not 0 <= self.lamp_drift < 1:
+            raise ConfigError(
+                f"invalid lamp drift {self.lamp_drift!r}: a fraction from 0 to below 1"
             )
 
 
@@ -133,7 +143,8 @@ def resolve_preset(
     amps: int | None = None,
     amp_size: tuple[int, int] | None = None,
 ) -> Preset:
-    """The preset called ``name`` with the camera size overridden where given."""
+    """The preset called ``name`` with the camera size overridden where given (the lamp
+    with ``with_lamp``)."""
     try:
         preset = PRESETS[name]
     except KeyError:
@@ -145,4 +156,13 @@ def resolve_preset(
         detectors=preset.detectors if detectors is None else detectors,
         amps=preset.amps if amps is None else amps,
         amp_size=preset.amp_size if amp_size is None else (int(amp_size[0]), int(amp_size[1])),
+    )
+
+
+def with_lamp(preset: Preset, lamp_drift: float | None, photodiode: bool | None) -> Preset:
+    """``preset`` with its lamp drift and photodiode overridden where given."""
+    return replace(
+        preset,
+        lamp_drift=preset.lamp_drift if lamp_drift is None else float(lamp_drift),
+        photodiode=preset.photodiode if photodiode is None else photodiode,
     )

@@ -6,7 +6,10 @@ science frames, in that order. Sequence numbers start at 1 and ``EXPID = DAYOBS 
 ended; ``DATE-END = DATE-OBS + EXPTIME``. ``DARKTIME`` equals ``EXPTIME`` (shutter
 overheads are not modelled). The two flats of a pair are consecutive, share their
 exposure time exactly and carry the same ``GROUPID``; every other exposure is a group
-of its own (``GROUPID`` = its ``OBSID``).
+of its own (``GROUPID`` = its ``OBSID``). With a drifting lamp (``Preset.lamp_drift``)
+each exposure time is taken three times (one ``GROUPID``) and the lamp brightens between
+the first and second of them; with a photodiode each flat's header carries ``PHOTODIO``,
+the lamp's integrated charge (``PHOTODIODE_SCALE`` per electron of signal).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ READOUT_GAP = 3.0
 HALF_LIT_BOOST = 10.0
 #: Filter of biases and darks.
 DARK_FILTER = "SimCam-empty"
+#: Photodiode charge (nC) per electron per pixel of lamp signal.
+PHOTODIODE_SCALE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,9 @@ class Exposure:
     ``signal`` is the illumination in electrons per pixel where the flat-field pattern
     is 1: the lamp for flats, the sky for science frames, 0 for biases and darks.
     ``half_lit``: a flat lit ``HALF_LIT_BOOST`` times brighter on the right half of every
-    amplifier (in detector orientation), which saturates there.
+    amplifier (in detector orientation), which saturates there. ``lamp_flux``: the lamp
+    (electrons per second per pixel) during a flat, 0 otherwise; ``photodiode``: the
+    ``PHOTODIO`` header value, None when the camera has no photodiode.
     """
 
     seqnum: int
@@ -51,6 +58,8 @@ class Exposure:
     day_obs: int = DAY_OBS
     instrument: str = INSTRUMENT
     half_lit: bool = False
+    lamp_flux: float = 0.0
+    photodiode: float | None = None
 
     @property
     def expid(self) -> int:
@@ -87,6 +96,8 @@ class Exposure:
             "group": self.group,
             "object": self.object,
             "signal": self.signal,
+            **({"lamp_flux": self.lamp_flux} if self.lamp_flux else {}),
+            **({"photodiode": self.photodiode} if self.photodiode is not None else {}),
             **({"half_lit": HALF_LIT_BOOST} if self.half_lit else {}),
         }
 
@@ -101,8 +112,15 @@ def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds")
 
 
-#: One planned exposure: imgtype, exptime, filter, pair group, object, signal, half lit.
+#: One planned exposure: imgtype, exptime, filter, pair group, object, lamp flux, half lit.
 _Planned = tuple[str, float, str, str | None, str, float, bool]
+
+
+def lamp_factors(count: int, drift: float) -> list[float]:
+    """The lamp's flux, relative to ``Preset.flat_flux``, for each of ``count`` flats taken
+    at one exposure time: steady without drift; with it, the lamp brightens by ``drift``
+    between the first and the second flat and holds for the rest."""
+    return [1.0 if i == 0 or not drift else 1.0 + drift for i in range(count)]
 
 
 def _plan(preset: Preset, dark_filter: str) -> list[_Planned]:
@@ -111,13 +129,15 @@ def _plan(preset: Preset, dark_filter: str) -> list[_Planned]:
     plan += [("bias", 0.0, dark_filter, None, "BIAS", 0.0, False)] * preset.n_bias
     plan += [("dark", preset.dark_time, dark_filter, None, "DARK", 0.0, False)] * preset.n_dark
     flats = [(t, False) for t in preset.flat_times] + [(t, True) for t in preset.half_lit_times]
+    repeats = 3 if preset.lamp_drift else 2
     for number, (exptime, half_lit) in enumerate(flats):
         group = f"{DAY_OBS}_flatpair_{number:03d}"
-        signal = preset.flat_flux * exptime
-        plan += [("flat", exptime, preset.flat_filter, group, "FLAT", signal, half_lit)] * 2
-    signal = preset.sky_flux * preset.science_time
-    science = ("science", preset.science_time, preset.science_filter, None, "field-A", signal)
-    plan += [(*science, False)] * preset.n_science
+        plan += [
+            ("flat", exptime, preset.flat_filter, group, "FLAT", preset.flat_flux * f, half_lit)
+            for f in lamp_factors(repeats, preset.lamp_drift)
+        ]
+    science = ("science", preset.science_time, preset.science_filter, None, "field-A")
+    plan += [(*science, preset.sky_flux, False)] * preset.n_science
     return plan
 
 
@@ -128,10 +148,25 @@ def plan_night(
     exposures = []
     start = NIGHT_START
     plan = _plan(preset, dark_filter)
-    for seqnum, (imgtype, exptime, filt, group, target, signal, half) in enumerate(plan, 1):
+    for seqnum, (imgtype, exptime, filt, group, target, flux, half) in enumerate(plan, 1):
         group = group or obs_id(DAY_OBS, seqnum, instrument)
+        signal = flux * exptime
+        lamp = flux if imgtype == "flat" else 0.0
+        diode = signal * PHOTODIODE_SCALE if lamp and preset.photodiode else None
         exposure = Exposure(
-            seqnum, imgtype, exptime, filt, start, group, target, signal, DAY_OBS, instrument, half
+            seqnum,
+            imgtype,
+            exptime,
+            filt,
+            start,
+            group,
+            target,
+            signal,
+            DAY_OBS,
+            instrument,
+            half,
+            lamp,
+            None if diode is None else float(f"{diode:.9g}"),
         )
         exposures.append(exposure)
         start = exposure.date_end + timedelta(seconds=READOUT_GAP)
@@ -156,4 +191,5 @@ def primary_header(exposure: Exposure, detector: int) -> dict[str, Any]:
         "SEQNUM": exposure.seqnum,
         "GROUPID": exposure.group,
         "OBJECT": exposure.object,
+        **({"PHOTODIO": exposure.photodiode} if exposure.photodiode is not None else {}),
     }

@@ -22,7 +22,7 @@ from ..core.progress import ProgressCallback, tracked
 from .layout import AmpBlock, Layout
 from .layouts import get_layout
 from .physics import Star, detector_shape, nonlinear, readout
-from .presets import Preset
+from .presets import Preset, with_lamp
 from .raw_files import AmpImage
 from .scene import collected_electrons, draw_stars, expected_electrons
 from .schedule import DAY_OBS, Exposure, plan_night
@@ -88,6 +88,8 @@ def simulate(
     seed: int = 0,
     zero_noise: bool = False,
     layout: str = "simcam",
+    lamp_drift: float | None = None,
+    photodiode: bool | None = None,
     progress: ProgressCallback | None = None,
 ) -> SimulationSummary:
     """Simulate one night of raws into ``outdir`` and describe the truth in ``truth.json``.
@@ -99,13 +101,14 @@ def simulate(
     exposure, two amplifiers per CCD HDU, DECam headers, and ``camera.yaml``) or
     ``lsst`` (SimCam with 16 LSST-like amplifier HDUs per detector). With ``zero_noise``
     there is no photon or read noise, no brighter-fatter effect and no rounding: pixels
-    are float32 and equal the model. ``progress`` hears of each exposure written. A bad
-    preset, layout, size or seed raises ``ConfigError``.
+    are float32 and equal the model. ``lamp_drift`` (a fraction) and ``photodiode``
+    override the preset's lamp (see ``Preset``). ``progress`` hears of each exposure
+    written. A bad preset, layout, size or seed raises ``ConfigError``.
     """
     if seed < 0:
         raise ConfigError(f"invalid seed {seed!r}: seeds are integers >= 0")
     chosen = get_layout(layout)
-    config = chosen.resolve(preset, detectors, amps, amp_size)
+    config = with_lamp(chosen.resolve(preset, detectors, amps, amp_size), lamp_drift, photodiode)
     blocks = chosen.blocks(config)
     truths = []
     for detector in chosen.detector_ids(config):

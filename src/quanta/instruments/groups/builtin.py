@@ -1,4 +1,5 @@
-"""The grouping rules quanta ships: ``flat-pairs``, ``by-keyword KEY`` and ``consecutive N``.
+"""The grouping rules quanta ships: ``flat-pairs`` (by exposure time, measured signal,
+photodiode charge or order), ``by-keyword KEY`` and ``consecutive N``.
 
 Each gets exposure records sorted by night, start time and id, and names its groups
 deterministically, so defining the same groups again changes nothing.
@@ -10,7 +11,16 @@ from collections.abc import Collection, Sequence
 from itertools import groupby
 
 from ...core.errors import ConfigError
-from ...core.pairing import DEFAULT_TOLERANCE, Flat, flat_pairs, pair_name
+from ...core.pairing import (
+    DEFAULT_TOLERANCE,
+    Flat,
+    FlatPairs,
+    Measured,
+    flat_pairs,
+    measured_pairs,
+    order_pairs,
+    pair_name,
+)
 from ...core.records import DimensionRecord
 from .rules import Group, Grouping, GroupRule, Headers, LeftOut, RuleSpec, check_arguments
 
@@ -20,8 +30,17 @@ def _nights(exposures: Sequence[DimensionRecord]) -> list[list[DimensionRecord]]
     return [list(night) for _, night in groupby(exposures, key=lambda e: e.day_obs)]
 
 
+#: ``flat-pairs`` options that choose what a pair must agree on, with their argument count.
+MODES = {"--by-signal": "signal", "--by-photodiode": "photodiode", "--by-order": "order"}
+#: The photodiode charge keyword of the raws' primary headers.
+PHOTODIODE = "PHOTODIO"
+
+
 class FlatPairsRule(GroupRule):
-    """Consecutive flats of one night whose exposure times agree within a tolerance.
+    """Consecutive flats of one night whose exposure times agree within a tolerance; with
+    ``--by-signal TOL`` whose measured signals (``flatStats``), with ``--by-photodiode
+    TOL`` whose photodiode charges (``PHOTODIO``), agree within a fraction TOL of their
+    mean; with ``--by-order`` simply consecutive flats.
 
     Pairs are taken greedily in time order, so four matching flats make two pairs; a
     matching flat after a pair that has no partner of its own (a third match), and a
@@ -30,21 +49,57 @@ class FlatPairsRule(GroupRule):
 
     name = "flat-pairs"
 
-    def __init__(self, tolerance: float = DEFAULT_TOLERANCE) -> None:
+    def __init__(self, tolerance: float = DEFAULT_TOLERANCE, mode: str = "exposure_time") -> None:
         if not tolerance >= 0:
-            raise ConfigError(f"--tolerance must be zero or more seconds, got {tolerance!r}")
+            what = "--tolerance" if mode == "exposure_time" else f"the {mode} tolerance"
+            unit = "seconds" if mode == "exposure_time" else "(a fraction)"
+            raise ConfigError(f"{what} must be zero or more {unit}, got {tolerance!r}")
         self.tolerance = tolerance
+        self.mode = mode
 
     @classmethod
     def from_spec(cls, spec: RuleSpec) -> FlatPairsRule:
-        """``flat-pairs`` with an optional ``--tolerance`` in seconds (default 5 ms)."""
-        check_arguments(spec, 0, "set the tolerance with --tolerance", tolerance=True)
-        return cls(DEFAULT_TOLERANCE if spec.tolerance is None else spec.tolerance)
+        """``flat-pairs`` with an optional ``--tolerance`` in seconds (default 5 ms), or
+        ``flat-pairs --by-signal TOL``, ``--by-photodiode TOL``, ``--by-order``."""
+        if not spec.arguments:
+            check_arguments(spec, 0, "set the tolerance with --tolerance", tolerance=True)
+            return cls(DEFAULT_TOLERANCE if spec.tolerance is None else spec.tolerance)
+        option, *rest = spec.arguments
+        mode = MODES.get(option)
+        if mode is None:
+            raise ConfigError(
+                f"rule 'flat-pairs' takes {', '.join(MODES)} or no argument, got {option!r}"
+            )
+        usage = "no value" if mode == "order" else "TOL, a fraction such as 0.01"
+        check_arguments(
+            RuleSpec(spec.name, tuple(rest), spec.tolerance),
+            int(mode != "order"),
+            f"{option} takes {usage}",
+        )
+        if mode == "order":
+            return cls(0.0, mode)
+        try:
+            fraction = float(rest[0])
+        except ValueError:
+            raise ConfigError(f"{option} needs a fraction, got {rest[0]!r}") from None
+        return cls(fraction, mode)
 
     @property
     def text(self) -> str:
-        """``flat-pairs --tolerance <seconds>``."""
-        return f"{self.name} --tolerance {self.tolerance:g}"
+        """``flat-pairs --tolerance <seconds>``, or the mode and its fraction."""
+        if self.mode == "exposure_time":
+            return f"{self.name} --tolerance {self.tolerance:g}"
+        option = next(o for o, m in MODES.items() if m == self.mode)
+        return f"{self.name} {option}" + ("" if self.mode == "order" else f" {self.tolerance:g}")
+
+    @property
+    def needs_signals(self) -> bool:
+        """True when pairing by measured signal."""
+        return self.mode == "signal"
+
+    def header_keywords(self, fields: Collection[str]) -> tuple[str, ...]:
+        """``PHOTODIO`` when pairing by photodiode charge."""
+        return (PHOTODIODE,) if self.mode == "photodiode" else ()
 
     @property
     def group_size(self) -> int:
@@ -55,19 +110,40 @@ class FlatPairsRule(GroupRule):
         """Pair the flats of each night by ``quanta.core.pairing`` (the rule the PTC tasks
         that pair flats themselves use); other observation types are not considered."""
         result = Grouping()
-        flats = []
-        for exposure in exposures:
-            if exposure.observation_type != "flat":
-                continue
-            if exposure.exposure_time is None:
-                result.left_out.append(LeftOut(exposure.id, "no exposure time"))
-            else:
-                flats.append(Flat(exposure.id, exposure.day_obs, exposure.exposure_time))
-        pairs = flat_pairs(flats, self.tolerance)
+        if self.mode != "exposure_time":
+            pairs = self._measured(exposures, headers, result)
+        else:
+            flats = []
+            for exposure in exposures:
+                if exposure.observation_type != "flat":
+                    continue
+                if exposure.exposure_time is None:
+                    result.left_out.append(LeftOut(exposure.id, "no exposure time"))
+                else:
+                    flats.append(Flat(exposure.id, exposure.day_obs, exposure.exposure_time))
+            pairs = flat_pairs(flats, self.tolerance)
         result.groups.extend(Group(pair_name(a, b), (a, b)) for a, b in pairs.pairs)
         result.left_out.extend(pairs.left_out)
         result.left_out.sort(key=lambda left: left.exposure)
         return result
+
+    def _measured(
+        self, exposures: Sequence[DimensionRecord], values: Headers, result: Grouping
+    ) -> FlatPairs:
+        """Pairs by signal (``SIGNAL``), photodiode charge (``PHOTODIO``) or order."""
+        key = "SIGNAL" if self.mode == "signal" else PHOTODIODE
+        flats = []
+        for exposure in exposures:
+            if exposure.observation_type != "flat":
+                continue
+            value = 0.0 if self.mode == "order" else values.get(exposure.id, {}).get(key)
+            if value is None:
+                result.left_out.append(LeftOut(exposure.id, f"no {self.mode} measured"))
+            else:
+                flats.append(Measured(exposure.id, exposure.day_obs, float(value)))
+        if self.mode == "order":
+            return order_pairs(flats)
+        return measured_pairs(flats, self.tolerance, self.mode)
 
 
 class ByKeywordRule(GroupRule):

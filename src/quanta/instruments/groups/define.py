@@ -27,6 +27,7 @@ from ...core.group_files import raise_problems, read_group_file
 from ...core.records import DimensionRecord
 from .headers import raw_headers
 from .rules import Group, GroupRule, LeftOut, RuleSpec, load_rule
+from .stats import measured_signals
 
 if TYPE_CHECKING:
     from ...butler import Butler
@@ -88,15 +89,19 @@ def define_groups(
     binds: Mapping[str, Any] | None = None,
     tolerance: float | None = None,
     group_size: int | None = None,
+    stats: Sequence[str] = (),
 ) -> GroupReport:
     """What ``quanta define-groups`` does: define groups by ``rule`` (its text, such as
-    ``"consecutive 3"``, or a rule object) or from the group file ``from_file``."""
+    ``"consecutive 3"``, or a rule object) or from the group file ``from_file``; a rule
+    that pairs by measured signal reads ``flatStats`` from the collections ``stats``."""
     either = "give either a rule (--rule) or a group file (--from-file)"
     if from_file is not None:
         if rule is not None:
             raise ConfigError(either)
-        if where or binds or tolerance is not None:
-            raise ConfigError("--where, --bind and --tolerance apply to --rule, not --from-file")
+        if where or binds or stats or tolerance is not None:
+            raise ConfigError(
+                "--where, --bind, --stats and --tolerance apply to --rule, not --from-file"
+            )
         return define_groups_from_file(
             butler,
             system,
@@ -113,6 +118,8 @@ def define_groups(
         rule = load_rule(RuleSpec.parse(rule, tolerance))
     elif tolerance is not None:
         raise ConfigError("a rule object carries its own tolerance")
+    if stats and not rule.needs_signals:
+        raise ConfigError(f"--stats applies to rules that pair by signal, not {rule.text!r}")
     return define_groups_by_rule(
         butler,
         system,
@@ -121,6 +128,7 @@ def define_groups(
         instrument=instrument,
         where=where,
         binds=binds,
+        stats=stats,
     )
 
 
@@ -133,9 +141,11 @@ def define_groups_by_rule(
     instrument: str | None = None,
     where: str | None = None,
     binds: Mapping[str, Any] | None = None,
+    stats: Sequence[str] = (),
 ) -> GroupReport:
     """Group the exposures of ``instrument`` that match ``where`` by ``rule`` into
-    ``system``; the rule sees them sorted by night, start time and id."""
+    ``system``; the rule sees them sorted by night, start time and id (and, if it needs
+    them, their signals measured in the ``flatStats`` of the collections ``stats``)."""
     instrument = resolve_instrument(butler, instrument)
     exposures = sorted(
         butler.query_dimension_records(
@@ -145,6 +155,9 @@ def define_groups_by_rule(
     )
     keywords = rule.header_keywords(butler.universe["exposure"].field_names)
     headers = raw_headers(butler, instrument, exposures, keywords) if keywords else {}
+    if rule.needs_signals:
+        signals = measured_signals(butler, instrument, stats)
+        headers = {e: {"SIGNAL": value} for e, value in signals.items()}
     grouping = rule.group(exposures, headers)
     wanted = GroupSystem(system, rule.text, exclusive, rule.group_size)
     located: list[tuple[Group, str | None]] = [(g, None) for g in grouping.groups]

@@ -26,7 +26,8 @@ from ...core.records import DimensionRecord
 
 ENTRY_POINT_GROUP = "quanta.group_rules"
 
-#: Raw header values a rule asked for, by exposure id then keyword.
+#: Values a rule asked for, by exposure id then name: raw header keywords, and ``SIGNAL``
+#: (measured, from ``flatStats``) for a rule that ``needs_signals``.
 Headers = Mapping[int, Mapping[str, Any]]
 
 
@@ -81,6 +82,11 @@ class GroupRule(ABC):
     def header_keywords(self, fields: Collection[str]) -> tuple[str, ...]:
         """Raw header keywords the rule needs, given the exposure record's field names."""
         return ()
+
+    @property
+    def needs_signals(self) -> bool:
+        """True if the rule reads each exposure's measured signal (``SIGNAL``)."""
+        return False
 
     @abstractmethod
     def group(self, exposures: Sequence[DimensionRecord], headers: Headers) -> Grouping:
