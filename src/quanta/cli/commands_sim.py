@@ -68,6 +68,18 @@ def parse_amp_size(
     is_flag=True,
     help="No photon or read noise, no brighter-fatter, no rounding: float32 pixels.",
 )
+@click.option(
+    "--lamp-drift",
+    type=float,
+    metavar="FRACTION",
+    help="The flat lamp brightens by this fraction between the flats of one exposure "
+    "time (each time is taken three times); truth.json records each flat's flux.",
+)
+@click.option(
+    "--photodiode/--no-photodiode",
+    default=None,
+    help="Write the lamp's photodiode charge into each flat's header (PHOTODIO).",
+)
 @progress_option
 def simulate(
     outdir: Path,
@@ -78,6 +90,8 @@ def simulate(
     seed: int,
     layout: str,
     zero_noise: bool,
+    lamp_drift: float | None,
+    photodiode: bool | None,
     progress: bool,
 ) -> None:
     """Simulate raws with known truth.
@@ -93,7 +107,17 @@ def simulate(
     start = time.perf_counter()
     with step_progress(progress) as shown:
         summary = run_simulation(
-            outdir, preset, detectors, amps, amp_size, seed, zero_noise, layout, shown
+            outdir,
+            preset,
+            detectors,
+            amps,
+            amp_size,
+            seed,
+            zero_noise,
+            layout,
+            lamp_drift=lamp_drift,
+            photodiode=photodiode,
+            progress=shown,
         )
     elapsed = time.perf_counter() - start
     size = summary.preset
