@@ -55,16 +55,17 @@ def thumbnail_png(thumbnail: Thumbnail, name: str) -> str:
     from matplotlib import colormaps
     from matplotlib.figure import Figure
 
-    panels: list[tuple[np.ndarray, str, str]] = []
-    if thumbnail.max_abs is not None:
-        panels.append((np.asarray(thumbnail.max_abs, float), "largest |B - A|", "viridis"))
-    label = "pixels with differing bits" if thumbnail.max_abs is None else "differing pixels"
-    panels.append((np.asarray(thumbnail.n_differ, float), label, "Reds"))
-    figure = Figure(figsize=(3.4 * len(panels) + 0.4, 3.3), dpi=96, layout="constrained")
     rows, columns = thumbnail.block
+    panels: list[tuple[np.ndarray, str, str, float | None]] = []
+    if thumbnail.max_abs is not None:
+        grid = np.asarray(thumbnail.max_abs, float)
+        panels.append((grid, "largest |B - A|", "viridis", None))
+    label = "pixels with differing bits" if thumbnail.max_abs is None else "differing pixels"
+    panels.append((np.asarray(thumbnail.n_differ, float), label, "Reds", float(rows * columns)))
+    figure = Figure(figsize=(3.4 * len(panels) + 0.4, 3.3), dpi=96, layout="constrained")
     block = f"{rows}x{columns} px" if rows * columns > 1 else "pixel"
     figure.suptitle(_title(f"{name}: where A and B differ (per {block})"), fontsize=10)
-    for axes, (grid, what, colours) in zip(
+    for axes, (grid, what, colours, most) in zip(
         figure.subplots(1, len(panels), squeeze=False)[0], panels, strict=True
     ):
         height, width = grid.shape
@@ -74,6 +75,8 @@ def thumbnail_png(thumbnail: Thumbnail, name: str) -> str:
             cmap=colormaps[colours].with_extremes(bad="#f4f4f4"),
             extent=(0, width * columns, height * rows, 0),
             interpolation="nearest",
+            vmin=None if most is None else 0.0,
+            vmax=most,
         )
         axes.set_title(what, fontsize=9)
         axes.set_xlabel("column", fontsize=8)
