@@ -25,7 +25,7 @@ from pydantic import Field
 from ..core.errors import ConfigError
 from ..core.image import Image
 from ..core.pairing import Flat, flat_pairs, pair_name
-from ..pipe import Input, Output, PipelineTask, PipelineTaskConfig
+from ..pipe import Input, Output, PipelineTask, PipelineTaskConfig, parallel
 from ..pipe import PipelineTaskConnections as Connections
 from ..pipe.quantum_io import QuantumIO
 from .algorithms.ptc_fit import SolveOptions
@@ -235,13 +235,15 @@ class PtcInlineTask(PipelineTask):
         self, flats: Mapping[int, Any], instrument: str, detector: int
     ) -> dict[str, Any]:
         """Pair ``flats`` (exposure id -> deferred handle or ``Image``) by their headers
-        (or as the pairs file says), measure each pair with only its two images in memory,
-        and fit."""
+        (or as the pairs file says), measure the pairs on the quantum's workers (threads:
+        as many pairs in memory as workers, each pair's amplifiers in turn), and fit."""
         options, bits = self.config.pair_options(), self.config.bad_bits()
-        tables = [
-            measure_exposure_pair(_whole(flats[a]), _whole(flats[b]), (a, b), options, bits)
-            for _, a, b in self._pairs(flats)
-        ]
+
+        def measure(pair: tuple[str, int, int]) -> pa.Table:
+            _, a, b = pair
+            return measure_exposure_pair(_whole(flats[a]), _whole(flats[b]), (a, b), options, bits)
+
+        tables = parallel.current().map(measure, self._pairs(flats), label=lambda p: f"pair {p[0]}")
         return curve_outputs(tables, instrument, detector, self.config)
 
     def _pairs(self, flats: Mapping[int, Any]) -> list[tuple[str, int, int]]:

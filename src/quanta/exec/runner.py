@@ -4,7 +4,7 @@ The same function runs in the driver's process (inline), in pool workers and on 
 workers, so it is importable from the installed package and needs nothing but the job
 and the repository's files. It never opens the registry. Besides the task's outputs it
 writes the quantum's log records (``_log``) and its metadata (``_metadata``: timings,
-host, peak memory) unless the attempt failed, in which case everything it wrote is
+host, peak memory, workers) unless the attempt failed, in which case everything it wrote is
 deleted again. The task maps over the ``workers`` its job names (``quanta.pipe.parallel``).
 """
 
@@ -64,6 +64,7 @@ def run_job(job: QuantumJob) -> QuantumResult:
             "cpu_s": time.process_time() - cpu,
             "host": _HOST,
             "peak_memory_bytes": result.peak_memory_bytes,
+            "workers": job.workers,
         }
         try:
             qio.put(result.logs, LOG)

@@ -67,7 +67,8 @@ class Workers:
             return list(_bounded(pool, fn, items, self.count, label))
 
 
-_SERIAL = Workers()
+#: One worker: items run in turn, in the calling thread.
+SERIAL = Workers()
 _CURRENT: contextvars.ContextVar[Workers | None] = contextvars.ContextVar(
     "quanta_workers", default=None
 )
@@ -76,7 +77,7 @@ _CURRENT: contextvars.ContextVar[Workers | None] = contextvars.ContextVar(
 def current() -> Workers:
     """The workers of the quantum running in this context (one outside a quantum, and
     inside the items of a map, so that maps do not nest into more workers)."""
-    return _CURRENT.get() or _SERIAL
+    return _CURRENT.get() or SERIAL
 
 
 @contextlib.contextmanager
