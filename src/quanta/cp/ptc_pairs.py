@@ -115,11 +115,13 @@ def measure_exposure_pair(
         raise ValueError("the image has no AMPSEC cards; run it through IsrTask first")
     if first.shape != second.shape:
         raise ValueError(f"the pair's images have shapes {first.shape} and {second.shape}")
-    good = ((planes(first)[1] | planes(second)[1]) & bad_bits) == 0
+    masks = planes(first)[1], planes(second)[1]
 
     def measure(amp: tuple[str, Section]) -> tuple[str, PairMeasurement]:
         where = amp[1].slices
-        return amp[0], measure_pair(first.image[where], second.image[where], good[where], options)
+        good = np.bitwise_or(masks[0][where], masks[1][where])
+        good &= bad_bits
+        return amp[0], measure_pair(first.image[where], second.image[where], good == 0, options)
 
     rows = workers.map(measure, sections.items(), label=lambda amp: f"amplifier {amp[0]}")
     times = [_exposure_time(image) for image in (first, second)]

@@ -220,11 +220,12 @@ def _sigma_clip(
         centers.append(float(np.median(sample)))
         sigmas.append(sigma if sigma > 0 else float(np.std(sample, dtype=np.float64)))
     keep, count = mask, -1
+    test = np.empty(mask.shape, dtype=bool)  # one buffer for every comparison
     for _ in range(options.max_iter):
         within = mask.copy()
         for image, center, sigma in zip(images, centers, sigmas, strict=True):
-            within &= image >= center - options.nsigma * sigma
-            within &= image <= center + options.nsigma * sigma
+            within &= np.greater_equal(image, center - options.nsigma * sigma, out=test)
+            within &= np.less_equal(image, center + options.nsigma * sigma, out=test)
         new_count = int(np.count_nonzero(within))
         if new_count == count:
             break
