@@ -43,13 +43,14 @@ def test_inline_quanta_get_one_worker(sqlite_repo: Butler) -> None:
 def test_a_quantum_alone_borrows_the_idle_pool_workers(
     sqlite_repo: Butler, pool: ProcessPoolExecutor
 ) -> None:
-    """Eight calexp quanta share the two workers (the first two start while others
-    wait, so they get one each); a graph of one quantum at a time gets both."""
-    assert execute(sqlite_repo, make_graph(sqlite_repo, "many/run"), pool).ok
-    assert 1 in _workers(sqlite_repo, "calexp", "many/run").values()
+    """On a fresh pool (its workers may still be starting), a graph of one quantum at a
+    time gets both workers; then eight calexp quanta share them (the first two start
+    while others wait, so they get one each)."""
     assert execute(sqlite_repo, _one_quantum_graph(sqlite_repo, "one/run"), pool).ok
     for label in ("calexp", "summary"):
         assert list(_workers(sqlite_repo, label, "one/run").values()) == [2]
+    assert execute(sqlite_repo, make_graph(sqlite_repo, "many/run"), pool).ok
+    assert 1 in _workers(sqlite_repo, "calexp", "many/run").values()
 
 
 def test_parsl_quanta_get_the_sites_cores_per_quantum(

@@ -308,9 +308,10 @@ class ProcessPoolExecutor:
                 worker.send(batches[id(worker)])
 
     def _lend(self, batches: dict[int, list[QuantumJob]]) -> None:
-        """Give the one quantum about to start on an idle worker the other idle workers."""
+        """Give the one quantum about to start on an idle worker the other idle workers
+        (those still starting too: the quantum may start before they are ready)."""
         worker = next(w for w in self._workers if id(w) in batches)
-        idle = [w for w in self._workers if w.ready and not w.jobs and w.lent_to is None]
+        idle = [w for w in self._workers if not w.jobs and w.lent_to is None]
         batch = batches[id(worker)]
         if worker.jobs or len(batch) != 1 or len(idle) < 2:
             return
