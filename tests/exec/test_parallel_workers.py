@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from exec.conftest import PIPELINE, make_graph
+from exec.conftest import PIPELINE, make_graph, raw_value
 from quanta.butler import Butler
 from quanta.exec import InlineExecutor, ProcessPoolExecutor, execute
 from quanta.exec.parsl_executor import ParslExecutor
@@ -51,6 +52,24 @@ def test_a_quantum_alone_borrows_the_idle_pool_workers(
         assert list(_workers(sqlite_repo, label, "one/run").values()) == [2]
     assert execute(sqlite_repo, make_graph(sqlite_repo, "many/run"), pool).ok
     assert 1 in _workers(sqlite_repo, "calexp", "many/run").values()
+
+
+def test_a_pool_quantum_may_map_in_processes_of_its_own(
+    sqlite_repo: Butler, pool: ProcessPoolExecutor, tmp_path: Path
+) -> None:
+    """Pool workers are not daemons, so a quantum's ``kind="processes"`` map can start
+    its processes there."""
+    yaml = tmp_path / "roots.yaml"
+    yaml.write_text("tasks:\n  roots: exec.parallel_tasks.Roots\n")
+    pipeline = Pipeline.load(yaml).resolve(sqlite_repo.universe)
+    where = f"instrument = '{INSTRUMENT}' AND detector = 1 AND exposure = 10"
+    graph = build_graph(sqlite_repo, pipeline, ["raw"], "roots/run", where=where)
+    report = execute(sqlite_repo, graph, pool)
+    assert report.ok, report.failures
+    roots = sqlite_repo.get("rootsLike", instrument=INSTRUMENT, detector=1, exposure=10,
+                            collections="roots/run")  # fmt: skip
+    assert np.array_equal(roots, np.sqrt(raw_value(10, 1)))
+    assert list(_workers(sqlite_repo, "roots", "roots/run").values()) == [2]
 
 
 def test_parsl_quanta_get_the_sites_cores_per_quantum(

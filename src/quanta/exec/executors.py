@@ -13,6 +13,7 @@ turns into a failed result instead of a hung run. The Parsl executor
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import multiprocessing
 import queue
@@ -148,9 +149,9 @@ class _Worker:
 
     def __init__(self, context: Any) -> None:
         self.conn, child = context.Pipe()
-        self.process = context.Process(
-            target=_worker_main, args=(child, list(sys.path)), daemon=True
-        )
+        # Not a daemon, so that a quantum may start processes of its own
+        # (``quanta.pipe.parallel``); the pool stops its workers at exit instead.
+        self.process = context.Process(target=_worker_main, args=(child, list(sys.path)))
         self.process.start()
         child.close()
         self.ready = False
@@ -229,6 +230,7 @@ class ProcessPoolExecutor:
             raise ConfigError(f"a batch holds at least one quantum, not {batch}")
         self._context = multiprocessing.get_context(start_method)
         self._workers = [_Worker(self._context) for _ in range(processes)]
+        atexit.register(self.shutdown)  # before multiprocessing waits for its children
         self._queue: deque[QuantumJob] = deque()
         self._sizer = BatchSizer(batch)
 
@@ -290,6 +292,7 @@ class ProcessPoolExecutor:
             worker.stop()
         self._workers = []
         self._queue.clear()
+        atexit.unregister(self.shutdown)
 
     def _dispatch(self) -> None:
         """Top every started worker up to one batch, dealing the queue out in turn."""
