@@ -11,14 +11,22 @@ out as two assembled 4000 x 4072 ``Image``s (2 rows of 8 amplifiers, ``AMPSEC`` 
 mask planes): masks combined, each amplifier sliced from the detector image and
 measured with lag-8 covariances, the per-amplifier table built (target < 1 s).
 Records give the median wall seconds, CPU seconds and milliseconds per amplifier.
+
+Then, unpinned, the read floor: ``read_pair`` reads both images back from FITS files
+written by the ``Image`` formatter (image, mask and variance planes), and
+``extract_pair_threads`` does what ``extract_pair`` does on as many threads as the
+process may use (``quanta.pipe.parallel``); its ``read_floor_ratio`` is its time over
+``read_pair``'s (target < 3). Both records give the load average.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,12 +42,15 @@ from quanta.cp.algorithms import (
     ptc_model,
 )
 from quanta.cp.ptc_pairs import measure_exposure_pair
+from quanta.datastore.formatters.image import FORMATTER
+from quanta.pipe.parallel import Workers
 
 AMP_SHAPE = (2000, 509)
 GAIN, NOISE, A00 = 1.5, 6.0, -2e-6
 TARGETS.setdefault("measure_pair_cov", ("seconds", "<", 1.0))
 TARGETS.setdefault("measure_pair", ("seconds", "<", 0.3))
 TARGETS.setdefault("extract_pair", ("seconds", "<", 1.0))
+TARGETS.setdefault("extract_pair_threads", ("read_floor_ratio", "<", 3.0))
 
 
 def flat_pair(rng: np.random.Generator, amps: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -76,24 +87,56 @@ def assembled(pairs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[Image, Image]
     return tuple(Image(image, header=dict(header)) for image in images)  # type: ignore[return-value]
 
 
-def ptc_points(rng: np.random.Generator, amps: int, pairs: int) -> list[tuple[Any, Any]]:
-    """(means, variances) of ``pairs`` exposure levels per amplifier, scattered by 0.5%."""
+def ptc_points(rng: np.random.Generator, amps: int, pairs: int) -> list[tuple[Any, Any, Any]]:
+    """(means, variances, pixels) of ``pairs`` exposure levels per amplifier, scattered by
+    0.5% (the error of a variance over 80,000 pixels)."""
     points = []
     for amp in range(amps):
         gain = GAIN * (1 + 0.02 * amp / amps)
         means = np.geomspace(100.0, 85_000.0, pairs) / gain
         variances = ptc_model(means, A00, gain, NOISE) * (1 + 0.005 * rng.standard_normal(pairs))
-        points.append((means, variances))
+        points.append((means, variances, np.full(pairs, 80_000)))
     return points
 
 
-def pin_to_one_core() -> int:
-    """Pin every thread of this process to one core (os.sched_setaffinity(0) would pin
-    only the calling thread, not BLAS threads started at import); its number."""
-    core = min(os.sched_getaffinity(0))
+def pin_to(cores: set[int]) -> None:
+    """Pin every thread of this process to ``cores`` (os.sched_setaffinity(0) would pin
+    only the calling thread, not BLAS threads started at import)."""
     for task in os.listdir("/proc/self/task"):
-        os.sched_setaffinity(int(task), {core})
-    return core
+        os.sched_setaffinity(int(task), cores)
+
+
+def read_floor(
+    first: Image, second: Image, max_lag: int, bad: int, repeat: int
+) -> list[dict[str, Any]]:
+    """The records of reading the pair from FITS and of extracting it on every core."""
+    cores = sorted(os.sched_getaffinity(0))
+    workers = Workers(len(cores))
+    options = PairOptions(max_lag=max_lag)
+    records = []
+    with tempfile.TemporaryDirectory(prefix="bench_ptc_") as tmp:
+        paths = [os.path.join(tmp, f"flat{i}.fits") for i in (1, 2)]
+        for image, path in zip((first, second), paths, strict=True):
+            FORMATTER.write(image, Path(path))
+        stages: dict[str, Callable[[], object]] = {
+            "read_pair": lambda: [FORMATTER.read(Path(p)) for p in paths],
+            "extract_pair_threads": lambda: measure_exposure_pair(
+                first, second, (1, 2), options, bad, workers
+            ),
+        }
+        for stage, fn in stages.items():
+            fn()
+            runs = [timed(fn) for _ in range(repeat)]
+            records.append(
+                summarize("ptc", stage, runs, target=stage, cores=cores, workers=workers.count)
+            )
+    read, extract = records
+    ratio = extract["seconds"] / read["seconds"]
+    extract["read_floor_ratio"] = round(ratio, 3)
+    extract["meets_target"] = ratio < TARGETS["extract_pair_threads"][2]
+    for record in records:
+        record["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    return records
 
 
 def timed(fn: Callable[[], object]) -> dict[str, float]:
@@ -117,7 +160,9 @@ def main() -> None:
     log(f"bench_ptc: {args.amps} amplifier pairs made in {time.perf_counter() - started:.1f} s")
     first, second = assembled(pairs)
     bad = MaskBit.SAT | MaskBit.BAD
-    core = pin_to_one_core()
+    every_core = os.sched_getaffinity(0)
+    core = min(every_core)
+    pin_to({core})
     shape = list(AMP_SHAPE)
     stages: dict[str, tuple[Callable[[], object], dict[str, Any]]] = {
         "measure_pair_cov": (
@@ -148,6 +193,9 @@ def main() -> None:
         runs = [timed(fn) for _ in range(args.repeat)]
         record = summarize("ptc", stage, runs, target=stage, core=core, **fixed)
         record["ms_per_amp"] = round(1000 * record["seconds"] / args.amps, 2)
+        emit(record)
+    pin_to(every_core)
+    for record in read_floor(first, second, args.max_lag, bad, args.repeat):
         emit(record)
 
 

@@ -25,7 +25,7 @@ from pydantic import Field
 from ..core.errors import ConfigError
 from ..core.image import Image
 from ..core.pairing import Flat, flat_pairs, pair_name
-from ..pipe import Input, Output, PipelineTask, PipelineTaskConfig
+from ..pipe import Input, Output, PipelineTask, PipelineTaskConfig, parallel
 from ..pipe import PipelineTaskConnections as Connections
 from ..pipe.quantum_io import QuantumIO
 from .algorithms.ptc_fit import SolveOptions
@@ -241,14 +241,20 @@ class PtcInlineTask(PipelineTask):
         self, flats: Mapping[int, Any], instrument: str, detector: int
     ) -> dict[str, Any]:
         """Pair ``flats`` (exposure id -> deferred handle or ``Image``) by their headers
-        (or as the pairs file says), measure each pair with only its two images in memory,
-        and fit."""
+        (or as the pairs file says), measure each pair, and fit."""
+        return curve_outputs(self.measure(flats), instrument, detector, self.config)
+
+    def measure(self, flats: Mapping[int, Any]) -> list[pa.Table]:
+        """The ``ptcPair`` table of every pair, in pair order, measured on the quantum's
+        workers (threads: as many pairs in memory as workers, each pair's amplifiers in
+        turn)."""
         options, bits = self.config.pair_options(), self.config.bad_bits()
-        tables = [
-            measure_exposure_pair(_whole(flats[a]), _whole(flats[b]), (a, b), options, bits)
-            for _, a, b in self._pairs(flats)
-        ]
-        return curve_outputs(tables, instrument, detector, self.config)
+
+        def measure(pair: tuple[str, int, int]) -> pa.Table:
+            _, a, b = pair
+            return measure_exposure_pair(_whole(flats[a]), _whole(flats[b]), (a, b), options, bits)
+
+        return parallel.current().map(measure, self._pairs(flats), label=lambda p: f"pair {p[0]}")
 
     def _pairs(self, flats: Mapping[int, Any]) -> list[tuple[str, int, int]]:
         """(name, first, second) of every pair: from the pairs file, or the flat-pair rule."""

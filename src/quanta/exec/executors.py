@@ -13,6 +13,7 @@ turns into a failed result instead of a hung run. The Parsl executor
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import multiprocessing
 import queue
@@ -22,6 +23,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import replace
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
@@ -147,15 +149,18 @@ class _Worker:
 
     def __init__(self, context: Any) -> None:
         self.conn, child = context.Pipe()
-        self.process = context.Process(
-            target=_worker_main, args=(child, list(sys.path)), daemon=True
-        )
+        # Not a daemon, so that a quantum may start processes of its own
+        # (``quanta.pipe.parallel``); the pool stops its workers at exit instead.
+        self.process = context.Process(target=_worker_main, args=(child, list(sys.path)))
         self.process.start()
         child.close()
         self.ready = False
         self.jobs: deque[QuantumJob] = deque()
         self.started = 0.0
         self.started_ns = 0
+        #: Idle workers lent to this worker's running quantum, and the worker borrowing this.
+        self.borrowed: list[_Worker] = []
+        self.lent_to: _Worker | None = None
 
     def send(self, batch: list[QuantumJob]) -> None:
         """Queue ``batch`` behind the quanta the worker has; an idle worker starts now."""
@@ -166,9 +171,17 @@ class _Worker:
             self.conn.send(batch)
 
     def reported(self) -> None:
-        """The running quantum reported its result: the next one (if any) starts now."""
+        """The running quantum reported its result: the next one (if any) starts now,
+        and the workers it borrowed are free again."""
         self.jobs.popleft()
         self._start_clock()
+        self.give_back()
+
+    def give_back(self) -> None:
+        """Free the workers lent to the running quantum."""
+        for lender in self.borrowed:
+            lender.lent_to = None
+        self.borrowed = []
 
     def _start_clock(self) -> None:
         self.started = time.monotonic()
@@ -195,6 +208,11 @@ class ProcessPoolExecutor:
     Twice as many quanta as the workers' batches hold are accepted, so a worker that
     finishes a quantum starts its next one without waiting for the driver. Workers are
     children of the driver and stop when it dies, after the quantum they are running.
+
+    Quanta are dealt out when the driver waits, so that everything it submitted is seen
+    at once. A quantum that starts on an idle worker while no other quantum waits borrows
+    the other idle workers until it ends: it may map its items over all of them
+    (``quanta.pipe.parallel``), and no quantum runs on them meanwhile.
     """
 
     Settings = PoolSettings
@@ -212,6 +230,7 @@ class ProcessPoolExecutor:
             raise ConfigError(f"a batch holds at least one quantum, not {batch}")
         self._context = multiprocessing.get_context(start_method)
         self._workers = [_Worker(self._context) for _ in range(processes)]
+        atexit.register(self.shutdown)  # before multiprocessing waits for its children
         self._queue: deque[QuantumJob] = deque()
         self._sizer = BatchSizer(batch)
 
@@ -226,14 +245,14 @@ class ProcessPoolExecutor:
         return cls(settings.processes, start_method=settings.start_method)
 
     def submit(self, jobs: Sequence[QuantumJob]) -> None:
-        """Queue the quanta; idle workers start them at once."""
+        """Queue the quanta; workers get them at the next ``wait``."""
         self._queue.extend(jobs)
-        self._dispatch()
 
     def wait(self, timeout: float | None = None) -> list[QuantumResult]:
         """Results of finished jobs; kills jobs over their time limit and replaces dead
         workers, reporting those jobs as failed. A job's time counts from when a started
         worker receives it."""
+        self._dispatch()
         watched = [w for w in self._workers if w.jobs or not w.ready]
         if not watched:
             return []
@@ -273,20 +292,36 @@ class ProcessPoolExecutor:
             worker.stop()
         self._workers = []
         self._queue.clear()
+        atexit.unregister(self.shutdown)
 
     def _dispatch(self) -> None:
         """Top every started worker up to one batch, dealing the queue out in turn."""
         size = self._sizer.size
         batches: dict[int, list[QuantumJob]] = {}
-        room = [w for w in self._workers if w.ready and len(w.jobs) < size]
+        room = [w for w in self._workers if w.ready and w.lent_to is None and len(w.jobs) < size]
         while self._queue and room:
             for worker in room:
                 if self._queue:
                     batches.setdefault(id(worker), []).append(self._queue.popleft())
             room = [w for w in room if len(w.jobs) + len(batches.get(id(w), ())) < size]
+        if len(batches) == 1 and not self._queue:
+            self._lend(batches)
         for worker in self._workers:
             if id(worker) in batches:
                 worker.send(batches[id(worker)])
+
+    def _lend(self, batches: dict[int, list[QuantumJob]]) -> None:
+        """Give the one quantum about to start on an idle worker the other idle workers
+        (those still starting too: the quantum may start before they are ready)."""
+        worker = next(w for w in self._workers if id(w) in batches)
+        idle = [w for w in self._workers if not w.jobs and w.lent_to is None]
+        batch = batches[id(worker)]
+        if worker.jobs or len(batch) != 1 or len(idle) < 2:
+            return
+        worker.borrowed = [w for w in idle if w is not worker]
+        for lender in worker.borrowed:
+            lender.lent_to = worker
+        batch[0] = replace(batch[0], workers=len(idle))
 
     def _started(self, worker: _Worker) -> None:
         """Take a new worker's "ready"; a worker that dies while starting is an error of
@@ -318,6 +353,7 @@ class ProcessPoolExecutor:
         job = worker.jobs.popleft()
         result = QuantumResult.failure(job, message, worker.started_ns, time.time_ns())
         self._queue.extendleft(reversed(worker.jobs))
+        worker.give_back()
         worker.stop()
         self._workers[self._workers.index(worker)] = _Worker(self._context)
         return result

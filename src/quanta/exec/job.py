@@ -138,7 +138,9 @@ class QuantumJob:
 
     ``index`` identifies the job to its executor (the quantum's index in its graph);
     ``repo`` is the repository root, whose configuration names the file templates;
-    ``timeout`` (seconds) is enforced by executors that can interrupt work.
+    ``timeout`` (seconds) is enforced by executors that can interrupt work; ``workers``
+    is how many the quantum may map its items over (``quanta.pipe.parallel``), set by
+    the executor that runs it.
     """
 
     index: int
@@ -151,6 +153,7 @@ class QuantumJob:
     extras: Extras
     connections: tuple[ConnectionSpec, ...]
     timeout: float | None = None
+    workers: int = 1
 
     def __reduce__(self) -> tuple[type[QuantumJob], tuple[Any, ...]]:
         """Pickle as the class and a tuple of fields (see ``RefSpec.__reduce__``)."""
@@ -173,6 +176,7 @@ class QuantumJob:
             "extras": [list(p) for p in self.extras],
             "connections": [c.to_json() for c in self.connections],
             "timeout": self.timeout,
+            "workers": self.workers,
         }
 
     @classmethod
@@ -189,6 +193,7 @@ class QuantumJob:
             extras=tuple((k, v) for k, v in data["extras"]),
             connections=tuple(ConnectionSpec.from_json(c) for c in data["connections"]),
             timeout=data.get("timeout"),
+            workers=data.get("workers", 1),
         )
 
 

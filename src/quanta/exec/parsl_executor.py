@@ -19,6 +19,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +71,7 @@ class ParslExecutor:
 
         self.max_in_flight = site.in_flight
         self.grace_seconds = site.grace_seconds
+        self._cores = site.cores_per_quantum
         # Parsl logs everything at DEBUG into run_dir/NNN/parsl.log; not to the terminal.
         logging.getLogger("parsl").propagate = False
         self._dfk = DataFlowKernel(parsl_config(site, run_dir))
@@ -90,7 +92,9 @@ class ParslExecutor:
         if len(jobs) > 1:
             self._count += 1
             partial = self._partial_dir / f"{self._count}.jsonl"
-        future = self._app(list(jobs), str(partial) if partial else None)
+        # A quantum maps its items over the cores the site gives each worker.
+        batch = [replace(job, workers=self._cores) for job in jobs]
+        future = self._app(batch, str(partial) if partial else None)
         self._futures[future] = (jobs, partial, time.time_ns())
 
     def wait(self, timeout: float | None = None) -> list[QuantumResult]:

@@ -4,8 +4,8 @@ The same function runs in the driver's process (inline), in pool workers and on 
 workers, so it is importable from the installed package and needs nothing but the job
 and the repository's files. It never opens the registry. Besides the task's outputs it
 writes the quantum's log records (``_log``) and its metadata (``_metadata``: timings,
-host, peak memory) unless the attempt failed, in which case everything it wrote is
-deleted again.
+host, peak memory, workers) unless the attempt failed, in which case everything it wrote is
+deleted again. The task maps over the ``workers`` its job names (``quanta.pipe.parallel``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from ..butler.quantum_io import ButlerQuantumIO, InputBinding, OutputBinding
 from ..butler.repo_files import RepoFiles, open_repo_files
 from ..core.implicit import LOG, METADATA
 from ..core.status import QuantumStatus
+from ..pipe import parallel
 from ..pipe.resolved import import_task_class
 from ..pipe.task import NoWorkFound, PipelineTask
 from .job import QuantumJob, QuantumResult
@@ -41,7 +42,8 @@ def run_job(job: QuantumJob) -> QuantumResult:
     with capture:
         try:
             qio = _quantum_io(job, _repo_files(job.repo))
-            _make_task(job).run_quantum(qio)
+            with parallel.given(parallel.Workers(job.workers)):
+                _make_task(job).run_quantum(qio)
         except NoWorkFound as err:
             result.status, result.message = QuantumStatus.NO_WORK, str(err) or "no work found"
             capture.logger.info("no work found: %s", result.message)
@@ -62,6 +64,7 @@ def run_job(job: QuantumJob) -> QuantumResult:
             "cpu_s": time.process_time() - cpu,
             "host": _HOST,
             "peak_memory_bytes": result.peak_memory_bytes,
+            "workers": job.workers,
         }
         try:
             qio.put(result.logs, LOG)

@@ -147,8 +147,10 @@ def covariances_fft(diff: np.ndarray, good: np.ndarray, max_lag: int) -> np.ndar
 
     The mean of the good pixels is subtracted; each lag's sum of products is divided by
     the number of good pixel pairs at that lag. For dx and dy both non-zero the lags
-    (dy, dx) and (dy, -dx) are averaged, weighted by their pairs. Both sums come from
-    one zero-padded real FFT of the image and of the mask (in float32 for float32 input).
+    (dy, dx) and (dy, -dx) are averaged, weighted by their pairs. The sums of products
+    come from a zero-padded real FFT of the image (in float32 for float32 input); the
+    pairs are counted from the few bad pixels inside the good ones' bounding box, or, for
+    a partly masked image, from an FFT of the mask done with the image's.
     """
     import scipy.fft
 
@@ -160,10 +162,14 @@ def covariances_fft(diff: np.ndarray, good: np.ndarray, max_lag: int) -> np.ndar
         scipy.fft.next_fast_len(rows + max_lag, real=True),
         scipy.fft.next_fast_len(columns + max_lag, real=True),
     )
-    padded = np.zeros((2, *shape), dtype=dtype)
+    lags = np.arange(max_lag + 1)
+    mirrored = (-lags[1:]) % shape[1]  # the columns of lags -dx
+    counts = _sparse_pair_counts(good, max_lag)
+    padded = np.zeros((1 if counts is not None else 2, *shape), dtype=dtype)
     center = float(np.mean(diff, where=good, dtype=np.float64))
     np.subtract(diff, center, out=padded[0, :rows, :columns], where=good)
-    padded[1, :rows, :columns] = good
+    if counts is None:
+        padded[1, :rows, :columns] = good
     spectra = scipy.fft.rfft2(padded, overwrite_x=True)
     power = np.square(spectra.real)
     power += np.square(spectra.imag)
@@ -171,18 +177,62 @@ def covariances_fft(diff: np.ndarray, good: np.ndarray, max_lag: int) -> np.ndar
     # The inverse transform along y is needed at lags 0..max_lag only: a small matrix
     # product instead of a full inverse FFT. einsum rather than matmul: BLAS threads
     # would fight over a worker pinned to one core, and cost ten times more.
-    lags = np.arange(max_lag + 1)
     angle = (2.0 * np.pi / shape[0]) * (np.outer(lags, np.arange(shape[0])) % shape[0])
     real = np.einsum("ly,byx->blx", np.cos(angle).astype(dtype), power)
     rows_y = real + 1j * np.einsum("ly,byx->blx", np.sin(angle).astype(dtype), power)
-    sums, pairs = scipy.fft.irfft(rows_y, n=shape[1], axis=-1) / shape[0]
+    inverse = scipy.fft.irfft(rows_y, n=shape[1], axis=-1) / shape[0]
+    sums = inverse[0]
     total = sums[:, lags].astype(np.float64)
-    count = np.rint(pairs[:, lags])
-    mirrored = (-lags[1:]) % shape[1]  # the columns of lags -dx
     total[1:, 1:] += sums[1:, mirrored]
-    count[1:, 1:] += np.rint(pairs[1:, mirrored])
+    if counts is None:
+        pairs = inverse[1]
+        counts = np.rint(pairs[:, lags])
+        counts[1:, 1:] += np.rint(pairs[1:, mirrored])
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / count, np.nan)
+        return np.where(counts > 0, total / counts, np.nan)
+
+
+#: Most bad pixels inside the good pixels' bounding box for which pairs are counted from
+#: them; with more, the mask is transformed too.
+_SPARSE_BAD = 4096
+
+
+def _sparse_pair_counts(good: np.ndarray, max_lag: int) -> np.ndarray | None:
+    """Pairs of good pixels at lags (dy, dx), with (dy, -dx) added where both are non-zero,
+    as ``covariances_fft`` sums them: those of the good pixels' bounding box, less those
+    with a bad pixel inside it. None when the box holds more than ``_SPARSE_BAD`` bad
+    pixels (a partly masked amplifier), for which a transform of the mask is cheaper."""
+    rows_any, columns_any = np.flatnonzero(good.any(axis=1)), np.flatnonzero(good.any(axis=0))
+    y0, y1, x0, x1 = rows_any[0], rows_any[-1] + 1, columns_any[0], columns_any[-1] + 1
+    box = good[y0:y1, x0:x1]
+    bad_y, bad_x = np.nonzero(~box)
+    if bad_y.size > _SPARSE_BAD:
+        return None
+    height, width = box.shape
+    lags = np.arange(max_lag + 1)
+    dy, dx = lags[:, None, None], lags[None, :, None]
+    counts = np.zeros((max_lag + 1, max_lag + 1))
+    bad_codes = np.sort(bad_y * width + bad_x)
+    for sign in (1, -1):
+        shift = sign * dx
+        inside = np.maximum(height - dy, 0) * np.maximum(width - np.abs(shift), 0)
+        counts_sign = inside[..., 0].astype(np.float64)
+        # Pairs (p, p + lag) and (p - lag, p) with p bad and the partner in the box.
+        for step in (1, -1):
+            ys, xs = bad_y + step * dy, bad_x + step * shift
+            partner = (ys >= 0) & (ys < height) & (xs >= 0) & (xs < width)
+            counts_sign -= partner.sum(axis=-1)
+            # Pairs of two bad pixels were subtracted twice: once from each end.
+            if step == 1:
+                codes = np.where(partner, ys * width + xs, -1)
+                where = np.searchsorted(bad_codes, codes).clip(max=max(bad_codes.size - 1, 0))
+                both = partner & (bad_codes[where] == codes) if bad_codes.size else partner
+                counts_sign += both.sum(axis=-1)
+        if sign == 1:
+            counts += counts_sign
+        else:
+            counts[1:, 1:] += counts_sign[1:, 1:]
+    return counts
 
 
 def _usable_pixels(shape: tuple[int, ...], good: np.ndarray | None, edge: int) -> np.ndarray:
@@ -220,11 +270,12 @@ def _sigma_clip(
         centers.append(float(np.median(sample)))
         sigmas.append(sigma if sigma > 0 else float(np.std(sample, dtype=np.float64)))
     keep, count = mask, -1
+    test = np.empty(mask.shape, dtype=bool)  # one buffer for every comparison
     for _ in range(options.max_iter):
         within = mask.copy()
         for image, center, sigma in zip(images, centers, sigmas, strict=True):
-            within &= image >= center - options.nsigma * sigma
-            within &= image <= center + options.nsigma * sigma
+            within &= np.greater_equal(image, center - options.nsigma * sigma, out=test)
+            within &= np.less_equal(image, center + options.nsigma * sigma, out=test)
         new_count = int(np.count_nonzero(within))
         if new_count == count:
             break

@@ -1,0 +1,115 @@
+"""In-task pairing (option A, ``ptcInline``) with ``-j 1`` and ``-j 2``, on the ``ptc`` preset.
+
+Setup runs the calibration flow with the in-task design (simulate, ingest, masters, ISR of
+the flats and the curve), so the ISR'd flats are in the repository. Then the ``ptcInline``
+task alone runs on one detector's flats, ``--repeat`` times with each worker count: with
+``-j 1`` inline, with ``-j 2`` on a pool whose other worker is idle, so the quantum borrows
+it and measures two pairs at a time (``quanta.pipe.parallel``). Records give the run's
+wall seconds and the quantum's own ``duration_s`` (from its metadata), and
+``speedup`` = seconds at ``-j 1`` / seconds at ``-j 2`` (target >= 1.7) with the load
+average, since the figure is meaningless on a machine whose cores are busy. The
+``measure`` records time the part that runs in parallel alone: ``PtcInlineTask.measure``
+on the detector's ISR'd flats in memory, on one and on two workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from common import emit, log, summarize
+
+from quanta.butler import Butler
+from quanta.cp.ptc_solve import PtcInlineConfig, PtcInlineTask
+from quanta.demo import run_calibration_flow
+from quanta.exec import ExecutionSettings
+from quanta.exec.workflow import run_pipeline
+from quanta.graph.planning import RunRequest
+from quanta.pipe import parallel
+from quanta.pipe.parallel import Workers
+
+TARGET = 1.7
+
+
+def run_inline(butler: Butler, inputs: str, output: str, where: str, jobs: int) -> dict[str, Any]:
+    """One run of ``ptcInline`` alone: wall seconds, the quantum's seconds and workers."""
+    request = RunRequest(output, "ptc_inline#ptcInline", [inputs], where)
+    start = time.perf_counter()
+    report = run_pipeline(butler, request, ExecutionSettings(), jobs)
+    seconds = time.perf_counter() - start
+    assert report.ok, report.failures
+    (ref,) = butler.query_datasets("ptcInline_metadata", report.run)
+    metadata = butler.get(ref)
+    return {
+        "seconds": seconds,
+        "quantum_seconds": metadata["duration_s"],
+        "workers": metadata["workers"],
+    }
+
+
+def measure_pairs(butler: Butler, run: str, detector: int, repeat: int) -> dict[int, float]:
+    """Median seconds of ``PtcInlineTask.measure`` on one and two workers (records emitted)."""
+    refs = butler.query_datasets("postISRCCD", run, where=f"detector = {detector}")
+    flats = {int(ref.data_id["exposure"]): butler.get(ref) for ref in refs}
+    task = PtcInlineTask(PtcInlineConfig(), label="ptcInline")
+    medians = {}
+    for count in (1, 2):
+        with parallel.given(Workers(count)):
+            task.measure(flats)  # warm-up
+            runs = []
+            for _ in range(repeat):
+                start = time.perf_counter()
+                task.measure(flats)
+                runs.append({"seconds": time.perf_counter() - start})
+        record = summarize("ptc_inline", f"measure_j{count}", runs, flats=len(flats))
+        medians[count] = record["seconds"]
+        emit(record)
+    return medians
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="ptc", help="simulation preset (default: ptc)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per worker count")
+    parser.add_argument("--detector", type=int, default=0, help="the detector to pair")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench_ptc_inline_") as tmp:
+        started = time.perf_counter()
+        flow = run_calibration_flow(Path(tmp), design="inline", preset=args.preset, processes=2)
+        log(f"bench_ptc_inline: flow ready in {time.perf_counter() - started:.0f} s")
+        butler = Butler(flow.repo)
+        where = f"exposure.observation_type = 'flat' AND detector = {args.detector}"
+        records = {}
+        for jobs in (1, 2):
+            runs = [
+                run_inline(butler, flow.ptc_collection, f"u/bench/j{jobs}_{i}", where, jobs)
+                for i in range(args.repeat)
+            ]
+            records[jobs] = summarize("ptc_inline", f"j{jobs}", runs, preset=args.preset)
+            emit(records[jobs])
+        measured = measure_pairs(butler, flow.ptc_collection, args.detector, args.repeat)
+        speedup = {
+            key: round(records[1][key] / records[2][key], 3)
+            for key in ("seconds", "quantum_seconds")
+        }
+        emit(
+            {
+                "bench": "ptc_inline",
+                "stage": "speedup_j2",
+                "preset": args.preset,
+                "speedup": speedup["seconds"],
+                "quantum_speedup": speedup["quantum_seconds"],
+                "measure_speedup": round(measured[1] / measured[2], 3),
+                "load_average": [round(x, 2) for x in os.getloadavg()],
+                "target": {"metric": "speedup", "op": ">=", "value": TARGET},
+                "meets_target": speedup["seconds"] >= TARGET,
+            }
+        )
+
+
+if __name__ == "__main__":
+    main()

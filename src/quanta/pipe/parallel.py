@@ -1,0 +1,137 @@
+"""Mapping a function over items inside a running quantum, on the workers it was given.
+
+The executor decides how many workers a quantum gets (see ``docs/howto/tasks.md``) and
+the runner makes them current for the task's ``run_quantum`` with ``given``; a task asks
+for them with ``current()`` and maps with ``Workers.map``. Threads suit work where NumPy
+releases the GIL (array arithmetic, FFTs, reading files); processes suit pure-Python work
+(they are started with ``spawn``, so the function and items must be picklable and
+importable). Results come back in the order of the items, whatever order they finished
+in, and at most ``count`` items are in progress at once, so a function that loads its
+item's data (a deferred input) never holds more than ``count`` items in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Literal, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: How ``Workers.map`` runs items: threads of this process, or worker processes.
+Kind = Literal["threads", "processes"]
+
+
+class ItemError(RuntimeError):
+    """An item of ``Workers.map`` raised: names the item; the original is ``__cause__``."""
+
+    def __init__(self, index: int, label: str, error: BaseException) -> None:
+        super().__init__(f"item {index} ({label}) raised {type(error).__name__}: {error}")
+        self.index = index
+        self.label = label
+
+
+@dataclass(frozen=True)
+class Workers:
+    """The workers a running quantum may use: ``count`` of them (1: run items in turn)."""
+
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if self.count < 1:
+            raise ValueError(f"a quantum has at least one worker, not {self.count}")
+
+    def map(
+        self,
+        fn: Callable[[T], R],
+        items: Iterable[T],
+        *,
+        kind: Kind = "threads",
+        label: Callable[[T], str] = repr,
+    ) -> list[R]:
+        """``[fn(item) for item in items]``, on up to ``count`` workers of ``kind``.
+
+        Items are taken from ``items`` only as workers free up (at most ``count`` at once).
+        The first item, in order, that raises stops the map: items not started are
+        dropped, started ones finish, and ``ItemError`` names it by index and ``label``.
+        """
+        if self.count == 1:
+            return [_call(fn, i, item, label) for i, item in enumerate(items)]
+        with _pool(kind, self.count) as pool:
+            return list(_bounded(pool, fn, items, self.count, label))
+
+
+#: One worker: items run in turn, in the calling thread.
+SERIAL = Workers()
+_CURRENT: contextvars.ContextVar[Workers | None] = contextvars.ContextVar(
+    "quanta_workers", default=None
+)
+
+
+def current() -> Workers:
+    """The workers of the quantum running in this context (one outside a quantum, and
+    inside the items of a map, so that maps do not nest into more workers)."""
+    return _CURRENT.get() or SERIAL
+
+
+@contextlib.contextmanager
+def given(workers: Workers) -> Iterator[Workers]:
+    """Make ``workers`` current while a quantum runs (the runner does this)."""
+    token = _CURRENT.set(workers)
+    try:
+        yield workers
+    finally:
+        _CURRENT.reset(token)
+
+
+def _pool(kind: Kind, count: int) -> Executor:
+    """A thread pool, or a pool of spawned processes, of ``count`` workers."""
+    if kind == "threads":
+        return ThreadPoolExecutor(count, thread_name_prefix="quanta-map")
+    if kind == "processes":
+        return ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"))
+    raise ValueError(f"unknown kind of workers {kind!r}; use 'threads' or 'processes'")
+
+
+def _bounded(
+    pool: Executor,
+    fn: Callable[[T], R],
+    items: Iterable[T],
+    count: int,
+    label: Callable[[T], str],
+) -> Iterator[R]:
+    """Results in item order, with no more than ``count`` items submitted and unfinished."""
+    window: deque[tuple[int, T, Future[R]]] = deque()
+    source = enumerate(items)
+    try:
+        for index, item in source:
+            window.append((index, item, pool.submit(fn, item)))
+            if len(window) == count:
+                yield _result(*window.popleft(), label)
+        while window:
+            yield _result(*window.popleft(), label)
+    finally:
+        for _, _, future in window:
+            future.cancel()
+
+
+def _result(index: int, item: T, future: Future[R], label: Callable[[T], str]) -> R:
+    """The future's result, or ``ItemError`` naming the item that raised."""
+    try:
+        return future.result()
+    except Exception as err:
+        raise ItemError(index, label(item), err) from err
+
+
+def _call(fn: Callable[[T], R], index: int, item: T, label: Callable[[T], str]) -> R:
+    """``fn(item)`` in this thread, its error named as ``_result`` names it."""
+    try:
+        return fn(item)
+    except Exception as err:
+        raise ItemError(index, label(item), err) from err

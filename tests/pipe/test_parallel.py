@@ -1,0 +1,108 @@
+"""``quanta.pipe.parallel``: order, errors that name their item, bounded loading, threads
+and processes, and the workers a context is given."""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from quanta.pipe import parallel
+from quanta.pipe.parallel import ItemError, Workers
+
+
+def _slow_square(x: int) -> int:
+    time.sleep(random.uniform(0, 0.01))  # finish out of order
+    return x * x
+
+
+@pytest.mark.parametrize("count", [1, 2, 4])
+def test_results_come_back_in_item_order(count: int) -> None:
+    assert Workers(count).map(_slow_square, range(30)) == [x * x for x in range(30)]
+
+
+def test_processes_give_the_same_results_and_name_the_item_that_raised() -> None:
+    workers = Workers(2)
+    assert workers.map(math.sqrt, [0.0, 4.0, 9.0], kind="processes") == [0.0, 2.0, 3.0]
+    with pytest.raises(ItemError, match=r"item 2 \(-1.0\) raised ValueError: math domain"):
+        workers.map(math.sqrt, [1.0, 4.0, -1.0, 9.0], kind="processes")
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_the_first_item_in_order_that_raises_is_named_with_its_label(count: int) -> None:
+    def check(x: int) -> int:
+        if x % 5 == 4:
+            raise KeyError(f"bad {x}")
+        return x
+
+    with pytest.raises(ItemError) as caught:
+        Workers(count).map(check, range(20), label=lambda x: f"pair {x}")
+    assert caught.value.index == 4 and caught.value.label == "pair 4"
+    assert str(caught.value) == "item 4 (pair 4) raised KeyError: 'bad 4'"
+    assert isinstance(caught.value.__cause__, KeyError)
+
+
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_no_more_items_are_loaded_than_workers(count: int) -> None:
+    """Items are drawn from a generator only as workers free up, and at most ``count``
+    are being loaded and processed at once."""
+    lock = threading.Lock()
+    state = {"drawn": 0, "done": 0, "loaded": 0, "peak": 0, "ahead": 0}
+
+    def items() -> Iterator[int]:
+        for i in range(12):
+            with lock:
+                state["drawn"] += 1
+                state["ahead"] = max(state["ahead"], state["drawn"] - state["done"])
+            yield i
+
+    def load_and_sum(i: int) -> int:
+        with lock:
+            state["loaded"] += 1
+            state["peak"] = max(state["peak"], state["loaded"])
+        data = bytearray(1000)  # the item's "image"
+        time.sleep(0.005)
+        with lock:
+            state["loaded"] -= 1
+            state["done"] += 1
+        return len(data) + i
+
+    assert Workers(count).map(load_and_sum, items()) == [1000 + i for i in range(12)]
+    assert state["peak"] <= count and state["ahead"] <= count
+    if count > 1:
+        assert state["peak"] == count  # the workers were used
+
+
+def test_items_not_started_after_an_error_never_run() -> None:
+    seen: list[int] = []
+
+    def fail_at_one(i: int) -> int:
+        seen.append(i)
+        if i == 1:
+            raise RuntimeError("stop")
+        time.sleep(0.01)
+        return i
+
+    with pytest.raises(ItemError, match="item 1"):
+        Workers(2).map(fail_at_one, range(50))
+    assert len(seen) <= 4
+
+
+def test_the_workers_are_those_given_and_do_not_nest() -> None:
+    assert parallel.current() == Workers(1)
+    with parallel.given(Workers(3)):
+        assert parallel.current().count == 3
+        inner = Workers(3).map(lambda _: parallel.current().count, range(3))
+        assert inner == [1, 1, 1]
+    assert parallel.current().count == 1
+
+
+def test_bad_workers_and_kinds_are_refused() -> None:
+    with pytest.raises(ValueError, match="at least one worker, not 0"):
+        Workers(0)
+    with pytest.raises(ValueError, match="unknown kind of workers 'fibers'"):
+        Workers(2).map(abs, [1], kind="fibers")  # type: ignore[arg-type]
