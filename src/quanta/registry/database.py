@@ -1,8 +1,8 @@
 """Database connections: one code path for SQLite (embedded default) and PostgreSQL.
 
 Dialect differences stay here, one subclass per dialect: URL normalization, SQLite
-pragmas and ``BEGIN IMMEDIATE`` for write transactions, ``ON CONFLICT`` inserts,
-statistics after bulk inserts, and a clear error when a server cannot be reached.
+pragmas and ``BEGIN IMMEDIATE`` for write transactions, PostgreSQL reads outside a
+transaction, ``ON CONFLICT`` inserts, statistics after bulk inserts, and a clear error when a server cannot be reached.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ class Database:
 
     #: The SQLAlchemy dialect name, ``sqlite`` or ``postgresql``.
     dialect: ClassVar[str]
+    #: Execution options of the connections ``connect()`` opens for reading.
+    reader_options: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, url: str, **engine_options: Any) -> None:
         self.url = url
@@ -75,12 +77,16 @@ class Database:
             return
         with self.engine.connect() as conn:
             conn.info["immediate"] = True
-            with conn.begin():
+            with self._begin(conn):
                 self._conn = conn
                 try:
                     yield conn
                 finally:
                     self._conn = None
+
+    def _begin(self, conn: sa.Connection) -> contextlib.AbstractContextManager[Any]:
+        """Begin the transaction of ``conn``, committed when the block ends without error."""
+        return conn.begin()
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[sa.Connection]:
@@ -91,6 +97,8 @@ class Database:
             yield active
             return
         with self.engine.connect() as conn:
+            if self.reader_options:
+                conn.execution_options(**self.reader_options)
             self._reader = conn
             try:
                 yield conn
@@ -153,9 +161,35 @@ class PostgresDatabase(Database):
     """A PostgreSQL server, for shared and large repositories."""
 
     dialect = "postgresql"
+    #: Reads run without BEGIN and ROLLBACK, each statement on its own: the same view of
+    #: the data as in a transaction at PostgreSQL's READ COMMITTED (every statement sees
+    #: what was committed when it started), in one round trip instead of three.
+    reader_options: ClassVar[dict[str, Any]] = {"isolation_level": "AUTOCOMMIT"}
 
     def __init__(self, url: str) -> None:
         super().__init__(url, connect_args={"connect_timeout": 10})
+
+    @contextlib.contextmanager
+    def _begin(self, conn: sa.Connection) -> Iterator[None]:
+        """Begin a transaction whose ``BEGIN`` travels with its first statement: psycopg's
+        pipeline mode queues the ``BEGIN`` it sends on its own otherwise, and is left (the
+        two results read) as soon as that statement is sent, so every later statement
+        runs as usual. One round trip less per transaction, which is a third of a put's."""
+        driver = conn.connection.driver_connection
+        pipeline = contextlib.ExitStack()
+        if driver is not None:
+            pipeline.enter_context(driver.pipeline())
+
+        def leave_pipeline(*_args: Any) -> None:
+            pipeline.close()  # a no-op after the first statement
+
+        event.listen(conn, "after_cursor_execute", leave_pipeline)
+        try:
+            with conn.begin():
+                yield
+        finally:
+            event.remove(conn, "after_cursor_execute", leave_pipeline)
+            pipeline.close()
 
     def insert(self, table: sa.Table) -> Any:
         """PostgreSQL's INSERT."""
