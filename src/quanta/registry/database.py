@@ -2,7 +2,8 @@
 
 Dialect differences stay here, one subclass per dialect: URL normalization, SQLite
 pragmas and ``BEGIN IMMEDIATE`` for write transactions, PostgreSQL reads outside a
-transaction, ``ON CONFLICT`` inserts, statistics after bulk inserts, and a clear error when a server cannot be reached.
+transaction and ``BEGIN`` sent with the first statement, ``ON CONFLICT`` inserts,
+statistics after bulk inserts, and a clear error when a server cannot be reached.
 """
 
 from __future__ import annotations
@@ -171,25 +172,42 @@ class PostgresDatabase(Database):
 
     @contextlib.contextmanager
     def _begin(self, conn: sa.Connection) -> Iterator[None]:
-        """Begin a transaction whose ``BEGIN`` travels with its first statement: psycopg's
-        pipeline mode queues the ``BEGIN`` it sends on its own otherwise, and is left (the
-        two results read) as soon as that statement is sent, so every later statement
-        runs as usual. One round trip less per transaction, which is a third of a put's."""
+        """Begin a transaction whose ``BEGIN`` travels with its first statement.
+
+        psycopg sends the ``BEGIN`` it issues itself on its own and waits for the answer,
+        even in pipeline mode. So the driver connection is switched to autocommit (psycopg
+        then issues none), our ``BEGIN`` is queued in pipeline mode, and the pipeline is
+        left, both answers read, right after the first statement is sent. Commit and
+        rollback follow the server's transaction status, as in any transaction. One round
+        trip less per transaction: a put takes three instead of four.
+        """
+        from psycopg.pq import TransactionStatus
+
         driver = conn.connection.driver_connection
-        pipeline = contextlib.ExitStack()
-        if driver is not None:
-            pipeline.enter_context(driver.pipeline())
-
-        def leave_pipeline(*_args: Any) -> None:
-            pipeline.close()  # a no-op after the first statement
-
-        event.listen(conn, "after_cursor_execute", leave_pipeline)
-        try:
+        if driver is None or driver.info.transaction_status != TransactionStatus.IDLE:
             with conn.begin():
                 yield
+            return
+        pipeline = contextlib.ExitStack()
+        driver.autocommit = True
+        try:
+            pipeline.enter_context(driver.pipeline())
+            driver.execute("BEGIN")
+
+            def leave_pipeline(*_args: Any) -> None:
+                pipeline.close()  # a no-op after the first statement
+
+            event.listen(conn, "after_cursor_execute", leave_pipeline)
+            try:
+                with conn.begin():
+                    yield
+            finally:
+                event.remove(conn, "after_cursor_execute", leave_pipeline)
         finally:
-            event.remove(conn, "after_cursor_execute", leave_pipeline)
             pipeline.close()
+            if driver.info.transaction_status != TransactionStatus.IDLE:
+                driver.rollback()
+            driver.autocommit = False
 
     def insert(self, table: sa.Table) -> Any:
         """PostgreSQL's INSERT."""
