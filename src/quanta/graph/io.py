@@ -11,6 +11,7 @@ import gzip
 import json
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -214,6 +215,8 @@ def load_graph(path: str | Path, universe: DimensionUniverse) -> QuantumGraph:
 # -- reading: big integer lists become arrays as soon as they are parsed --------------------
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
+#: What a compact list of integers is written with.
+_INTEGER_CHARACTERS = b"0123456789,-"
 _DECODER = json.JSONDecoder()
 
 
@@ -240,8 +243,12 @@ def _parse(text: str, pos: int, path: tuple[Any, ...]) -> tuple[Any, int]:
     pos = _WHITESPACE.match(text, pos).end()  # type: ignore[union-attr]
     opening = text[pos]
     if not _is_layout(path) or opening not in "{[":
-        value, pos = _DECODER.raw_decode(text, pos)
         dtype = _integer_dtype(path)
+        if dtype is not None and opening == "[":
+            parsed = _integer_array(text, pos, dtype)
+            if parsed is not None:
+                return parsed
+        value, pos = _DECODER.raw_decode(text, pos)
         if dtype is not None and isinstance(value, list) and value and type(value[0]) is int:
             value = np.array(value, dtype=dtype)
         return value, pos
@@ -268,6 +275,28 @@ def _parse(text: str, pos: int, path: tuple[Any, ...]) -> tuple[Any, int]:
         if text[pos] != ",":
             raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
         pos = _WHITESPACE.match(text, pos + 1).end()  # type: ignore[union-attr]
+
+
+def _integer_array(text: str, pos: int, dtype: type) -> tuple[np.ndarray, int] | None:
+    """The compact list of integers at ``pos`` (``[1,-2,3]``, as ``save_graph`` writes
+    it) parsed by NumPy straight from the text, with no Python int made, and where it
+    ends; None if the list holds anything else (``json`` then parses it, and reports
+    what is wrong)."""
+    end = text.find("]", pos)
+    if end <= pos + 1:
+        return None  # an empty list stays a list, as json makes it
+    items = text[pos + 1 : end].encode("ascii", "replace")
+    if items.translate(None, _INTEGER_CHARACTERS) or b"-," in items or items[-1:] == b"-":
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # NumPy warns of some malformed lists
+            values = np.fromstring(items, dtype=dtype, sep=",")
+    except (ValueError, DeprecationWarning):
+        return None
+    if len(values) != items.count(b",") + 1:
+        return None
+    return values, end + 1
 
 
 def _is_layout(path: tuple[Any, ...]) -> bool:
