@@ -291,7 +291,7 @@ def _integer_array(text: str, pos: int, dtype: type) -> tuple[np.ndarray, int] |
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # NumPy warns of some malformed lists
-            values = np.fromstring(items, dtype=dtype, sep=",")
+            values: np.ndarray = np.fromstring(items, dtype=dtype, sep=",")
     except (ValueError, DeprecationWarning):
         return None
     if len(values) != items.count(b",") + 1:
