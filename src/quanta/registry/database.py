@@ -40,8 +40,6 @@ class Database:
 
     #: The SQLAlchemy dialect name, ``sqlite`` or ``postgresql``.
     dialect: ClassVar[str]
-    #: Execution options of the connections ``connect()`` opens for reading.
-    reader_options: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, url: str, **engine_options: Any) -> None:
         self.url = url
@@ -85,6 +83,13 @@ class Database:
                 finally:
                     self._conn = None
 
+    def _read_outside_transactions(self, conn: sa.Connection) -> None:
+        """Let a reading connection run each statement on its own, without ``BEGIN`` and
+        ``ROLLBACK``: every statement sees what was committed when it started, which is
+        all a transaction gives at PostgreSQL's READ COMMITTED, for no extra round trip.
+        """
+        raise NotImplementedError
+
     def _begin(self, conn: sa.Connection) -> contextlib.AbstractContextManager[Any]:
         """Begin the transaction of ``conn``, committed when the block ends without error."""
         return conn.begin()
@@ -98,8 +103,7 @@ class Database:
             yield active
             return
         with self.engine.connect() as conn:
-            if self.reader_options:
-                conn.execution_options(**self.reader_options)
+            self._read_outside_transactions(conn)
             self._reader = conn
             try:
                 yield conn
@@ -151,6 +155,10 @@ class SqliteDatabase(Database):
         """SQLite's INSERT."""
         return sqlite.insert(table)
 
+    def _read_outside_transactions(self, conn: sa.Connection) -> None:
+        """Skip the ``BEGIN`` the connection would send (see ``_configure_sqlite``)."""
+        conn.info["reading"] = True
+
     def has_table(self, conn: sa.Connection, name: str) -> bool:
         """True if the database holds a table called ``name`` (one query of the schema
         table, which costs far less than SQLAlchemy's inspector here)."""
@@ -162,13 +170,13 @@ class PostgresDatabase(Database):
     """A PostgreSQL server, for shared and large repositories."""
 
     dialect = "postgresql"
-    #: Reads run without BEGIN and ROLLBACK, each statement on its own: the same view of
-    #: the data as in a transaction at PostgreSQL's READ COMMITTED (every statement sees
-    #: what was committed when it started), in one round trip instead of three.
-    reader_options: ClassVar[dict[str, Any]] = {"isolation_level": "AUTOCOMMIT"}
 
     def __init__(self, url: str) -> None:
         super().__init__(url, connect_args={"connect_timeout": 10})
+
+    def _read_outside_transactions(self, conn: sa.Connection) -> None:
+        """Read in autocommit mode: one round trip per statement instead of three."""
+        conn.execution_options(isolation_level="AUTOCOMMIT")
 
     @contextlib.contextmanager
     def _begin(self, conn: sa.Connection) -> Iterator[None]:
@@ -220,7 +228,8 @@ class PostgresDatabase(Database):
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:
-    """WAL journal, foreign keys, and explicit BEGIN so writers take the lock up front."""
+    """WAL journal, foreign keys, and explicit BEGIN so writers take the lock up front
+    (and none for readers)."""
 
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -238,6 +247,8 @@ def _configure_sqlite(engine: sa.Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn: sa.Connection) -> None:
-        # info outlives the checkout, so the flag is consumed here.
+        # info outlives the checkout, so the flags are consumed here; a reader's
+        # statements run on their own (the driver is in autocommit mode).
         immediate = conn.info.pop("immediate", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if not conn.info.pop("reading", False) or immediate:
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
