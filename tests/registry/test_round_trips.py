@@ -117,3 +117,18 @@ def test_reads_see_what_another_butler_committed_since(flux: Butler) -> None:
         assert flux.get("flux", _data_id(DETECTORS[1]), collections=RUN).tolist() == [2.0] * 3
     finally:
         other.close()
+
+
+def test_a_get_by_data_id_sends_one_statement(flux: Butler) -> None:
+    sent: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", note)
+    try:
+        value = flux.get("flux", _data_id(DETECTORS[0]), collections=RUN)
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", note)
+    assert value.tolist() == [0.0] * 3
+    assert len(sent) == 1 and sent[0].lstrip().upper().startswith("SELECT")
