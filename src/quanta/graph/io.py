@@ -1,17 +1,19 @@
 """Saving and loading quantum graphs: versioned, gzip-compressed JSON, never pickle.
 
 Large integer columns are plain JSON lists; dataset IDs are one base64 string of
-16-byte IDs per dataset type, which keeps files compact and loading fast.
+16-byte IDs per dataset type, which keeps files compact and loading fast. Saving writes
+one array at a time and loading parses the text as it is decompressed, so neither holds
+the whole text.
 """
 
 from __future__ import annotations
 
 import base64
 import gzip
+import io
 import json
 import os
 import re
-import warnings
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -23,6 +25,7 @@ from ..core.universe import DimensionUniverse
 from .columns import DataIdColumns
 from .header import GRAPH_FORMAT_VERSION, GraphHeader, check_format_version
 from .model import DatasetNodes, Edges, QuantumGraph, TaskNodes, TaskStats
+from .stream_json import JsonStream
 
 FORMAT_NAME = "quanta-graph"
 _SEPARATORS = (",", ":")
@@ -205,98 +208,22 @@ def load_header(path: str | Path, universe: DimensionUniverse) -> GraphHeader:
 def load_graph(path: str | Path, universe: DimensionUniverse) -> QuantumGraph:
     """Read a graph written by ``save_graph``."""
     try:
-        with gzip.open(path, "rt", encoding="utf-8") as stream:
-            data = _read_json(stream.read())
+        with gzip.open(path, "rb") as stream:
+            data = JsonStream(stream.read).document(_is_layout, _integer_dtype)
     except (OSError, EOFError, ValueError) as err:
         raise ConfigError(f"{path}: cannot read quantum graph: {err}") from None
     return graph_from_json(data, universe)
 
 
-# -- reading: big integer lists become arrays as soon as they are parsed --------------------
+# -- reading: the text is parsed as it is decompressed --------------------------------------
 
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
-#: What a compact list of integers is written with.
-_INTEGER_CHARACTERS = b"0123456789,-"
 _DECODER = json.JSONDecoder()
 
 
 def _read_json(text: str) -> Any:
-    """``json.loads(text)``, except that the graph's integer lists are NumPy arrays.
-
-    The dicts and lists of the graph's own layout are parsed item by item (everything
-    else, such as the header, by ``json`` whole), and each integer list becomes an array
-    as soon as it is parsed: a graph of millions of quanta never exists as Python lists
-    of Python ints all at once.
-    """
-    try:
-        value, end = _parse(text, 0, ())
-    except IndexError:
-        raise json.JSONDecodeError("Unexpected end of data", text, len(text)) from None
-    end = _WHITESPACE.match(text, end).end()  # type: ignore[union-attr]
-    if end != len(text):
-        raise json.JSONDecodeError("Extra data", text, end)
-    return value
-
-
-def _parse(text: str, pos: int, path: tuple[Any, ...]) -> tuple[Any, int]:
-    """The JSON value at ``pos`` (at ``path`` in the document) and where it ends."""
-    pos = _WHITESPACE.match(text, pos).end()  # type: ignore[union-attr]
-    opening = text[pos]
-    if not _is_layout(path) or opening not in "{[":
-        dtype = _integer_dtype(path)
-        if dtype is not None and opening == "[":
-            parsed = _integer_array(text, pos, dtype)
-            if parsed is not None:
-                return parsed
-        value, pos = _DECODER.raw_decode(text, pos)
-        if dtype is not None and isinstance(value, list) and value and type(value[0]) is int:
-            value = np.array(value, dtype=dtype)
-        return value, pos
-    closing = "}" if opening == "{" else "]"
-    result: Any = {} if opening == "{" else []
-    pos = _WHITESPACE.match(text, pos + 1).end()  # type: ignore[union-attr]
-    if text[pos] == closing:
-        return result, pos + 1
-    while True:
-        if opening == "{":
-            key, pos = _DECODER.raw_decode(text, pos)
-            if not isinstance(key, str):
-                raise json.JSONDecodeError("Expecting property name", text, pos)
-            pos = _WHITESPACE.match(text, pos).end()  # type: ignore[union-attr]
-            if text[pos] != ":":
-                raise json.JSONDecodeError("Expecting ':' delimiter", text, pos)
-            result[key], pos = _parse(text, pos + 1, (*path, key))
-        else:
-            item, pos = _parse(text, pos, (*path, len(result)))
-            result.append(item)
-        pos = _WHITESPACE.match(text, pos).end()  # type: ignore[union-attr]
-        if text[pos] == closing:
-            return result, pos + 1
-        if text[pos] != ",":
-            raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
-        pos = _WHITESPACE.match(text, pos + 1).end()  # type: ignore[union-attr]
-
-
-def _integer_array(text: str, pos: int, dtype: type) -> tuple[np.ndarray, int] | None:
-    """The compact list of integers at ``pos`` (``[1,-2,3]``, as ``save_graph`` writes
-    it) parsed by NumPy straight from the text, with no Python int made, and where it
-    ends; None if the list holds anything else (``json`` then parses it, and reports
-    what is wrong)."""
-    end = text.find("]", pos)
-    if end <= pos + 1:
-        return None  # an empty list stays a list, as json makes it
-    items = text[pos + 1 : end].encode("ascii", "replace")
-    if items.translate(None, _INTEGER_CHARACTERS) or b"-," in items or items[-1:] == b"-":
-        return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")  # NumPy warns of some malformed lists
-            values: np.ndarray = np.fromstring(items, dtype=dtype, sep=",")
-    except (ValueError, DeprecationWarning):
-        return None
-    if len(values) != items.count(b",") + 1:
-        return None
-    return values, end + 1
+    """``json.loads(text)``, except that the graph's integer lists are NumPy arrays (see
+    ``JsonStream``, which ``load_graph`` runs on the decompressed stream itself)."""
+    return JsonStream(io.BytesIO(text.encode("utf-8")).read).document(_is_layout, _integer_dtype)
 
 
 def _is_layout(path: tuple[Any, ...]) -> bool:
