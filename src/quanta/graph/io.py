@@ -25,7 +25,7 @@ from ..core.universe import DimensionUniverse
 from .columns import DataIdColumns
 from .header import GRAPH_FORMAT_VERSION, GraphHeader, check_format_version
 from .model import DatasetNodes, Edges, QuantumGraph, TaskNodes, TaskStats
-from .stream_json import JsonStream
+from .stream_json import JsonStream, Layout
 
 FORMAT_NAME = "quanta-graph"
 _SEPARATORS = (",", ":")
@@ -99,7 +99,7 @@ def graph_from_json(data: dict[str, Any], universe: DimensionUniverse) -> Quantu
         datasets[name] = DatasetNodes(
             dataset_type,
             DataIdColumns.from_json(dataset_type.dimensions, d["data_ids"]),
-            np.frombuffer(base64.b64decode(d["ids"]), dtype="V16").copy(),
+            _ids(d["ids"]),
             np.asarray(d["runs"], dtype=np.int32),
             np.asarray(d["producers"], dtype=np.int64),
         )
@@ -117,6 +117,13 @@ def graph_from_json(data: dict[str, Any], universe: DimensionUniverse) -> Quantu
         )
     stats = [TaskStats(**s) for s in data.get("stats", [])]
     return QuantumGraph(header, data["runs"], datasets, tasks, stats)
+
+
+def _ids(ids: str | np.ndarray) -> np.ndarray:
+    """Dataset IDs as 16-byte values: decoded already when loaded, base64 in plain JSON."""
+    if isinstance(ids, np.ndarray):
+        return ids
+    return np.frombuffer(base64.b64decode(ids), dtype="V16").copy()
 
 
 def _edges(data: dict[str, Any]) -> Edges:
@@ -209,7 +216,7 @@ def load_graph(path: str | Path, universe: DimensionUniverse) -> QuantumGraph:
     """Read a graph written by ``save_graph``."""
     try:
         with gzip.open(path, "rb") as stream:
-            data = JsonStream(stream.read).document(_is_layout, _integer_dtype)
+            data = JsonStream(stream.read).document(LAYOUT)
     except (OSError, EOFError, ValueError) as err:
         raise ConfigError(f"{path}: cannot read quantum graph: {err}") from None
     return graph_from_json(data, universe)
@@ -221,9 +228,10 @@ _DECODER = json.JSONDecoder()
 
 
 def _read_json(text: str) -> Any:
-    """``json.loads(text)``, except that the graph's integer lists are NumPy arrays (see
-    ``JsonStream``, which ``load_graph`` runs on the decompressed stream itself)."""
-    return JsonStream(io.BytesIO(text.encode("utf-8")).read).document(_is_layout, _integer_dtype)
+    """``json.loads(text)``, except that the graph's integer and string lists and its
+    base64 IDs are NumPy arrays (see ``JsonStream``, which ``load_graph`` runs on the
+    decompressed stream itself)."""
+    return JsonStream(io.BytesIO(text.encode("utf-8")).read).document(LAYOUT)
 
 
 def _is_layout(path: tuple[Any, ...]) -> bool:
@@ -253,3 +261,15 @@ def _integer_dtype(path: tuple[Any, ...]) -> type | None:
         case ("tasks", _, "inputs" | "outputs", _, "offsets" | "indices"):
             return np.int64
     return None
+
+
+def _base64_dtype(path: tuple[Any, ...]) -> str | None:
+    """The array type of a base64 string at ``path``: the datasets' 16-byte IDs."""
+    match path:
+        case ("datasets", _, "ids"):
+            return "V16"
+    return None
+
+
+#: Where a saved graph holds what, for ``JsonStream``.
+LAYOUT = Layout(_is_layout, _integer_dtype, _base64_dtype)

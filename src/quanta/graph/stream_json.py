@@ -4,16 +4,18 @@ the value being read are in memory, never the whole text (which is larger than t
 The dicts and lists of the graph's own layout (``is_layout``) are parsed item by item;
 every other value by ``json``, from a window of the text that grows until it holds the
 value. The graph's integer lists (``integer_dtype``) become NumPy arrays straight from
-the bytes, with no Python int per value, and a list of strings there keeps one object
-per distinct string.
+the bytes, with no Python int per value, a list of strings there an object array with
+one object per distinct string, and the base64 strings of ``Layout.base64`` arrays.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,6 +33,17 @@ _DECODER = json.JSONDecoder()
 Path = tuple[Any, ...]
 
 
+@dataclass(frozen=True)
+class Layout:
+    """Where a document holds what: dicts and lists parsed item by item (``nested``),
+    integer lists read as arrays of a type (``integers``), and base64 strings read as
+    arrays of a type (``base64``); each says so of a path, or returns None."""
+
+    nested: Callable[[Path], bool]
+    integers: Callable[[Path], type | None]
+    base64: Callable[[Path], str | None]
+
+
 class JsonStream:
     """A JSON document read from ``read(n)`` (bytes), kept from the value being parsed on."""
 
@@ -40,11 +53,9 @@ class JsonStream:
         self._pos = 0
         self._eof = False
 
-    def document(
-        self, is_layout: Callable[[Path], bool], integer_dtype: Callable[[Path], type | None]
-    ) -> Any:
-        """The whole document; ``json.JSONDecodeError`` if it is not one JSON value."""
-        value = self._value((), is_layout, integer_dtype)
+    def document(self, layout: Layout) -> Any:
+        """The whole document; ``ValueError`` if it is not one JSON value."""
+        value = self._value((), layout)
         if self._peek() != -1:
             raise json.JSONDecodeError("Extra data", self._text(), 0)
         return value
@@ -80,17 +91,15 @@ class JsonStream:
         """A little of the text from here, for error messages."""
         return self._buf[self._pos : self._pos + 40].decode("utf-8", "replace")
 
-    def _value(
-        self,
-        path: Path,
-        is_layout: Callable[[Path], bool],
-        integer_dtype: Callable[[Path], type | None],
-    ) -> Any:
+    def _value(self, path: Path, layout: Layout) -> Any:
         opening = self._peek()
         if opening == -1:
             raise json.JSONDecodeError("Expecting value", "", 0)
-        if not is_layout(path) or opening not in b"{[":
-            dtype = integer_dtype(path)
+        encoded = layout.base64(path)
+        if encoded is not None and opening == ord('"'):
+            return self._base64_array(encoded)
+        if not layout.nested(path) or opening not in b"{[":
+            dtype = layout.integers(path)
             if dtype is not None and opening == ord("["):
                 array = self._integer_array(dtype)
                 if array is not None:
@@ -114,9 +123,9 @@ class JsonStream:
                 if not isinstance(key, str):
                     raise json.JSONDecodeError("Expecting property name", self._text(), 0)
                 self._expect(b":")
-                result[key] = self._value((*path, key), is_layout, integer_dtype)
+                result[key] = self._value((*path, key), layout)
             else:
-                result.append(self._value((*path, len(result)), is_layout, integer_dtype))
+                result.append(self._value((*path, len(result)), layout))
             following = self._peek()
             if following == closing:
                 self._pos += 1
@@ -145,15 +154,32 @@ class JsonStream:
                 self._more()
             size *= 4
 
+    def _find(self, char: bytes) -> int:
+        """Where ``char`` is next after here, reading on as needed; -1 if nowhere."""
+        searched = self._pos + 1
+        while (end := self._buf.find(char, searched)) < 0:
+            searched = len(self._buf) - self._pos
+            if not self._more():
+                return -1
+            searched += self._pos
+        return end
+
+    def _base64_array(self, dtype: str) -> np.ndarray:
+        """The base64 string here decoded into an array (read-only, over the bytes), with
+        no Python string of it made."""
+        end = self._find(b'"')
+        if end < 0:
+            raise json.JSONDecodeError("Unterminated string", self._text(), 0)
+        data = base64.b64decode(bytes(self._buf[self._pos + 1 : end]), validate=True)
+        self._pos = end + 1
+        return np.frombuffer(data, dtype=dtype)
+
     def _integer_array(self, dtype: type) -> np.ndarray | None:
         """The compact list of integers here (``[1,-2,3]``, as ``save_graph`` writes it)
         parsed by NumPy, or None (nothing consumed) if it holds anything else."""
-        searched = self._pos
-        while (end := self._buf.find(b"]", searched)) < 0:
-            searched = len(self._buf) - self._pos
-            if not self._more():
-                return None
-            searched += self._pos
+        end = self._find(b"]")
+        if end < 0:
+            return None
         if end == self._pos + 1:
             return None  # an empty list stays a list, as json makes it
         items = bytes(self._buf[self._pos + 1 : end])
@@ -171,8 +197,10 @@ class JsonStream:
         return values
 
 
-def _shared(values: list[str]) -> list[str]:
-    """The strings with equal ones made one object: ``json`` makes one per occurrence,
-    and a column of data ID values holds few distinct ones many times over."""
+def _shared(values: list[str]) -> np.ndarray:
+    """The strings as an object array, equal ones made one object: ``json`` makes one per
+    occurrence, and a column of data ID values holds few distinct ones many times over."""
     shared: dict[str, str] = {}
-    return [shared.setdefault(v, v) for v in values]
+    result = np.empty(len(values), dtype=object)
+    result[:] = [shared.setdefault(v, v) for v in values]
+    return result
