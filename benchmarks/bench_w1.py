@@ -11,7 +11,11 @@ pipeline (N x 4 + 4 quanta); ``execute_j1`` and ``execute_j2`` run a graph each 
 and two processes, report quanta per second and check the four summaries, and
 ``execute_speedup`` compares them (``-j 2`` must never be slower; with N = 2000 and
 ``--work-ms 5``, where each calexp quantum of ``w1_busy`` computes for 5 ms, at least
-1.6 times faster), with the load average of the machine when it was measured.
+1.6 times faster), with the load average of the machine when it was measured; the
+execute stages report the SQL statements the driver sent per quantum. With
+``--vs-postgresql`` every repeat runs on SQLite and then, back to back, on a throwaway
+PostgreSQL server, and ``postgresql_ratio`` records give PostgreSQL's time over SQLite's
+for put, get and execute (target: at most 1.3).
 """
 
 from __future__ import annotations
@@ -50,6 +54,14 @@ SHAPE = (64, 64)
 #: Module timed by each import stage; the package is what ``import quanta.butler`` costs,
 #: the module the ``Butler`` class itself (which needs SQLAlchemy and pydantic).
 IMPORTS = {"import": "quanta.butler", "import_butler_class": "quanta.butler.butler"}
+#: PostgreSQL's time over SQLite's that ``postgresql_ratio`` records must not exceed.
+PG_RATIO_TARGET = 1.3
+#: The stages a ``postgresql_ratio`` record compares, by what W1 calls them.
+RATIO_STAGES = {
+    "put": ("put_single", "put"),
+    "get": ("get_single", "get"),
+    "execute": ("execute_j1",),
+}
 TARGET_OF = {
     "import": "import quanta.butler",
     "create": "create",
@@ -214,7 +226,7 @@ def run_pipeline(butler: Any, n: int, work_ms: float = 0.0) -> dict[str, dict[st
     settings = ExecutionSettings(progress=False)
     for jobs, executor in ((1, InlineExecutor()), (2, ProcessPoolExecutor(2))):
         try:
-            with stopwatch() as t:
+            with counted_statements() as sql, stopwatch() as t:
                 report = execute(butler, graphs[jobs], executor, settings)
         finally:
             executor.shutdown()
@@ -224,7 +236,11 @@ def run_pipeline(butler: Any, n: int, work_ms: float = 0.0) -> dict[str, dict[st
         if len(summaries) != 4 or any(butler.get(r)["n_inputs"] != n for r in summaries):
             raise AssertionError(f"execute_j{jobs}: expected 4 summaries of {n} inputs each")
         quanta = len(graphs[jobs])
-        out[f"execute_j{jobs}"] = {"seconds": t["seconds"], "count": quanta}
+        out[f"execute_j{jobs}"] = {
+            "seconds": t["seconds"],
+            "count": quanta,
+            "statements_per_quantum": sql[0] / quanta,
+        }
     return out
 
 
@@ -251,6 +267,62 @@ def speedup_record(
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "cpus": os.cpu_count(),
     }
+
+
+def ratio_records(
+    sqlite: list[dict[str, dict[str, Any]]], pg: list[dict[str, dict[str, Any]]], **fixed: Any
+) -> list[dict[str, Any]]:
+    """PostgreSQL's seconds over SQLite's for put, get and execute: the median of the ratios
+    of passes run back to back, against ``PG_RATIO_TARGET``."""
+    records = []
+    for what, stages in RATIO_STAGES.items():
+        stage = next((s for s in stages if s in sqlite[0]), None)
+        if stage is None:
+            continue
+        ratios = [
+            p[stage]["seconds"] / q[stage]["seconds"] for q, p in zip(sqlite, pg, strict=True)
+        ]
+        ratio = statistics.median(ratios)
+        records.append(
+            {
+                "bench": "w1",
+                "stage": "postgresql_ratio",
+                "compared": what,
+                "of_stage": stage,
+                **fixed,
+                "ratio": round(ratio, 3),
+                "ratio_runs": [round(r, 3) for r in ratios],
+                "target": {"metric": "ratio", "op": "<=", "value": PG_RATIO_TARGET},
+                "meets_target": ratio <= PG_RATIO_TARGET,
+                "load_average": [round(x, 2) for x in os.getloadavg()],
+            }
+        )
+    return records
+
+
+def emit_passes(
+    passes: list[dict[str, dict[str, Any]]], args: argparse.Namespace, common: dict[str, Any]
+) -> None:
+    """One record per stage (medians over the passes), then the speedup of -j 2."""
+    for stage in passes[0]:
+        runs = [dict(p[stage]) for p in passes]
+        count = runs[0].pop("count", None)
+        for run in runs[1:]:
+            run.pop("count", None)
+        extra: dict[str, Any] = {}
+        if stage == "put":
+            extra = {"batch": args.batch, "run": RUN}
+        elif stage == "put_single":
+            extra = {"run": RUN}
+        elif stage.startswith("execute_"):
+            extra = {"work_ms": args.work_ms}
+        emit(
+            summarize(
+                "w1", stage, runs, count=count, target=TARGET_OF.get(stage), **extra, **common
+            )
+        )
+    if not args.no_pipeline:
+        emit(speedup_record(passes, args.work_ms, **common))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -281,14 +353,23 @@ def main(argv: list[str] | None = None) -> int:
         metavar="MS",
         help="run w1_busy: each calexp quantum computes for MS milliseconds (execute stages)",
     )
+    parser.add_argument(
+        "--vs-postgresql",
+        action="store_true",
+        help="run every repeat on SQLite and then on a throwaway PostgreSQL server, and "
+        "report PostgreSQL's time over SQLite's (postgresql_ratio)",
+    )
     parser.add_argument("--tmpdir", default=None, help="where to make the temporary repositories")
     args = parser.parse_args(argv)
 
-    databases = Databases(args.db)
-    common = {"n": args.n, "db": databases.label}
-    if not start_or_skip(databases, "w1", common):
+    specs = [None, "postgresql"] if args.vs_postgresql else [args.db]
+    databases = [Databases(spec) for spec in specs]
+    commons = [{"n": args.n, "db": d.label} for d in databases]
+    if not all(start_or_skip(d, "w1", c) for d, c in zip(databases, commons, strict=True)):
+        for d in databases:
+            d.stop()
         return 0
-    profile: dict[str, Any] | None = None
+    passes: list[list[dict[str, dict[str, Any]]]] = [[] for _ in databases]
     try:
         for stage, module in IMPORTS.items():
             try:
@@ -296,58 +377,52 @@ def main(argv: list[str] | None = None) -> int:
                 for run in imports:
                     run.pop("namespace")
                 target = TARGET_OF.get(stage)
-                emit(summarize("w1", stage, imports, module=module, target=target, **common))
+                emit(summarize("w1", stage, imports, module=module, target=target, n=args.n))
             except ChildError as err:
-                emit({"bench": "w1", "stage": stage, "error": str(err), **common})
+                emit({"bench": "w1", "stage": stage, "error": str(err), "n": args.n})
 
-        passes = []
         for rep in range(args.repeat):
-            log(f"bench_w1: n={args.n} db={databases.label} run {rep + 1}/{args.repeat}")
-            workdir = Path(tempfile.mkdtemp(prefix="quanta-bench-w1-", dir=args.tmpdir))
-            try:
-                with databases.fresh("w1") as url:
-                    passes.append(
-                        run_once(
-                            args.n,
-                            url,
-                            workdir,
-                            args.batch,
-                            args.single,
-                            not args.no_pipeline,
-                            args.work_ms,
+            for db, done in zip(databases, passes, strict=True):
+                log(f"bench_w1: n={args.n} db={db.label} run {rep + 1}/{args.repeat}")
+                workdir = Path(tempfile.mkdtemp(prefix="quanta-bench-w1-", dir=args.tmpdir))
+                try:
+                    with db.fresh("w1") as url:
+                        done.append(
+                            run_once(
+                                args.n,
+                                url,
+                                workdir,
+                                args.batch,
+                                args.single,
+                                not args.no_pipeline,
+                                args.work_ms,
+                            )
                         )
-                    )
-                if args.single and args.profile is not None and rep == 0:
-                    with databases.fresh("w1") as url:
-                        profile = profile_single(url, workdir, args.n, args.profile)
-            finally:
-                shutil.rmtree(workdir, ignore_errors=True)
+                    if args.single and args.profile is not None and rep == 0:
+                        with db.fresh("w1") as url:
+                            directory = args.profile / db.label if len(specs) > 1 else args.profile
+                            profile = profile_single(url, workdir, args.n, directory)
+                            emit(
+                                {
+                                    "bench": "w1",
+                                    "stage": "profile",
+                                    "directory": str(directory),
+                                    **profile,
+                                    "n": args.n,
+                                    "db": db.label,
+                                }
+                            )
+                finally:
+                    shutil.rmtree(workdir, ignore_errors=True)
     finally:
-        databases.stop()
+        for db in databases:
+            db.stop()
 
-    for stage in passes[0]:
-        runs = [p[stage] for p in passes]
-        count = runs[0].pop("count", None)
-        for run in runs[1:]:
-            run.pop("count", None)
-        extra: dict[str, Any] = {}
-        if stage == "put":
-            extra = {"batch": args.batch, "run": RUN}
-        elif stage == "put_single":
-            extra = {"run": RUN}
-        elif stage.startswith("execute_"):
-            extra = {"work_ms": args.work_ms}
-        emit(
-            summarize(
-                "w1", stage, runs, count=count, target=TARGET_OF.get(stage), **extra, **common
-            )
-        )
-    if not args.no_pipeline:
-        emit(speedup_record(passes, args.work_ms, **common))
-    if profile is not None:
-        emit(
-            {"bench": "w1", "stage": "profile", "directory": str(args.profile), **profile, **common}
-        )
+    for done, common in zip(passes, commons, strict=True):
+        emit_passes(done, args, common)
+    if args.vs_postgresql:
+        for record in ratio_records(passes[0], passes[1], n=args.n, single=args.single):
+            emit(record)
     return 0
 
 

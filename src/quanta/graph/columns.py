@@ -74,9 +74,11 @@ class DataIdColumns:
 
     @classmethod
     def from_json(cls, group: DimensionGroup, data: dict[str, Any]) -> DataIdColumns:
-        """Rebuild from ``to_json`` output."""
+        """Rebuild from ``to_json`` output (or from what loading made of it: arrays, whose
+        strings are shared already)."""
         columns = [
-            column(group, n, v) for n, v in zip(group.required, data["columns"], strict=True)
+            v if isinstance(v, np.ndarray) and v.dtype == object else column(group, n, v)
+            for n, v in zip(group.required, data["columns"], strict=True)
         ]
         extras = data.get("extras")
         parsed = [tuple((k, v) for k, v in e) for e in extras] if extras else None

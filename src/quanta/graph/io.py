@@ -1,13 +1,16 @@
 """Saving and loading quantum graphs: versioned, gzip-compressed JSON, never pickle.
 
 Large integer columns are plain JSON lists; dataset IDs are one base64 string of
-16-byte IDs per dataset type, which keeps files compact and loading fast.
+16-byte IDs per dataset type, which keeps files compact and loading fast. Saving writes
+one array at a time and loading parses the text as it is decompressed, so neither holds
+the whole text.
 """
 
 from __future__ import annotations
 
 import base64
 import gzip
+import io
 import json
 import os
 import re
@@ -22,6 +25,7 @@ from ..core.universe import DimensionUniverse
 from .columns import DataIdColumns
 from .header import GRAPH_FORMAT_VERSION, GraphHeader, check_format_version
 from .model import DatasetNodes, Edges, QuantumGraph, TaskNodes, TaskStats
+from .stream_json import JsonStream, Layout
 
 FORMAT_NAME = "quanta-graph"
 _SEPARATORS = (",", ":")
@@ -95,7 +99,7 @@ def graph_from_json(data: dict[str, Any], universe: DimensionUniverse) -> Quantu
         datasets[name] = DatasetNodes(
             dataset_type,
             DataIdColumns.from_json(dataset_type.dimensions, d["data_ids"]),
-            np.frombuffer(base64.b64decode(d["ids"]), dtype="V16").copy(),
+            _ids(d["ids"]),
             np.asarray(d["runs"], dtype=np.int32),
             np.asarray(d["producers"], dtype=np.int64),
         )
@@ -113,6 +117,13 @@ def graph_from_json(data: dict[str, Any], universe: DimensionUniverse) -> Quantu
         )
     stats = [TaskStats(**s) for s in data.get("stats", [])]
     return QuantumGraph(header, data["runs"], datasets, tasks, stats)
+
+
+def _ids(ids: str | np.ndarray) -> np.ndarray:
+    """Dataset IDs as 16-byte values: decoded already when loaded, base64 in plain JSON."""
+    if isinstance(ids, np.ndarray):
+        return ids
+    return np.frombuffer(base64.b64decode(ids), dtype="V16").copy()
 
 
 def _edges(data: dict[str, Any]) -> Edges:
@@ -204,70 +215,23 @@ def load_header(path: str | Path, universe: DimensionUniverse) -> GraphHeader:
 def load_graph(path: str | Path, universe: DimensionUniverse) -> QuantumGraph:
     """Read a graph written by ``save_graph``."""
     try:
-        with gzip.open(path, "rt", encoding="utf-8") as stream:
-            data = _read_json(stream.read())
+        with gzip.open(path, "rb") as stream:
+            data = JsonStream(stream.read).document(LAYOUT)
     except (OSError, EOFError, ValueError) as err:
         raise ConfigError(f"{path}: cannot read quantum graph: {err}") from None
     return graph_from_json(data, universe)
 
 
-# -- reading: big integer lists become arrays as soon as they are parsed --------------------
+# -- reading: the text is parsed as it is decompressed --------------------------------------
 
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
 
 
 def _read_json(text: str) -> Any:
-    """``json.loads(text)``, except that the graph's integer lists are NumPy arrays.
-
-    The dicts and lists of the graph's own layout are parsed item by item (everything
-    else, such as the header, by ``json`` whole), and each integer list becomes an array
-    as soon as it is parsed: a graph of millions of quanta never exists as Python lists
-    of Python ints all at once.
-    """
-    try:
-        value, end = _parse(text, 0, ())
-    except IndexError:
-        raise json.JSONDecodeError("Unexpected end of data", text, len(text)) from None
-    end = _WHITESPACE.match(text, end).end()  # type: ignore[union-attr]
-    if end != len(text):
-        raise json.JSONDecodeError("Extra data", text, end)
-    return value
-
-
-def _parse(text: str, pos: int, path: tuple[Any, ...]) -> tuple[Any, int]:
-    """The JSON value at ``pos`` (at ``path`` in the document) and where it ends."""
-    pos = _WHITESPACE.match(text, pos).end()  # type: ignore[union-attr]
-    opening = text[pos]
-    if not _is_layout(path) or opening not in "{[":
-        value, pos = _DECODER.raw_decode(text, pos)
-        dtype = _integer_dtype(path)
-        if dtype is not None and isinstance(value, list) and value and type(value[0]) is int:
-            value = np.array(value, dtype=dtype)
-        return value, pos
-    closing = "}" if opening == "{" else "]"
-    result: Any = {} if opening == "{" else []
-    pos = _WHITESPACE.match(text, pos + 1).end()  # type: ignore[union-attr]
-    if text[pos] == closing:
-        return result, pos + 1
-    while True:
-        if opening == "{":
-            key, pos = _DECODER.raw_decode(text, pos)
-            if not isinstance(key, str):
-                raise json.JSONDecodeError("Expecting property name", text, pos)
-            pos = _WHITESPACE.match(text, pos).end()  # type: ignore[union-attr]
-            if text[pos] != ":":
-                raise json.JSONDecodeError("Expecting ':' delimiter", text, pos)
-            result[key], pos = _parse(text, pos + 1, (*path, key))
-        else:
-            item, pos = _parse(text, pos, (*path, len(result)))
-            result.append(item)
-        pos = _WHITESPACE.match(text, pos).end()  # type: ignore[union-attr]
-        if text[pos] == closing:
-            return result, pos + 1
-        if text[pos] != ",":
-            raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
-        pos = _WHITESPACE.match(text, pos + 1).end()  # type: ignore[union-attr]
+    """``json.loads(text)``, except that the graph's integer and string lists and its
+    base64 IDs are NumPy arrays (see ``JsonStream``, which ``load_graph`` runs on the
+    decompressed stream itself)."""
+    return JsonStream(io.BytesIO(text.encode("utf-8")).read).document(LAYOUT)
 
 
 def _is_layout(path: tuple[Any, ...]) -> bool:
@@ -297,3 +261,15 @@ def _integer_dtype(path: tuple[Any, ...]) -> type | None:
         case ("tasks", _, "inputs" | "outputs", _, "offsets" | "indices"):
             return np.int64
     return None
+
+
+def _base64_dtype(path: tuple[Any, ...]) -> str | None:
+    """The array type of a base64 string at ``path``: the datasets' 16-byte IDs."""
+    match path:
+        case ("datasets", _, "ids"):
+            return "V16"
+    return None
+
+
+#: Where a saved graph holds what, for ``JsonStream``.
+LAYOUT = Layout(_is_layout, _integer_dtype, _base64_dtype)

@@ -38,9 +38,11 @@ def temporary_data_ids(
         prefixes=["TEMPORARY"],
     )
     temp.create(conn)
-    insert = temp.insert()
-    for start in range(0, len(table.rows), CHUNK):
-        chunk = table.rows[start : start + CHUNK]
-        conn.execute(insert, [dict(zip(table.dimensions, row, strict=True)) for row in chunk])
-    yield temp
-    temp.drop(conn)
+    try:
+        insert = temp.insert()
+        for start in range(0, len(table.rows), CHUNK):
+            chunk = table.rows[start : start + CHUNK]
+            conn.execute(insert, [dict(zip(table.dimensions, row, strict=True)) for row in chunk])
+        yield temp
+    finally:
+        temp.drop(conn)
