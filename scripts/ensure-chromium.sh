@@ -6,30 +6,19 @@
 # warns otherwise (the browser tests then skip).
 set -euo pipefail
 
+# shellcheck source=scripts/debian-package.sh
+source "$(dirname "$0")/debian-package.sh"
+
 have_browser() {
     command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
         || command -v google-chrome >/dev/null 2>&1
-}
-
-install_browser_package() {
-    local sudo=()
-    if [[ "$(id -u)" -ne 0 ]]; then
-        command -v sudo >/dev/null 2>&1 || return 1
-        sudo=(sudo -n)
-    fi
-    command -v apt-get >/dev/null 2>&1 || return 1
-    echo "ensure-chromium: installing the Debian chromium package" >&2
-    # `sudo env` because sudo drops DEBIAN_FRONTEND from the environment.
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
-        && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-            apt-get install -y -qq --no-install-recommends chromium >/dev/null
 }
 
 if have_browser; then
     exit 0
 fi
 
-if install_browser_package && have_browser; then
+if install_debian_package chromium ensure-chromium && have_browser; then
     exit 0
 fi
 

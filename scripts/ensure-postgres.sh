@@ -8,6 +8,9 @@
 # CI=true and only warns otherwise (the PostgreSQL tests then skip).
 set -euo pipefail
 
+# shellcheck source=scripts/debian-package.sh
+source "$(dirname "$0")/debian-package.sh"
+
 have_server_binaries() {
     local bin
     for bin in /usr/lib/postgresql/*/bin; do
@@ -18,25 +21,11 @@ have_server_binaries() {
     command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1
 }
 
-install_server_package() {
-    local sudo=()
-    if [[ "$(id -u)" -ne 0 ]]; then
-        command -v sudo >/dev/null 2>&1 || return 1
-        sudo=(sudo -n)
-    fi
-    command -v apt-get >/dev/null 2>&1 || return 1
-    echo "ensure-postgres: installing the Debian postgresql package" >&2
-    # `sudo env` because sudo drops DEBIAN_FRONTEND from the environment.
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
-        && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-            apt-get install -y -qq --no-install-recommends postgresql >/dev/null
-}
-
 if have_server_binaries; then
     exit 0
 fi
 
-if install_server_package && have_server_binaries; then
+if install_debian_package postgresql ensure-postgres && have_server_binaries; then
     exit 0
 fi
 

@@ -23,13 +23,10 @@ from ..pipe.quantum_io import QuantumIO
 from .algorithms.linearity import fit_linearity
 from .algorithms.ptc_fit import json_value
 from .ptc_pairs import DETECTOR, GROUP_DETECTOR
-from .ptc_solve import refuse_other_systems
+from .ptc_solve import GroupSystemConfig, OneGroupSystem
 
 if TYPE_CHECKING:
     import pyarrow as pa
-
-    from ..core.data_id import DataCoordinate
-    from ..core.refs import DatasetRef
 
 
 class LinearitySolveConfig(PipelineTaskConfig):
@@ -130,28 +127,14 @@ class LinearitySolveGroupsConnections(Connections, dimensions=DETECTOR):
     )
 
 
-class LinearitySolveGroupsConfig(LinearitySolveConfig):
+class LinearitySolveGroupsConfig(LinearitySolveConfig, GroupSystemConfig):
     """The fit, and the one group system whose pairs it uses."""
 
-    group_system: str | None = Field(
-        None, description="The group system of the pairs; null: whichever one the graph has."
-    )
 
-
-class LinearitySolveGroupsTask(LinearitySolveTask):
+class LinearitySolveGroupsTask(OneGroupSystem, LinearitySolveTask):
     """``linearitySolve`` over the groups of one group system (option B1)."""
 
     ConfigClass = LinearitySolveGroupsConfig
     ConnectionsClass = LinearitySolveGroupsConnections
     config: LinearitySolveGroupsConfig
-
-    @classmethod
-    def adjust_quantum(  # type: ignore[override]
-        cls,
-        config: LinearitySolveGroupsConfig,
-        data_id: DataCoordinate,
-        inputs: dict[str, list[DatasetRef]],
-    ) -> dict[str, list[DatasetRef]]:
-        """Refuse pairs of several group systems, or of another than the configured one."""
-        refuse_other_systems("linearitySolve", config.group_system, data_id, inputs["pairs"])
-        return inputs
+    solve_label = "linearitySolve"

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -154,32 +154,45 @@ class PtcSolveGroupsConnections(Connections, dimensions=DETECTOR):
     plot = Output("ptcPlot", "Plot", DETECTOR, doc="Curves and residuals, as PNG.")
 
 
-class PtcSolveGroupsConfig(PtcSolveConfig):
-    """The fit, and the one group system whose pairs it uses."""
+class GroupSystemConfig(PipelineTaskConfig):
+    """The one group system whose pairs a fit over groups uses."""
 
     group_system: str | None = Field(
         None, description="The group system of the pairs; null: whichever one the graph has."
     )
 
 
-class PtcSolveGroupsTask(SolveTask):
+class OneGroupSystem:
+    """The graph-time hook of a fit over groups (option B1), whose ``pairs`` input must all
+    come from one group system: two systems over the same flats would count every flat
+    twice. ``solve_label`` names the fit in the error."""
+
+    solve_label: ClassVar[str]
+
+    @classmethod
+    def adjust_quantum(
+        cls,
+        config: PipelineTaskConfig,
+        data_id: DataCoordinate,
+        inputs: dict[str, list[DatasetRef]],
+    ) -> dict[str, list[DatasetRef]]:
+        """Refuse pairs from several group systems, or from another than the configured one."""
+        assert isinstance(config, GroupSystemConfig)
+        refuse_other_systems(cls.solve_label, config.group_system, data_id, inputs.get("pairs", []))
+        return inputs
+
+
+class PtcSolveGroupsConfig(PtcSolveConfig, GroupSystemConfig):
+    """The fit, and the one group system whose pairs it uses."""
+
+
+class PtcSolveGroupsTask(OneGroupSystem, SolveTask):
     """``ptcSolve`` over the groups of one group system (option B1)."""
 
     ConfigClass = PtcSolveGroupsConfig
     ConnectionsClass = PtcSolveGroupsConnections
     config: PtcSolveGroupsConfig
-
-    @classmethod
-    def adjust_quantum(  # type: ignore[override]
-        cls,
-        config: PtcSolveGroupsConfig,
-        data_id: DataCoordinate,
-        inputs: dict[str, list[DatasetRef]],
-    ) -> dict[str, list[DatasetRef]]:
-        """Refuse pairs from several group systems, or from another system than the
-        configured one: two systems over the same flats would count every flat twice."""
-        refuse_other_systems("ptcSolve", config.group_system, data_id, inputs.get("pairs", []))
-        return inputs
+    solve_label = "ptcSolve"
 
 
 def refuse_other_systems(
