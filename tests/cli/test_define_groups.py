@@ -118,7 +118,7 @@ def test_a_bad_file_exits_2_naming_the_line(invoke: Invoke, repo: Path, tmp_path
         (("--rule", "consecutive x"), "needs an integer group size, got 'x'"),
         (("--rule", "flat-pairs", "--instrument", "NoCam"), "no instrument 'NoCam'"),
         (("--rule", "flat-pairs", "--group-size", "2"), "--group-size applies to --from-file"),
-        (("--from-file", "{tmp}/g.csv", "-d", "exposure > 1"), "--where, --bind and --tolerance"),
+        (("--from-file", "{tmp}/g.csv", "-d", "exposure > 1"), "--bind, --stats and --tolerance"),
         (("--from-file", "{tmp}/missing.csv"), "missing.csv: cannot read"),
     ],
 )

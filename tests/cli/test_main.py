@@ -40,6 +40,7 @@ COMMANDS = {
     "pipeline",
     "register-instrument",
     "ingest-raws",
+    "new-task",
     "scan",
     "define-visits",
     "define-groups",
