@@ -1,7 +1,9 @@
-"""Building resolved pipelines from task classes, and filling test repositories."""
+"""Building resolved pipelines from task classes, filling test repositories, and reading
+parsed graph documents as ``json`` gives them."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import numpy as np
@@ -47,3 +49,16 @@ def certify_biases(butler: Butler, split_ns: int) -> None:
             for d in DETECTORS
         ]
         butler.certify("calib", refs, span)
+
+
+def as_lists(value: object) -> object:
+    """A parsed document as ``json`` gives it: arrays as lists, IDs as base64."""
+    if isinstance(value, np.ndarray) and value.dtype.kind == "V":
+        return base64.b64encode(value.tobytes()).decode("ascii")
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {k: as_lists(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [as_lists(v) for v in value]
+    return value

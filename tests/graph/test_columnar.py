@@ -4,7 +4,6 @@ prerequisite, inputs shared by many quanta, repeated outputs, saving)."""
 
 from __future__ import annotations
 
-import base64
 import gzip
 import json
 from array import array
@@ -14,7 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from graph.helpers import put_raws, resolved
+from graph.helpers import as_lists, put_raws, resolved
 from graph.tasks import DETECTOR, EXPOSURE, PerDetector, PerExposure
 from quanta.butler import Butler
 from quanta.core import DataCoordinate, DatasetRef
@@ -243,19 +242,6 @@ def test_saved_text_is_the_json_form(butler: Butler, tmp_path: Path) -> None:
         assert stream.read() == json.dumps(graph_to_json(graph), separators=(",", ":"))
 
 
-def _as_lists(value: object) -> object:
-    """A parsed document as ``json`` gives it: arrays as lists, IDs as base64."""
-    if isinstance(value, np.ndarray) and value.dtype.kind == "V":
-        return base64.b64encode(value.tobytes()).decode("ascii")
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, dict):
-        return {k: _as_lists(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_as_lists(v) for v in value]
-    return value
-
-
 def test_reading_parses_as_json_with_arrays(butler: Butler) -> None:
     from quanta.graph.io import _read_json
 
@@ -264,7 +250,7 @@ def test_reading_parses_as_json_with_arrays(butler: Butler) -> None:
     data = graph_to_json(build_graph(butler, pipeline, ["raw"], "run", where="detector < 3"))
     for text in (json.dumps(data, separators=(",", ":")), json.dumps(data, indent=2) + "\n"):
         parsed = _read_json(text)
-        assert _as_lists(parsed) == json.loads(text)
+        assert as_lists(parsed) == json.loads(text)
         assert parsed["datasets"]["raw"]["runs"].dtype == np.int32
         edges = parsed["tasks"][1]["inputs"]["calexps"]
         assert edges["indices"].dtype == np.int64 and len(edges["indices"]) == 36

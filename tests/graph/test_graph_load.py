@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from graph.helpers import as_lists
 from quanta.graph.io import LAYOUT, _read_json
 from quanta.graph.stream_json import JsonStream
 
@@ -36,19 +37,6 @@ def _parsed(data: bytes, step: int | None = None) -> object:
     stream = io.BytesIO(data)
     read: Callable[[int], bytes] = stream.read if step is None else lambda _n: stream.read(step)
     return JsonStream(read).document(LAYOUT)
-
-
-def _as_lists(value: object) -> object:
-    """A parsed document as ``json`` gives it: arrays as lists, IDs as base64."""
-    if isinstance(value, np.ndarray) and value.dtype.kind == "V":
-        return base64.b64encode(value.tobytes()).decode("ascii")
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, dict):
-        return {k: _as_lists(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_as_lists(v) for v in value]
-    return value
 
 
 def test_a_big_integer_column_is_read_without_an_object_per_value() -> None:
@@ -98,7 +86,7 @@ def test_a_document_read_a_few_bytes_at_a_time_is_parsed_as_json() -> None:
         expected = json.loads(text)
         for step in (1, 2, 3, 7, 64, None):
             parsed = _parsed(text.encode(), step)
-            assert _as_lists(parsed) == expected
+            assert as_lists(parsed) == expected
             raw = parsed["datasets"]["raw"]  # type: ignore[index]
             assert raw["producers"].dtype == np.int64 and raw["ids"].dtype == np.dtype("V16")
 
