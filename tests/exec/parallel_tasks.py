@@ -6,6 +6,7 @@ Pool workers import this module as ``exec.parallel_tasks`` (see ``exec.tasks``).
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,3 +38,18 @@ class Roots(PipelineTask):
     def run(self, raw: np.ndarray) -> Mapping[str, Any]:  # type: ignore[override]
         roots = parallel.current().map(math.sqrt, raw.tolist(), kind="processes")
         return {"roots": np.array(roots)}
+
+
+class WhereConnections(PipelineTaskConnections, dimensions=EXPOSURE):
+    raw = Input("raw", "NumpyArray", EXPOSURE)
+    where = Output("whereRan", "StructuredData", EXPOSURE)
+
+
+class Where(PipelineTask):
+    """The process a quantum ran in and the workers it was given."""
+
+    ConfigClass = PipelineTaskConfig
+    ConnectionsClass = WhereConnections
+
+    def run(self, raw: np.ndarray) -> Mapping[str, Any]:  # type: ignore[override]
+        return {"where": {"pid": os.getpid(), "workers": parallel.current().count}}

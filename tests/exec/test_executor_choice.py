@@ -48,7 +48,8 @@ def test_local_is_inline_for_one_process_without_time_limit_else_a_pool(
     name: str,
     settings: BaseModel,
 ) -> None:
-    assert choose_executor(executor, processes, timeout) == ExecutorChoice(name, settings)
+    chosen = choose_executor(executor, processes, timeout)
+    assert (chosen.name, chosen.settings) == (name, settings)
 
 
 def test_parsl_runs_on_a_site_with_workers_per_node_from_processes(tmp_path: Path) -> None:

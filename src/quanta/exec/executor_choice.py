@@ -4,6 +4,8 @@ Executors are plugins of the ``quanta.executors`` entry point group, each with a
 pydantic settings model; quanta ships ``inline``, ``pool`` and ``parsl``. ``local`` (the
 default of ``quanta run --executor``) is inline for one process without a time limit and
 a process pool otherwise, since only a separate process can be stopped when it overruns;
+a graph of a single quantum without a time limit runs inline even then, its quantum
+mapping over the ``-j`` workers (``quanta.pipe.parallel``);
 Parsl cannot stop a quantum, so it refuses a time limit. A choice is checked before
 anything starts and started once the graph is ready.
 """
@@ -51,10 +53,12 @@ EXECUTORS: PluginLoader[type[ExecutorPlugin]] = PluginLoader(
 
 @dataclass(frozen=True)
 class ExecutorChoice:
-    """An executor plugin by name and its validated settings, ready to start."""
+    """An executor plugin by name and its validated settings, ready to start; ``alone``
+    is what runs a graph of one quantum instead, when that is better."""
 
     name: str
     settings: BaseModel
+    alone: ExecutorChoice | None = None
 
     def start(self, root: Path) -> Executor:
         """Start the executor for the repository at ``root``; its owner shuts it down."""
@@ -82,8 +86,11 @@ def choose_executor(
     name = executor or (PARSL if site is not None else LOCAL)
     if site is not None and name != PARSL:
         raise ConfigError("--site needs --executor parsl")
+    alone = None
     if name == LOCAL:
         name = INLINE if (processes or 1) == 1 and timeout is None else POOL
+        if name == POOL and timeout is None:
+            alone = _inline_with_workers(processes or 1)
     elif name not in EXECUTORS.known():
         known = ", ".join(known_executors())
         raise UnknownNameError(f"unknown executor {name!r}; known executors: {known}")
@@ -98,7 +105,14 @@ def choose_executor(
         raise ConfigError(
             f"--timeout needs local worker processes; the {name} executor cannot stop a quantum"
         )
-    return ExecutorChoice(name, settings)
+    return ExecutorChoice(name, settings, alone)
+
+
+def _inline_with_workers(workers: int) -> ExecutorChoice:
+    """Inline, each quantum mapping over ``workers``: a graph of one quantum gains nothing
+    from worker processes but pays for starting them and importing its task again."""
+    plugin = EXECUTORS.load(INLINE)
+    return ExecutorChoice(INLINE, plugin.Settings.model_validate({"workers": workers}))
 
 
 def _options(

@@ -72,9 +72,13 @@ class ExecutorPlugin(Protocol):
 
 
 class InlineSettings(BaseModel):
-    """The inline executor has no settings: it runs one quantum at a time, in this process."""
+    """The inline executor runs one quantum at a time, in this process."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    workers: int = Field(
+        1, ge=1, description="Threads or processes a quantum may map over (quanta.pipe.parallel)."
+    )
 
 
 class PoolSettings(BaseModel):
@@ -96,17 +100,20 @@ class InlineExecutor:
     can_interrupt = False
     grace_seconds = 0.0
 
-    def __init__(self) -> None:
+    def __init__(self, workers: int = 1) -> None:
         self._done: list[QuantumResult] = []
+        self._workers = workers
 
     @classmethod
     def from_settings(cls, settings: InlineSettings, root: Path) -> InlineExecutor:
         """An inline executor (there is nothing to start)."""
-        return cls()
+        return cls(settings.workers)
 
     def submit(self, jobs: Sequence[QuantumJob]) -> None:
-        """Run the quanta now."""
-        self._done.extend(run_job(job) for job in jobs)
+        """Run the quanta now, each with the executor's workers."""
+        for job in jobs:
+            given = job if self._workers == 1 else replace(job, workers=self._workers)
+            self._done.append(run_job(given))
 
     def wait(self, timeout: float | None = None) -> list[QuantumResult]:
         """The results of the jobs run since the last call."""

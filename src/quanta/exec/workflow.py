@@ -41,6 +41,8 @@ def run_pipeline(
     if executor is not None and not isinstance(executor, ExecutorChoice):
         return _execute(butler, request, first, graph, executor, settings)
     chosen = executor or choose_executor(None, processes, settings.timeout, site)
+    if chosen.alone is not None and graph is not None and len(graph) == 1:
+        chosen = chosen.alone
     made = chosen.start(butler.root)
     try:
         return _execute(butler, request, first, graph, made, settings)
