@@ -12,7 +12,7 @@ from pathlib import Path
 
 from quanta.core.errors import DatastoreError
 
-from .base import unreadable, unwritable, wrong_type
+from .base import WholeFileBytes, unreadable, wrong_type
 
 #: The eight bytes every PNG file starts with.
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -20,14 +20,14 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 
 
-class PngFormatter:
+class PngFormatter(WholeFileBytes):
     """PNG bytes as ``.png``."""
 
     storage_class = "Plot"
     extension = ".png"
 
-    def write(self, obj: object, path: Path) -> None:
-        """Write the PNG bytes ``obj`` unchanged."""
+    def to_bytes(self, obj: object) -> bytes:
+        """The PNG bytes ``obj`` unchanged."""
         if not isinstance(obj, bytes | bytearray):
             raise wrong_type(self.storage_class, obj, "PNG-encoded bytes")
         if not _is_png(obj):
@@ -35,17 +35,10 @@ class PngFormatter:
                 f"storage class {self.storage_class!r} needs PNG-encoded bytes; "
                 f"the data is not a complete PNG file"
             )
-        try:
-            path.write_bytes(bytes(obj))
-        except OSError as err:
-            raise unwritable(self.storage_class, path, err) from err
+        return bytes(obj)
 
-    def read(self, path: Path) -> object:
-        """The PNG bytes of the file."""
-        try:
-            data = path.read_bytes()
-        except OSError as err:
-            raise unreadable(self.storage_class, path, err) from err
+    def from_bytes(self, data: bytes, path: Path) -> object:
+        """The PNG bytes of the file, refused when they are not a complete PNG file."""
         if not _is_png(data):
             raise unreadable(self.storage_class, path, ValueError("not a complete PNG file"))
         return data
