@@ -77,18 +77,28 @@ def array_for(index: int) -> np.ndarray:
 
 @contextmanager
 def counted_statements() -> Iterator[list[int]]:
-    """Count the SQL statements every engine sends while the block runs (``[n]``)."""
+    """Count the SQL statements every engine sends while the block runs (``[n]``): those
+    SQLAlchemy executes and the hot reads a database runs on its driver directly."""
     import sqlalchemy as sa
 
+    from quanta.registry.database import Database
+
     count = [0]
+    direct = Database._fetch_on_driver
 
     def tick(*_args: Any) -> None:
         count[0] += 1
 
+    def fetch_on_driver(db: Database, sql: str, arguments: Any) -> list[tuple[Any, ...]]:
+        count[0] += 1
+        return direct(db, sql, arguments)
+
     sa.event.listen(sa.engine.Engine, "before_cursor_execute", tick)
+    Database._fetch_on_driver = fetch_on_driver
     try:
         yield count
     finally:
+        Database._fetch_on_driver = direct
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", tick)
 
 

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from quanta.butler import Butler
 from quanta.core.errors import ConflictError
+from quanta.registry.database import Database
 from repo_data import DETECTORS, INSTRUMENT
 
 RUN = "u/trips"
@@ -119,12 +120,22 @@ def test_reads_see_what_another_butler_committed_since(flux: Butler) -> None:
         other.close()
 
 
-def test_a_get_by_data_id_sends_one_statement(flux: Butler) -> None:
+def test_a_get_by_data_id_sends_one_statement(
+    flux: Butler, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sent: list[str] = []
 
     def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         sent.append(statement)
 
+    # Statements go through SQLAlchemy or, for hot reads, straight to the driver.
+    direct = Database._fetch_on_driver
+
+    def fetch_on_driver(db: Database, sql: str, arguments: Any) -> list[tuple[Any, ...]]:
+        sent.append(sql)
+        return direct(db, sql, arguments)
+
+    monkeypatch.setattr(Database, "_fetch_on_driver", fetch_on_driver)
     sa.event.listen(sa.engine.Engine, "before_cursor_execute", note)
     try:
         value = flux.get("flux", _data_id(DETECTORS[0]), collections=RUN)

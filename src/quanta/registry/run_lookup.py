@@ -1,7 +1,8 @@
 """One dataset and its file found in a RUN collection by data ID, in one prepared statement.
 
 This is the common case of ``Butler.get`` by data ID. The statement matches the run by
-name and type and the dataset type by name, so nothing cached can be stale; when it finds
+name and type and the dataset type by name, so nothing cached can be stale (only its SQL
+is compiled once, see ``Database.fetch``); when it finds
 nothing (the collection is not a RUN, or the dataset is not there) the general search
 decides.
 """
@@ -54,10 +55,10 @@ class RunLookup:
         """The dataset of this type and data ID (restricted to the type's dimensions) in
         the RUN collection ``run`` and its file, or None if ``run`` is no RUN or lacks it."""
         params = {"run": run, "dt_name": dataset_type.name, "key": data_id.key()}
-        with self._db.connect() as conn:
-            row = conn.execute(self._statement, params).first()
-        if row is None:
+        rows = self._db.fetch(self._statement, params)
+        if not rows:
             return None
+        row = rows[0]
         extras = tuple(tuple(p) for p in json.loads(row[1])) if row[1] else ()
         coordinate = DataCoordinate(
             dataset_type.dimensions, data_id.required_values, None, None, extras
