@@ -5,6 +5,7 @@ survive a connection the server dropped, and are returned when the butler closes
 from __future__ import annotations
 
 import multiprocessing
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -95,3 +96,10 @@ def test_a_reading_connection_the_server_dropped_is_replaced(
     assert _value(butler, DETECTORS[0]) == 5.0
     assert butler.registry._db._driver().info.backend_pid != pid
     assert _value(butler, DETECTORS[0]) == 5.0
+
+
+def test_a_ref_found_by_data_id_equals_the_one_a_query_returns(flux: Butler) -> None:
+    found = flux.find_dataset("flux", _data_id(DETECTORS[1]), collections=RUN)
+    (queried,) = [r for r in flux.query_datasets("flux", RUN) if r.id == found.id]
+    assert isinstance(found.id, uuid.UUID)
+    assert found == queried and found.data_id == queried.data_id and found.run == RUN

@@ -12,7 +12,7 @@ import contextlib
 import os
 import re
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -35,17 +35,29 @@ def redact(url: str) -> str:
 
 @dataclass(frozen=True)
 class _Compiled:
-    """A statement's SQL for one dialect: bind names in order (None: passed by name) and
-    the values bound in the statement itself."""
+    """A statement's SQL for one dialect: bind names in order (None: passed by name), the
+    values bound in the statement itself, and the dialect's conversions of bound values
+    and result columns (e.g. a UUID held as text by SQLite)."""
 
     sql: str
     order: tuple[str, ...] | None
     defaults: Mapping[str, Any]
+    binds: Mapping[str, Callable[[Any], Any]]
+    results: tuple[Callable[[Any], Any] | None, ...]
 
     def arguments(self, params: Mapping[str, Any]) -> Any:
         """The driver's parameters for ``params``: a tuple in order, or a mapping."""
         merged = {**self.defaults, **params}
+        for name, convert in self.binds.items():
+            merged[name] = convert(merged[name])
         return merged if self.order is None else tuple(merged[name] for name in self.order)
+
+    def rows(self, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        """The driver's rows with each column converted as the dialect would."""
+        if not any(self.results):
+            return [tuple(row) for row in rows]
+        pairs = [zip(self.results, row, strict=True) for row in rows]
+        return [tuple(v if f is None or v is None else f(v) for f, v in pair) for pair in pairs]
 
 
 class Database:
@@ -133,7 +145,7 @@ class Database:
                 self._reader = None
 
     def fetch(self, statement: sa.Select[Any], params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        """The rows of ``statement``, a hot SELECT whose columns need no type conversion.
+        """The rows of ``statement``, a hot SELECT, as tuples.
 
         Inside a transaction or a reading block it runs there. Otherwise it runs on this
         thread's own driver connection with its SQL compiled once: executing through
@@ -147,7 +159,7 @@ class Database:
         if compiled is None:
             compiled = self._compiled[statement] = self._compile(statement)
         try:
-            return self._fetch_on_driver(compiled.sql, compiled.arguments(params))
+            return compiled.rows(self._fetch_on_driver(compiled.sql, compiled.arguments(params)))
         except self.engine.dialect.loaded_dbapi.Error:
             # A broken connection (a restarted server): drop it, and let SQLAlchemy run
             # the statement on a fresh one and raise its own error if it fails again.
@@ -156,20 +168,31 @@ class Database:
                 self._read_outside_transactions(conn)
                 return [tuple(row) for row in conn.execute(statement, params)]
 
-    def _fetch_on_driver(self, sql: str, arguments: Any) -> list[tuple[Any, ...]]:
-        """The rows of ``sql`` run on this thread's reading driver connection."""
+    def _fetch_on_driver(self, sql: str, arguments: Any) -> list[Any]:
+        """The driver's rows of ``sql`` run on this thread's reading driver connection."""
         cursor = self._driver().cursor()
         try:
             cursor.execute(sql, arguments)
-            return [tuple(row) for row in cursor.fetchall()]
+            return list(cursor.fetchall())
         finally:
             cursor.close()
 
     def _compile(self, statement: sa.Select[Any]) -> _Compiled:
-        """``statement`` compiled for this engine's dialect."""
-        compiled = statement.compile(dialect=self.engine.dialect)
+        """``statement`` compiled for this engine's dialect, with its type conversions."""
+        dialect = self.engine.dialect
+        compiled = statement.compile(dialect=dialect)
         order = None if compiled.positiontup is None else tuple(compiled.positiontup)
-        return _Compiled(compiled.string, order, dict(compiled.params))
+        defaults = dict(compiled.params)
+        binds = {}
+        for name in defaults:
+            convert = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if convert is not None:
+                binds[name] = convert
+        results = tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.selected_columns
+        )
+        return _Compiled(compiled.string, order, defaults, binds, results)
 
     def _driver(self) -> Any:
         """This thread's (and process's) reading driver connection, opened on first use."""

@@ -56,8 +56,9 @@ def dataset_tables(
         sa.Column("extras", sa.Text, nullable=True),
         sa.Column("ingest_ns", sa.BigInteger, nullable=False),
         *dim_columns,
-        sa.UniqueConstraint("dataset_type_id", "run_id", "data_id_key"),
-        sa.Index("dataset_run_type", "run_id", "dataset_type_id"),
+        # Led by the run, the one unique index also serves lookups by run, and by run and
+        # type: a second index would cost every insert a page and could mislead a planner.
+        sa.UniqueConstraint("run_id", "dataset_type_id", "data_id_key"),
     )
     dataset_tag = sa.Table(
         "dataset_tag",

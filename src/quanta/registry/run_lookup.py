@@ -33,18 +33,24 @@ class RunLookup:
             tables.dataset_type,
             tables.file_record,
         )
-        joined = (
-            ds.join(coll, coll.c.collection_id == ds.c.run_id)
-            .join(types, types.c.dataset_type_id == ds.c.dataset_type_id)
-            .outerjoin(files, files.c.dataset_id == ds.c.id)
+        # The run and the dataset type as scalar subqueries, so that every planner looks
+        # the dataset up by its unique key (type, run, data ID) whatever its statistics.
+        run_id = (
+            sa.select(coll.c.collection_id)
+            .where(coll.c.name == sa.bindparam("run"), coll.c.type == int(CollectionType.RUN))
+            .scalar_subquery()
+        )
+        type_id = (
+            sa.select(types.c.dataset_type_id)
+            .where(types.c.name == sa.bindparam("dt_name"))
+            .scalar_subquery()
         )
         self._statement = (
             sa.select(ds.c.id, ds.c.extras, *(files.c[name] for name in _FILE_COLUMNS))
-            .select_from(joined)
+            .select_from(ds.outerjoin(files, files.c.dataset_id == ds.c.id))
             .where(
-                coll.c.name == sa.bindparam("run"),
-                coll.c.type == int(CollectionType.RUN),
-                types.c.name == sa.bindparam("dt_name"),
+                ds.c.dataset_type_id == type_id,
+                ds.c.run_id == run_id,
                 ds.c.data_id_key == sa.bindparam("key"),
             )
         )
