@@ -5,7 +5,9 @@ order: create, dimensions, put (N x 4 float32 64x64 arrays with ``put_many`` int
 bench/raw), query (all raw, counted), get (200 reads by ref, values checked). With
 ``--single`` the workload is written and read as a user's script would: ``put_single``
 is N x 4 calls of ``Butler.put`` and ``get_single`` 200 calls of ``Butler.get`` by data
-ID; both report the SQL statements each call sent (``statements_per_op``). The import
+ID; both report the SQL statements each call sent (``statements_per_op``), and on SQLite
+``put_floor`` times what the database and the file system alone take for as many durable
+puts (raw ``sqlite3`` and file calls, no quanta code): the ceiling of ``put_single``. The import
 stage runs in fresh interpreters. ``qgraph`` builds the graph of the shipped ``w1``
 pipeline (N x 4 + 4 quanta); ``execute_j1`` and ``execute_j2`` run a graph each with one
 and two processes, report quanta per second and check the four summaries, and
@@ -169,7 +171,57 @@ def run_once(
     if pipeline:
         out.update(run_pipeline(butler, n, work_ms))
     butler.close()
+    if single and url is None:
+        out["put_floor"] = put_floor(root, len(data_ids))
     return out
+
+
+def put_floor(root: Path, count: int) -> dict[str, Any]:
+    """What SQLite and the file system alone take for ``count`` durable single puts: per
+    put, one write transaction on the repository's own registry (a dataset row and its
+    file row, as ``Butler.put`` inserts them) and one file of a raw's size written under a
+    temporary name, hashed and renamed; no quanta code runs."""
+    import hashlib
+    import sqlite3
+    import time
+    import uuid
+
+    conn = sqlite3.connect(root / "registry.sqlite3", isolation_level=None)
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    (type_id,) = conn.execute(
+        "SELECT dataset_type_id FROM dataset_type WHERE name = 'raw'"
+    ).fetchone()
+    (run_id,) = conn.execute(
+        "SELECT collection_id FROM collection WHERE name = ?", (RUN,)
+    ).fetchone()
+    data = array_for(0).tobytes()
+    directory = root / "floor"
+    directory.mkdir()
+    start = time.perf_counter()
+    for i in range(count):
+        dataset_id = uuid.uuid4().hex
+        path = directory / f"raw_{i}.npy"
+        temporary = directory / f".raw_{i}.npy.tmp"
+        with open(temporary, "xb") as stream:
+            stream.write(data)
+        checksum = hashlib.sha256(data).hexdigest()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(
+            "INSERT INTO dataset (id, dataset_type_id, run_id, data_id_key, ingest_ns, "
+            "instrument, detector, exposure) VALUES (?, ?, ?, ?, ?, 'Cam', ?, ?)",
+            (dataset_id, type_id, run_id, f"floor={i}", time.time_ns(), i % 4, i),
+        )
+        conn.execute(
+            "INSERT INTO file_record (dataset_id, path, storage_class, checksum, size) "
+            "VALUES (?, ?, 'NumpyArray', ?, ?)",
+            (dataset_id, str(path), checksum, len(data)),
+        )
+        conn.execute("COMMIT")
+        os.replace(temporary, path)
+    seconds = time.perf_counter() - start
+    conn.close()
+    return {"seconds": seconds, "count": count}
 
 
 def per_op(seconds: float, count: int, statements: int) -> dict[str, Any]:
