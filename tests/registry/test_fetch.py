@@ -58,6 +58,7 @@ def test_threads_read_at_once_on_their_own_connections(flux: Butler) -> None:
 
 def _read_in_child(butler: Butler, detector: int, answer: Any) -> None:
     answer.send(_value(butler, detector))
+    butler.close()
 
 
 def test_a_forked_child_reads_on_a_connection_of_its_own(flux: Butler) -> None:
@@ -69,9 +70,9 @@ def test_a_forked_child_reads_on_a_connection_of_its_own(flux: Butler) -> None:
     child.join(60)
     assert child.exitcode == 0
     assert receive.recv() == float(DETECTORS[1])
-    # The parent's connection was not touched by the child and still answers.
-    assert flux.registry._db._driver() is parent_driver
+    # The child closed its own connection, not the parent's, which still answers.
     assert _value(flux, DETECTORS[2]) == float(DETECTORS[2])
+    assert flux.registry._db._driver() is parent_driver
 
 
 def test_closing_the_butler_returns_the_reading_connections(flux: Butler) -> None:

@@ -78,7 +78,7 @@ class Database:
         self._reader: sa.Connection | None = None
         self._compiled: dict[sa.Select[Any], _Compiled] = {}
         self._local = threading.local()
-        self._drivers: list[Any] = []
+        self._drivers: list[tuple[int, Any]] = []
         self._drivers_lock = threading.Lock()
 
     @staticmethod
@@ -202,7 +202,7 @@ class Database:
             local.pid = os.getpid()
             self._read_on_driver(local.fairy.driver_connection)
             with self._drivers_lock:
-                self._drivers.append(local.fairy)
+                self._drivers.append((local.pid, local.fairy))
         return local.fairy.driver_connection
 
     def _drop_driver(self) -> None:
@@ -210,7 +210,7 @@ class Database:
         fairy = self._local.fairy
         del self._local.pid
         with self._drivers_lock:
-            self._drivers.remove(fairy)
+            self._drivers.remove((os.getpid(), fairy))
         fairy.invalidate()
 
     def _read_on_driver(self, driver: Any) -> None:
@@ -248,8 +248,10 @@ class Database:
         """Close every pooled connection, the reading driver connections included."""
         with self._drivers_lock:
             drivers, self._drivers = self._drivers, []
-        for fairy in drivers:
-            fairy.close()
+        for pid, fairy in drivers:
+            # A connection inherited from a parent process is the parent's to close.
+            if pid == os.getpid():
+                fairy.close()
         self._local = threading.local()
         self.engine.dispose()
 
