@@ -25,7 +25,9 @@ def rows(invoke: Invoke, repo: Path, dataset_type: str, collection: str) -> list
 
 
 def files_of(butler: Butler, dataset_type: str, collection: str) -> list[Path]:
+    """The files of a collection's datasets, by exposure then detector."""
     refs = butler.query_datasets(dataset_type, collection, find_first=False)
+    refs.sort(key=lambda r: (r.data_id["exposure"], r.data_id["detector"]))
     files = butler.registry.get_files([r.id for r in refs])
     return [butler.datastore.path(files[r.id]) for r in refs]
 
