@@ -92,3 +92,27 @@ def _one_quantum_graph(butler: Butler, run: str) -> QuantumGraph:
     graph = build_graph(butler, pipeline, ["raw"], run, where=where)
     assert len(graph) == 2
     return graph
+
+
+def test_a_task_that_asks_for_two_cores_waits_for_both_pool_workers(
+    sqlite_repo: Butler, pool: ProcessPoolExecutor, tmp_path: Path
+) -> None:
+    """Every calexp quantum gets both workers, so none runs beside another quantum."""
+    yaml = tmp_path / "wide.yaml"
+    yaml.write_text(f"imports: [{PIPELINE}]\ntasks:\n  calexp:\n    resources: {{cores: 2}}\n")
+    graph = make_graph(sqlite_repo, "wide/run", pipeline_file=yaml)
+    assert execute(sqlite_repo, graph, pool).ok
+    assert set(_workers(sqlite_repo, "calexp", "wide/run").values()) == {2}
+    spans = {
+        label: [
+            (meta["start_ns"], meta["end_ns"])
+            for meta in map(
+                sqlite_repo.get, sqlite_repo.query_datasets(f"{label}_metadata", "wide/run")
+            )
+        ]
+        for label in ("calexp", "summary")
+    }
+    assert len(spans["calexp"]) == 8
+    for start, end in spans["calexp"]:
+        others = [s for s in spans["calexp"] + spans["summary"] if s != (start, end)]
+        assert all(e <= start or s >= end for s, e in others)

@@ -219,7 +219,9 @@ class ProcessPoolExecutor:
     Quanta are dealt out when the driver waits, so that everything it submitted is seen
     at once. A quantum that starts on an idle worker while no other quantum waits borrows
     the other idle workers until it ends: it may map its items over all of them
-    (``quanta.pipe.parallel``), and no quantum runs on them meanwhile.
+    (``quanta.pipe.parallel``), and no quantum runs on them meanwhile. A quantum whose
+    task asks for N cores waits, first in line, until N workers (at most all) are idle,
+    and holds them in the same way.
     """
 
     Settings = PoolSettings
@@ -302,13 +304,15 @@ class ProcessPoolExecutor:
         atexit.unregister(self.shutdown)
 
     def _dispatch(self) -> None:
-        """Top every started worker up to one batch, dealing the queue out in turn."""
+        """Start the quanta that wait for several cores, then top every started worker up
+        to one batch, dealing the queue out in turn (never past a quantum that waits)."""
+        self._start_wide()
         size = self._sizer.size
         batches: dict[int, list[QuantumJob]] = {}
         room = [w for w in self._workers if w.ready and w.lent_to is None and len(w.jobs) < size]
-        while self._queue and room:
+        while self._queue and room and self._queue[0].cores <= 1:
             for worker in room:
-                if self._queue:
+                if self._queue and self._queue[0].cores <= 1:
                     batches.setdefault(id(worker), []).append(self._queue.popleft())
             room = [w for w in room if len(w.jobs) + len(batches.get(id(w), ())) < size]
         if len(batches) == 1 and not self._queue:
@@ -316,6 +320,21 @@ class ProcessPoolExecutor:
         for worker in self._workers:
             if id(worker) in batches:
                 worker.send(batches[id(worker)])
+
+    def _start_wide(self) -> None:
+        """Start each quantum first in line whose task asks for several cores once that
+        many workers (at most all of them) are idle, the others lent to it."""
+        while self._queue and self._queue[0].cores > 1:
+            need = min(self._queue[0].cores, len(self._workers))
+            free = [w for w in self._workers if not w.jobs and w.lent_to is None]
+            runners = [w for w in free if w.ready]
+            if len(free) < need or not runners:
+                return
+            runner = runners[0]
+            runner.borrowed = [w for w in free if w is not runner][: need - 1]
+            for lender in runner.borrowed:
+                lender.lent_to = runner
+            runner.send([replace(self._queue.popleft(), workers=need)])
 
     def _lend(self, batches: dict[int, list[QuantumJob]]) -> None:
         """Give the one quantum about to start on an idle worker the other idle workers

@@ -163,6 +163,7 @@ class JobFactory:
             extras=task.data_ids.extras_of(local),
             connections=tuple(connections),
             timeout=self._timeout,
+            cores=self._tasks[task.label].cores,
         )
         return Planned(job, inputs, outputs, missing, lost)
 

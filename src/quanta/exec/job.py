@@ -138,9 +138,10 @@ class QuantumJob:
 
     ``index`` identifies the job to its executor (the quantum's index in its graph);
     ``repo`` is the repository root, whose configuration names the file templates;
-    ``timeout`` (seconds) is enforced by executors that can interrupt work; ``workers``
-    is how many the quantum may map its items over (``quanta.pipe.parallel``), set by
-    the executor that runs it.
+    ``timeout`` (seconds) is enforced by executors that can interrupt work; ``cores`` is
+    how many workers the task asks for (``resources: {cores: N}``); ``workers`` is how many
+    the quantum may map its items over (``quanta.pipe.parallel``), set by the executor
+    that runs it.
     """
 
     index: int
@@ -154,6 +155,7 @@ class QuantumJob:
     connections: tuple[ConnectionSpec, ...]
     timeout: float | None = None
     workers: int = 1
+    cores: int = 1
 
     def __reduce__(self) -> tuple[type[QuantumJob], tuple[Any, ...]]:
         """Pickle as the class and a tuple of fields (see ``RefSpec.__reduce__``)."""
@@ -177,6 +179,7 @@ class QuantumJob:
             "connections": [c.to_json() for c in self.connections],
             "timeout": self.timeout,
             "workers": self.workers,
+            "cores": self.cores,
         }
 
     @classmethod
@@ -194,6 +197,7 @@ class QuantumJob:
             connections=tuple(ConnectionSpec.from_json(c) for c in data["connections"]),
             timeout=data.get("timeout"),
             workers=data.get("workers", 1),
+            cores=data.get("cores", 1),
         )
 
 

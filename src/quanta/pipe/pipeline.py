@@ -50,7 +50,8 @@ from .resolved import (
 )
 
 _TOP_KEYS = ("description", "parameters", "imports", "tasks", "subsets")
-_TASK_KEYS = ("class", "config")
+_TASK_KEYS = ("class", "config", "resources")
+_RESOURCE_KEYS = ("cores",)
 _SUBSET_KEYS = ("description", "tasks")
 _LABEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PARAMETER = "parameters."
@@ -93,6 +94,8 @@ class TaskSpec:
     source: str
     line: int | None = None
     layers: tuple[ConfigLayer, ...] = ()
+    #: Workers each quantum asks for (``resources: {cores: N}``); None: not said here.
+    cores: int | None = None
 
     @property
     def where(self) -> str:
@@ -202,7 +205,8 @@ def _combine(old: TaskSpec | None, new: TaskSpec) -> TaskSpec:
             raise ConfigError(f"{new.where}: task {new.label!r} has no 'class'")
         return new
     if new.class_path in ("", old.class_path):
-        return replace(old, layers=(*old.layers, *new.layers))
+        cores = old.cores if new.cores is None else new.cores
+        return replace(old, layers=(*old.layers, *new.layers), cores=cores)
     return new
 
 
@@ -326,7 +330,27 @@ def _parse_task(label: str, entry: Any, doc: Any, source: str) -> TaskSpec:
     class_path = _typed(doc, source, (*path, "class"), str, "")
     config = _typed(doc, source, (*path, "config"), dict, {})
     layers = (ConfigLayer(config, source, doc, (*path, "config")),) if config else ()
-    return TaskSpec(label, class_path, source, line_of(doc, (*path, "class")), layers)
+    cores = _parse_cores(label, doc, source, (*path, "resources"))
+    return TaskSpec(label, class_path, source, line_of(doc, (*path, "class")), layers, cores)
+
+
+def _parse_cores(label: str, doc: Any, source: str, path: tuple[Any, ...]) -> int | None:
+    """The ``cores`` of a task's ``resources``: a whole number of at least 1, or None."""
+    resources = _typed(doc, source, path, dict, {})
+    for key in resources:
+        if key not in _RESOURCE_KEYS:
+            valid = ", ".join(_RESOURCE_KEYS)
+            message = f"task {label!r}: unknown resource {key!r}; valid resources: {valid}"
+            raise config_error(source, doc, (*path, key), message)
+    cores = resources.get("cores")
+    if cores is None:
+        return None
+    if isinstance(cores, bool) or not isinstance(cores, int) or cores < 1:
+        message = (
+            f"task {label!r}: resources.cores must be a whole number of at least 1, not {cores!r}"
+        )
+        raise config_error(source, doc, (*path, "cores"), message)
+    return cores
 
 
 def _check(pipeline: Pipeline) -> None:
@@ -352,7 +376,8 @@ def _resolve_task(
     task_class = import_task_class(spec.class_path, where, pipeline_directory(spec.source))
     config = _build(spec, task_class.ConfigClass, parameters)
     connections = connect(spec.label, task_class, config, universe, spec.where)
-    return TaskDef(spec.label, task_class, spec.class_path, config, connections, spec.source)
+    cores = spec.cores or 1
+    return TaskDef(spec.label, task_class, spec.class_path, config, connections, spec.source, cores)
 
 
 def _build(

@@ -108,6 +108,8 @@ class TaskDef:
     config: PipelineTaskConfig
     connections: TaskConnections
     source: str
+    #: Workers each quantum asks for: a pool starts it only when that many are free.
+    cores: int = 1
 
     @property
     def dimensions(self) -> DimensionGroup:
@@ -145,12 +147,13 @@ class TaskDef:
         return self.task_class(config=self.config, label=self.label)
 
     def to_json(self) -> dict[str, Any]:
-        """Label, class path, source and config as JSON-compatible values."""
+        """Label, class path, source, config and cores as JSON-compatible values."""
         return {
             "label": self.label,
             "class": self.class_path,
             "source": self.source,
             "config": self.config.model_dump(mode="json"),
+            "cores": self.cores,
         }
 
 
@@ -267,7 +270,10 @@ class ResolvedPipeline:
             task_class = import_task_class(entry["class"], where, search)
             config = build_config(task_class.ConfigClass, [entry["config"]], where)
             conns = connect(label, task_class, config, universe, source)
-            tasks.append(TaskDef(label, task_class, entry["class"], config, conns, entry["source"]))
+            cores = int(entry.get("cores", 1))
+            tasks.append(
+                TaskDef(label, task_class, entry["class"], config, conns, entry["source"], cores)
+            )
         return cls.from_tasks(tasks, data.get("description", ""), data.get("source") or source)
 
 
