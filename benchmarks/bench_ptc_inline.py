@@ -15,6 +15,7 @@ on the detector's ISR'd flats in memory, on one and on two workers.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 import time
@@ -71,27 +72,48 @@ def measure_pairs(butler: Butler, run: str, detector: int, repeat: int) -> dict[
     return medians
 
 
+def ready_flow(directory: Path, preset: str) -> tuple[Path, str]:
+    """The repository and PTC collection of the in-task flow in ``directory``, built there
+    unless an earlier run left it (``flow.json`` names them)."""
+    saved = directory / "flow.json"
+    if saved.exists():
+        kept = json.loads(saved.read_text())
+        if kept["preset"] == preset:
+            log(f"bench_ptc_inline: reusing the flow in {directory}")
+            return Path(kept["repo"]), str(kept["collection"])
+        raise SystemExit(f"{directory} holds a flow of preset {kept['preset']!r}, not {preset!r}")
+    started = time.perf_counter()
+    flow = run_calibration_flow(directory / "flow", design="inline", preset=preset, processes=2)
+    log(f"bench_ptc_inline: flow ready in {time.perf_counter() - started:.0f} s")
+    saved.write_text(
+        json.dumps({"preset": preset, "repo": str(flow.repo), "collection": flow.ptc_collection})
+    )
+    return flow.repo, flow.ptc_collection
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="ptc", help="simulation preset (default: ptc)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per worker count")
     parser.add_argument("--detector", type=int, default=0, help="the detector to pair")
+    parser.add_argument("--keep", type=Path, help="build the flow here once and reuse it")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench_ptc_inline_") as tmp:
-        started = time.perf_counter()
-        flow = run_calibration_flow(Path(tmp), design="inline", preset=args.preset, processes=2)
-        log(f"bench_ptc_inline: flow ready in {time.perf_counter() - started:.0f} s")
-        butler = Butler(flow.repo)
+        directory = args.keep or Path(tmp)
+        directory.mkdir(parents=True, exist_ok=True)
+        repo, collection = ready_flow(directory, args.preset)
+        butler = Butler(repo)
         where = f"exposure.observation_type = 'flat' AND detector = {args.detector}"
         records = {}
+        stamp = time.strftime("%Y%m%dT%H%M%S")  # fresh outputs in a kept repository
         for jobs in (1, 2):
             runs = [
-                run_inline(butler, flow.ptc_collection, f"u/bench/j{jobs}_{i}", where, jobs)
+                run_inline(butler, collection, f"u/bench/{stamp}/j{jobs}_{i}", where, jobs)
                 for i in range(args.repeat)
             ]
             records[jobs] = summarize("ptc_inline", f"j{jobs}", runs, preset=args.preset)
             emit(records[jobs])
-        measured = measure_pairs(butler, flow.ptc_collection, args.detector, args.repeat)
+        measured = measure_pairs(butler, collection, args.detector, args.repeat)
         speedup = {
             key: round(records[1][key] / records[2][key], 3)
             for key in ("seconds", "quantum_seconds")

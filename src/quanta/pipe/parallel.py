@@ -4,17 +4,26 @@ The executor decides how many workers a quantum gets (see ``docs/howto/tasks.md`
 the runner makes them current for the task's ``run_quantum`` with ``given``; a task asks
 for them with ``current()`` and maps with ``Workers.map``. Threads suit work where NumPy
 releases the GIL (array arithmetic, FFTs, reading files); processes suit pure-Python work
-(they are started with ``spawn``, so the function and items must be picklable and
-importable). Results come back in the order of the items, whatever order they finished
-in, and at most ``count`` items are in progress at once, so a function that loads its
-item's data (a deferred input) never holds more than ``count`` items in memory.
+(parsing headers, fits in Python loops, drawing plots). The function and items of a
+process map are pickled, so they must be importable (module-level functions, or
+``functools.partial`` of them). On Linux, from a process with one thread, the processes
+are forked: they start in milliseconds with every module of the quantum already
+imported; elsewhere they are spawned, which imports the function's modules afresh in
+each (a second or more for matplotlib or astropy). Results come back in the order of the
+items, whatever order they finished in, and at most ``count`` items are in progress at
+once, so a function that loads its item's data (a deferred input) never holds more than
+``count`` items in memory.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import gc
+import importlib
 import multiprocessing
+import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -54,16 +63,21 @@ class Workers:
         *,
         kind: Kind = "threads",
         label: Callable[[T], str] = repr,
+        preload: Iterable[str] = (),
     ) -> list[R]:
         """``[fn(item) for item in items]``, on up to ``count`` workers of ``kind``.
 
         Items are taken from ``items`` only as workers free up (at most ``count`` at once).
         The first item, in order, that raises stops the map: items not started are
         dropped, started ones finish, and ``ItemError`` names it by index and ``label``.
+        ``preload`` names modules ``fn`` imports lazily: imported here first, so that
+        forked processes inherit them instead of each importing them again.
         """
         if self.count == 1:
             return [_call(fn, i, item, label) for i, item in enumerate(items)]
-        with _pool(kind, self.count) as pool:
+        for module in preload:
+            importlib.import_module(module)
+        with _frozen(kind), _pool(kind, self.count) as pool:
             return list(_bounded(pool, fn, items, self.count, label))
 
 
@@ -95,8 +109,35 @@ def _pool(kind: Kind, count: int) -> Executor:
     if kind == "threads":
         return ThreadPoolExecutor(count, thread_name_prefix="quanta-map")
     if kind == "processes":
-        return ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"))
+        return ProcessPoolExecutor(count, mp_context=_start(), initializer=_one_worker)
     raise ValueError(f"unknown kind of workers {kind!r}; use 'threads' or 'processes'")
+
+
+def _start() -> multiprocessing.context.BaseContext:
+    """Fork where it is safe (Linux, and no other thread that could hold a lock the child
+    would inherit held); spawn elsewhere."""
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+@contextlib.contextmanager
+def _frozen(kind: Kind) -> Iterator[None]:
+    """For processes, the garbage collector's objects frozen: a forked child that
+    collected would touch, and so copy, every page of its parent's heap."""
+    if kind != "processes":
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _one_worker() -> None:
+    """In a map's process, one worker: a forked child inherits its parent's workers."""
+    _CURRENT.set(None)
 
 
 def _bounded(
