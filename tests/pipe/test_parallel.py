@@ -101,6 +101,31 @@ def test_the_workers_are_those_given_and_do_not_nest() -> None:
     assert parallel.current().count == 1
 
 
+def _workers_and_modules(_: int) -> tuple[int, int, bool]:
+    """What a map's process sees: its workers, its pid, and whether ``wave`` is loaded."""
+    import os
+    import sys
+
+    return parallel.current().count, os.getpid(), "wave" in sys.modules
+
+
+def test_processes_are_one_worker_each_and_inherit_preloaded_modules() -> None:
+    """A forked process does not inherit its parent's workers (maps do not nest); a
+    module named in ``preload`` is imported before the fork, so the processes have it."""
+    import os
+    import sys
+
+    sys.modules.pop("wave", None)
+    with parallel.given(Workers(2)):
+        seen = parallel.current().map(
+            _workers_and_modules, range(4), kind="processes", preload=["wave"]
+        )
+    assert "wave" in sys.modules
+    assert [count for count, _, _ in seen] == [1] * 4
+    assert all(loaded for _, _, loaded in seen) or sys.platform != "linux"  # forked there
+    assert os.getpid() not in {pid for _, pid, _ in seen}
+
+
 def test_bad_workers_and_kinds_are_refused() -> None:
     with pytest.raises(ValueError, match="at least one worker, not 0"):
         Workers(0)
