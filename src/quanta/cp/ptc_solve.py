@@ -279,13 +279,18 @@ class PtcInlineTask(PipelineTask):
         if self.config.pairs_file is not None:
             return read_pairs_file(Path(self.config.pairs_file), set(flats))
         keys = (self.config.day_obs_key, self.config.exposure_time_key)
-        values = parallel.current().map(
+        workers = parallel.current()
+        handles = list(flats.values())
+        # One batch of flats per worker: a header is read in milliseconds.
+        size = max(1, math.ceil(len(handles) / workers.count))
+        batches = workers.map(
             partial(_header_values, keys=keys),
-            list(flats.values()),
+            [handles[i : i + size] for i in range(0, len(handles), size)],
             kind="processes",
-            label=lambda _: "a flat's header",
+            label=lambda batch: f"{len(batch)} flats' headers",
             preload=READERS,
         )
+        values = [found for batch in batches for found in batch]
         records = [
             self._flat(exposure, dict(zip(keys, found, strict=True)))
             for exposure, found in zip(flats, values, strict=True)
@@ -307,10 +312,10 @@ class PtcInlineTask(PipelineTask):
         )
 
 
-def _header_values(flat: Any, keys: Sequence[str]) -> tuple[Any, ...]:
-    """The values of ``keys`` in a flat's header (None if absent), reading no pixels."""
-    header = flat.header if isinstance(flat, Image) else flat.get(rows=(0, 0)).header
-    return tuple(header.get(key) for key in keys)
+def _header_values(flats: Sequence[Any], keys: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The values of ``keys`` in each flat's header (None if absent), reading no pixels."""
+    headers = (f.header if isinstance(f, Image) else f.get(rows=(0, 0)).header for f in flats)
+    return [tuple(header.get(key) for key in keys) for header in headers]
 
 
 def _measure_pair(
