@@ -4,7 +4,9 @@ and processes, and the workers a context is given."""
 from __future__ import annotations
 
 import math
+import os
 import random
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -103,18 +105,12 @@ def test_the_workers_are_those_given_and_do_not_nest() -> None:
 
 def _workers_and_modules(_: int) -> tuple[int, int, bool]:
     """What a map's process sees: its workers, its pid, and whether ``wave`` is loaded."""
-    import os
-    import sys
-
     return parallel.current().count, os.getpid(), "wave" in sys.modules
 
 
 def test_processes_are_one_worker_each_and_inherit_preloaded_modules() -> None:
     """A forked process does not inherit its parent's workers (maps do not nest); a
     module named in ``preload`` is imported before the fork, so the processes have it."""
-    import os
-    import sys
-
     sys.modules.pop("wave", None)
     with parallel.given(Workers(2)):
         seen = parallel.current().map(
@@ -124,6 +120,23 @@ def test_processes_are_one_worker_each_and_inherit_preloaded_modules() -> None:
     assert [count for count, _, _ in seen] == [1] * 4
     assert all(loaded for _, _, loaded in seen) or sys.platform != "linux"  # forked there
     assert os.getpid() not in {pid for _, pid, _ in seen}
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="processes are forked on Linux only")
+def test_forked_maps_fork_from_one_thread_and_run_in_turn_beside_others() -> None:
+    """A ``forked`` map forks while this is the process's only thread; beside another
+    thread (which may hold a lock a child would inherit held) it runs its items here."""
+    alone = Workers(2).map(_workers_and_modules, range(4), kind="forked")
+    assert os.getpid() not in {pid for _, pid, _ in alone}
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        beside = Workers(2).map(_workers_and_modules, range(4), kind="forked")
+    finally:
+        stop.set()
+        other.join()
+    assert {pid for _, pid, _ in beside} == {os.getpid()}
 
 
 def test_bad_workers_and_kinds_are_refused() -> None:

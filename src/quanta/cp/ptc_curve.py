@@ -66,7 +66,7 @@ def solve_detector(
     fits = workers.map(
         _fit_amp,
         items,
-        kind="processes",
+        kind="forked",
         label=lambda item: f"amplifier {item[0][0]['amp']}",
         preload=("scipy.optimize",),
     )

@@ -59,7 +59,7 @@ def render_ptc(ptc: Mapping[str, Any]) -> bytes:
     cells = parallel.current().map(
         partial(amp_pixels, covariances=covariances),
         amps,
-        kind="processes",
+        kind="forked",
         label=lambda amp: f"amplifier {amp[0]}",
         preload=("matplotlib.figure", "matplotlib.backends.backend_agg"),
     )

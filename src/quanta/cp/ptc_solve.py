@@ -270,7 +270,7 @@ class PtcInlineTask(PipelineTask):
         )
         pairs = [(name, (a, flats[a]), (b, flats[b])) for name, a, b in self._pairs(flats)]
         return parallel.current().map(
-            measure, pairs, kind="processes", label=lambda p: f"pair {p[0]}", preload=READERS
+            measure, pairs, kind="forked", label=lambda p: f"pair {p[0]}", preload=READERS
         )
 
     def _pairs(self, flats: Mapping[int, Any]) -> list[tuple[str, int, int]]:
@@ -286,7 +286,7 @@ class PtcInlineTask(PipelineTask):
         batches = workers.map(
             partial(_header_values, keys=keys),
             [handles[i : i + size] for i in range(0, len(handles), size)],
-            kind="processes",
+            kind="forked",
             label=lambda batch: f"{len(batch)} flats' headers",
             preload=READERS,
         )

@@ -9,10 +9,11 @@ process map are pickled, so they must be importable (module-level functions, or
 ``functools.partial`` of them). On Linux, from a process with one thread, the processes
 are forked: they start in milliseconds with every module of the quantum already
 imported; elsewhere they are spawned, which imports the function's modules afresh in
-each (a second or more for matplotlib or astropy). Results come back in the order of the
-items, whatever order they finished in, and at most ``count`` items are in progress at
-once, so a function that loads its item's data (a deferred input) never holds more than
-``count`` items in memory.
+each (a second or more for matplotlib or astropy). ``forked`` maps use forked processes
+only, and run their items in turn where the process cannot fork. Results come back in
+the order of the items, whatever order they finished in, and at most ``count`` items are
+in progress at once, so a function that loads its item's data (a deferred input) never
+holds more than ``count`` items in memory.
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ from typing import Literal, TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 
-#: How ``Workers.map`` runs items: threads of this process, or worker processes.
-Kind = Literal["threads", "processes"]
+#: How ``Workers.map`` runs items: threads of this process, worker processes (forked or
+#: spawned), or forked processes where this process can fork (in turn elsewhere).
+Kind = Literal["threads", "processes", "forked"]
+KINDS: tuple[Kind, ...] = ("threads", "processes", "forked")
 
 
 class ItemError(RuntimeError):
@@ -73,7 +76,9 @@ class Workers:
         ``preload`` names modules ``fn`` imports lazily: imported here first, so that
         forked processes inherit them instead of each importing them again.
         """
-        if self.count == 1:
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind of workers {kind!r}; use {' or '.join(KINDS)}")
+        if self.count == 1 or (kind == "forked" and not _can_fork()):
             return [_call(fn, i, item, label) for i, item in enumerate(items)]
         for module in preload:
             importlib.import_module(module)
@@ -105,27 +110,25 @@ def given(workers: Workers) -> Iterator[Workers]:
 
 
 def _pool(kind: Kind, count: int) -> Executor:
-    """A thread pool, or a pool of spawned processes, of ``count`` workers."""
+    """A thread pool, or a pool of forked (where it is safe) or spawned processes, of
+    ``count`` workers."""
     if kind == "threads":
         return ThreadPoolExecutor(count, thread_name_prefix="quanta-map")
-    if kind == "processes":
-        return ProcessPoolExecutor(count, mp_context=_start(), initializer=_one_worker)
-    raise ValueError(f"unknown kind of workers {kind!r}; use 'threads' or 'processes'")
+    start = multiprocessing.get_context("fork" if _can_fork() else "spawn")
+    return ProcessPoolExecutor(count, mp_context=start, initializer=_one_worker)
 
 
-def _start() -> multiprocessing.context.BaseContext:
-    """Fork where it is safe (Linux, and no other thread that could hold a lock the child
-    would inherit held); spawn elsewhere."""
-    if sys.platform == "linux" and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
+def _can_fork() -> bool:
+    """Whether this process can fork safely: on Linux, with no other thread that could
+    hold a lock the child would inherit held."""
+    return sys.platform == "linux" and threading.active_count() == 1
 
 
 @contextlib.contextmanager
 def _frozen(kind: Kind) -> Iterator[None]:
     """For processes, the garbage collector's objects frozen: a forked child that
     collected would touch, and so copy, every page of its parent's heap."""
-    if kind != "processes":
+    if kind == "threads":
         yield
         return
     gc.freeze()
