@@ -263,8 +263,9 @@ class PtcInlineTask(PipelineTask):
 
     def measure(self, flats: Mapping[int, Any]) -> list[pa.Table]:
         """The ``ptcPair`` table of every pair, in pair order, measured on the quantum's
-        workers (processes: reading a flat's header is pure Python; as many pairs in
-        memory as workers, each pair's amplifiers in turn)."""
+        workers (forked processes: reading a FITS file is mostly astropy parsing its
+        headers in Python; as many pairs in memory as workers, each pair's amplifiers in
+        turn)."""
         measure = partial(
             _measure_pair, options=self.config.pair_options(), bad_bits=self.config.bad_bits()
         )
