@@ -79,6 +79,37 @@ def test_no_more_items_are_loaded_than_workers(count: int) -> None:
         assert state["peak"] == count  # the workers were used
 
 
+def test_a_worker_done_early_takes_the_next_item_while_an_earlier_one_runs() -> None:
+    """Item 0 runs until item 2 has started: on two workers, item 1 finishing frees a
+    worker for item 2 (a map that waited for item 0 first would time item 0 out)."""
+    third_started = threading.Event()
+
+    def work(i: int) -> bool:
+        if i == 0:
+            return third_started.wait(timeout=30)
+        if i == 2:
+            third_started.set()
+        return True
+
+    assert Workers(2).map(work, range(5)) == [True] * 5
+
+
+def test_the_first_item_in_order_that_raises_is_named_though_a_later_one_fails_first() -> None:
+    second_failed = threading.Event()
+
+    def work(i: int) -> int:
+        if i == 0:
+            second_failed.wait(timeout=30)
+            raise ValueError("first")
+        if i == 1:
+            second_failed.set()
+            raise ValueError("second")
+        return i
+
+    with pytest.raises(ItemError, match=r"item 0 \(0\) raised ValueError: first"):
+        Workers(2).map(work, range(6))
+
+
 def test_items_not_started_after_an_error_never_run() -> None:
     seen: list[int] = []
 

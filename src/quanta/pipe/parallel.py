@@ -25,9 +25,15 @@ import importlib
 import multiprocessing
 import sys
 import threading
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
@@ -150,31 +156,46 @@ def _bounded(
     count: int,
     label: Callable[[T], str],
 ) -> Iterator[R]:
-    """Results in item order, with no more than ``count`` items submitted and unfinished."""
-    window: deque[tuple[int, T, Future[R]]] = deque()
+    """Results in item order, with no more than ``count`` items submitted and unfinished:
+    the next item starts as soon as any item finishes (a worker done early does not wait
+    for an earlier, slower item), finished results wait for their turn."""
+    running: dict[Future[R], tuple[int, T]] = {}
+    finished: dict[int, R] = {}
     source = enumerate(items)
+    turn = 0
+    first_error: tuple[int, T, Exception] | None = None
     try:
-        for index, item in source:
-            window.append((index, item, pool.submit(fn, item)))
-            if len(window) == count:
-                yield _result(*window.popleft(), label)
-        while window:
-            yield _result(*window.popleft(), label)
+        while True:
+            while first_error is None and len(running) < count:
+                index_item = next(source, None)
+                if index_item is None:
+                    break
+                running[pool.submit(fn, index_item[1])] = index_item
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                index, item = running.pop(future)
+                error = future.exception()
+                if error is None:
+                    finished[index] = future.result()
+                elif not isinstance(error, Exception):
+                    raise error
+                elif first_error is None or index < first_error[0]:
+                    first_error = (index, item, error)
+            while turn in finished:
+                yield finished.pop(turn)
+                turn += 1
+        if first_error is not None:
+            index, item, error = first_error
+            raise ItemError(index, label(item), error) from error
     finally:
-        for _, _, future in window:
+        for future in running:
             future.cancel()
 
 
-def _result(index: int, item: T, future: Future[R], label: Callable[[T], str]) -> R:
-    """The future's result, or ``ItemError`` naming the item that raised."""
-    try:
-        return future.result()
-    except Exception as err:
-        raise ItemError(index, label(item), err) from err
-
-
 def _call(fn: Callable[[T], R], index: int, item: T, label: Callable[[T], str]) -> R:
-    """``fn(item)`` in this thread, its error named as ``_result`` names it."""
+    """``fn(item)`` in this thread, its error named as a pool's are."""
     try:
         return fn(item)
     except Exception as err:
