@@ -11,12 +11,11 @@ that both see the same load. Records give the run's wall seconds and the quantum
 ``duration_s`` (from its metadata), and ``speedup`` = median seconds at ``-j 1`` /
 median seconds at ``-j 2`` (target >= 1.7), ``fastest_speedup`` the same of the fastest
 runs (those least slowed by other work), with the load average, since the figures are
-meaningless on a machine whose cores are busy. The ``steps`` records time the quantum's
-steps alone on one and on two workers, on data in memory: ``measure``
-(``PtcInlineTask.measure``; the flats are pickled to the processes, where the quantum
-passes file handles), ``fit`` (``solve_detector``) and ``plot`` (``render_ptc``), and
-what else ``seconds`` at ``-j 1`` holds (``rest``: reading the files, the run's own
-work).
+meaningless on a machine whose cores are busy. The ``steps`` records time two of the
+quantum's steps alone on one and on two workers, on data in memory: ``fit``
+(``solve_detector``) and ``plot`` (``render_ptc``); ``rest_j1`` is the rest of
+``seconds`` at ``-j 1`` (reading the headers, reading and measuring the pairs, the run's
+own work).
 """
 
 from __future__ import annotations
@@ -67,11 +66,9 @@ def time_steps(butler: Butler, run: str, detector: int, repeat: int) -> dict[int
     refs = butler.query_datasets("postISRCCD", run, where=f"detector = {detector}")
     flats = {int(ref.data_id["exposure"]): butler.get(ref) for ref in refs}
     config = PtcInlineConfig()
-    task = PtcInlineTask(config, label="ptcInline")
-    tables = task.measure(flats)
+    tables = PtcInlineTask(config, label="ptcInline").measure(flats)
     ptc = solve_detector(tables, "SimCam", detector, config.solve_options)
     steps: dict[str, Callable[[], object]] = {
-        "measure": lambda: task.measure(flats),
         "fit": lambda: solve_detector(tables, "SimCam", detector, config.solve_options),
         "plot": lambda: render_ptc(ptc),
     }
