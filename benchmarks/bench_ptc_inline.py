@@ -4,8 +4,8 @@ Setup runs the calibration flow with the in-task design (simulate, ingest, maste
 the flats and the curve), so the ISR'd flats are in the repository; ``--keep DIR`` builds
 it in DIR once and reuses it on later runs. Then the ``ptcInline`` task alone runs on one
 detector's flats, ``--repeat`` times with each worker count: a graph of one quantum runs
-inline, with ``-j``'s workers, on which the quantum reads the headers, measures the pairs
-and draws the plot's amplifier columns (forked processes, ``quanta.pipe.parallel``).
+inline, with ``-j``'s workers, on which the quantum measures the pairs and draws the
+plot's amplifier columns (forked processes, ``quanta.pipe.parallel``).
 After one run that imports what the task needs, the counts alternate run by run, so
 that both see the same load. Records give the run's wall seconds and the quantum's own
 ``duration_s`` (from its metadata), and ``speedup`` = median seconds at ``-j 1`` /
