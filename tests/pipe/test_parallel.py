@@ -4,7 +4,9 @@ and processes, and the workers a context is given."""
 from __future__ import annotations
 
 import math
+import os
 import random
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -77,6 +79,37 @@ def test_no_more_items_are_loaded_than_workers(count: int) -> None:
         assert state["peak"] == count  # the workers were used
 
 
+def test_a_worker_done_early_takes_the_next_item_while_an_earlier_one_runs() -> None:
+    """Item 0 runs until item 2 has started: on two workers, item 1 finishing frees a
+    worker for item 2 (a map that waited for item 0 first would time item 0 out)."""
+    third_started = threading.Event()
+
+    def work(i: int) -> bool:
+        if i == 0:
+            return third_started.wait(timeout=30)
+        if i == 2:
+            third_started.set()
+        return True
+
+    assert Workers(2).map(work, range(5)) == [True] * 5
+
+
+def test_the_first_item_in_order_that_raises_is_named_though_a_later_one_fails_first() -> None:
+    second_failed = threading.Event()
+
+    def work(i: int) -> int:
+        if i == 0:
+            second_failed.wait(timeout=30)
+            raise ValueError("first")
+        if i == 1:
+            second_failed.set()
+            raise ValueError("second")
+        return i
+
+    with pytest.raises(ItemError, match=r"item 0 \(0\) raised ValueError: first"):
+        Workers(2).map(work, range(6))
+
+
 def test_items_not_started_after_an_error_never_run() -> None:
     seen: list[int] = []
 
@@ -99,6 +132,42 @@ def test_the_workers_are_those_given_and_do_not_nest() -> None:
         inner = Workers(3).map(lambda _: parallel.current().count, range(3))
         assert inner == [1, 1, 1]
     assert parallel.current().count == 1
+
+
+def _workers_and_modules(_: int) -> tuple[int, int, bool]:
+    """What a map's process sees: its workers, its pid, and whether ``wave`` is loaded."""
+    return parallel.current().count, os.getpid(), "wave" in sys.modules
+
+
+def test_processes_are_one_worker_each_and_inherit_preloaded_modules() -> None:
+    """A forked process does not inherit its parent's workers (maps do not nest); a
+    module named in ``preload`` is imported before the fork, so the processes have it."""
+    sys.modules.pop("wave", None)
+    with parallel.given(Workers(2)):
+        seen = parallel.current().map(
+            _workers_and_modules, range(4), kind="processes", preload=["wave"]
+        )
+    assert "wave" in sys.modules
+    assert [count for count, _, _ in seen] == [1] * 4
+    assert all(loaded for _, _, loaded in seen) or sys.platform != "linux"  # forked there
+    assert os.getpid() not in {pid for _, pid, _ in seen}
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="processes are forked on Linux only")
+def test_forked_maps_fork_from_one_thread_and_run_in_turn_beside_others() -> None:
+    """A ``forked`` map forks while this is the process's only thread; beside another
+    thread (which may hold a lock a child would inherit held) it runs its items here."""
+    alone = Workers(2).map(_workers_and_modules, range(4), kind="forked")
+    assert os.getpid() not in {pid for _, pid, _ in alone}
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        beside = Workers(2).map(_workers_and_modules, range(4), kind="forked")
+    finally:
+        stop.set()
+        other.join()
+    assert {pid for _, pid, _ in beside} == {os.getpid()}
 
 
 def test_bad_workers_and_kinds_are_refused() -> None:

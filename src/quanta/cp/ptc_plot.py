@@ -10,8 +10,10 @@ in rows of up to four columns, so 16 amplifiers make a 4 x 4 grid of columns. Un
 full covariance model each column has two more panels (``ptc_cov_plot``): the a_ij map
 and the covariances at a few lags against the mean, with the fitted model.
 
-It draws on a bare matplotlib ``Figure`` with the Agg canvas (no pyplot state, no
-display), so tasks can plot in worker processes.
+Each amplifier's column is a figure of its own, drawn to pixels on the quantum's workers
+(processes: drawing is pure Python), and the columns and a title strip are joined into
+one image, so the PNG is the same bytes whatever the number of workers. It draws on bare
+matplotlib ``Figure`` objects with the Agg canvas (no pyplot state, no display).
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
 
+from ..pipe import parallel
 from .algorithms.ptc_model import ptc_model
 from .ptc_cov_plot import covariance_panels, fitted_covariances, has_covariances
 
@@ -30,63 +34,100 @@ from .ptc_cov_plot import covariance_panels, fitted_covariances, has_covariances
 COLUMNS = 4
 #: Panels per amplifier, top to bottom (two more under the full covariance model).
 PANELS = 4
-#: Relative heights of an amplifier's panels, and of the gap under its x labels.
+#: Relative heights of an amplifier's panels.
 HEIGHTS = [3.0, 3.0, 2.0, 1.5]
 COV_HEIGHTS = [3.0, 2.5]
-GAP = 0.6
-#: Inches the two panels of the full covariance model add to each row of amplifiers.
-COV_INCHES = 5.5
+#: Pixels per inch; every size below is a whole number of pixels at it.
+DPI = 80
+#: Inches of an amplifier's column: width, height (and what the covariance panels add).
+CELL_WIDTH, CELL_HEIGHT, COV_INCHES = 4.6, 10.0, 5.5
+#: Margins of a column (inches): left of the axes (tick labels), right, top, and below
+#: the last panel (its x labels).
+LEFT, RIGHT, TOP, BOTTOM = 0.9, 0.25, 0.1, 0.6
+#: Inches of the title strip over the columns.
+TITLE_HEIGHT = 0.6
 
 
 def render_ptc(ptc: Mapping[str, Any]) -> bytes:
-    """PNG bytes of the curves of one ``ptc`` dataset (as ``solve_detector`` returns it)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    """PNG bytes of the curves of one ``ptc`` dataset (as ``solve_detector`` returns it):
+    each amplifier's column drawn on the quantum's workers, then joined in order."""
+    from matplotlib.image import imsave
 
     amps = sorted(ptc["amps"].items())
     columns = min(COLUMNS, len(amps))
-    rows = math.ceil(len(amps) / columns)
     covariances = any(has_covariances(fit) for _, fit in amps)
+    cells = parallel.current().map(
+        partial(amp_pixels, covariances=covariances),
+        amps,
+        kind="forked",
+        label=lambda amp: f"amplifier {amp[0]}",
+        preload=("matplotlib.figure", "matplotlib.backends.backend_agg"),
+    )
+    blank = np.full_like(cells[0], 255)
+    cells += [blank] * (-len(cells) % columns)
+    rows = [np.hstack(cells[i : i + columns]) for i in range(0, len(cells), columns)]
+    buffer = io.BytesIO()
+    imsave(buffer, np.vstack([_title_pixels(ptc, columns), *rows]), format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def amp_pixels(amp: tuple[str, Mapping[str, Any]], covariances: bool) -> np.ndarray:
+    """One amplifier's column (with room for the covariance panels if ``covariances``)
+    drawn as an RGBA array of ``CELL_WIDTH`` x its height in pixels."""
+    name, fit = amp
     ratios = HEIGHTS + (COV_HEIGHTS if covariances else [])
-    panels = len(ratios)
-    height = (10.0 + (COV_INCHES if covariances else 0.0)) * rows + 0.6
-    figure = Figure(figsize=(4.6 * columns, height))
-    FigureCanvasAgg(figure)
+    height = CELL_HEIGHT + (COV_INCHES if covariances else 0.0)
+    figure, canvas = _figure(CELL_WIDTH, height)
     axes = figure.subplots(
-        (panels + 1) * rows,
-        columns,
+        len(ratios),
+        1,
         squeeze=False,
         gridspec_kw={
-            "height_ratios": [*ratios, GAP] * rows,
-            "left": 0.9 / (4.6 * columns),
-            "right": 1 - 0.1 / columns,
-            "top": 1 - 0.7 / height,
-            "bottom": 0.1 / height,
-            "wspace": 0.35,
+            "height_ratios": ratios,
+            "left": LEFT / CELL_WIDTH,
+            "right": 1 - RIGHT / CELL_WIDTH,
+            "top": 1 - TOP / height,
+            "bottom": BOTTOM / height,
             "hspace": 0.3,
         },
-    )
-    for index in range(rows * columns):
-        row, column = divmod(index, columns)
-        block = axes[(panels + 1) * row : (panels + 1) * (row + 1), column]
-        block[panels].set_visible(False)  # the space under each amplifier's x labels
-        if index < len(amps):
-            _amp_column(block[:PANELS], *amps[index])
-            if covariances and has_covariances(amps[index][1]):
-                covariance_panels(block[PANELS], block[PANELS + 1], amps[index][1])
-        else:
-            for ax in block:
-                ax.set_visible(False)
-    figure.suptitle(
+    )[:, 0]
+    _amp_column(axes[:PANELS], name, fit)
+    if has_covariances(fit):
+        covariance_panels(axes[PANELS], axes[PANELS + 1], fit)
+    else:
+        for ax in axes[PANELS:]:
+            ax.set_visible(False)
+    return _pixels(canvas)
+
+
+def _title_pixels(ptc: Mapping[str, Any], columns: int) -> np.ndarray:
+    """The strip over the columns: what the curves are, and what the markers mean."""
+    figure, canvas = _figure(CELL_WIDTH * columns, TITLE_HEIGHT)
+    title = (
         f"{ptc['instrument']} detector {ptc['detector']}: Photon Transfer Curves "
-        f"({ptc['model']} model). o used, x rejected, v above turnoff/out of range, "
-        "open: flagged pair",
-        y=1 - 0.15 / height,
-        va="top",
+        f"({ptc['model']} model)"
     )
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=80)
-    return buffer.getvalue()
+    figure.text(0.5, 0.92, title, ha="center", va="top", fontsize="large")
+    figure.text(
+        0.5, 0.08, "o used, x rejected, v above turnoff/out of range, open: flagged pair",
+        ha="center", va="bottom", fontsize="small",
+    )  # fmt: skip
+    return _pixels(canvas)
+
+
+def _figure(width: float, height: float) -> tuple[Any, Any]:
+    """A bare figure of ``width`` x ``height`` inches at ``DPI``, with its Agg canvas."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=DPI)
+    return figure, FigureCanvasAgg(figure)
+
+
+def _pixels(canvas: Any) -> np.ndarray:
+    """The canvas drawn, as an RGBA array of its own (the canvas's buffer is reused)."""
+    canvas.draw()
+    return np.array(canvas.buffer_rgba())
 
 
 def _plain_log(ax: Any, axes: str) -> None:

@@ -4,28 +4,46 @@ The executor decides how many workers a quantum gets (see ``docs/howto/tasks.md`
 the runner makes them current for the task's ``run_quantum`` with ``given``; a task asks
 for them with ``current()`` and maps with ``Workers.map``. Threads suit work where NumPy
 releases the GIL (array arithmetic, FFTs, reading files); processes suit pure-Python work
-(they are started with ``spawn``, so the function and items must be picklable and
-importable). Results come back in the order of the items, whatever order they finished
-in, and at most ``count`` items are in progress at once, so a function that loads its
-item's data (a deferred input) never holds more than ``count`` items in memory.
+(parsing headers, fits in Python loops, drawing plots). The function and items of a
+process map are pickled, so they must be importable (module-level functions, or
+``functools.partial`` of them). On Linux, from a process with one thread, the processes
+are forked: they start in milliseconds with every module of the quantum already
+imported; elsewhere they are spawned, which imports the function's modules afresh in
+each (a second or more for matplotlib or astropy). ``forked`` maps use forked processes
+only, and run their items in turn where the process cannot fork. Results come back in
+the order of the items, whatever order they finished in, and at most ``count`` items are
+in progress at once, so a function that loads its item's data (a deferred input) never
+holds more than ``count`` items in memory.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import gc
+import importlib
 import multiprocessing
-from collections import deque
+import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-#: How ``Workers.map`` runs items: threads of this process, or worker processes.
-Kind = Literal["threads", "processes"]
+#: How ``Workers.map`` runs items: threads of this process, worker processes (forked or
+#: spawned), or forked processes where this process can fork (in turn elsewhere).
+Kind = Literal["threads", "processes", "forked"]
+KINDS: tuple[Kind, ...] = ("threads", "processes", "forked")
 
 
 class ItemError(RuntimeError):
@@ -54,16 +72,23 @@ class Workers:
         *,
         kind: Kind = "threads",
         label: Callable[[T], str] = repr,
+        preload: Iterable[str] = (),
     ) -> list[R]:
         """``[fn(item) for item in items]``, on up to ``count`` workers of ``kind``.
 
         Items are taken from ``items`` only as workers free up (at most ``count`` at once).
         The first item, in order, that raises stops the map: items not started are
         dropped, started ones finish, and ``ItemError`` names it by index and ``label``.
+        ``preload`` names modules ``fn`` imports lazily: imported here first, so that
+        forked processes inherit them instead of each importing them again.
         """
-        if self.count == 1:
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind of workers {kind!r}; use {' or '.join(KINDS)}")
+        if self.count == 1 or (kind == "forked" and not _can_fork()):
             return [_call(fn, i, item, label) for i, item in enumerate(items)]
-        with _pool(kind, self.count) as pool:
+        for module in preload:
+            importlib.import_module(module)
+        with _frozen(kind), _pool(kind, self.count) as pool:
             return list(_bounded(pool, fn, items, self.count, label))
 
 
@@ -91,12 +116,37 @@ def given(workers: Workers) -> Iterator[Workers]:
 
 
 def _pool(kind: Kind, count: int) -> Executor:
-    """A thread pool, or a pool of spawned processes, of ``count`` workers."""
+    """A thread pool, or a pool of forked (where it is safe) or spawned processes, of
+    ``count`` workers."""
     if kind == "threads":
         return ThreadPoolExecutor(count, thread_name_prefix="quanta-map")
-    if kind == "processes":
-        return ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"))
-    raise ValueError(f"unknown kind of workers {kind!r}; use 'threads' or 'processes'")
+    start = multiprocessing.get_context("fork" if _can_fork() else "spawn")
+    return ProcessPoolExecutor(count, mp_context=start, initializer=_one_worker)
+
+
+def _can_fork() -> bool:
+    """Whether this process can fork safely: on Linux, with no other thread that could
+    hold a lock the child would inherit held."""
+    return sys.platform == "linux" and threading.active_count() == 1
+
+
+@contextlib.contextmanager
+def _frozen(kind: Kind) -> Iterator[None]:
+    """For processes, the garbage collector's objects frozen: a forked child that
+    collected would touch, and so copy, every page of its parent's heap."""
+    if kind == "threads":
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _one_worker() -> None:
+    """In a map's process, one worker: a forked child inherits its parent's workers."""
+    _CURRENT.set(None)
 
 
 def _bounded(
@@ -106,31 +156,46 @@ def _bounded(
     count: int,
     label: Callable[[T], str],
 ) -> Iterator[R]:
-    """Results in item order, with no more than ``count`` items submitted and unfinished."""
-    window: deque[tuple[int, T, Future[R]]] = deque()
+    """Results in item order, with no more than ``count`` items submitted and unfinished:
+    the next item starts as soon as any item finishes (a worker done early does not wait
+    for an earlier, slower item), finished results wait for their turn."""
+    running: dict[Future[R], tuple[int, T]] = {}
+    finished: dict[int, R] = {}
     source = enumerate(items)
+    turn = 0
+    first_error: tuple[int, T, Exception] | None = None
     try:
-        for index, item in source:
-            window.append((index, item, pool.submit(fn, item)))
-            if len(window) == count:
-                yield _result(*window.popleft(), label)
-        while window:
-            yield _result(*window.popleft(), label)
+        while True:
+            while first_error is None and len(running) < count:
+                index_item = next(source, None)
+                if index_item is None:
+                    break
+                running[pool.submit(fn, index_item[1])] = index_item
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                index, item = running.pop(future)
+                error = future.exception()
+                if error is None:
+                    finished[index] = future.result()
+                elif not isinstance(error, Exception):
+                    raise error
+                elif first_error is None or index < first_error[0]:
+                    first_error = (index, item, error)
+            while turn in finished:
+                yield finished.pop(turn)
+                turn += 1
+        if first_error is not None:
+            index, item, error = first_error
+            raise ItemError(index, label(item), error) from error
     finally:
-        for _, _, future in window:
+        for future in running:
             future.cancel()
 
 
-def _result(index: int, item: T, future: Future[R], label: Callable[[T], str]) -> R:
-    """The future's result, or ``ItemError`` naming the item that raised."""
-    try:
-        return future.result()
-    except Exception as err:
-        raise ItemError(index, label(item), err) from err
-
-
 def _call(fn: Callable[[T], R], index: int, item: T, label: Callable[[T], str]) -> R:
-    """``fn(item)`` in this thread, its error named as ``_result`` names it."""
+    """``fn(item)`` in this thread, its error named as a pool's are."""
     try:
         return fn(item)
     except Exception as err:
