@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,18 @@ def test_step_lines_without_a_total_end_at_close() -> None:
     slow("other", 0, 2)
     slow.close()
     assert stream.getvalue().splitlines() == ["quanta: reading: 1", "quanta: reading: 2"]
+
+
+def test_bars_on_a_terminal_start_no_thread() -> None:
+    """A quantum's maps fork only while the process has one thread, so the bars redraw
+    when updated instead of from a refresh thread of their own."""
+    before = threading.active_count()
+    stream = _Terminal()
+    steps = StepProgress(True, stream)
+    steps("reading", 1, 4)
+    shown = Progress(4, True, _Terminal(), tasks={"isr": 4})
+    shown.update(4, {QuantumStatus.DONE: 4}, {"isr": {QuantumStatus.DONE: 4}})
+    assert threading.active_count() == before
+    assert "reading" in stream.getvalue()
+    shown.close(4, {QuantumStatus.DONE: 4})
+    steps.close()

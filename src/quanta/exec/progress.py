@@ -27,7 +27,9 @@ TASK_COLUMNS = (QuantumStatus.DONE, QuantumStatus.FAILED, QuantumStatus.BLOCKED)
 
 def _bar(stream: IO[str], below: Callable[[], Any] | None = None) -> Any:
     """A started, transient rich progress bar on ``stream``; ``below`` gives what to draw
-    under the bars at each redraw."""
+    under the bars at each redraw. It redraws when told to, not from a thread of its own:
+    a process with a second thread cannot fork safely, and a quantum's maps fork
+    (``quanta.pipe.parallel``)."""
     from rich.console import Console, Group
     from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
     from rich.progress import Progress as RichProgress
@@ -44,6 +46,7 @@ def _bar(stream: IO[str], below: Callable[[], Any] | None = None) -> Any:
         TimeRemainingColumn(),
         console=Console(file=stream),
         transient=True,
+        auto_refresh=False,
     )
     bar.start()
     return bar
@@ -109,7 +112,7 @@ class StepProgress:
             self._bar = _bar(self.stream)
         if what not in self._tasks:
             self._tasks[what] = self._bar.add_task(what, total=step.total)
-        self._bar.update(self._tasks[what], completed=step.done, total=step.total)
+        self._bar.update(self._tasks[what], completed=step.done, total=step.total, refresh=True)
         step.written, step.when = step.done, now
 
     def _line(self, what: str, step: _Step, now: float) -> None:
@@ -173,10 +176,15 @@ class Progress:
             return
         if per_task is not None:
             self._per_task = per_task
-        if self._bar is not None:
-            self._bar.update(self._task, completed=finished, description=_describe(counts))
-            return
         now = time.monotonic()
+        if self._bar is not None:
+            redraw = now - self._last_time >= BAR_SECONDS or finished == self.total
+            self._bar.update(
+                self._task, completed=finished, description=_describe(counts), refresh=redraw
+            )
+            if redraw:
+                self._last_time = now
+            return
         due = finished - self._last_count >= self.every or now - self._last_time >= self.seconds
         if finished != self._last_count and due:
             self._line(finished, counts)
