@@ -53,3 +53,24 @@ class Where(PipelineTask):
 
     def run(self, raw: np.ndarray) -> Mapping[str, Any]:  # type: ignore[override]
         return {"where": {"pid": os.getpid(), "workers": parallel.current().count}}
+
+
+def _pid(_item: int) -> int:
+    """The process an item ran in."""
+    return os.getpid()
+
+
+class ForkedPidsConnections(PipelineTaskConnections, dimensions=EXPOSURE):
+    raw = Input("raw", "NumpyArray", EXPOSURE)
+    pids = Output("forkedPids", "StructuredData", EXPOSURE)
+
+
+class ForkedPids(PipelineTask):
+    """The quantum's process and the processes a ``forked`` map ran its items in."""
+
+    ConfigClass = PipelineTaskConfig
+    ConnectionsClass = ForkedPidsConnections
+
+    def run(self, raw: np.ndarray) -> Mapping[str, Any]:  # type: ignore[override]
+        mapped = parallel.current().map(_pid, range(4), kind="forked")
+        return {"pids": {"quantum": os.getpid(), "items": mapped}}

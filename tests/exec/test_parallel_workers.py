@@ -116,3 +116,20 @@ def test_a_task_that_asks_for_two_cores_waits_for_both_pool_workers(
     for start, end in spans["calexp"]:
         others = [s for s in spans["calexp"] + spans["summary"] if s != (start, end)]
         assert all(e <= start or s >= end for s, e in others)
+
+
+def test_a_pool_quantum_forks_beside_its_workers_pipe_reader(
+    sqlite_repo: Butler, pool: ProcessPoolExecutor, tmp_path: Path
+) -> None:
+    """A pool worker reads its pipe in a thread declared fork-safe, so a quantum given
+    both workers runs a ``forked`` map in child processes, not in turn in its own."""
+    yaml = tmp_path / "pids.yaml"
+    yaml.write_text("tasks:\n  pids: exec.parallel_tasks.ForkedPids\n")
+    pipeline = Pipeline.load(yaml).resolve(sqlite_repo.universe)
+    where = f"instrument = '{INSTRUMENT}' AND detector = 1 AND exposure = 10"
+    graph = build_graph(sqlite_repo, pipeline, ["raw"], "pids/run", where=where)
+    assert execute(sqlite_repo, graph, pool).ok
+    (ref,) = sqlite_repo.query_datasets("forkedPids", "pids/run")
+    pids = sqlite_repo.get(ref)
+    assert list(_workers(sqlite_repo, "pids", "pids/run").values()) == [2]
+    assert pids["quantum"] not in pids["items"]

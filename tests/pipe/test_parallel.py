@@ -170,6 +170,19 @@ def test_forked_maps_fork_from_one_thread_and_run_in_turn_beside_others() -> Non
     assert {pid for _, pid, _ in beside} == {os.getpid()}
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="processes are forked on Linux only")
+def test_a_thread_declared_fork_safe_lets_maps_fork() -> None:
+    stop = threading.Event()
+    reader = parallel.fork_safe(threading.Thread(target=stop.wait))
+    reader.start()
+    try:
+        beside = Workers(2).map(_workers_and_modules, range(4), kind="forked")
+    finally:
+        stop.set()
+        reader.join()
+    assert os.getpid() not in {pid for _, pid, _ in beside}
+
+
 def test_bad_workers_and_kinds_are_refused() -> None:
     with pytest.raises(ValueError, match="at least one worker, not 0"):
         Workers(0)

@@ -31,6 +31,7 @@ from typing import Any, ClassVar, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.errors import ConfigError
+from ..pipe import parallel
 from .job import QuantumJob, QuantumResult
 from .pool_batch import BatchSizer
 from .runner import run_job
@@ -127,11 +128,13 @@ class InlineExecutor:
 def _worker_main(conn: Connection, path: list[str]) -> None:
     """Loop of a pool worker: say it is ready, then run the quanta of each batch it
     receives in order, sending each result as soon as it is done; stop on None. A thread
-    reads batches as they come, so the driver never waits on a busy worker's pipe."""
+    reads batches as they come, so the driver never waits on a busy worker's pipe; it
+    only unpickles and waits, so a quantum's maps may still fork beside it."""
     sys.path[:] = path
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides when workers stop
     inbox: queue.SimpleQueue[list[QuantumJob] | None] = queue.SimpleQueue()
-    threading.Thread(target=_read_batches, args=(conn, inbox), daemon=True).start()
+    reader = threading.Thread(target=_read_batches, args=(conn, inbox), daemon=True)
+    parallel.fork_safe(reader).start()
     conn.send("ready")
     while (batch := inbox.get()) is not None:
         for job in batch:

@@ -25,6 +25,7 @@ import importlib
 import multiprocessing
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import (
     FIRST_COMPLETED,
@@ -124,10 +125,25 @@ def _pool(kind: Kind, count: int) -> Executor:
     return ProcessPoolExecutor(count, mp_context=start, initializer=_one_worker)
 
 
+#: Threads that run only Python code and blocking reads, so hold no lock a forked child
+#: could inherit held (see ``fork_safe``).
+_FORK_SAFE: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+
+
+def fork_safe(thread: threading.Thread) -> threading.Thread:
+    """Declare that ``thread`` runs only Python code and blocking reads (a pipe reader,
+    say), so that maps may still fork while it runs; returns it."""
+    _FORK_SAFE.add(thread)
+    return thread
+
+
 def _can_fork() -> bool:
     """Whether this process can fork safely: on Linux, with no other thread that could
-    hold a lock the child would inherit held."""
-    return sys.platform == "linux" and threading.active_count() == 1
+    hold a lock the child would inherit held (threads declared ``fork_safe`` aside)."""
+    if sys.platform != "linux":
+        return False
+    current = threading.current_thread()
+    return all(t is current or t in _FORK_SAFE for t in threading.enumerate())
 
 
 @contextlib.contextmanager
