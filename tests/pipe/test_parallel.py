@@ -153,34 +153,32 @@ def test_processes_are_one_worker_each_and_inherit_preloaded_modules() -> None:
     assert os.getpid() not in {pid for _, pid, _ in seen}
 
 
+def _pids_of_a_forked_map_beside_a_thread(fork_safe: bool) -> set[int]:
+    """The processes a ``forked`` map ran its items in while another thread waited."""
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    if fork_safe:
+        parallel.fork_safe(other)
+    other.start()
+    try:
+        return {pid for _, pid, _ in Workers(2).map(_workers_and_modules, range(4), kind="forked")}
+    finally:
+        stop.set()
+        other.join()
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="processes are forked on Linux only")
 def test_forked_maps_fork_from_one_thread_and_run_in_turn_beside_others() -> None:
     """A ``forked`` map forks while this is the process's only thread; beside another
     thread (which may hold a lock a child would inherit held) it runs its items here."""
     alone = Workers(2).map(_workers_and_modules, range(4), kind="forked")
     assert os.getpid() not in {pid for _, pid, _ in alone}
-    stop = threading.Event()
-    other = threading.Thread(target=stop.wait)
-    other.start()
-    try:
-        beside = Workers(2).map(_workers_and_modules, range(4), kind="forked")
-    finally:
-        stop.set()
-        other.join()
-    assert {pid for _, pid, _ in beside} == {os.getpid()}
+    assert _pids_of_a_forked_map_beside_a_thread(fork_safe=False) == {os.getpid()}
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="processes are forked on Linux only")
 def test_a_thread_declared_fork_safe_lets_maps_fork() -> None:
-    stop = threading.Event()
-    reader = parallel.fork_safe(threading.Thread(target=stop.wait))
-    reader.start()
-    try:
-        beside = Workers(2).map(_workers_and_modules, range(4), kind="forked")
-    finally:
-        stop.set()
-        reader.join()
-    assert os.getpid() not in {pid for _, pid, _ in beside}
+    assert os.getpid() not in _pids_of_a_forked_map_beside_a_thread(fork_safe=True)
 
 
 def test_bad_workers_and_kinds_are_refused() -> None:
