@@ -4,17 +4,22 @@ and processes, and the workers a context is given."""
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import random
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, TypeVar
 
 import pytest
 
 from quanta.pipe import parallel
 from quanta.pipe.parallel import ItemError, Workers
+
+T = TypeVar("T")
 
 
 def _slow_square(x: int) -> int:
@@ -139,46 +144,68 @@ def _workers_and_modules(_: int) -> tuple[int, int, bool]:
     return parallel.current().count, os.getpid(), "wave" in sys.modules
 
 
-def test_processes_are_one_worker_each_and_inherit_preloaded_modules() -> None:
-    """A forked process does not inherit its parent's workers (maps do not nest); a
-    module named in ``preload`` is imported before the fork, so the processes have it."""
+def _in_a_fresh_process(scenario: Callable[..., T], *args: Any) -> T:
+    """``scenario(*args)`` in a newly spawned interpreter, whose main thread is its only
+    one: tests that ran before may leave threads in this process, and a process with
+    other threads does not fork."""
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+        return pool.submit(scenario, *args).result(timeout=120)
+
+
+def _preloading_map() -> tuple[int, bool, list[tuple[int, int, bool]]]:
+    """A processes map that preloads ``wave``: this pid, whether ``wave`` is loaded here
+    after it, and what each item saw."""
     sys.modules.pop("wave", None)
     with parallel.given(Workers(2)):
         seen = parallel.current().map(
             _workers_and_modules, range(4), kind="processes", preload=["wave"]
         )
-    assert "wave" in sys.modules
-    assert [count for count, _, _ in seen] == [1] * 4
-    assert all(loaded for _, _, loaded in seen) or sys.platform != "linux"  # forked there
-    assert os.getpid() not in {pid for _, pid, _ in seen}
+    return os.getpid(), "wave" in sys.modules, seen
 
 
-def _pids_of_a_forked_map_beside_a_thread(fork_safe: bool) -> set[int]:
-    """The processes a ``forked`` map ran its items in while another thread waited."""
+def _forked_map_beside(other: str) -> tuple[int, set[int]]:
+    """This pid and those a ``forked`` map ran its items in, beside no other thread
+    (``"nothing"``), a waiting thread (``"thread"``) or one declared fork-safe."""
     stop = threading.Event()
-    other = threading.Thread(target=stop.wait)
-    if fork_safe:
-        parallel.fork_safe(other)
-    other.start()
+    thread = threading.Thread(target=stop.wait)
+    if other == "fork-safe thread":
+        parallel.fork_safe(thread)
+    if other != "nothing":
+        thread.start()
     try:
-        return {pid for _, pid, _ in Workers(2).map(_workers_and_modules, range(4), kind="forked")}
+        seen = Workers(2).map(_workers_and_modules, range(4), kind="forked")
     finally:
         stop.set()
-        other.join()
+        if other != "nothing":
+            thread.join()
+    return os.getpid(), {pid for _, pid, _ in seen}
+
+
+def test_processes_are_one_worker_each_and_inherit_preloaded_modules() -> None:
+    """A forked process does not inherit its parent's workers (maps do not nest); a
+    module named in ``preload`` is imported before the fork, so the processes have it."""
+    pid, loaded, seen = _in_a_fresh_process(_preloading_map)
+    assert loaded
+    assert [count for count, _, _ in seen] == [1] * 4
+    assert all(item_loaded for _, _, item_loaded in seen) or sys.platform != "linux"
+    assert pid not in {item_pid for _, item_pid, _ in seen}
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="processes are forked on Linux only")
 def test_forked_maps_fork_from_one_thread_and_run_in_turn_beside_others() -> None:
     """A ``forked`` map forks while this is the process's only thread; beside another
     thread (which may hold a lock a child would inherit held) it runs its items here."""
-    alone = Workers(2).map(_workers_and_modules, range(4), kind="forked")
-    assert os.getpid() not in {pid for _, pid, _ in alone}
-    assert _pids_of_a_forked_map_beside_a_thread(fork_safe=False) == {os.getpid()}
+    pid, alone = _in_a_fresh_process(_forked_map_beside, "nothing")
+    assert pid not in alone
+    pid, beside = _in_a_fresh_process(_forked_map_beside, "thread")
+    assert beside == {pid}
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="processes are forked on Linux only")
 def test_a_thread_declared_fork_safe_lets_maps_fork() -> None:
-    assert os.getpid() not in _pids_of_a_forked_map_beside_a_thread(fork_safe=True)
+    pid, beside = _in_a_fresh_process(_forked_map_beside, "fork-safe thread")
+    assert pid not in beside
 
 
 def test_bad_workers_and_kinds_are_refused() -> None:
