@@ -60,17 +60,9 @@ def _pid(_item: int) -> int:
     return os.getpid()
 
 
-class ForkedPidsConnections(PipelineTaskConnections, dimensions=EXPOSURE):
-    raw = Input("raw", "NumpyArray", EXPOSURE)
-    pids = Output("forkedPids", "StructuredData", EXPOSURE)
-
-
-class ForkedPids(PipelineTask):
-    """The quantum's process and the processes a ``forked`` map ran its items in."""
-
-    ConfigClass = PipelineTaskConfig
-    ConnectionsClass = ForkedPidsConnections
+class ForkedPids(Where):
+    """``Where``, with the processes a ``forked`` map ran its items in."""
 
     def run(self, raw: np.ndarray) -> Mapping[str, Any]:  # type: ignore[override]
-        mapped = parallel.current().map(_pid, range(4), kind="forked")
-        return {"pids": {"quantum": os.getpid(), "items": mapped}}
+        items = parallel.current().map(_pid, range(4), kind="forked")
+        return {"where": {**super().run(raw)["where"], "items": items}}

@@ -129,7 +129,7 @@ def test_a_pool_quantum_forks_beside_its_workers_pipe_reader(
     where = f"instrument = '{INSTRUMENT}' AND detector = 1 AND exposure = 10"
     graph = build_graph(sqlite_repo, pipeline, ["raw"], "pids/run", where=where)
     assert execute(sqlite_repo, graph, pool).ok
-    (ref,) = sqlite_repo.query_datasets("forkedPids", "pids/run")
-    pids = sqlite_repo.get(ref)
-    assert list(_workers(sqlite_repo, "pids", "pids/run").values()) == [2]
-    assert pids["quantum"] not in pids["items"]
+    (ref,) = sqlite_repo.query_datasets("whereRan", "pids/run")
+    where = sqlite_repo.get(ref)
+    assert where["workers"] == 2
+    assert where["pid"] not in where["items"]

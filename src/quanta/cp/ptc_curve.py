@@ -62,7 +62,8 @@ def solve_detector(
         items.append((points, amp_options, covs))
     # Eq. 16 fits an amplifier in milliseconds, less than starting a process; eq. 20 in
     # about a second.
-    workers = parallel.current() if options("").model == "full-covariance" else parallel.SERIAL
+    model = options("").model
+    workers = parallel.current() if model == "full-covariance" else parallel.SERIAL
     fits = workers.map(
         _fit_amp,
         items,
@@ -70,7 +71,6 @@ def solve_detector(
         label=lambda item: f"amplifier {item[0][0]['amp']}",
         preload=("scipy.optimize",),
     )
-    model = options("").model
     amps = dict(zip(sorted(by_amp), fits, strict=True))
     return {"instrument": instrument, "detector": detector, "model": model, "amps": amps}
 

@@ -16,7 +16,7 @@ Each also writes ``ptcPlot``, a PNG of the curves and their residuals.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -281,11 +281,8 @@ class PtcInlineTask(PipelineTask):
         if self.config.pairs_file is not None:
             return read_pairs_file(Path(self.config.pairs_file), set(flats))
         keys = (self.config.day_obs_key, self.config.exposure_time_key)
-        values = _header_values(list(flats.values()), keys)
-        records = [
-            self._flat(exposure, dict(zip(keys, found, strict=True)))
-            for exposure, found in zip(flats, values, strict=True)
-        ]
+        values = _header_values(flats.values(), keys)
+        records = [self._flat(e, found) for e, found in zip(flats, values, strict=True)]
         pairs = flat_pairs(records, self.config.tolerance)
         for left in pairs.left_out:
             self.log.info("exposure %d left out: %s", left.exposure, left.reason)
@@ -303,10 +300,10 @@ class PtcInlineTask(PipelineTask):
         )
 
 
-def _header_values(flats: Sequence[Any], keys: Sequence[str]) -> list[tuple[Any, ...]]:
+def _header_values(flats: Iterable[Any], keys: Sequence[str]) -> list[dict[str, Any]]:
     """The values of ``keys`` in each flat's header (None if absent), reading no pixels."""
     headers = (f.header if isinstance(f, Image) else f.get(rows=(0, 0)).header for f in flats)
-    return [tuple(header.get(key) for key in keys) for header in headers]
+    return [{key: header.get(key) for key in keys} for header in headers]
 
 
 def _measure_pair(

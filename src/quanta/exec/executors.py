@@ -187,6 +187,12 @@ class _Worker:
         self._start_clock()
         self.give_back()
 
+    def borrow(self, lenders: list[_Worker]) -> None:
+        """Take ``lenders`` for the quantum this worker is about to run."""
+        self.borrowed = lenders
+        for lender in lenders:
+            lender.lent_to = self
+
     def give_back(self) -> None:
         """Free the workers lent to the running quantum."""
         for lender in self.borrowed:
@@ -334,9 +340,7 @@ class ProcessPoolExecutor:
             if len(free) < need or not runners:
                 return
             runner = runners[0]
-            runner.borrowed = [w for w in free if w is not runner][: need - 1]
-            for lender in runner.borrowed:
-                lender.lent_to = runner
+            runner.borrow([w for w in free if w is not runner][: need - 1])
             runner.send([replace(self._queue.popleft(), workers=need)])
 
     def _lend(self, batches: dict[int, list[QuantumJob]]) -> None:
@@ -347,9 +351,7 @@ class ProcessPoolExecutor:
         batch = batches[id(worker)]
         if worker.jobs or len(batch) != 1 or len(idle) < 2:
             return
-        worker.borrowed = [w for w in idle if w is not worker]
-        for lender in worker.borrowed:
-            lender.lent_to = worker
+        worker.borrow([w for w in idle if w is not worker])
         batch[0] = replace(batch[0], workers=len(idle))
 
     def _started(self, worker: _Worker) -> None:

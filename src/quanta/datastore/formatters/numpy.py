@@ -44,7 +44,6 @@ class NumpyFormatter(WholeFileBytes):
 
     def from_bytes(self, data: bytes, path: Path) -> object:
         """The array in ``.npy`` bytes, read with ``allow_pickle=False``."""
-
         try:
             return _parse(data)
         except (OSError, ValueError, EOFError) as err:
