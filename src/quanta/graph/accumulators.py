@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -32,6 +32,7 @@ from .columns import DataIdColumns, Extras
 from .model import DatasetNodes
 
 if TYPE_CHECKING:
+    from ..core.dataset_columns import DatasetColumns
     from ..pipe.pipeline import TaskDef
     from .model import TaskStats
 
@@ -52,7 +53,7 @@ class ExistingNodes:
         self._candidates: dict[tuple, Any] = {}
         self._cand_ids = b""
         self._cand_runs = array("i")  # index into _run_names
-        self._run_names: list[str] = []
+        self._run_names: Mapping[int, str] = {}
         self._run_index: Callable[[str], int] = len  # replaced by load()
         self._cand_extras: list[Extras] | None = None
         self._cand_node = array("q")
@@ -69,22 +70,18 @@ class ExistingNodes:
     def __len__(self) -> int:
         return len(self._values) if self._finished is None else len(self._finished)
 
-    def load(self, refs: Sequence[DatasetRef], run_index: Callable[[str], int]) -> None:
+    def load(self, found: DatasetColumns, run_index: Callable[[str], int]) -> None:
         """Take the candidates found by the registry (find-first, in search order)."""
-        codes: dict[str, int] = {}
-        ids = bytearray()
-        for start in range(0, len(refs), 65536):  # not a million bytes objects at once
-            ids += b"".join([r.id.bytes for r in refs[start : start + 65536]])
-        self._cand_ids = bytes(ids)
+        self._cand_ids = bytes(found.ids)
         # Runs get their graph-wide index when a node first uses them, as nodes do.
-        self._cand_runs = array("i", [codes.setdefault(r.run, len(codes)) for r in refs])
-        self._run_names = list(codes)
+        self._cand_runs = found.run_ids
+        self._run_names = found.run_names
         self._run_index = run_index
-        if any(r.data_id._extras for r in refs):
-            self._cand_extras = [r.data_id._extras for r in refs]
+        if found.extras is not None and any(found.extras):
+            self._cand_extras = found.extras
             self.has_extras = True
-        self._cand_node = array("q", [-1]) * len(refs)
-        self._candidates = _positions([r.data_id.required_values for r in refs])
+        self._cand_node = array("q", [-1]) * len(found)
+        self._candidates = _positions(found.values)
         self.loaded = True
 
     def matcher(self) -> Matcher:

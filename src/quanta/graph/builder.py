@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..core.collections import CollectionType
+from ..core.dataset_columns import DatasetColumns
 from ..core.errors import ConflictError, QuantaError
 from ..core.ids import data_id_key, output_dataset_ids, output_id_prefix
 from ..core.memory import paused_gc
@@ -90,7 +91,12 @@ class GraphBuilder:
         # reading it at all: the type's lookups are freed after them.
         self._last_input_reader: dict[str, int] = {}
         self._last_reader: dict[str, int] = {}
+        # Consecutive tasks often ask the same data ID query (W2's per-exposure tasks, and
+        # a per-detector task over their outputs): its rows are kept until the last of them.
+        self._last_asker: dict[tuple, int] = {}
+        self._rows: tuple[tuple, tuple[str, ...], list[tuple]] | None = None
         for position, task in enumerate(pipeline.tasks):
+            self._last_asker[self._data_id_query(task)] = position
             for conn in task.connections.inputs.values():
                 self._last_input_reader[conn.dataset_type.name] = position
             for conn in (
@@ -126,9 +132,9 @@ class GraphBuilder:
         name = connection.dataset_type.name
         if isinstance(acc, ExistingNodes) and not acc.loaded:
             found = (
-                self.registry.query_datasets(name, self.collections, self.where, self.binds)
+                self.registry.query_dataset_columns(name, self.collections, self.where, self.binds)
                 if self._registered(name)
-                else []
+                else DatasetColumns({})
             )
             acc.load(found, self._run)
         return acc
@@ -156,6 +162,30 @@ class GraphBuilder:
                 ):
                     result.append(name)
         return result
+
+    def _data_id_query(self, task: TaskDef) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The dimensions a task's data ID query spans and the existing dataset types its
+        rows must be consistent with (the rest of the query is the same for every task)."""
+        conns = task.connections
+        dims = set(conns.dimensions.required)
+        for conn in conns.inputs.values():
+            dims.update(conn.dataset_type.dimensions.required)
+        for conn in conns.prerequisites.values():
+            dims.update(d for d in conn.dataset_type.dimensions.required if d in conns.dimensions)
+        return tuple(sorted(dims)), tuple(self._constraint_types(task, dims))
+
+    def _data_id_rows(self, task: TaskDef, position: int) -> tuple[tuple[str, ...], list[tuple]]:
+        """The rows of a task's data ID query, reused from the task before if it asked the
+        same; kept for the next task only if a later one asks it too."""
+        query = self._data_id_query(task)
+        if self._rows is not None and self._rows[0] == query:
+            _, names, rows = self._rows
+        else:
+            names, rows = self.registry.query_data_id_rows(
+                query[0], query[1], self.collections, self.where, self.binds, data_ids=self.data_ids
+            )
+        self._rows = (query, names, rows) if self._last_asker[query] > position else None
+        return names, rows
 
     # -- per task --------------------------------------------------------------------------
 
@@ -205,19 +235,7 @@ class GraphBuilder:
         stat = TaskStats(task.label)
         # Candidates first, so that the registry's refs are packed and freed before the rows.
         inputs = {name: self._candidates(conn) for name, conn in conns.inputs.items()}
-        dims = set(conns.dimensions.required)
-        for conn in conns.inputs.values():
-            dims.update(conn.dataset_type.dimensions.required)
-        for conn in conns.prerequisites.values():
-            dims.update(d for d in conn.dataset_type.dimensions.required if d in conns.dimensions)
-        names, rows = self.registry.query_data_id_rows(
-            dims,
-            self._constraint_types(task, dims),
-            self.collections,
-            self.where,
-            self.binds,
-            data_ids=self.data_ids,
-        )
+        names, rows = self._data_id_rows(task, position)
         stat.rows = len(rows)
         quanta = self._group_rows(task, names, rows, inputs, stat)
         del rows

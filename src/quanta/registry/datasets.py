@@ -112,10 +112,13 @@ class DatasetManager:
 
     # -- rows <-> refs ---------------------------------------------------------------------
 
-    def ref_columns(self, ds: sa.FromClause, dataset_type: DatasetType) -> list[sa.ColumnElement]:
-        """Columns to select so that ``make_refs`` can rebuild refs of one dataset type."""
+    def ref_columns(
+        self, ds: sa.FromClause, dataset_type: DatasetType, text_ids: bool = False
+    ) -> list[sa.ColumnElement]:
+        """Columns to select so that ``make_refs`` can rebuild refs of one dataset type;
+        with ``text_ids`` the ID comes as hexadecimal text, for decoding in bulk."""
         return [
-            ds.c.id,
+            sa.cast(ds.c.id, sa.String) if text_ids else ds.c.id,
             ds.c.run_id,
             ds.c.extras,
             *(ds.c[name] for name in dataset_type.dimensions.required),

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from ..core.collections import CollectionRecord, CollectionType
 from ..core.data_id import DataCoordinate
 from ..core.data_id_table import DataIdTable
+from ..core.dataset_columns import DatasetColumns
 from ..core.dataset_type import DatasetType
 from ..core.errors import RepositoryError
 from ..core.provenance import Lineage, QuantumOutcome, QuantumRecord
@@ -336,6 +337,19 @@ class Registry:
         ``find_first`` only the first dataset per data ID in search order."""
         return self._searches.datasets(
             self._as_type(dataset_type), collections, where, binds, data_id, find_first
+        )
+
+    def query_dataset_columns(
+        self,
+        dataset_type: DatasetType | str,
+        collections: Sequence[str],
+        where: str | None = None,
+        binds: Mapping[str, Any] | None = None,
+    ) -> DatasetColumns:
+        """``query_datasets`` (find-first) as flat columns, for callers that handle
+        millions of datasets and need their IDs, runs and data ID values, not refs."""
+        return self._searches.dataset_columns(
+            self._as_type(dataset_type), collections, where, binds
         )
 
     def where_dimensions(self, where: str | None) -> set[str]:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from ..core.collections import CollectionRecord, CollectionType, is_glob
 from ..core.data_id import DataCoordinate
 from ..core.data_id_table import DataIdTable
+from ..core.dataset_columns import DatasetColumns
 from ..core.dataset_type import DatasetType
 from ..core.errors import CollectionTypeError
 from ..core.memory import paused_gc
@@ -172,6 +173,22 @@ class Searches:
                 result.append(ref)
         return result
 
+    def dataset_columns(
+        self,
+        dt: DatasetType,
+        collections: Sequence[str],
+        where: str | None,
+        binds: Mapping[str, Any] | None,
+    ) -> DatasetColumns:
+        """The find-first datasets of one type in the collections, constrained by
+        ``where``, as flat columns (IDs read as text and decoded in bulk)."""
+        records = self._collections.flatten(collections)
+        found = DatasetColumns(self._collections.names_by_id())
+        with paused_gc():
+            for rows in self._ref_rows(dt, records, where, binds, None, text_ids=True):
+                found.add_rows(rows)
+        return found.first_found() if len(records) > 1 else found
+
     def _query_refs(
         self,
         dt: DatasetType,
@@ -183,10 +200,27 @@ class Searches:
     ) -> list[DatasetRef]:
         """Refs of one type in collection order (RUN, TAGGED and CALIBRATION alike),
         optionally only the one with canonical data ID ``key``."""
-        tables = self._tables
-        type_id = self._types.id_of(dt.name)
         result: list[DatasetRef] = []
         run_names = self._collections.names_by_id()
+        with paused_gc():
+            for rows in self._ref_rows(dt, records, where, binds, data_id, key):
+                result.extend(self._datasets.make_refs(dt, rows, run_names))
+        return result
+
+    def _ref_rows(
+        self,
+        dt: DatasetType,
+        records: Sequence[CollectionRecord],
+        where: str | None,
+        binds: Mapping[str, Any] | None,
+        data_id: Mapping[str, Any] | None,
+        key: str | None = None,
+        text_ids: bool = False,
+    ) -> Iterator[Iterable[Sequence[Any]]]:
+        """The rows (``ref_columns``) of one type's datasets, a result per collection in
+        search order."""
+        tables = self._tables
+        type_id = self._types.id_of(dt.name)
         with self._db.connect() as conn:
             keys = self._free_form_keys(conn, type_id, where)
             for record in records:
@@ -217,12 +251,10 @@ class Searches:
                 joined = any(builder.includes(t) for t in tables.joins.values())
                 wider = builder.needs_beyond(dt.dimensions.names)
                 query = builder.select(
-                    *self._datasets.ref_columns(ds, dt),
+                    *self._datasets.ref_columns(ds, dt, text_ids),
                     distinct=joined or wider or record.type != CollectionType.RUN,
                 )
-                with paused_gc():
-                    result.extend(self._datasets.make_refs(dt, conn.execute(query), run_names))
-        return result
+                yield conn.execute(query)
 
     def data_id_rows(
         self,
