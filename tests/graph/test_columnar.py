@@ -20,7 +20,7 @@ from quanta.core import DataCoordinate, DatasetRef
 from quanta.core.errors import ConflictError
 from quanta.core.ids import output_dataset_id, output_dataset_ids
 from quanta.core.universe import DEFAULT_UNIVERSE_PATH, load_universe
-from quanta.graph.accumulators import TaskQuanta, group_pairs
+from quanta.graph.accumulators import TaskQuanta, group_pairs, int64_array
 from quanta.graph.builder import GraphBuilder, build_graph
 from quanta.graph.columns import first_duplicate
 from quanta.graph.io import graph_to_json, save_graph
@@ -109,10 +109,11 @@ def test_first_duplicate_is_the_first_repeat_in_order() -> None:
 
 
 def test_group_pairs_keeps_first_seen_order_without_repeats() -> None:
-    offsets, nodes = group_pairs(array("q", [1, 0, 1, 1, 0, 3]), array("q", [5, 2, 4, 5, 7, 1]), 4)
+    quanta, pairs = np.array([1, 0, 1, 1, 0, 3]), np.array([5, 2, 4, 5, 7, 1])
+    offsets, nodes = group_pairs(quanta, pairs, 4)
     assert offsets.tolist() == [0, 2, 4, 4, 5]
     assert nodes.tolist() == [2, 7, 5, 4, 1]
-    offsets, nodes = group_pairs(array("q"), array("q"), 2)
+    offsets, nodes = group_pairs(int64_array(array("q")), int64_array(array("q")), 2)
     assert offsets.tolist() == [0, 0, 0] and nodes.tolist() == []
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import uuid
 from array import array
 from collections.abc import Callable, Mapping, Sequence
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -57,6 +58,8 @@ class ExistingNodes:
         self._run_index: Callable[[str], int] = len  # replaced by load()
         self._cand_extras: list[Extras] | None = None
         self._cand_node = array("q")
+        self._cand_values: list[tuple] = []
+        self._repeats = False  # whether some data ID values have several candidates
         # Nodes.
         self._values: list[tuple] = []
         self._extras: list[Extras] = []
@@ -81,7 +84,9 @@ class ExistingNodes:
             self._cand_extras = found.extras
             self.has_extras = True
         self._cand_node = array("q", [-1]) * len(found)
+        self._cand_values = found.values
         self._candidates = _positions(found.values)
+        self._repeats = len(self._candidates) < len(found)
         self.loaded = True
 
     def matcher(self) -> Matcher:
@@ -101,6 +106,47 @@ class ExistingNodes:
             return [node_of[c] if node_of[c] >= 0 else promote(c, values) for c in found]
 
         return match
+
+    def match_all(self, keys: Sequence[tuple]) -> tuple[np.ndarray, np.ndarray] | None:
+        """``matcher`` over many data ID values at once: for each how many nodes match
+        (0 or 1) and the matched nodes in order. ``None`` where some values have several
+        candidates (they differ in free-form keys): ``matcher`` handles those."""
+        if self._repeats:
+            return None
+        found = np.fromiter(map(self._candidates.get, keys, repeat(-1)), np.int64, len(keys))
+        hit = found >= 0
+        candidates = found[hit]
+        node_of = np.frombuffer(self._cand_node, dtype=np.int64)
+        new = candidates[node_of[candidates] < 0]
+        if len(new):
+            unique, first = np.unique(new, return_index=True)
+            self._promote_all(unique[np.argsort(first)])
+        return hit.astype(np.int64), node_of[candidates]
+
+    def _promote_all(self, candidates: np.ndarray) -> None:
+        """Make nodes of candidates (none a node yet), in the order given."""
+        if self._finished is not None:
+            raise RuntimeError(f"{self.dataset_type.name}: nodes added after release")
+        if self._by_id is not None:
+            for c in candidates.tolist():
+                self._promote(c, self._cand_values[c])
+            return
+        start = len(self._values)
+        np.frombuffer(self._cand_node, dtype=np.int64)[candidates] = np.arange(
+            start, start + len(candidates)
+        )
+        order = candidates.tolist()
+        self._values.extend(map(self._cand_values.__getitem__, order))
+        extras = self._cand_extras
+        self._extras.extend(
+            map(extras.__getitem__, order) if extras is not None else repeat((), len(order))
+        )
+        self._ids += np.frombuffer(self._cand_ids, dtype="V16")[candidates].tobytes()
+        codes, inverse = np.unique(
+            np.frombuffer(self._cand_runs, dtype=np.int32)[candidates], return_inverse=True
+        )
+        runs = np.array([self._run_index(self._run_names[c]) for c in codes.tolist()], np.int32)
+        self._runs.extend(runs[inverse].tolist())
 
     def _promote(self, candidate: int, values: tuple) -> int:
         start = candidate * 16
@@ -162,6 +208,7 @@ class ExistingNodes:
         self._cand_runs = array("i")
         self._cand_extras = None
         self._cand_node = array("q")
+        self._cand_values = []
 
     def release(self) -> None:
         """No remaining task reads this type: make the columns, drop the lists."""
@@ -199,12 +246,7 @@ class PredictedNodes:
 
     def matcher(self) -> Matcher:
         """``match(values)``: the nodes with these data ID values."""
-        if self._by_values is None:
-            data_ids = self.nodes.data_ids
-            self._by_values = _positions(
-                data_ids.rows() if data_ids.columns else [()] * len(self.nodes)
-            )
-        found_by = self._by_values.get
+        found_by = self._values_index().get
 
         def match(values: tuple) -> Sequence[int]:
             found = found_by(values)
@@ -213,6 +255,23 @@ class PredictedNodes:
             return (found,) if found.__class__ is int else found
 
         return match
+
+    def match_all(self, keys: Sequence[tuple]) -> tuple[np.ndarray, np.ndarray] | None:
+        """``matcher`` over many data ID values at once (see ``ExistingNodes.match_all``)."""
+        by_values = self._values_index()
+        if len(by_values) < len(self.nodes):
+            return None
+        found = np.fromiter(map(by_values.get, keys, repeat(-1)), np.int64, len(keys))
+        hit = found >= 0
+        return hit.astype(np.int64), found[hit]
+
+    def _values_index(self) -> dict[tuple, Any]:
+        if self._by_values is None:
+            data_ids = self.nodes.data_ids
+            self._by_values = _positions(
+                data_ids.rows() if data_ids.columns else [()] * len(self.nodes)
+            )
+        return self._by_values
 
     def index_of(self, id_: bytes) -> int | None:
         """The node of a dataset ID, if it is one."""
@@ -340,11 +399,14 @@ class TaskQuanta:
         return TaskQuanta([self.rows[i] for i in positions], extras, inputs)
 
 
-def group_pairs(quanta: array, nodes: array, count: int) -> tuple[np.ndarray, np.ndarray]:
+def int64_array(values: array) -> np.ndarray:
+    """An ``array("q")`` as a NumPy array (empty ones too), without a copy."""
+    return np.frombuffer(values, dtype=np.int64) if len(values) else np.empty(0, np.int64)
+
+
+def group_pairs(q: np.ndarray, n: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
     """Compressed rows from (quantum, node) pairs: for each of ``count`` quanta its
     distinct nodes, in the order first seen."""
-    q = np.frombuffer(quanta, dtype=np.int64) if len(quanta) else np.empty(0, np.int64)
-    n = np.frombuffer(nodes, dtype=np.int64) if len(nodes) else np.empty(0, np.int64)
     if len(q) > 1 and not (q[1:] > q[:-1]).all():  # not one node per quantum, in order
         _, first = np.unique(q * (int(n.max()) + 1) + n, return_index=True)
         if len(first) < len(q):

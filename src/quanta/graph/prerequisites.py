@@ -26,7 +26,7 @@ from ..core.errors import ConflictError, DatasetNotFoundError
 from ..core.refs import DatasetRef
 from ..core.timespan import Timespan
 from ..pipe.task import Candidate, NoWorkFound, PipelineTask
-from .accumulators import NodeAccumulator, TaskQuanta, group_pairs
+from .accumulators import NodeAccumulator, TaskQuanta, group_pairs, int64_array
 from .columns import Extras
 
 if TYPE_CHECKING:
@@ -215,7 +215,7 @@ class TaskHooks:
                 nodes = quantum.inputs.get(name, ())
                 pairs_q.extend([i] * len(nodes))
                 pairs_n.extend(nodes)
-            inputs[name] = group_pairs(pairs_q, pairs_n, len(quanta))
+            inputs[name] = group_pairs(int64_array(pairs_q), int64_array(pairs_n), len(quanta))
         return TaskQuanta([q.row for q in quanta], [q.extras for q in quanta], inputs)
 
     def _data_id(self, quantum: _Quantum) -> DataCoordinate:
