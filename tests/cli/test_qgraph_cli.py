@@ -112,3 +112,23 @@ def test_a_glob_input_is_saved_as_the_collections_it_matches(tmp_path: Path) -> 
     result = CliRunner().invoke(cli, [str(a) for a in args])
     assert result.exit_code == 0, result.output
     assert list(load_graph(saved, butler.universe).header.inputs) == ["raw"]
+
+
+def test_qgraph_with_two_jobs_builds_the_same_graph(tmp_path: Path, monkeypatch) -> None:
+    import quanta.graph.builder
+
+    # Every task's output IDs go to the worker processes, however small the graph.
+    monkeypatch.setattr(quanta.graph.builder, "_PARALLEL_IDS", 1)
+    butler = _repo(tmp_path)
+    args = ["qgraph", str(butler.root), "-p", "w1", "-i", "raw", "-o", "out"]
+    graphs = []
+    for jobs in ("1", "2"):
+        saved = tmp_path / f"g{jobs}.json.gz"
+        result = CliRunner().invoke(cli, [*args, "-j", jobs, "--save", str(saved)])
+        assert result.exit_code == 0, result.output
+        graphs.append(load_graph(saved, butler.universe))
+    one, two = graphs
+    assert len(one) == len(two) == 8
+    for name, nodes in one.datasets.items():
+        assert nodes.ids.tobytes() == two.datasets[name].ids.tobytes(), name
+    assert CliRunner().invoke(cli, [*args, "-j", "0"]).exit_code == 2

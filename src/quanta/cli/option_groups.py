@@ -129,12 +129,17 @@ def graph_request_options(*, save_flag: str, load: bool) -> Callable[[F], F]:
                 data_id_table=kwargs.pop("data_id_table"),
                 skip_existing_in=split_collections(kwargs.pop("skip_existing_in")),
                 rerun_failed=kwargs.pop("rerun_failed"),
+                jobs=_build_jobs(kwargs, own=not load),
             )
             return func(*args, **kwargs)
 
         options = [pipeline_option, inputs_option, output_option, where_option, bind_option]
         options.extend([config_option, data_id_table_option, allow_empty_option])
         options.extend([skip_existing_in_option, rerun_failed_option])
+        if not load:
+            options.append(
+                jobs_option("Processes that build the graph (output IDs hashed in parallel).", 1)
+            )
         if load:
             options.append(
                 click.option(
@@ -158,6 +163,15 @@ def graph_request_options(*, save_flag: str, load: bool) -> Callable[[F], F]:
         return cast(F, decorated)
 
     return decorate
+
+
+def _build_jobs(kwargs: dict[str, Any], own: bool) -> int:
+    """The processes that build a graph: the command's own ``-j``, or, where ``-j`` says how
+    many local processes execute it, that many (on Parsl, one: ``-j`` is per node)."""
+    if own:
+        return int(kwargs.pop("jobs"))
+    local = kwargs.get("executor") in (None, "local", "inline", "pool") and not kwargs.get("site")
+    return int(kwargs.get("jobs") or 1) if local else 1
 
 
 def execution_options(func: F) -> F:

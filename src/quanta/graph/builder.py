@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,8 @@ if TYPE_CHECKING:
 
 #: Rows matched at a time: bounds the match results held at once.
 _CHUNK = 65536
+#: Outputs of a task below which worker processes would cost more than they save.
+_PARALLEL_IDS = 200_000
 
 
 class EmptyGraphError(QuantaError):
@@ -82,8 +85,10 @@ class GraphBuilder:
         binds: Mapping[str, Any] | None = None,
         data_ids: DataIdTable | None = None,
         skip_existing_in: Sequence[str] = (),
+        workers: int = 1,
     ) -> None:
         self.butler = butler
+        self.workers = workers
         self.registry = butler.registry
         self.universe = butler.universe
         self.pipeline = pipeline
@@ -324,6 +329,35 @@ class GraphBuilder:
                 stat.candidates[name] = int(used.sum())
         return result.complete(task, stat)
 
+    def _output_ids(
+        self,
+        prefixes: Sequence[str],
+        names: Sequence[str],
+        columns: Sequence[np.ndarray],
+        extras: Sequence[Extras] | None,
+        count: int,
+    ) -> list[np.ndarray]:
+        """``output_dataset_ids``, hashed by forked worker processes a chunk each when the
+        build has ``workers`` and the task many outputs (a SHA-1 per output is most of
+        the time left once the rows are matched)."""
+        if self.workers == 1 or count < _PARALLEL_IDS:
+            return output_dataset_ids(prefixes, names, columns, extras, count)
+        from ..pipe.parallel import Workers
+
+        size = -(-count // (4 * self.workers))
+        chunks = (
+            (
+                [c[start : start + size] for c in columns],
+                extras[start : start + size] if extras is not None else None,
+                min(size, count - start),
+            )
+            for start in range(0, count, size)
+        )
+        parts = Workers(self.workers).map(
+            partial(_ids_of_chunk, prefixes, names), chunks, kind="forked", label=lambda c: "IDs"
+        )
+        return [np.concatenate(found) for found in zip(*parts, strict=True)]
+
     def refs_of(self, conn: ResolvedConnection, nodes: Sequence[int]) -> list[DatasetRef]:
         """Refs for node indices of one connection's dataset type."""
         acc = self._accumulator(conn)
@@ -372,7 +406,7 @@ class GraphBuilder:
         ids: dict[str, np.ndarray] = {}
         for dims, types in by_dims.items():
             prefixes = [output_id_prefix(self.output_run, t) for t in types]
-            found = output_dataset_ids(prefixes, dims, columns_of(dims), quanta.extras, count)
+            found = self._output_ids(prefixes, dims, columns_of(dims), quanta.extras, count)
             ids.update(zip(types, found, strict=True))
         repeats: dict[tuple[str, ...], int | None] = {}
         local = _read_only(np.arange(count, dtype=np.int64))
@@ -496,6 +530,13 @@ def _variant_quanta(
     return first_rows, extras, edges, found
 
 
+def _ids_of_chunk(
+    prefixes: Sequence[str], names: Sequence[str], chunk: tuple[list[np.ndarray], Any, int]
+) -> list[np.ndarray]:
+    """``output_dataset_ids`` of one chunk of data IDs (columns, free-form keys, count)."""
+    return output_dataset_ids(prefixes, names, *chunk)
+
+
 def _read_only(values: np.ndarray) -> np.ndarray:
     """An array shared between several columns or edges: writing to it would be a bug."""
     values.flags.writeable = False
@@ -513,11 +554,13 @@ def build_graph(
     data_ids: DataIdTable | None = None,
     empty_ok: bool = False,
     skip_existing_in: Sequence[str] = (),
+    workers: int = 1,
 ) -> QuantumGraph:
     """Build the quantum graph of ``pipeline`` over the data selected by ``where`` (and, if
     given, by the ``data_ids`` table) in the input ``collections``, with outputs predicted
     in ``output_run``; quanta done in ``skip_existing_in`` are left out and their outputs
-    read from there. An empty graph is an error unless ``empty_ok``."""
+    read from there. An empty graph is an error unless ``empty_ok``. ``workers`` processes
+    share the hashing of output IDs in big graphs."""
     for name in collections:
         butler.registry.get_collection(name)
     if butler.registry.find_collection(output_run) is not None:
@@ -532,4 +575,5 @@ def build_graph(
         binds,
         data_ids,
         butler.registry.expand_collections(skip_existing_in),
+        workers,
     ).build(empty_ok)

@@ -42,6 +42,8 @@ class RunRequest:
     data_id_table: Path | None = None
     skip_existing_in: Sequence[str] = ()
     rerun_failed: str | None = None
+    #: Processes that build the graph (its output IDs are hashed in parallel).
+    jobs: int = 1
 
     def __post_init__(self) -> None:
         saved = self.qgraph is not None
@@ -224,6 +226,7 @@ def _build(
         data_ids,
         empty_ok=True,
         skip_existing_in=request.skip_existing_in,
+        workers=request.jobs,
     )
     check_tasks_have_quanta(butler, graph, allowed, data_ids)
     check_not_empty(graph)
