@@ -54,10 +54,18 @@ class _Compiled:
 
     def rows(self, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
         """The driver's rows with each column converted as the dialect would."""
-        if not any(self.results):
-            return [tuple(row) for row in rows]
-        pairs = [zip(self.results, row, strict=True) for row in rows]
-        return [tuple(v if f is None or v is None else f(v) for f, v in pair) for pair in pairs]
+        return converted(self.results, rows)
+
+
+def converted(
+    results: Sequence[Callable[[Any], Any] | None], rows: Sequence[Sequence[Any]]
+) -> list[tuple[Any, ...]]:
+    """A driver's rows as tuples, each column converted by its dialect's result
+    processor (None: as it is)."""
+    if not any(results):
+        return [tuple(row) for row in rows]
+    pairs = [zip(results, row, strict=True) for row in rows]
+    return [tuple(v if f is None or v is None else f(v) for f, v in pair) for pair in pairs]
 
 
 class Database:
@@ -176,6 +184,24 @@ class Database:
             return list(cursor.fetchall())
         finally:
             cursor.close()
+
+    def stream(
+        self, conn: sa.Connection, statement: sa.Select[Any], size: int = 65536
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows of ``statement``, a SELECT of many rows, run on ``conn``, as lists of up
+        to ``size`` tuples read from the driver's cursor: SQLAlchemy's row objects take
+        longer to make than SQLite takes to produce the rows."""
+        dialect = self.engine.dialect
+        results = tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.selected_columns
+        )
+        result = conn.execute(statement)
+        try:
+            while rows := result.cursor.fetchmany(size):
+                yield converted(results, rows)
+        finally:
+            result.close()
 
     def _compile(self, statement: sa.Select[Any]) -> _Compiled:
         """``statement`` compiled for this engine's dialect, with its type conversions."""

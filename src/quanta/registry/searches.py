@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from itertools import chain
 from typing import Any
 
 import sqlalchemy as sa
@@ -185,8 +186,9 @@ class Searches:
         records = self._collections.flatten(collections)
         found = DatasetColumns(self._collections.names_by_id())
         with paused_gc():
-            for rows in self._ref_rows(dt, records, where, binds, None, text_ids=True):
-                found.add_rows(rows)
+            for conn, query in self._ref_queries(dt, records, where, binds, None, text_ids=True):
+                for rows in self._db.stream(conn, query):
+                    found.add_rows(rows)
         return found.first_found() if len(records) > 1 else found
 
     def _query_refs(
@@ -203,11 +205,11 @@ class Searches:
         result: list[DatasetRef] = []
         run_names = self._collections.names_by_id()
         with paused_gc():
-            for rows in self._ref_rows(dt, records, where, binds, data_id, key):
-                result.extend(self._datasets.make_refs(dt, rows, run_names))
+            for conn, query in self._ref_queries(dt, records, where, binds, data_id, key):
+                result.extend(self._datasets.make_refs(dt, conn.execute(query), run_names))
         return result
 
-    def _ref_rows(
+    def _ref_queries(
         self,
         dt: DatasetType,
         records: Sequence[CollectionRecord],
@@ -216,9 +218,9 @@ class Searches:
         data_id: Mapping[str, Any] | None,
         key: str | None = None,
         text_ids: bool = False,
-    ) -> Iterator[Iterable[Sequence[Any]]]:
-        """The rows (``ref_columns``) of one type's datasets, a result per collection in
-        search order."""
+    ) -> Iterator[tuple[sa.Connection, sa.Select[Any]]]:
+        """The queries of one type's datasets (``ref_columns``), one per collection in
+        search order, each with the connection to run it on."""
         tables = self._tables
         type_id = self._types.id_of(dt.name)
         with self._db.connect() as conn:
@@ -254,7 +256,7 @@ class Searches:
                     *self._datasets.ref_columns(ds, dt, text_ids),
                     distinct=joined or wider or record.type != CollectionType.RUN,
                 )
-                yield conn.execute(query)
+                yield conn, query
 
     def data_id_rows(
         self,
@@ -290,7 +292,7 @@ class Searches:
             position = member_position(builder, self._tables, names)
             if position is None:
                 query = builder.select(*columns, distinct=True).order_by(*columns)
-                return names, [tuple(row) for row in conn.execute(query)]
+                return names, list(chain.from_iterable(self._db.stream(conn, query)))
             # PostgreSQL wants ORDER BY terms of a DISTINCT query selected; strip it after.
             extra = position.label("member_position")
             query = builder.select(*columns, extra, distinct=True)
