@@ -112,6 +112,7 @@ class GraphBuilder:
         # a per-detector task over their outputs): its rows are kept until the last of them.
         self._last_asker: dict[tuple, int] = {}
         self._rows: tuple[tuple, tuple[str, ...], list[tuple]] | None = None
+        self._row_columns: tuple[list[tuple], dict[str, np.ndarray]] | None = None
         for position, task in enumerate(pipeline.tasks):
             self._last_asker[self._data_id_query(task)] = position
             for conn in task.connections.inputs.values():
@@ -282,7 +283,8 @@ class GraphBuilder:
             stat.existing = int(done.sum())
             quanta = quanta.select(~done)
         stat.quanta = len(quanta)
-        return self._finish_task(task, names, quanta, first, existing), stat
+        unique = not (hooks.generates or hooks.adjusts)
+        return self._finish_task(task, names, quanta, first, existing, unique), stat
 
     def _group_rows(
         self,
@@ -372,9 +374,11 @@ class GraphBuilder:
         quanta: TaskQuanta,
         first: int,
         existing: Mapping[str, Sequence[DatasetRef]],
+        unique: bool,
     ) -> TaskNodes:
         """Columnar quanta with input edges and predicted outputs, followed by the
-        ``existing`` outputs (by dataset type) of quanta left out as done.
+        ``existing`` outputs (by dataset type) of quanta left out as done. ``unique``:
+        the quanta are the query's, one per data ID (no task hook reshaped them).
 
         Outputs share the task's data ID columns, producers, runs and edges (read-only
         arrays, not copies); outputs over the same dimensions share one pass over their
@@ -382,14 +386,20 @@ class GraphBuilder:
         """
         conns = task.connections
         count = len(quanta)
-        by_name = list(zip(*quanta.rows, strict=True)) if count else [()] * len(names)
-        columns: dict[str, np.ndarray] = {}
+        # The task before may have had these very rows (the same query, a quantum per row).
+        shared = self._row_columns
+        columns = shared[1] if shared is not None and shared[0] is quanta.rows else {}
+        by_name: list[tuple] = []
 
         def columns_of(dims: Sequence[str]) -> list[np.ndarray]:
             for d in dims:
                 if d not in columns:
+                    if not by_name:
+                        by_name.extend(zip(*quanta.rows, strict=True) if count else [()] * width)
                     columns[d] = _read_only(column(task.dimensions, d, by_name[names.index(d)]))
             return [columns[d] for d in dims]
+
+        width = len(names)
 
         group = conns.dimensions
         data_ids = DataIdColumns(group, columns_of(group.required), quanta.extras)
@@ -417,7 +427,9 @@ class GraphBuilder:
             dims = tuple(dataset_type.dimensions.required)
             values = columns_of(dims)
             if dims not in repeats:  # equal IDs are equal keys, whatever the type
-                repeats[dims] = first_duplicate(ids[dataset_type.name])
+                # Distinct quanta cannot repeat an output that has all their dimensions.
+                distinct = unique and set(group.required) <= set(dims)
+                repeats[dims] = None if distinct else first_duplicate(ids[dataset_type.name])
             repeated = repeats[dims]
             if repeated is not None:
                 row = [c[repeated] for c in values]
@@ -437,6 +449,8 @@ class GraphBuilder:
                 with_existing(predicted, existing.get(dataset_type.name, ()), self._run)
             )
             nodes.outputs[name] = Edges(dataset_type.name, offsets, local)
+        kept = self._rows is not None and self._rows[2] is quanta.rows
+        self._row_columns = (quanta.rows, columns) if kept else None
         return nodes
 
 
