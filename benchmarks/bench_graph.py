@@ -203,7 +203,7 @@ def build_child(args: argparse.Namespace) -> dict[str, Any]:
     with stopwatch() as t:
         if profile is not None:
             profile.enable()
-        graph = build_graph(butler, pipeline, [RUN], OUTPUT_RUN)
+        graph = build_graph(butler, pipeline, [RUN], OUTPUT_RUN, workers=args.jobs)
         if profile is not None:
             profile.disable()
     peak_build = peak_rss_mb()
@@ -294,7 +294,9 @@ def measure(
     for rep in range(args.repeat):
         log(f"bench_graph: {workload} exposures={n_exposures} run {rep + 1}/{args.repeat}")
         extra = ["--save", str(graph_file)] if args.io else []
-        result = run_child("--build", str(root), "--pipeline", pipeline, *extra)
+        result = run_child(
+            "--build", str(root), "--pipeline", pipeline, "-j", str(args.jobs), *extra
+        )
         if result["quanta"] != expected:
             raise AssertionError(f"{workload}: {result['quanta']} quanta, expected {expected}")
         measured = ("quanta", "seconds", "peak_rss_mb", "rss_before_mb", "warmup_seconds")
@@ -311,7 +313,7 @@ def measure(
             loads.append(run_child("--load", str(graph_file)))
             loads[-1].pop("rss_before_mb")
     fixed = {"workload": workload, "exposures": n_exposures, "db": db}
-    emit(record("build", builds, targets_for(workload, expected), **fixed))
+    emit(record("build", builds, targets_for(workload, expected), jobs=args.jobs, **fixed))
     if args.io:
         emit(record("save", saves, [], **fixed))
         # Loading a saved graph must take less memory than building it did.
@@ -337,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     add("--tmpdir", help="where to make the temporary repositories")
     add("--cache", type=Path, metavar="DIR", help="keep (and reuse) SQLite repositories in DIR")
     add("--profile", type=Path, metavar="DIR", help="also one cProfile'd build per size, in DIR")
+    add("--jobs", "-j", type=int, default=1, help="processes that build (as 'qgraph -j')")
     # The children's modes (see run_child).
     add("--build", dest="root", default=None, help=argparse.SUPPRESS)
     add("--pipeline", default=None, help=argparse.SUPPRESS)
