@@ -260,3 +260,30 @@ def test_reading_parses_as_json_with_arrays(butler: Butler) -> None:
     for broken in (text[:-1], text + "x", text.replace(":", "=", 3), "[1,2"):
         with pytest.raises(ValueError):
             _read_json(broken)
+
+
+def test_tasks_sharing_a_query_match_as_by_values(
+    butler: Butler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``summary`` asks ``calexp``'s query: it reuses the rows, matches ``calexp``'s outputs
+    by position, and gets the graph that matching by values gives."""
+    from quanta.graph.accumulators import PredictedNodes
+
+    put_raws(butler)
+    pipeline = resolved(butler, ("calexp", PerExposure, {}), ("summary", PerDetector, {}))
+    answers: list[bool] = []
+    rows_are = PredictedNodes.rows_are
+    monkeypatch.setattr(
+        PredictedNodes,
+        "rows_are",
+        lambda self, rows: answers.append(rows_are(self, rows)) or answers[-1],
+    )
+    builder = GraphBuilder(butler, pipeline, ["raw"], "run")
+    shared = builder.build()
+    assert answers == [True]
+    assert builder._data_id_query(pipeline.tasks[0]) == builder._data_id_query(pipeline.tasks[1])
+    monkeypatch.setattr(PredictedNodes, "rows_are", lambda self, rows: False)
+    by_values = build_graph(butler, pipeline, ["raw"], "run")
+    body = lambda g: {k: v for k, v in graph_to_json(g).items() if k != "header"}  # noqa: E731
+    assert body(shared) == body(by_values)
+    assert shared.stats[1].candidates == {"calexps": len(EXPOSURES) * len(DETECTORS)}

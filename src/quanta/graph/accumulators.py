@@ -107,6 +107,10 @@ class ExistingNodes:
 
         return match
 
+    def rows_are(self, rows: list[tuple]) -> bool:
+        """Never: existing datasets are not made from query rows."""
+        return False
+
     def match_all(self, keys: Sequence[tuple]) -> tuple[np.ndarray, np.ndarray] | None:
         """``matcher`` over many data ID values at once: for each how many nodes match
         (0 or 1) and the matched nodes in order. ``None`` where some values have several
@@ -234,10 +238,12 @@ class ExistingNodes:
 class PredictedNodes:
     """The outputs of one dataset type, written by one task and added at once."""
 
-    def __init__(self, nodes: DatasetNodes) -> None:
+    def __init__(self, nodes: DatasetNodes, rows: list[tuple] | None = None) -> None:
         self.dataset_type = nodes.dataset_type
         self.nodes = nodes
         self.has_extras = nodes.data_ids.extras is not None
+        # Query rows whose values are, row by row, the nodes' data IDs (see ``rows_are``).
+        self._rows = rows
         self._by_values: dict[tuple, Any] | None = None
         self._by_id: dict[bytes, int] | None = None
 
@@ -255,6 +261,11 @@ class PredictedNodes:
             return (found,) if found.__class__ is int else found
 
         return match
+
+    def rows_are(self, rows: list[tuple]) -> bool:
+        """Whether node ``i`` has the values of ``rows[i]``, for every row: the nodes were
+        made from this very list of query rows, which a later task matches again."""
+        return self._rows is rows
 
     def match_all(self, keys: Sequence[tuple]) -> tuple[np.ndarray, np.ndarray] | None:
         """``matcher`` over many data ID values at once (see ``ExistingNodes.match_all``)."""
@@ -289,11 +300,11 @@ class PredictedNodes:
 
     def done_matching(self) -> None:
         """No remaining task matches rows against this type: drop the data ID index."""
-        self._by_values = None
+        self._by_values = self._rows = None
 
     def release(self) -> None:
         """No remaining task reads this type: drop the lookups."""
-        self._by_values = self._by_id = None
+        self._by_values = self._by_id = self._rows = None
 
     def finish(self) -> DatasetNodes:
         """The columnar nodes."""

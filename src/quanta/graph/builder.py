@@ -419,6 +419,8 @@ class GraphBuilder:
             found = self._output_ids(prefixes, dims, columns_of(dims), quanta.extras, count)
             ids.update(zip(types, found, strict=True))
         repeats: dict[tuple[str, ...], int | None] = {}
+        # These rows are the query's, which a later task asks again (see ``_data_id_rows``).
+        kept = self._rows is not None and self._rows[2] is quanta.rows
         local = _read_only(np.arange(count, dtype=np.int64))
         offsets = _read_only(np.arange(count + 1, dtype=np.int64))
         producers = _read_only(local + first)
@@ -445,11 +447,12 @@ class GraphBuilder:
                 runs,
                 producers,
             )
+            done = existing.get(dataset_type.name, ())
+            same = kept and not done and quanta.extras is None and dims == names
             self.nodes[dataset_type.name] = PredictedNodes(
-                with_existing(predicted, existing.get(dataset_type.name, ()), self._run)
+                with_existing(predicted, done, self._run), quanta.rows if same else None
             )
             nodes.outputs[name] = Edges(dataset_type.name, offsets, local)
-        kept = self._rows is not None and self._rows[2] is quanta.rows
         self._row_columns = (quanta.rows, columns) if kept else None
         return nodes
 
@@ -481,6 +484,9 @@ def _matched_edges(
     (at ``positions``) match, a chunk of rows at a time so that the matches held stay
     small; matched in bulk unless some values have several nodes."""
     pick = None if positions == list(range(width)) else picker(positions, width)
+    if pick is None and acc.rows_are(rows):  # row i has the values of node i
+        owners = np.arange(len(rows), dtype=np.int64) if quantum_of is None else quantum_of
+        return owners, np.arange(len(rows), dtype=np.int64)
     match = acc.matcher()
     quanta: list[np.ndarray] = []
     nodes: list[np.ndarray] = []
