@@ -217,14 +217,20 @@ class Butler:
         refs = [ref for _, ref in pairs]
         written: list[StoredFile] = []
         try:
+            if len(pairs) == 1:
+                obj, ref = pairs[0]
+
+                def write_file() -> StoredFile:
+                    written.append(self.datastore.write(obj, ref))
+                    return written[0]
+
+                self.registry.insert_dataset(ref, write_file)
+                return refs
             with self.registry.transaction():
-                if len(refs) == 1:
-                    self.registry.insert_dataset(refs[0])
-                else:
-                    for run in {ref.run for ref in refs}:
-                        self.registry.register_run(run)
-                    if self.registry.insert_datasets(refs) != len(refs):
-                        raise ConflictError("some of these datasets already exist in their run")
+                for run in {ref.run for ref in refs}:
+                    self.registry.register_run(run)
+                if self.registry.insert_datasets(refs) != len(refs):
+                    raise ConflictError("some of these datasets already exist in their run")
                 for obj, ref in pairs:
                     written.append(self.datastore.write(obj, ref))
                 self.registry.store_files(written)

@@ -12,8 +12,7 @@ import contextlib
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -21,6 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..core.errors import RepositoryError
+from .driver_sql import Batch, CompiledStatement, DriverWrite, HotStatement, JoinedWrite
 
 
 def normalize_url(url: str) -> str:
@@ -31,33 +31,6 @@ def normalize_url(url: str) -> str:
 def redact(url: str) -> str:
     """The URL with any password hidden, for messages."""
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
-
-
-@dataclass(frozen=True)
-class _Compiled:
-    """A statement's SQL for one dialect: bind names in order (None: passed by name), the
-    values bound in the statement itself, and the dialect's conversions of bound values
-    and result columns (e.g. a UUID held as text by SQLite)."""
-
-    sql: str
-    order: tuple[str, ...] | None
-    defaults: Mapping[str, Any]
-    binds: Mapping[str, Callable[[Any], Any]]
-    results: tuple[Callable[[Any], Any] | None, ...]
-
-    def arguments(self, params: Mapping[str, Any]) -> Any:
-        """The driver's parameters for ``params``: a tuple in order, or a mapping."""
-        merged = {**self.defaults, **params}
-        for name, convert in self.binds.items():
-            merged[name] = convert(merged[name])
-        return merged if self.order is None else tuple(merged[name] for name in self.order)
-
-    def rows(self, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
-        """The driver's rows with each column converted as the dialect would."""
-        if not any(self.results):
-            return [tuple(row) for row in rows]
-        pairs = [zip(self.results, row, strict=True) for row in rows]
-        return [tuple(v if f is None or v is None else f(v) for f, v in pair) for pair in pairs]
 
 
 class Database:
@@ -76,7 +49,7 @@ class Database:
         self.engine = sa.create_engine(url, **engine_options)
         self._conn: sa.Connection | None = None
         self._reader: sa.Connection | None = None
-        self._compiled: dict[sa.Select[Any], _Compiled] = {}
+        self._compiled: dict[HotStatement, CompiledStatement] = {}
         self._local = threading.local()
         self._drivers: list[tuple[int, Any]] = []
         self._drivers_lock = threading.Lock()
@@ -155,47 +128,97 @@ class Database:
         active = self._conn or self._reader
         if active is not None:
             return [tuple(row) for row in active.execute(statement, params)]
+        compiled = self.compiled(statement)
+        return compiled.rows(self._round_trip([(compiled.sql, compiled.arguments(params))], True))
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[DriverWrite | JoinedWrite]:
+        """A short write transaction of hot statements, committed when the block ends
+        without error (durable then) and rolled back otherwise.
+
+        Inside ``transaction()`` its statements join that transaction. Otherwise they run
+        on this thread's own driver connection, compiled once, the ``BEGIN`` and queued
+        statements sent with the next statement that returns rows or with the ``COMMIT``.
+        The block must not open another transaction: on SQLite it would wait for this one.
+        """
+        if self._conn is not None:
+            yield JoinedWrite(self._conn)
+            return
+        writer = DriverWrite(self._round_trip, self.compiled, self._begin_sql)
+        try:
+            yield writer
+            writer.commit()
+        except BaseException:
+            self._abandon()
+            raise
+
+    def compiled(self, statement: HotStatement) -> CompiledStatement:
+        """``statement`` compiled for this engine's dialect, once per statement object."""
         compiled = self._compiled.get(statement)
         if compiled is None:
-            compiled = self._compiled[statement] = self._compile(statement)
-        try:
-            return compiled.rows(self._fetch_on_driver(compiled.sql, compiled.arguments(params)))
-        except self.engine.dialect.loaded_dbapi.Error:
-            # A broken connection (a restarted server): drop it, and let SQLAlchemy run
-            # the statement on a fresh one and raise its own error if it fails again.
-            self._drop_driver()
-            with self.engine.connect() as conn:
-                self._read_outside_transactions(conn)
-                return [tuple(row) for row in conn.execute(statement, params)]
+            compiled = self._compiled[statement] = CompiledStatement.of(
+                statement, self.engine.dialect
+            )
+        return compiled
 
-    def _fetch_on_driver(self, sql: str, arguments: Any) -> list[Any]:
-        """The driver's rows of ``sql`` run on this thread's reading driver connection."""
-        cursor = self._driver().cursor()
+    #: What begins a write transaction on a driver connection.
+    _begin_sql = "BEGIN"
+
+    def _round_trip(self, batch: Batch, first: bool) -> list[Any]:
+        """Send ``batch`` on this thread's driver connection; the rows of its last statement.
+
+        Driver errors become SQLAlchemy's. When ``first`` (nothing of this transaction was
+        sent yet, so nothing of it can have committed) a connection the server dropped (a
+        restarted server, an idle timeout) is replaced and the batch sent again on it.
+        """
+        dbapi = self.engine.dialect.loaded_dbapi
+        driver = self._driver()
         try:
-            cursor.execute(sql, arguments)
-            return list(cursor.fetchall())
+            return self._send(driver, batch)
+        except dbapi.Error as err:
+            if not (first and self._is_broken(driver)):
+                raise self._wrapped(batch, err) from err
+        self._drop_driver()
+        try:
+            return self._send(self._driver(), batch)
+        except dbapi.Error as err:
+            raise self._wrapped(batch, err) from err
+
+    def _wrapped(self, batch: Batch, err: Exception) -> sa.exc.StatementError:
+        """A driver's error as SQLAlchemy's (``IntegrityError`` and so on), with the SQL
+        of the batch that raised it."""
+        sql = ";\n".join(sql for sql, _ in batch)
+        dbapi_error = self.engine.dialect.loaded_dbapi.Error
+        return sa.exc.DBAPIError.instance(sql, None, err, dbapi_error, dialect=self.engine.dialect)
+
+    def _send(self, driver: Any, batch: Batch) -> list[Any]:
+        """Run the statements of ``batch`` in order; the driver's rows of the last one."""
+        cursor = driver.cursor()
+        try:
+            for sql, arguments in batch:
+                cursor.execute(sql, () if arguments is None else arguments)
+            return list(cursor.fetchall()) if cursor.description else []
         finally:
             cursor.close()
 
-    def _compile(self, statement: sa.Select[Any]) -> _Compiled:
-        """``statement`` compiled for this engine's dialect, with its type conversions."""
-        dialect = self.engine.dialect
-        compiled = statement.compile(dialect=dialect)
-        order = None if compiled.positiontup is None else tuple(compiled.positiontup)
-        defaults = dict(compiled.params)
-        binds = {}
-        for name in defaults:
-            convert = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-            if convert is not None:
-                binds[name] = convert
-        results = tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in statement.selected_columns
-        )
-        return _Compiled(compiled.string, order, defaults, binds, results)
+    def _is_broken(self, driver: Any) -> bool:
+        """True if a driver connection can no longer be used."""
+        return False
+
+    def _abandon(self) -> None:
+        """Roll back this thread's driver connection after a failed write, or drop it if it
+        is broken."""
+        driver = self._driver()
+        if self._is_broken(driver):
+            self._drop_driver()
+            return
+        try:
+            driver.rollback()
+        except self.engine.dialect.loaded_dbapi.Error:
+            self._drop_driver()
 
     def _driver(self) -> Any:
-        """This thread's (and process's) reading driver connection, opened on first use."""
+        """This thread's (and process's) driver connection, opened on first use."""
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
             local.fairy = self.engine.raw_connection()
@@ -215,7 +238,8 @@ class Database:
 
     def _read_on_driver(self, driver: Any) -> None:
         """Put a driver connection in the mode ``fetch`` reads in: each statement on its
-        own, seeing what was committed when it started."""
+        own, seeing what was committed when it started (``write`` begins its own
+        transactions)."""
 
     def insert(self, table: sa.Table) -> Any:
         """This dialect's INSERT, which knows ``ON CONFLICT``."""
@@ -265,6 +289,8 @@ class SqliteDatabase(Database):
         super().__init__(url)
         _configure_sqlite(self.engine)
 
+    _begin_sql = "BEGIN IMMEDIATE"
+
     def insert(self, table: sa.Table) -> Any:
         """SQLite's INSERT."""
         return sqlite.insert(table)
@@ -295,6 +321,22 @@ class PostgresDatabase(Database):
     def _read_on_driver(self, driver: Any) -> None:
         """Autocommit: one round trip per statement."""
         driver.autocommit = True
+
+    def _send(self, driver: Any, batch: Batch) -> list[Any]:
+        """Run the statements of ``batch`` in one round trip (pipeline mode, each prepared
+        on the server once it has run a few times); the rows of the last one."""
+        if len(batch) == 1:
+            sql, arguments = batch[0]
+            cursor = driver.execute(sql, arguments)
+        else:
+            with driver.pipeline():
+                cursors = [driver.execute(sql, arguments) for sql, arguments in batch]
+            cursor = cursors[-1]
+        return cursor.fetchall() if cursor.description else []
+
+    def _is_broken(self, driver: Any) -> bool:
+        """True if the server dropped the connection, or it was closed."""
+        return bool(driver.broken or driver.closed)
 
     @contextlib.contextmanager
     def _begin(self, conn: sa.Connection) -> Iterator[None]:

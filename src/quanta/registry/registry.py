@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -252,10 +252,12 @@ class Registry:
         """Insert refs with their IDs; returns how many were new."""
         return self._datasets.insert(refs)
 
-    def insert_dataset(self, ref: DatasetRef) -> None:
-        """Insert one new dataset, creating its RUN collection if needed; a dataset that
-        exists already is a ``ConflictError`` (the fast path of single puts)."""
-        self._put.insert(ref)
+    def insert_dataset(self, ref: DatasetRef, write_file: Callable[[], StoredFile]) -> StoredFile:
+        """Insert one new dataset with the file ``write_file`` places for it (and returns
+        the record of), in one short transaction, creating its RUN collection if needed; a
+        dataset that exists already is a ``ConflictError`` raised before the file is
+        written (the fast path of single puts)."""
+        return self._put.insert(ref, write_file)
 
     def get_refs(self, ids: Sequence[uuid.UUID]) -> list[DatasetRef]:
         """Refs for dataset IDs, in the same order; an unknown ID raises."""
