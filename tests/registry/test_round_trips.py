@@ -36,9 +36,11 @@ def flux(butler: Butler) -> Butler:
 def test_a_put_takes_two_round_trips_and_a_get_one(postgres_butler: Butler) -> None:
     butler = postgres_butler
     butler.register_dataset_type("flux", DIMENSIONS, "NumpyArray")
-    # Every record the traced put needs is cached by these two.
+    # Every record the traced put needs is cached by these two, and the statements of a
+    # put and a get are prepared on the server (a round trip each, once per connection).
     butler.put(np.zeros(3), "flux", _data_id(DETECTORS[0]), run=RUN)
     butler.put(np.zeros(3), "flux", _data_id(DETECTORS[1], exposure=2), run=RUN)
+    butler.get("flux", _data_id(DETECTORS[0]), collections=RUN)
     db = butler.registry._db
     with round_trips(db) as put_trips:
         butler.put(np.full(3, 7.0), "flux", _data_id(DETECTORS[1]), run=RUN)

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
 from ..core.errors import RepositoryError
 from .driver_sql import Batch, CompiledStatement, DriverWrite, HotStatement, JoinedWrite
@@ -157,12 +158,16 @@ class Database:
         compiled = self._compiled.get(statement)
         if compiled is None:
             compiled = self._compiled[statement] = CompiledStatement.of(
-                statement, self.engine.dialect
+                statement, self._driver_dialect()
             )
         return compiled
 
     #: What begins a write transaction on a driver connection.
     _begin_sql = "BEGIN"
+
+    def _driver_dialect(self) -> sa.Dialect:
+        """The dialect hot statements are compiled with for the driver connection."""
+        return self.engine.dialect
 
     def _round_trip(self, batch: Batch, first: bool) -> list[Any]:
         """Send ``batch`` on this thread's driver connection; the rows of its last statement.
@@ -313,6 +318,7 @@ class PostgresDatabase(Database):
 
     def __init__(self, url: str) -> None:
         super().__init__(url, connect_args={"connect_timeout": 10})
+        self._numbered = PGDialect_psycopg(paramstyle="numeric_dollar")
 
     def _read_outside_transactions(self, conn: sa.Connection) -> None:
         """Read in autocommit mode: one round trip per statement instead of three."""
@@ -322,21 +328,28 @@ class PostgresDatabase(Database):
         """Autocommit: one round trip per statement."""
         driver.autocommit = True
 
+    def _driver_dialect(self) -> sa.Dialect:
+        """The engine's dialect with ``$1`` placeholders, as libpq takes them."""
+        return self._numbered
+
     def _send(self, driver: Any, batch: Batch) -> list[Any]:
-        """Run the statements of ``batch`` in one round trip (pipeline mode, each prepared
-        on the server once it has run a few times); the rows of the last one."""
-        if len(batch) == 1:
-            sql, arguments = batch[0]
-            cursor = driver.execute(sql, arguments)
-        else:
-            with driver.pipeline():
-                cursors = [driver.execute(sql, arguments) for sql, arguments in batch]
-            cursor = cursors[-1]
-        return cursor.fetchall() if cursor.description else []
+        """Run the statements of ``batch`` in one round trip, each prepared on the server
+        once (see ``pg_pipeline``); the rows of the last one."""
+        from .pg_pipeline import PipelineSender
+
+        sender = getattr(self._local, "sender", None)
+        if sender is None or sender.driver is not driver:
+            sender = self._local.sender = PipelineSender(driver)
+        return sender.send(batch)
 
     def _is_broken(self, driver: Any) -> bool:
-        """True if the server dropped the connection, or it was closed."""
-        return bool(driver.broken or driver.closed)
+        """True if the server dropped the connection, it was closed, or a batch was cut
+        short in pipeline mode (by Ctrl-C, say)."""
+        from psycopg import pq
+
+        return bool(
+            driver.broken or driver.closed or driver.pgconn.pipeline_status != pq.PipelineStatus.OFF
+        )
 
     @contextlib.contextmanager
     def _begin(self, conn: sa.Connection) -> Iterator[None]:
