@@ -52,27 +52,42 @@ def test_a_file_record_refused_at_commit_takes_the_row_with_it(flux: Butler) -> 
     ref = _ref(flux, DETECTORS[1])
     bad = StoredFile(ref.id, None, "NumpyArray", "0" * 64, 1)  # type: ignore[arg-type]
     with pytest.raises(sa.exc.IntegrityError):
-        flux.registry.insert_dataset(ref, lambda: bad)
+        flux.registry.insert_dataset(ref, lambda: lambda: bad)
     assert [r.data_id["detector"] for r in flux.query_datasets("flux", RUN)] == [DETECTORS[0]]
     # The connection is usable again, and the same dataset goes in.
     flux.put(np.full(3, 4.0), "flux", _data_id(DETECTORS[1]), run=RUN)
     assert flux.get("flux", _data_id(DETECTORS[1]), collections=RUN).tolist() == [4.0] * 3
 
 
-def test_a_put_interrupted_while_writing_its_file_leaves_nothing(flux: Butler) -> None:
+def _interrupt() -> Any:
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize(
+    "stage_file",
+    [_interrupt, lambda: _interrupt],
+    ids=["while-the-row-travels", "once-the-row-is-in"],
+)
+def test_a_put_interrupted_in_its_file_step_leaves_nothing(flux: Butler, stage_file: Any) -> None:
+    # Staging overlaps the row's round trip, whose answer must still be read before the
+    # connection can roll back; placing comes after it.
     ref = _ref(flux, DETECTORS[1])
     before = _dataset_files(flux.root)
-
-    def interrupted() -> StoredFile:
-        raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        flux.registry.insert_dataset(ref, interrupted)
+        flux.registry.insert_dataset(ref, stage_file)
     assert len(flux.query_datasets("flux", RUN)) == 1
     assert _dataset_files(flux.root) == before
     flux.put(np.ones(3), "flux", _data_id(DETECTORS[1]), run=RUN)
     assert len(flux.query_datasets("flux", RUN)) == 2
     assert flux.verify().ok
+
+
+def test_a_refused_put_leaves_no_staged_file(flux: Butler) -> None:
+    before = _dataset_files(flux.root)
+    with pytest.raises(ConflictError, match="already exists"):
+        flux.put(np.ones(3), "flux", _data_id(DETECTORS[0]), run=RUN)
+    assert _dataset_files(flux.root) == before
+    assert flux.get("flux", _data_id(DETECTORS[0]), collections=RUN).tolist() == [0.0] * 3
 
 
 def test_concurrent_puts_of_one_dataset_keep_one_and_its_file(flux: Butler) -> None:

@@ -12,7 +12,7 @@ import contextlib
 import os
 import re
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -35,7 +35,8 @@ def redact(url: str) -> str:
 
 
 class Database:
-    """An engine plus a reentrant transaction: nested ``transaction()`` calls share one.
+    """An engine plus a reentrant transaction per thread: nested ``transaction()`` calls
+    of one thread share one.
 
     Each SQL dialect is a subclass; ``Database.from_url`` picks it. What differs between
     dialects (engine options, upserts, statistics) is a method here, so that the managers
@@ -48,12 +49,30 @@ class Database:
     def __init__(self, url: str, **engine_options: Any) -> None:
         self.url = url
         self.engine = sa.create_engine(url, **engine_options)
-        self._conn: sa.Connection | None = None
-        self._reader: sa.Connection | None = None
+        # Each thread's transaction and reading block are its own.
+        self._scope = threading.local()
         self._compiled: dict[HotStatement, CompiledStatement] = {}
         self._local = threading.local()
         self._drivers: list[tuple[int, Any]] = []
         self._drivers_lock = threading.Lock()
+
+    @property
+    def _conn(self) -> sa.Connection | None:
+        """This thread's connection in ``transaction()``."""
+        return getattr(self._scope, "conn", None)
+
+    @_conn.setter
+    def _conn(self, conn: sa.Connection | None) -> None:
+        self._scope.conn = conn
+
+    @property
+    def _reader(self) -> sa.Connection | None:
+        """This thread's connection in ``connect()``."""
+        return getattr(self._scope, "reader", None)
+
+    @_reader.setter
+    def _reader(self, conn: sa.Connection | None) -> None:
+        self._scope.reader = conn
 
     @staticmethod
     def from_url(url: str) -> Database:
@@ -145,11 +164,12 @@ class Database:
         if self._conn is not None:
             yield JoinedWrite(self._conn)
             return
-        writer = DriverWrite(self._round_trip, self.compiled, self._begin_sql)
+        writer = DriverWrite(self._submit, self.compiled, self._begin_sql)
         try:
             yield writer
             writer.commit()
         except BaseException:
+            writer.settle()
             self._abandon()
             raise
 
@@ -170,24 +190,39 @@ class Database:
         return self.engine.dialect
 
     def _round_trip(self, batch: Batch, first: bool) -> list[Any]:
-        """Send ``batch`` on this thread's driver connection; the rows of its last statement.
+        """Send ``batch`` on this thread's driver connection and wait for the driver's rows
+        of its last statement (see ``_submit``)."""
+        return self._submit(batch, first)()
 
-        Driver errors become SQLAlchemy's. When ``first`` (nothing of this transaction was
-        sent yet, so nothing of it can have committed) a connection the server dropped (a
-        restarted server, an idle timeout) is replaced and the batch sent again on it.
+    def _submit(self, batch: Batch, first: bool) -> Callable[[], list[Any]]:
+        """Send ``batch`` on this thread's driver connection; returns what waits for the
+        driver's rows of its last statement, to be called before anything else is sent.
+
+        Driver errors become SQLAlchemy's, raised by the wait. When ``first`` (nothing of
+        this transaction was sent yet, so nothing of it can have committed) a connection
+        the server dropped (a restarted server, an idle timeout) is replaced and the batch
+        sent again on it.
         """
         dbapi = self.engine.dialect.loaded_dbapi
         driver = self._driver()
         try:
-            return self._send(driver, batch)
+            wait = self._start(driver, batch)
         except dbapi.Error as err:
-            if not (first and self._is_broken(driver)):
+            wait = _raising(err)
+
+        def answer() -> list[Any]:
+            try:
+                return wait()
+            except dbapi.Error as err:
+                if not (first and self._is_broken(driver)):
+                    raise self._wrapped(batch, err) from err
+            self._drop_driver()
+            try:
+                return self._start(self._driver(), batch)()
+            except dbapi.Error as err:
                 raise self._wrapped(batch, err) from err
-        self._drop_driver()
-        try:
-            return self._send(self._driver(), batch)
-        except dbapi.Error as err:
-            raise self._wrapped(batch, err) from err
+
+        return answer
 
     def _wrapped(self, batch: Batch, err: Exception) -> sa.exc.StatementError:
         """A driver's error as SQLAlchemy's (``IntegrityError`` and so on), with the SQL
@@ -196,15 +231,17 @@ class Database:
         dbapi_error = self.engine.dialect.loaded_dbapi.Error
         return sa.exc.DBAPIError.instance(sql, None, err, dbapi_error, dialect=self.engine.dialect)
 
-    def _send(self, driver: Any, batch: Batch) -> list[Any]:
-        """Run the statements of ``batch`` in order; the driver's rows of the last one."""
+    def _start(self, driver: Any, batch: Batch) -> Callable[[], list[Any]]:
+        """Send the statements of ``batch``; returns what waits for the driver's rows of
+        the last one. Here (SQLite, in the process) they run before this returns."""
         cursor = driver.cursor()
         try:
             for sql, arguments in batch:
                 cursor.execute(sql, () if arguments is None else arguments)
-            return list(cursor.fetchall()) if cursor.description else []
+            rows = list(cursor.fetchall()) if cursor.description else []
         finally:
             cursor.close()
+        return lambda: rows
 
     def _is_broken(self, driver: Any) -> bool:
         """True if a driver connection can no longer be used."""
@@ -332,15 +369,15 @@ class PostgresDatabase(Database):
         """The engine's dialect with ``$1`` placeholders, as libpq takes them."""
         return self._numbered
 
-    def _send(self, driver: Any, batch: Batch) -> list[Any]:
-        """Run the statements of ``batch`` in one round trip, each prepared on the server
-        once (see ``pg_pipeline``); the rows of the last one."""
+    def _start(self, driver: Any, batch: Batch) -> Callable[[], list[Any]]:
+        """Send ``batch`` in one round trip, each statement prepared on the server once
+        (see ``pg_pipeline``); returns what waits for the rows of the last one."""
         from .pg_pipeline import PipelineSender
 
         sender = getattr(self._local, "sender", None)
         if sender is None or sender.driver is not driver:
             sender = self._local.sender = PipelineSender(driver)
-        return sender.send(batch)
+        return sender.start(batch)
 
     def _is_broken(self, driver: Any) -> bool:
         """True if the server dropped the connection, it was closed, or a batch was cut
@@ -398,6 +435,15 @@ class PostgresDatabase(Database):
         """Refresh the table's statistics, so that queries in the next minutes (before
         autovacuum gets to it) are not planned for an empty table."""
         conn.exec_driver_sql(f'ANALYZE "{table.name}"')
+
+
+def _raising(err: BaseException) -> Callable[[], list[Any]]:
+    """A wait that raises ``err``: the answer of a batch that could not be sent."""
+
+    def wait() -> list[Any]:
+        raise err
+
+    return wait
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:

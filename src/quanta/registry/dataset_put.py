@@ -5,9 +5,11 @@ The row is inserted by ``INSERT ... SELECT`` from the rows of its run (by name a
 and of its dataset type (by name and whole definition). So no cached collection or
 dataset type ID can go stale: when another process removed the run, or removed and
 redefined the dataset type, nothing is inserted and the slow path finds out why. The
-file is written once the row is in (a dataset that exists already is refused before any
-file is touched, and a concurrent put of the same dataset waits for this one's row); its
-record is sent with the ``COMMIT``, so on PostgreSQL a put is two round trips.
+file is written under a temporary name while the row travels, and renamed into place
+only once the row is in (a dataset that exists already is refused before its file is
+touched, and a concurrent put of the same dataset waits for this one's row); its record
+is sent with the ``COMMIT``. So on PostgreSQL a put is two round trips, and the first
+overlaps the file's writing.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from .collections import CollectionManager
 from .database import Database
 from .dataset_types import DatasetTypeManager
 from .schema import RegistryTables
+
+#: Writes a dataset's file under a temporary name; returns what renames it into place.
+FileStager = Callable[[], Callable[[], StoredFile]]
 
 
 class DatasetPut:
@@ -50,20 +55,23 @@ class DatasetPut:
             {name: sa.bindparam(name, type_=files.c[name].type) for name in _FILE_COLUMNS}
         )
 
-    def insert(self, ref: DatasetRef, write_file: Callable[[], StoredFile]) -> StoredFile:
-        """Insert ``ref``'s row, then the record of the file ``write_file`` places for it,
-        in one transaction, registering the run if there is none; ``ConflictError`` (and
-        no file written) if the dataset exists, or if the run or dataset type is defined
-        differently."""
+    def insert(self, ref: DatasetRef, stage_file: FileStager) -> StoredFile:
+        """Insert ``ref``'s row and the record of its file, in one transaction, registering
+        the run if there is none; ``ConflictError`` (and no file placed) if the dataset
+        exists, or if the run or dataset type is defined differently.
+
+        ``stage_file`` writes the file under a temporary name while the row's round trip
+        is under way, and returns what renames it into place once the row is in."""
         statement = self._statement(ref.dataset_type.dimensions.required)
         params = _params(ref)
-        stored = self._attempt(ref, statement, params, write_file)
+        staged: list[Callable[[], StoredFile]] = []
+        stored = self._attempt(ref, statement, params, stage_file, staged)
         if stored is None:
             # The slow path, in one transaction with what it registers: a put that fails
             # leaves no run behind.
             with self._db.transaction():
                 self._repair(ref)
-                stored = self._attempt(ref, statement, params, write_file)
+                stored = self._attempt(ref, statement, params, stage_file, staged)
         if stored is None:
             raise RepositoryError(f"cannot insert {ref}: its run or dataset type keeps changing")
         return stored
@@ -73,21 +81,26 @@ class DatasetPut:
         ref: DatasetRef,
         statement: sa.Insert,
         params: dict[str, Any],
-        write_file: Callable[[], StoredFile],
+        stage_file: FileStager,
+        staged: list[Callable[[], StoredFile]],
     ) -> StoredFile | None:
-        """Insert the row and, if it went in, write the file and record it; None (nothing
-        written) when the run or the dataset type did not match."""
+        """Send the row and stage the file (once, into ``staged``) while it travels; if the
+        row went in, place the file and queue its record for the commit. None when the run
+        or the dataset type did not match."""
         with self._db.write() as write:
+            inserted = write.submit(statement, params)
+            if not staged:
+                staged.append(stage_file())
             try:
-                inserted = write.execute(statement, params)
+                rows = inserted()
             except sa.exc.IntegrityError:
                 raise ConflictError(
                     f"dataset {ref.dataset_type.name} {ref.data_id} already exists in run "
                     f"{ref.run!r}"
                 ) from None
-            if not inserted:
+            if not rows:
                 return None
-            stored = write_file()
+            stored = staged[0]()
             write.queue(self._insert_file, _file_params(stored))
         return stored
 

@@ -5,11 +5,13 @@ Executing through SQLAlchemy and checking a connection out of its pool cost seve
 times what SQLite takes to answer one indexed statement, and on PostgreSQL each
 ``BEGIN`` and ``COMMIT`` is a round trip of its own. A ``DriverWrite`` queues the
 ``BEGIN`` and the statements whose results nobody waits for, and sends them with the next
-statement that returns rows or with the ``COMMIT``: a put is two round trips.
+statement that returns rows or with the ``COMMIT``: a put is two round trips, and the
+first overlaps the writing of its file.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,9 +22,11 @@ import sqlalchemy as sa
 HotStatement = sa.Select[Any] | sa.Insert
 #: Statements of one round trip: SQL and the driver's arguments (None: no parameters).
 Batch = list[tuple[str, Any]]
-#: Sends a batch in one round trip (the first of its transaction, or not) and returns the
-#: driver's rows of its last statement.
-Sender = Callable[[Batch, bool], list[Any]]
+#: Sends a batch in one round trip (the first of its transaction, or not) and returns what
+#: waits for the driver's rows of its last statement.
+Sender = Callable[[Batch, bool], Callable[[], list[Any]]]
+#: Waits for a statement's rows (and raises its error).
+Rows = Callable[[], list[tuple[Any, ...]]]
 
 
 @dataclass(frozen=True)
@@ -81,11 +85,25 @@ class DriverWrite:
         self._compile = compile
         self._queued: Batch = [(begin, None)]
         self._sent = False
+        self._pending: Rows | None = None
+
+    def submit(self, statement: HotStatement, params: Mapping[str, Any]) -> Rows:
+        """Send ``statement`` after whatever is queued, without waiting: returns what waits
+        for its rows, to be called before anything else of this write is sent. Work done
+        in between (writing a file) overlaps the round trip."""
+        compiled = self._compile(statement)
+        wait = self._flush((compiled.sql, compiled.arguments(params)))
+
+        def rows() -> list[tuple[Any, ...]]:
+            self._pending = None
+            return compiled.rows(wait())
+
+        self._pending = rows
+        return rows
 
     def execute(self, statement: HotStatement, params: Mapping[str, Any]) -> list[tuple]:
         """Run ``statement`` now, after whatever is queued; its rows."""
-        compiled = self._compile(statement)
-        return compiled.rows(self._flush((compiled.sql, compiled.arguments(params))))
+        return self.submit(statement, params)()
 
     def queue(self, statement: HotStatement, params: Mapping[str, Any]) -> None:
         """Run ``statement`` with the next round trip; an error it raises surfaces then."""
@@ -94,11 +112,20 @@ class DriverWrite:
 
     def commit(self) -> None:
         """Send what is queued and ``COMMIT``; durable when this returns."""
-        self._flush(("COMMIT", None), commits=True)
+        self._flush(("COMMIT", None), commits=True)()
 
-    def _flush(self, last: tuple[str, Any], commits: bool = False) -> list[Any]:
+    def settle(self) -> None:
+        """Read the answer of a submitted statement nobody waited for (an error came in
+        between), so that the connection can roll back; its own error goes with it."""
+        if self._pending is not None:
+            with contextlib.suppress(sa.exc.DBAPIError):
+                self._pending()
+
+    def _flush(self, last: tuple[str, Any], commits: bool = False) -> Callable[[], list[Any]]:
         """Send the queue and ``last`` in one round trip; ``commits`` when it ends the
         transaction (so it is never sent twice, even as the first)."""
+        if self._pending is not None:
+            raise RuntimeError("the rows of a submitted statement were not read")
         batch, self._queued = [*self._queued, last], []
         first, self._sent = not self._sent and not commits, True
         return self._send(batch, first)
@@ -110,6 +137,11 @@ class JoinedWrite:
 
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
+
+    def submit(self, statement: HotStatement, params: Mapping[str, Any]) -> Rows:
+        """Run ``statement`` now; returns its rows' getter (as ``DriverWrite.submit``)."""
+        rows = self.execute(statement, params)
+        return lambda: rows
 
     def execute(self, statement: HotStatement, params: Mapping[str, Any]) -> list[tuple]:
         """Run ``statement`` now; its rows."""

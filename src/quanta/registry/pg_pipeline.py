@@ -14,7 +14,7 @@ Ctrl-C through.
 from __future__ import annotations
 
 import select
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from psycopg import errors, pq
@@ -40,6 +40,11 @@ class PipelineSender:
         """Run the statements of ``batch`` in order, in one round trip (plus one the first
         time a statement is seen on this connection, to prepare it); the rows of the last.
         The first error the server reports is raised once the whole batch is answered."""
+        return self.start(batch)()
+
+    def start(self, batch: Batch) -> Callable[[], list[tuple[Any, ...]]]:
+        """Send ``batch`` as ``send`` does without waiting for the answer; returns what
+        waits for it (to be called before anything else is sent on this connection)."""
         names = [None if arguments is None else self._prepare(sql) for sql, arguments in batch]
         pgconn = self._pgconn
         piped = len(batch) > 1
@@ -55,9 +60,17 @@ class PipelineSender:
                 )
         if piped:
             pgconn.pipeline_sync()
+        while pgconn.flush():
+            select.select([pgconn.socket], [pgconn.socket], [])
+            pgconn.consume_input()
+        return lambda: self._finish(piped)
+
+    def _finish(self, piped: bool) -> list[tuple[Any, ...]]:
+        """Wait for the answers of the batch sent, leave pipeline mode, raise the first
+        error, and return the rows of the last statement."""
         results = self._answers(piped)
         if piped:
-            pgconn.exit_pipeline_mode()
+            self._pgconn.exit_pipeline_mode()
         for result in results:
             if result.status == pq.ExecStatus.FATAL_ERROR:
                 raise errors.error_from_result(result, encoding=self._encoding)
@@ -79,12 +92,9 @@ class PipelineSender:
         return name
 
     def _answers(self, piped: bool) -> list[pq.abc.PGresult]:
-        """Flush what was sent, then collect the results: up to the sync point of a
-        pipeline, or of the one statement sent outside one."""
+        """The results of what was sent: up to the sync point of a pipeline, or of the one
+        statement sent outside one."""
         pgconn = self._pgconn
-        while pgconn.flush():
-            select.select([pgconn.socket], [pgconn.socket], [])
-            pgconn.consume_input()
         results: list[pq.abc.PGresult] = []
         while True:
             while pgconn.is_busy():
