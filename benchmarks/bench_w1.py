@@ -90,21 +90,21 @@ def counted_statements() -> Iterator[list[int]]:
     from quanta.registry.database import Database
 
     count = [0]
-    direct = Database._round_trip
+    direct = Database._submit
 
     def tick(*_args: Any) -> None:
         count[0] += 1
 
-    def round_trip(db: Database, batch: Any, first: bool) -> list[Any]:
+    def submit(db: Database, batch: Any, first: bool) -> Any:
         count[0] += len(batch)
         return direct(db, batch, first)
 
     sa.event.listen(sa.engine.Engine, "before_cursor_execute", tick)
-    Database._round_trip = round_trip  # type: ignore[method-assign]
+    Database._submit = submit  # type: ignore[method-assign]
     try:
         yield count
     finally:
-        Database._round_trip = direct  # type: ignore[method-assign]
+        Database._submit = direct  # type: ignore[method-assign]
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", tick)
 
 

@@ -105,13 +105,13 @@ def test_a_get_by_data_id_sends_one_statement(
         sent.append(statement)
 
     # Statements go through SQLAlchemy or, for hot reads, straight to the driver.
-    direct = Database._round_trip
+    direct = Database._submit
 
-    def round_trip(db: Database, batch: Batch, first: bool) -> list[Any]:
+    def submit(db: Database, batch: Batch, first: bool) -> Any:
         sent.extend(sql for sql, _ in batch)
         return direct(db, batch, first)
 
-    monkeypatch.setattr(Database, "_round_trip", round_trip)
+    monkeypatch.setattr(Database, "_submit", submit)
     sa.event.listen(sa.engine.Engine, "before_cursor_execute", note)
     try:
         value = flux.get("flux", _data_id(DETECTORS[0]), collections=RUN)
