@@ -14,14 +14,14 @@ Ctrl-C through.
 from __future__ import annotations
 
 import select
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from psycopg import errors, pq
 from psycopg.adapt import PyFormat, Transformer
 
-#: Statements of one round trip: SQL and its arguments in order (None: no parameters).
-Batch = Sequence[tuple[str, Any]]
+from .driver_sql import Batch
+
 _STATEMENT_NAME = "quanta_{}"
 
 
@@ -36,15 +36,11 @@ class PipelineSender:
         self._prepared: dict[str, bytes] = {}
         self._encoding = driver.info.encoding
 
-    def send(self, batch: Batch) -> list[tuple[Any, ...]]:
-        """Run the statements of ``batch`` in order, in one round trip (plus one the first
-        time a statement is seen on this connection, to prepare it); the rows of the last.
-        The first error the server reports is raised once the whole batch is answered."""
-        return self.start(batch)()
-
     def start(self, batch: Batch) -> Callable[[], list[tuple[Any, ...]]]:
-        """Send ``batch`` as ``send`` does without waiting for the answer; returns what
-        waits for it (to be called before anything else is sent on this connection)."""
+        """Send the statements of ``batch`` in one round trip (plus one the first time a
+        statement is seen on this connection, to prepare it); returns what waits for the
+        answer, to be called before anything else is sent on this connection, and gives
+        the rows of the last statement or raises the first error the server reported."""
         names = [None if arguments is None else self._prepare(sql) for sql, arguments in batch]
         pgconn = self._pgconn
         piped = len(batch) > 1
