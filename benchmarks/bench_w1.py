@@ -51,6 +51,9 @@ from pg import DB_HELP, Databases, start_or_skip
 
 RUN = "bench/raw"
 PROFILE_RUN = "bench/profiled"
+TRACED_RUN = "bench/traced"
+#: Puts and gets whose round trips the profile stage counts.
+N_TRACED = 100
 N_GET = 200
 SHAPE = (64, 64)
 #: Module timed by each import stage; the package is what ``import quanta.butler`` costs,
@@ -80,28 +83,42 @@ def array_for(index: int) -> np.ndarray:
 @contextmanager
 def counted_statements() -> Iterator[list[int]]:
     """Count the SQL statements every engine sends while the block runs (``[n]``): those
-    SQLAlchemy executes and the hot reads a database runs on its driver directly."""
+    SQLAlchemy executes and those a database sends on its driver directly (hot reads and
+    single puts, ``BEGIN`` and ``COMMIT`` included)."""
     import sqlalchemy as sa
 
     from quanta.registry.database import Database
 
     count = [0]
-    direct = Database._fetch_on_driver
+    direct = Database._submit
 
     def tick(*_args: Any) -> None:
         count[0] += 1
 
-    def fetch_on_driver(db: Database, sql: str, arguments: Any) -> list[tuple[Any, ...]]:
-        count[0] += 1
-        return direct(db, sql, arguments)
+    def submit(db: Database, batch: Any, first: bool) -> Any:
+        count[0] += len(batch)
+        return direct(db, batch, first)
 
     sa.event.listen(sa.engine.Engine, "before_cursor_execute", tick)
-    Database._fetch_on_driver = fetch_on_driver
+    Database._submit = submit  # type: ignore[method-assign]
     try:
         yield count
     finally:
-        Database._fetch_on_driver = direct
+        Database._submit = direct  # type: ignore[method-assign]
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", tick)
+
+
+@contextmanager
+def counted_round_trips(butler: Any) -> Iterator[list[int]]:
+    """On PostgreSQL, count the round trips to the server while the block runs (``[n]``
+    after it), from libpq's trace of what the client sends; on SQLite, ``[0]``."""
+    if butler.registry._db.dialect != "postgresql":
+        yield [0]
+        return
+    from pg import round_trips
+
+    with round_trips(butler.registry._db) as count:
+        yield count
 
 
 def run_once(
@@ -232,7 +249,8 @@ def per_op(seconds: float, count: int, statements: int) -> dict[str, Any]:
 def profile_single(url: str | None, workdir: Path, n: int, directory: Path) -> dict[str, Any]:
     """cProfile ``Butler.put`` and ``Butler.get`` by data ID over N x 4 datasets (in a
     repository of their own); writes ``put_single.prof`` and ``get_single.prof`` and
-    returns the function calls and SQL statements per call of each."""
+    returns the function calls and SQL statements per call of each and, on PostgreSQL,
+    the round trips to the server per call (counted apart, in a run of their own)."""
     from quanta.butler import Butler
 
     butler = Butler.create(workdir / "profiled", db=url)
@@ -257,6 +275,16 @@ def profile_single(url: str | None, workdir: Path, n: int, directory: Path) -> d
         stats = pstats.Stats(str(path))
         result[f"{stage}_calls_per_op"] = round(stats.total_calls / len(data_ids), 1)
         result[f"{stage}_statements_per_op"] = sql[0] / len(data_ids)
+    # Traced apart from the profile: writing the trace costs time of its own.
+    samples = data_ids[: min(len(data_ids), N_TRACED)]
+    with counted_round_trips(butler) as trips:
+        for i, data_id in enumerate(samples):
+            butler.put(array_for(i), "raw", data_id, run=TRACED_RUN)
+    result["put_single_round_trips_per_op"] = trips[0] / len(samples)
+    with counted_round_trips(butler) as trips:
+        for data_id in samples:
+            butler.get("raw", data_id, collections=TRACED_RUN)
+    result["get_single_round_trips_per_op"] = trips[0] / len(samples)
     butler.close()
     return result
 

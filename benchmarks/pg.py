@@ -1,7 +1,8 @@
 """Databases for benchmark runs: the embedded SQLite default, a throwaway PostgreSQL server
 for the benchmark's lifetime (``--db postgresql``), or a URL given by the user.
 
-The throwaway server is the test suite's ``tests/pg_server.py`` (imported, not copied).
+The throwaway server is the test suite's ``tests/pg_server.py`` (imported, not copied),
+and so is its counter of round trips (``tests/pg_trace.py``).
 Every run gets an empty database: a new one on the throwaway server, or, for a given
 URL, the same database with the registry's tables dropped after each run.
 """
@@ -24,10 +25,15 @@ DB_HELP = (
 )
 
 
-def _pg_server_module() -> Any:
-    """``tests/pg_server.py``, imported with the tests directory on ``sys.path``."""
+def _tests_on_path() -> None:
+    """Put the tests directory on ``sys.path``, for its PostgreSQL helpers."""
     if str(TESTS_DIR) not in sys.path:
         sys.path.insert(0, str(TESTS_DIR))
+
+
+def _pg_server_module() -> Any:
+    """``tests/pg_server.py``, imported with the tests directory on ``sys.path``."""
+    _tests_on_path()
     import pg_server
 
     return pg_server
@@ -107,6 +113,14 @@ def _drop_registry_tables(url: str) -> None:
                 tables.metadata.drop_all(conn)
     finally:
         db.dispose()
+
+
+def round_trips(db: Any) -> Any:
+    """``tests/pg_trace.py``'s counter of round trips to a PostgreSQL database."""
+    _tests_on_path()
+    from pg_trace import round_trips as counter
+
+    return counter(db)
 
 
 def unavailable_reason(error: BaseException) -> str:

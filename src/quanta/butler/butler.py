@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from .repo_files import RepoFiles, file_templates, open_repo_files
 
 if TYPE_CHECKING:
     from ..core.progress import ProgressCallback
+    from ..datastore import Staged
     from ..registry.dependencies import Dependencies
     from .removal import CollectionRemoval, Removal
     from .transfers import IngestItem
@@ -216,19 +217,28 @@ class Butler:
     def _store(self, pairs: Sequence[tuple[Any, DatasetRef]]) -> list[DatasetRef]:
         refs = [ref for _, ref in pairs]
         written: list[StoredFile] = []
+        staged: list[Staged] = []
         try:
+            if len(pairs) == 1:
+                obj, ref = pairs[0]
+
+                def stage_file() -> Callable[[], StoredFile]:
+                    staged.append(self.datastore.stage(obj, ref))
+                    return lambda: _appended(written, self.datastore.place(staged[0]))
+
+                self.registry.insert_dataset(ref, stage_file)
+                return refs
             with self.registry.transaction():
-                if len(refs) == 1:
-                    self.registry.insert_dataset(refs[0])
-                else:
-                    for run in {ref.run for ref in refs}:
-                        self.registry.register_run(run)
-                    if self.registry.insert_datasets(refs) != len(refs):
-                        raise ConflictError("some of these datasets already exist in their run")
+                for run in {ref.run for ref in refs}:
+                    self.registry.register_run(run)
+                if self.registry.insert_datasets(refs) != len(refs):
+                    raise ConflictError("some of these datasets already exist in their run")
                 for obj, ref in pairs:
                     written.append(self.datastore.write(obj, ref))
                 self.registry.store_files(written)
         except BaseException:
+            for file in staged:
+                self.datastore.discard(file)
             for stored in written:
                 self.datastore.remove(stored)
             raise
@@ -494,6 +504,12 @@ class Butler:
         from .verify import verify
 
         return verify(self, repair=repair, checksums=checksums, progress=progress)
+
+
+def _appended(records: list[StoredFile], stored: StoredFile) -> StoredFile:
+    """``stored``, noted in ``records`` (the files a failed put removes)."""
+    records.append(stored)
+    return stored
 
 
 def _as_list(collections: Collections) -> list[str]:

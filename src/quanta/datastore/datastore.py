@@ -50,6 +50,17 @@ def is_reserved(name: str) -> bool:
     return name in RESERVED_ROOT_NAMES or name.startswith(_RESERVED_ROOT_PREFIXES)
 
 
+@dataclasses.dataclass(frozen=True)
+class Staged:
+    """A dataset's file written under a temporary name (``tmp``) beside its final path
+    (``target``), with the record it will have once placed."""
+
+    ref: DatasetRef
+    target: Path
+    tmp: Path
+    stored: StoredFile
+
+
 class FileDatastore:
     """Dataset files under ``root``, named by ``templates`` and written by formatters."""
 
@@ -63,14 +74,45 @@ class FileDatastore:
 
     def write(self, obj: object, ref: DatasetRef) -> StoredFile:
         """Write ``obj`` as ``ref``'s file; rewriting identical bytes is a no-op."""
+        return self.place(self.stage(obj, ref))
+
+    def stage(self, obj: object, ref: DatasetRef) -> Staged:
+        """Write ``obj`` under a temporary name beside ``ref``'s path, hidden from readers
+        until ``place`` renames it (or ``discard`` deletes it)."""
         formatter = formatter_for(ref.dataset_type.storage_class)
         relpath = self.templates.path(ref) + formatter.extension
         bytes_formatter = one_pass.bytes_formatter(formatter)
         if bytes_formatter is not None:
             data = bytes_formatter.to_bytes(obj)
             digest = (hashlib.sha256(data).hexdigest(), len(data))
-            return self._place(ref, relpath, lambda tmp: one_pass.write_new(tmp, data), digest)
-        return self._place(ref, relpath, lambda tmp: formatter.write(obj, tmp))
+            return self._stage(ref, relpath, lambda tmp: one_pass.write_new(tmp, data), digest)
+        return self._stage(ref, relpath, lambda tmp: formatter.write(obj, tmp))
+
+    def place(self, staged: Staged) -> StoredFile:
+        """Rename a staged file into place and return its record. If its path already
+        exists it must hold the same bytes (an idempotent rewrite); otherwise another
+        dataset owns that file, nothing is changed and the staged file is deleted."""
+        target, tmp, stored = staged.target, staged.tmp, staged.stored
+        try:
+            if os.path.lexists(target):
+                if target.exists() and checksum(target) == stored.checksum:
+                    tmp.unlink()
+                    return stored
+                raise DatastoreError(
+                    f"cannot write {staged.ref} to {target}: a different file is already there"
+                )
+            os.replace(tmp, target)
+        except BaseException as err:
+            tmp.unlink(missing_ok=True)
+            if isinstance(err, OSError) and not isinstance(err, DatastoreError):
+                raise DatastoreError(f"cannot write {staged.ref} to {target}: {err}") from err
+            raise
+        return stored
+
+    @staticmethod
+    def discard(staged: Staged) -> None:
+        """Delete a staged file that will not be placed (none if it was)."""
+        staged.tmp.unlink(missing_ok=True)
 
     def read(self, stored: StoredFile) -> object:
         """Read a dataset's file, or its HDU of a shared file, with its storage class's
@@ -319,33 +361,33 @@ class FileDatastore:
         stage: Callable[[Path], None],
         digest: tuple[str, int] | None = None,
     ) -> StoredFile:
-        """Create a file with ``stage`` under a temporary name, then rename it to ``relpath``;
-        ``digest`` is the (checksum, size) of what ``stage`` writes, when known beforehand.
+        """Create a file with ``stage`` under a temporary name, then rename it to ``relpath``
+        (see ``place``); ``digest`` is the (checksum, size) of what ``stage`` writes, when
+        known beforehand."""
+        return self.place(self._stage(ref, relpath, stage, digest))
 
-        If ``relpath`` already exists, it must hold the same bytes (an idempotent rewrite);
-        otherwise another dataset owns that file and nothing is changed. Directories made
-        for a failed write stay: pruning them could race with a concurrent write.
-        """
+    def _stage(
+        self,
+        ref: DatasetRef,
+        relpath: str,
+        stage: Callable[[Path], None],
+        digest: tuple[str, int] | None = None,
+    ) -> Staged:
+        """Create a file with ``stage`` under a temporary name beside ``relpath``. Directories
+        made for a write that fails later stay: pruning them could race with a concurrent
+        write."""
         target = self._inside(relpath)
         tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex}"
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             stage(tmp)
             stored = self._stored(ref, relpath, tmp, digest)
-            if os.path.lexists(target):
-                if target.exists() and checksum(target) == stored.checksum:
-                    tmp.unlink()
-                    return stored
-                raise DatastoreError(
-                    f"cannot write {ref} to {target}: a different file is already there"
-                )
-            os.replace(tmp, target)
         except BaseException as err:
             tmp.unlink(missing_ok=True)
             if isinstance(err, OSError) and not isinstance(err, DatastoreError):
                 raise DatastoreError(f"cannot write {ref} to {target}: {err}") from err
             raise
-        return stored
+        return Staged(ref, target, tmp, stored)
 
     def _prune(self, directory: Path) -> None:
         """Remove ``directory`` and its parents while they are empty, stopping at the root."""

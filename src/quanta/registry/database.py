@@ -3,7 +3,10 @@
 Dialect differences stay here, one subclass per dialect: URL normalization, SQLite
 pragmas and ``BEGIN IMMEDIATE`` for write transactions, PostgreSQL reads outside a
 transaction and ``BEGIN`` sent with the first statement, ``ON CONFLICT`` inserts,
-statistics after bulk inserts, and a clear error when a server cannot be reached.
+statistics after bulk inserts, and a clear error when a server cannot be reached. The
+hot statements of a single put and get skip SQLAlchemy's execution: ``fetch`` and
+``write`` run them on a driver connection each thread keeps (see ``driver_sql``; on
+PostgreSQL through libpq, see ``pg_pipeline``).
 """
 
 from __future__ import annotations
@@ -13,14 +16,22 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
 from ..core.errors import RepositoryError
+from .driver_sql import (
+    Batch,
+    CompiledStatement,
+    DriverWrite,
+    HotStatement,
+    JoinedWrite,
+    converted,
+)
 
 
 def normalize_url(url: str) -> str:
@@ -33,43 +44,9 @@ def redact(url: str) -> str:
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
-@dataclass(frozen=True)
-class _Compiled:
-    """A statement's SQL for one dialect: bind names in order (None: passed by name), the
-    values bound in the statement itself, and the dialect's conversions of bound values
-    and result columns (e.g. a UUID held as text by SQLite)."""
-
-    sql: str
-    order: tuple[str, ...] | None
-    defaults: Mapping[str, Any]
-    binds: Mapping[str, Callable[[Any], Any]]
-    results: tuple[Callable[[Any], Any] | None, ...]
-
-    def arguments(self, params: Mapping[str, Any]) -> Any:
-        """The driver's parameters for ``params``: a tuple in order, or a mapping."""
-        merged = {**self.defaults, **params}
-        for name, convert in self.binds.items():
-            merged[name] = convert(merged[name])
-        return merged if self.order is None else tuple(merged[name] for name in self.order)
-
-    def rows(self, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
-        """The driver's rows with each column converted as the dialect would."""
-        return converted(self.results, rows)
-
-
-def converted(
-    results: Sequence[Callable[[Any], Any] | None], rows: Sequence[Sequence[Any]]
-) -> list[tuple[Any, ...]]:
-    """A driver's rows as tuples, each column converted by its dialect's result
-    processor (None: as it is)."""
-    if not any(results):
-        return [tuple(row) for row in rows]
-    pairs = [zip(results, row, strict=True) for row in rows]
-    return [tuple(v if f is None or v is None else f(v) for f, v in pair) for pair in pairs]
-
-
 class Database:
-    """An engine plus a reentrant transaction: nested ``transaction()`` calls share one.
+    """An engine plus a reentrant transaction per thread: nested ``transaction()`` calls
+    of one thread share one.
 
     Each SQL dialect is a subclass; ``Database.from_url`` picks it. What differs between
     dialects (engine options, upserts, statistics) is a method here, so that the managers
@@ -82,12 +59,30 @@ class Database:
     def __init__(self, url: str, **engine_options: Any) -> None:
         self.url = url
         self.engine = sa.create_engine(url, **engine_options)
-        self._conn: sa.Connection | None = None
-        self._reader: sa.Connection | None = None
-        self._compiled: dict[sa.Select[Any], _Compiled] = {}
+        # Each thread's transaction and reading block are its own.
+        self._scope = threading.local()
+        self._compiled: dict[HotStatement, CompiledStatement] = {}
         self._local = threading.local()
         self._drivers: list[tuple[int, Any]] = []
         self._drivers_lock = threading.Lock()
+
+    @property
+    def _conn(self) -> sa.Connection | None:
+        """This thread's connection in ``transaction()``."""
+        return getattr(self._scope, "conn", None)
+
+    @_conn.setter
+    def _conn(self, conn: sa.Connection | None) -> None:
+        self._scope.conn = conn
+
+    @property
+    def _reader(self) -> sa.Connection | None:
+        """This thread's connection in ``connect()``."""
+        return getattr(self._scope, "reader", None)
+
+    @_reader.setter
+    def _reader(self, conn: sa.Connection | None) -> None:
+        self._scope.reader = conn
 
     @staticmethod
     def from_url(url: str) -> Database:
@@ -163,27 +158,100 @@ class Database:
         active = self._conn or self._reader
         if active is not None:
             return [tuple(row) for row in active.execute(statement, params)]
+        compiled = self.compiled(statement)
+        return compiled.rows(self._round_trip([(compiled.sql, compiled.arguments(params))], True))
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[DriverWrite | JoinedWrite]:
+        """A short write transaction of hot statements, committed when the block ends
+        without error (durable then) and rolled back otherwise.
+
+        Inside ``transaction()`` its statements join that transaction. Otherwise they run
+        on this thread's own driver connection, compiled once, the ``BEGIN`` and queued
+        statements sent with the next statement that returns rows or with the ``COMMIT``.
+        The block must not open another transaction: on SQLite it would wait for this one.
+        """
+        if self._conn is not None:
+            yield JoinedWrite(self._conn)
+            return
+        writer = DriverWrite(self._submit, self.compiled, self._begin_sql)
+        try:
+            yield writer
+            writer.commit()
+        except BaseException:
+            writer.settle()
+            self._abandon()
+            raise
+
+    def compiled(self, statement: HotStatement) -> CompiledStatement:
+        """``statement`` compiled for this engine's dialect, once per statement object."""
         compiled = self._compiled.get(statement)
         if compiled is None:
-            compiled = self._compiled[statement] = self._compile(statement)
-        try:
-            return compiled.rows(self._fetch_on_driver(compiled.sql, compiled.arguments(params)))
-        except self.engine.dialect.loaded_dbapi.Error:
-            # A broken connection (a restarted server): drop it, and let SQLAlchemy run
-            # the statement on a fresh one and raise its own error if it fails again.
-            self._drop_driver()
-            with self.engine.connect() as conn:
-                self._read_outside_transactions(conn)
-                return [tuple(row) for row in conn.execute(statement, params)]
+            compiled = self._compiled[statement] = CompiledStatement.of(
+                statement, self._driver_dialect()
+            )
+        return compiled
 
-    def _fetch_on_driver(self, sql: str, arguments: Any) -> list[Any]:
-        """The driver's rows of ``sql`` run on this thread's reading driver connection."""
-        cursor = self._driver().cursor()
+    #: What begins a write transaction on a driver connection.
+    _begin_sql = "BEGIN"
+
+    def _driver_dialect(self) -> sa.Dialect:
+        """The dialect hot statements are compiled with for the driver connection."""
+        return self.engine.dialect
+
+    def _round_trip(self, batch: Batch, first: bool) -> list[Any]:
+        """Send ``batch`` on this thread's driver connection and wait for the driver's rows
+        of its last statement (see ``_submit``)."""
+        return self._submit(batch, first)()
+
+    def _submit(self, batch: Batch, first: bool) -> Callable[[], list[Any]]:
+        """Send ``batch`` on this thread's driver connection; returns what waits for the
+        driver's rows of its last statement, to be called before anything else is sent.
+
+        Driver errors become SQLAlchemy's, raised by the wait. When ``first`` (nothing of
+        this transaction was sent yet, so nothing of it can have committed) a connection
+        the server dropped (a restarted server, an idle timeout) is replaced and the batch
+        sent again on it.
+        """
+        dbapi = self.engine.dialect.loaded_dbapi
+        driver = self._driver()
         try:
-            cursor.execute(sql, arguments)
-            return list(cursor.fetchall())
+            wait = self._start(driver, batch)
+        except dbapi.Error as err:
+            wait = _raising(err)
+
+        def answer() -> list[Any]:
+            try:
+                return wait()
+            except dbapi.Error as err:
+                if not (first and self._is_broken(driver)):
+                    raise self._wrapped(batch, err) from err
+            self._drop_driver()
+            try:
+                return self._start(self._driver(), batch)()
+            except dbapi.Error as err:
+                raise self._wrapped(batch, err) from err
+
+        return answer
+
+    def _wrapped(self, batch: Batch, err: Exception) -> sa.exc.StatementError:
+        """A driver's error as SQLAlchemy's (``IntegrityError`` and so on), with the SQL
+        of the batch that raised it."""
+        sql = ";\n".join(sql for sql, _ in batch)
+        dbapi_error = self.engine.dialect.loaded_dbapi.Error
+        return sa.exc.DBAPIError.instance(sql, None, err, dbapi_error, dialect=self.engine.dialect)
+
+    def _start(self, driver: Any, batch: Batch) -> Callable[[], list[Any]]:
+        """Send the statements of ``batch``; returns what waits for the driver's rows of
+        the last one. Here (SQLite, in the process) they run before this returns."""
+        cursor = driver.cursor()
+        try:
+            for sql, arguments in batch:
+                cursor.execute(sql, () if arguments is None else arguments)
+            rows = list(cursor.fetchall()) if cursor.description else []
         finally:
             cursor.close()
+        return lambda: rows
 
     def stream(
         self, conn: sa.Connection, statement: sa.Select[Any], size: int = 65536
@@ -203,25 +271,24 @@ class Database:
         finally:
             result.close()
 
-    def _compile(self, statement: sa.Select[Any]) -> _Compiled:
-        """``statement`` compiled for this engine's dialect, with its type conversions."""
-        dialect = self.engine.dialect
-        compiled = statement.compile(dialect=dialect)
-        order = None if compiled.positiontup is None else tuple(compiled.positiontup)
-        defaults = dict(compiled.params)
-        binds = {}
-        for name in defaults:
-            convert = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-            if convert is not None:
-                binds[name] = convert
-        results = tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in statement.selected_columns
-        )
-        return _Compiled(compiled.string, order, defaults, binds, results)
+    def _is_broken(self, driver: Any) -> bool:
+        """True if a driver connection can no longer be used."""
+        return False
+
+    def _abandon(self) -> None:
+        """Roll back this thread's driver connection after a failed write, or drop it if it
+        is broken."""
+        driver = self._driver()
+        if self._is_broken(driver):
+            self._drop_driver()
+            return
+        try:
+            driver.rollback()
+        except self.engine.dialect.loaded_dbapi.Error:
+            self._drop_driver()
 
     def _driver(self) -> Any:
-        """This thread's (and process's) reading driver connection, opened on first use."""
+        """This thread's (and process's) driver connection, opened on first use."""
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
             local.fairy = self.engine.raw_connection()
@@ -241,7 +308,8 @@ class Database:
 
     def _read_on_driver(self, driver: Any) -> None:
         """Put a driver connection in the mode ``fetch`` reads in: each statement on its
-        own, seeing what was committed when it started."""
+        own, seeing what was committed when it started (``write`` begins its own
+        transactions)."""
 
     def insert(self, table: sa.Table) -> Any:
         """This dialect's INSERT, which knows ``ON CONFLICT``."""
@@ -291,6 +359,8 @@ class SqliteDatabase(Database):
         super().__init__(url)
         _configure_sqlite(self.engine)
 
+    _begin_sql = "BEGIN IMMEDIATE"
+
     def insert(self, table: sa.Table) -> Any:
         """SQLite's INSERT."""
         return sqlite.insert(table)
@@ -313,6 +383,7 @@ class PostgresDatabase(Database):
 
     def __init__(self, url: str) -> None:
         super().__init__(url, connect_args={"connect_timeout": 10})
+        self._numbered = PGDialect_psycopg(paramstyle="numeric_dollar")
 
     def _read_outside_transactions(self, conn: sa.Connection) -> None:
         """Read in autocommit mode: one round trip per statement instead of three."""
@@ -321,6 +392,29 @@ class PostgresDatabase(Database):
     def _read_on_driver(self, driver: Any) -> None:
         """Autocommit: one round trip per statement."""
         driver.autocommit = True
+
+    def _driver_dialect(self) -> sa.Dialect:
+        """The engine's dialect with ``$1`` placeholders, as libpq takes them."""
+        return self._numbered
+
+    def _start(self, driver: Any, batch: Batch) -> Callable[[], list[Any]]:
+        """Send ``batch`` in one round trip, each statement prepared on the server once
+        (see ``pg_pipeline``); returns what waits for the rows of the last one."""
+        from .pg_pipeline import PipelineSender
+
+        sender = getattr(self._local, "sender", None)
+        if sender is None or sender.driver is not driver:
+            sender = self._local.sender = PipelineSender(driver)
+        return sender.start(batch)
+
+    def _is_broken(self, driver: Any) -> bool:
+        """True if the server dropped the connection, it was closed, or a batch was cut
+        short in pipeline mode (by Ctrl-C, say)."""
+        from psycopg import pq
+
+        return bool(
+            driver.broken or driver.closed or driver.pgconn.pipeline_status != pq.PipelineStatus.OFF
+        )
 
     @contextlib.contextmanager
     def _begin(self, conn: sa.Connection) -> Iterator[None]:
@@ -331,7 +425,7 @@ class PostgresDatabase(Database):
         then issues none), our ``BEGIN`` is queued in pipeline mode, and the pipeline is
         left, both answers read, right after the first statement is sent. Commit and
         rollback follow the server's transaction status, as in any transaction. One round
-        trip less per transaction: a put takes three instead of four.
+        trip less per transaction (a single put takes the shorter way of ``write``).
         """
         from psycopg.pq import TransactionStatus
 
@@ -369,6 +463,15 @@ class PostgresDatabase(Database):
         """Refresh the table's statistics, so that queries in the next minutes (before
         autovacuum gets to it) are not planned for an empty table."""
         conn.exec_driver_sql(f'ANALYZE "{table.name}"')
+
+
+def _raising(err: BaseException) -> Callable[[], list[Any]]:
+    """A wait that raises ``err``: the answer of a batch that could not be sent."""
+
+    def wait() -> list[Any]:
+        raise err
+
+    return wait
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:

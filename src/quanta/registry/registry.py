@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -253,10 +253,15 @@ class Registry:
         """Insert refs with their IDs; returns how many were new."""
         return self._datasets.insert(refs)
 
-    def insert_dataset(self, ref: DatasetRef) -> None:
-        """Insert one new dataset, creating its RUN collection if needed; a dataset that
-        exists already is a ``ConflictError`` (the fast path of single puts)."""
-        self._put.insert(ref)
+    def insert_dataset(
+        self, ref: DatasetRef, stage_file: Callable[[], Callable[[], StoredFile]]
+    ) -> StoredFile:
+        """Insert one new dataset with its file in one short transaction, creating its RUN
+        collection if needed (the fast path of single puts). ``stage_file`` writes the file
+        under a temporary name and returns what places it and returns its record, called
+        only once the row is in: a dataset that exists already is a ``ConflictError``
+        before its file is placed. The caller deletes a staged file left on failure."""
+        return self._put.insert(ref, stage_file)
 
     def get_refs(self, ids: Sequence[uuid.UUID]) -> list[DatasetRef]:
         """Refs for dataset IDs, in the same order; an unknown ID raises."""
