@@ -29,13 +29,7 @@ from ..core.dataset_columns import DatasetColumns
 from ..core.errors import ConflictError, QuantaError
 from ..core.ids import data_id_key, output_dataset_ids, output_id_prefix
 from ..core.memory import paused_gc
-from .accumulators import (
-    ExistingNodes,
-    NodeAccumulator,
-    PredictedNodes,
-    TaskQuanta,
-    group_pairs,
-)
+from .accumulators import ExistingNodes, NodeAccumulator, PredictedNodes, TaskQuanta, group_pairs
 from .columns import DataIdColumns, Extras, column, first_duplicate, picker
 from .header import GraphHeader, UniverseVersion
 from .matching import matched_edges, quanta_of_rows, variant_quanta
@@ -104,12 +98,12 @@ class GraphBuilder:
         self._last_input_reader: dict[str, int] = {}
         self._last_reader: dict[str, int] = {}
         # Consecutive tasks often ask the same data ID query (W2's per-exposure tasks, and
-        # a per-detector task over their outputs): its rows are kept until the last of them.
-        self._last_asker: dict[tuple, int] = {}
-        self._rows: tuple[tuple, tuple[str, ...], list[tuple]] | None = None
-        self._row_columns: tuple[list[tuple], dict[str, np.ndarray]] | None = None
+        # a per-detector task over their outputs): its rows, and the data ID columns made
+        # of them, are kept until the last of them.
+        self._queries = [self._data_id_query(task) for task in pipeline.tasks]
+        self._last_asker = {query: position for position, query in enumerate(self._queries)}
+        self._rows: _SharedRows | None = None
         for position, task in enumerate(pipeline.tasks):
-            self._last_asker[self._data_id_query(task)] = position
             for conn in task.connections.inputs.values():
                 self._last_input_reader[conn.dataset_type.name] = position
             for conn in (
@@ -187,18 +181,25 @@ class GraphBuilder:
             dims.update(d for d in conn.dataset_type.dimensions.required if d in conns.dimensions)
         return tuple(sorted(dims)), tuple(self._constraint_types(task, dims))
 
-    def _data_id_rows(self, task: TaskDef, position: int) -> tuple[tuple[str, ...], list[tuple]]:
+    def _data_id_rows(self, position: int) -> tuple[tuple[str, ...], list[tuple]]:
         """The rows of a task's data ID query, reused from the task before if it asked the
-        same; kept for the next task only if a later one asks it too."""
-        query = self._data_id_query(task)
-        if self._rows is not None and self._rows[0] == query:
-            _, names, rows = self._rows
-        else:
+        same; kept past this task (``_build_task``) only if a later one asks it too."""
+        query = self._queries[position]
+        shared = self._rows
+        if shared is None or shared.query != query:
             names, rows = self.registry.query_data_id_rows(
                 query[0], query[1], self.collections, self.where, self.binds, data_ids=self.data_ids
             )
-        self._rows = (query, names, rows) if self._last_asker[query] > position else None
-        return names, rows
+            shared = _SharedRows(query, names, rows)
+        shared.later = self._last_asker[query] > position
+        self._rows = shared
+        return shared.names, shared.rows
+
+    def _release_rows(self, keep: list[tuple] | None = None) -> None:
+        """Drop the query's rows if no later task asks the query, unless they are ``keep``
+        (this task's quanta, whose columns may still be shared)."""
+        if self._rows is not None and not self._rows.later and self._rows.rows is not keep:
+            self._rows = None
 
     # -- per task --------------------------------------------------------------------------
 
@@ -248,10 +249,11 @@ class GraphBuilder:
         stat = TaskStats(task.label)
         # Candidates first, so that the registry's refs are packed and freed before the rows.
         inputs = {name: self._candidates(conn) for name, conn in conns.inputs.items()}
-        names, rows = self._data_id_rows(task, position)
+        names, rows = self._data_id_rows(position)
         stat.rows = len(rows)
         quanta = self._group_rows(task, names, rows, inputs, stat)
         del rows
+        self._release_rows(keep=quanta.rows)
         for acc in inputs.values():
             if self._last_input_reader[acc.dataset_type.name] == position:
                 acc.done_matching()
@@ -279,7 +281,9 @@ class GraphBuilder:
             quanta = quanta.select(~done)
         stat.quanta = len(quanta)
         unique = not (hooks.generates or hooks.adjusts)
-        return self._finish_task(task, names, quanta, first, existing, unique), stat
+        nodes = self._finish_task(task, names, quanta, first, existing, unique)
+        self._release_rows()
+        return nodes, stat
 
     def _group_rows(
         self,
@@ -381,9 +385,11 @@ class GraphBuilder:
         """
         conns = task.connections
         count = len(quanta)
-        # The task before may have had these very rows (the same query, a quantum per row).
-        shared = self._row_columns
-        columns = shared[1] if shared is not None and shared[0] is quanta.rows else {}
+        # Quanta that are the query's rows share their columns with the other tasks that
+        # asked it, and a later one matches their outputs by position (``_data_id_rows``).
+        shared = self._rows if self._rows is not None and self._rows.rows is quanta.rows else None
+        columns = shared.columns if shared is not None else {}
+        width = len(names)
         by_name: list[tuple] = []
 
         def columns_of(dims: Sequence[str]) -> list[np.ndarray]:
@@ -393,8 +399,6 @@ class GraphBuilder:
                         by_name.extend(zip(*quanta.rows, strict=True) if count else [()] * width)
                     columns[d] = _read_only(column(task.dimensions, d, by_name[names.index(d)]))
             return [columns[d] for d in dims]
-
-        width = len(names)
 
         group = conns.dimensions
         data_ids = DataIdColumns(group, columns_of(group.required), quanta.extras)
@@ -414,8 +418,6 @@ class GraphBuilder:
             found = self._output_ids(prefixes, dims, columns_of(dims), quanta.extras, count)
             ids.update(zip(types, found, strict=True))
         repeats: dict[tuple[str, ...], int | None] = {}
-        # These rows are the query's, which a later task asks again (see ``_data_id_rows``).
-        kept = self._rows is not None and self._rows[2] is quanta.rows
         local = _read_only(np.arange(count, dtype=np.int64))
         offsets = _read_only(np.arange(count + 1, dtype=np.int64))
         producers = _read_only(local + first)
@@ -443,13 +445,27 @@ class GraphBuilder:
                 producers,
             )
             done = existing.get(dataset_type.name, ())
-            same = kept and not done and quanta.extras is None and dims == names
+            same = shared is not None and shared.later and not done
+            same = same and quanta.extras is None and dims == names
             self.nodes[dataset_type.name] = PredictedNodes(
                 with_existing(predicted, done, self._run), quanta.rows if same else None
             )
             nodes.outputs[name] = Edges(dataset_type.name, offsets, local)
-        self._row_columns = (quanta.rows, columns) if kept else None
         return nodes
+
+
+class _SharedRows:
+    """A data ID query's rows, kept for a later task that asks the same query, with the
+    data ID columns made of them so far."""
+
+    __slots__ = ("columns", "later", "names", "query", "rows")
+
+    def __init__(self, query: tuple, names: tuple[str, ...], rows: list[tuple]) -> None:
+        self.query = query
+        self.names = names
+        self.rows = rows
+        self.columns: dict[str, np.ndarray] = {}
+        self.later = False  # whether a later task asks the same query
 
 
 def _ids_of_chunk(
